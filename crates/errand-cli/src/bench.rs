@@ -1,0 +1,249 @@
+//! `errand bench`: enqueue rate (single and bulk), processing rate of no-op
+//! jobs, and enqueue-to-start latency with an idle worker in the same process.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use clap::Args;
+use errand::{Client, JobError, JobState, State, Store, Worker};
+use serde::Serialize;
+use tokio::sync::{Notify, mpsc};
+
+use crate::store::{self, UsageError};
+
+/// Arguments of `errand bench`.
+#[derive(Args, Debug)]
+pub struct BenchArgs {
+    /// The backend to measure: sqlite.
+    #[arg(long, default_value = "sqlite")]
+    backend: String,
+    /// Jobs to enqueue in bulk and process.
+    #[arg(long, default_value_t = 10_000)]
+    jobs: u64,
+    /// Jobs running at once in the worker.
+    #[arg(long, default_value_t = 32)]
+    concurrency: usize,
+    /// Single enqueues to time (at most --jobs).
+    #[arg(long, default_value_t = 5_000)]
+    single: u64,
+    /// Enqueue-to-start samples.
+    #[arg(long, default_value_t = 1_000)]
+    latency_samples: u64,
+}
+
+/// The figures `errand bench` prints.
+#[derive(Serialize, Debug)]
+struct Report {
+    backend: String,
+    jobs: u64,
+    concurrency: usize,
+    enqueue_single_per_s: f64,
+    enqueue_bulk_per_s: f64,
+    process_per_s: f64,
+    latency_p50_ms: f64,
+    latency_p95_ms: f64,
+    latency_p99_ms: f64,
+    latency_samples: u64,
+    peak_rss_mb: f64,
+}
+
+fn epoch() -> Instant {
+    static EPOCH: OnceLock<Instant> = OnceLock::new();
+    *EPOCH.get_or_init(Instant::now)
+}
+
+fn since_epoch_ns() -> u64 {
+    u64::try_from(epoch().elapsed().as_nanos()).unwrap_or(u64::MAX)
+}
+
+struct Done {
+    count: AtomicU64,
+    target: AtomicU64,
+    reached: Notify,
+}
+
+/// The no-op job whose processing rate is measured.
+#[errand::job]
+async fn bench_noop(done: State<Done>) -> Result<(), JobError> {
+    let n = done.count.fetch_add(1, Ordering::Relaxed) + 1;
+    if n == done.target.load(Ordering::Relaxed) {
+        done.reached.notify_one();
+    }
+    Ok(())
+}
+
+/// The probe whose input is its enqueue time, for pickup latency.
+#[errand::job]
+async fn bench_probe(
+    input: u64,
+    probes: State<mpsc::UnboundedSender<u64>>,
+) -> Result<(), JobError> {
+    let _ = probes.send(since_epoch_ns().saturating_sub(input));
+    Ok(())
+}
+
+fn peak_rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| {
+                l.split_whitespace()
+                    .nth(1)
+                    .and_then(|kb| kb.parse::<f64>().ok())
+            })
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+fn percentile(sorted: &[u64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
+    sorted[rank.min(sorted.len() - 1)] as f64 / 1e6
+}
+
+async fn open(
+    args: &BenchArgs,
+    url: Option<&str>,
+) -> anyhow::Result<(Arc<dyn Store>, Option<tempfile::TempDir>)> {
+    if args.backend != "sqlite" {
+        return Err(UsageError(format!(
+            "invalid backend {:?}: this build measures sqlite only",
+            args.backend
+        ))
+        .into());
+    }
+    if let Some(url) = url {
+        return Ok((store::open(Some(url), url).await?, None));
+    }
+    let dir = tempfile::tempdir()?;
+    let url = format!("sqlite://{}", dir.path().join("bench.db").display());
+    Ok((store::open(Some(&url), &url).await?, Some(dir)))
+}
+
+/// `errand bench`.
+pub async fn run(url: Option<&str>, args: BenchArgs, json: bool) -> anyhow::Result<()> {
+    errand::validate::limit("jobs", usize::try_from(args.jobs).unwrap_or(usize::MAX))?;
+    errand::validate::limit("concurrency", args.concurrency)?;
+    let (store, _dir) = open(&args, url).await?;
+    let client = Client::new(Arc::clone(&store));
+    let say = |line: String| {
+        if !json {
+            eprintln!("{line}");
+        }
+    };
+
+    // Single enqueues, one round trip each.
+    let single = args.single.min(args.jobs);
+    let started = Instant::now();
+    for _ in 0..single {
+        client.enqueue(bench_noop::enqueue()).await?;
+    }
+    let enqueue_single_per_s = single as f64 / started.elapsed().as_secs_f64().max(1e-9);
+    say(format!(
+        "enqueue single: {single} jobs, {enqueue_single_per_s:.0}/s"
+    ));
+
+    // Bulk enqueues of 5,000 jobs per round trip.
+    let started = Instant::now();
+    let mut left = args.jobs;
+    while left > 0 {
+        let n = left.min(5_000);
+        client
+            .enqueue_many((0..n).map(|_| bench_noop::enqueue()))
+            .await?;
+        left -= n;
+    }
+    let enqueue_bulk_per_s = args.jobs as f64 / started.elapsed().as_secs_f64().max(1e-9);
+    say(format!(
+        "enqueue bulk: {} jobs, {enqueue_bulk_per_s:.0}/s",
+        args.jobs
+    ));
+
+    // Processing: every job enqueued above, by one worker.
+    let total = single + args.jobs;
+    let done = Arc::new(Done {
+        count: AtomicU64::new(0),
+        target: AtomicU64::new(total),
+        reached: Notify::new(),
+    });
+    let (probe_tx, mut probe_rx) = mpsc::unbounded_channel::<u64>();
+    let worker = Worker::builder(Arc::clone(&store))
+        .register(bench_noop::job())
+        .register(bench_probe::job())
+        .concurrency(args.concurrency)
+        .state_arc(Arc::clone(&done))
+        .state(probe_tx)
+        .build()?;
+    let started = Instant::now();
+    let handle = worker.start();
+    done.reached.notified().await;
+    // Count the processing as done once every result is stored.
+    loop {
+        let stats = client.stats(None).await?;
+        if stats.total(JobState::Completed) >= total {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    let process_per_s = total as f64 / started.elapsed().as_secs_f64().max(1e-9);
+    say(format!(
+        "process: {total} no-op jobs at concurrency {}, {process_per_s:.0}/s",
+        args.concurrency
+    ));
+
+    // Pickup latency: one job at a time into the idle worker.
+    let _ = epoch();
+    let mut latencies = Vec::with_capacity(usize::try_from(args.latency_samples).unwrap_or(0));
+    for _ in 0..args.latency_samples {
+        client
+            .enqueue(bench_probe::enqueue(since_epoch_ns()))
+            .await?;
+        match tokio::time::timeout(Duration::from_secs(10), probe_rx.recv()).await {
+            Ok(Some(ns)) => latencies.push(ns),
+            _ => anyhow::bail!("a latency probe did not start within 10 s"),
+        }
+    }
+    handle.shutdown().await;
+    latencies.sort_unstable();
+    let report = Report {
+        backend: store.backend().to_owned(),
+        jobs: args.jobs,
+        concurrency: args.concurrency,
+        enqueue_single_per_s,
+        enqueue_bulk_per_s,
+        process_per_s,
+        latency_p50_ms: percentile(&latencies, 50.0),
+        latency_p95_ms: percentile(&latencies, 95.0),
+        latency_p99_ms: percentile(&latencies, 99.0),
+        latency_samples: args.latency_samples,
+        peak_rss_mb: peak_rss_mb(),
+    };
+    if json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        println!("backend              {}", report.backend);
+        println!("jobs                 {}", report.jobs);
+        println!("concurrency          {}", report.concurrency);
+        println!(
+            "enqueue single       {:>10.0} jobs/s",
+            report.enqueue_single_per_s
+        );
+        println!(
+            "enqueue bulk         {:>10.0} jobs/s",
+            report.enqueue_bulk_per_s
+        );
+        println!("process (no-op)      {:>10.0} jobs/s", report.process_per_s);
+        println!(
+            "pickup latency       p50 {:.3} ms  p95 {:.3} ms  p99 {:.3} ms  ({} samples)",
+            report.latency_p50_ms,
+            report.latency_p95_ms,
+            report.latency_p99_ms,
+            report.latency_samples
+        );
+        println!("peak RSS             {:>10.1} MB", report.peak_rss_mb);
+    }
+    Ok(())
+}

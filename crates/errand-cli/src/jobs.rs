@@ -1,0 +1,366 @@
+//! enqueue, jobs list|show|retry|cancel|delete, stats.
+
+use std::collections::BTreeMap;
+
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use clap::{Args, Subcommand};
+use errand::{Client, Error, JobId, JobRow, JobState, ListParams, NewJob, Unique};
+
+use crate::store::{self, DEFAULT_URL};
+
+/// Arguments of `errand enqueue`.
+#[derive(Args, Debug)]
+pub struct EnqueueArgs {
+    /// The job kind.
+    kind: String,
+    /// The input, as JSON.
+    #[arg(long, default_value = "null")]
+    input: String,
+    /// The queue.
+    #[arg(long, default_value = "default")]
+    queue: String,
+    /// Smaller runs first.
+    #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
+    priority: i16,
+    /// Run after this delay ("10s", "5m").
+    #[arg(long, conflicts_with = "run_at")]
+    delay: Option<String>,
+    /// Run at this time (RFC 3339).
+    #[arg(long)]
+    run_at: Option<String>,
+    /// Attempts allowed.
+    #[arg(long, default_value_t = i64::from(NewJob::DEFAULT_MAX_ATTEMPTS), allow_negative_numbers = true)]
+    max_attempts: i64,
+    /// At most one unfinished job with this key.
+    #[arg(long)]
+    unique_key: Option<String>,
+    /// The tenant.
+    #[arg(long)]
+    tenant: Option<String>,
+    /// Metadata entries, key=value.
+    #[arg(long = "meta", value_name = "KEY=VALUE")]
+    meta: Vec<String>,
+}
+
+/// `errand jobs ...`
+#[derive(Subcommand, Debug)]
+pub enum JobsCommand {
+    /// List jobs, newest first.
+    List(ListArgs),
+    /// Show one job with its input, output and errors.
+    Show {
+        /// The job id.
+        id: i64,
+    },
+    /// Run a finished job again.
+    Retry {
+        /// The job id.
+        id: i64,
+    },
+    /// Cancel a waiting job, or ask a running one to stop.
+    Cancel {
+        /// The job id.
+        id: i64,
+    },
+    /// Delete a job that is not running.
+    Delete {
+        /// The job id.
+        id: i64,
+    },
+}
+
+/// Filters of `errand jobs list`.
+#[derive(Args, Debug)]
+pub struct ListArgs {
+    /// scheduled, available, running, completed, retrying, failed or cancelled.
+    #[arg(long)]
+    state: Option<String>,
+    /// The job kind.
+    #[arg(long)]
+    kind: Option<String>,
+    /// The queue.
+    #[arg(long)]
+    queue: Option<String>,
+    /// The tenant.
+    #[arg(long)]
+    tenant: Option<String>,
+    /// Most rows to show.
+    #[arg(long, default_value_t = 50)]
+    limit: u32,
+}
+
+/// Arguments of `errand stats`.
+#[derive(Args, Debug)]
+pub struct StatsArgs {
+    /// Only this tenant's jobs.
+    #[arg(long)]
+    tenant: Option<String>,
+}
+
+async fn client(url: Option<&str>) -> anyhow::Result<Client> {
+    Ok(Client::new(store::open(url, DEFAULT_URL).await?))
+}
+
+fn parse_new_job(args: EnqueueArgs) -> Result<NewJob, Error> {
+    let input: serde_json::Value = serde_json::from_str(&args.input)
+        .map_err(|e| Error::invalid("input", &args.input, format!("is not valid JSON: {e}")))?;
+    let max_attempts = u32::try_from(args.max_attempts).map_err(|_| {
+        Error::invalid(
+            "max_attempts",
+            args.max_attempts,
+            "must be between 1 and 4294967295",
+        )
+    })?;
+    let run_at = match (&args.delay, &args.run_at) {
+        (Some(delay), _) => {
+            let d = humantime::parse_duration(delay).map_err(|e| {
+                Error::invalid(
+                    "delay",
+                    delay,
+                    format!("{e} (use a positive duration such as 10s or 5m)"),
+                )
+            })?;
+            let d = chrono::TimeDelta::from_std(d)
+                .map_err(|_| Error::invalid("delay", delay, "is too long"))?;
+            Some(Utc::now() + d)
+        }
+        (None, Some(at)) => Some(
+            DateTime::parse_from_rfc3339(at)
+                .map_err(|e| Error::invalid("run_at", at, format!("is not an RFC 3339 time: {e}")))?
+                .with_timezone(&Utc),
+        ),
+        (None, None) => None,
+    };
+    let mut meta = BTreeMap::new();
+    for entry in &args.meta {
+        let (k, v) = entry
+            .split_once('=')
+            .ok_or_else(|| Error::invalid("meta", entry, "must be KEY=VALUE"))?;
+        meta.insert(k.to_owned(), v.to_owned());
+    }
+    Ok(NewJob {
+        kind: args.kind,
+        queue: args.queue,
+        priority: args.priority,
+        tenant: args.tenant,
+        input,
+        run_at,
+        max_attempts,
+        unique: args.unique_key.map(Unique::active),
+        batch_id: None,
+        cron: None,
+        meta,
+    })
+}
+
+/// `errand enqueue`.
+pub async fn enqueue(url: Option<&str>, args: EnqueueArgs, json: bool) -> anyhow::Result<()> {
+    // Check the input before touching the store: bad input changes nothing.
+    let job = parse_new_job(args)?;
+    job.validate(errand::validate::DEFAULT_MAX_INPUT_BYTES)?;
+    let client = client(url).await?;
+    let done = client.enqueue_raw(vec![job]).await?;
+    let first = done.first().context("the store returned no result")?;
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({"id": first.id, "duplicate": first.duplicate})
+        );
+    } else if first.duplicate {
+        println!(
+            "job {} already exists with this unique key (nothing enqueued)",
+            first.id
+        );
+    } else {
+        println!("enqueued job {}", first.id);
+    }
+    Ok(())
+}
+
+fn short_time(t: Option<DateTime<Utc>>) -> String {
+    t.map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
+        .unwrap_or_else(|| "-".into())
+}
+
+fn print_table(headers: &[&str], rows: &[Vec<String>]) {
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.len()).collect();
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<String>| {
+        let padded: Vec<String> = cells
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
+        println!("{}", padded.join("  ").trim_end());
+    };
+    line(headers.iter().map(|h| h.to_uppercase()).collect());
+    for row in rows {
+        line(row.clone());
+    }
+}
+
+fn parse_state(state: Option<String>) -> Result<Option<JobState>, Error> {
+    state.map(|s| s.parse::<JobState>()).transpose()
+}
+
+async fn list(client: &Client, args: ListArgs, json: bool) -> anyhow::Result<()> {
+    let rows = client
+        .list(ListParams {
+            state: parse_state(args.state)?,
+            kind: args.kind,
+            queue: args.queue,
+            tenant: args.tenant,
+            limit: args.limit,
+            ..Default::default()
+        })
+        .await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+        return Ok(());
+    }
+    let table: Vec<Vec<String>> = rows
+        .iter()
+        .map(|j| {
+            vec![
+                j.id.to_string(),
+                j.kind.clone(),
+                j.queue.clone(),
+                j.state.to_string(),
+                format!("{}/{}", j.attempt, j.max_attempts),
+                short_time(Some(j.run_at)),
+                j.tenant.clone().unwrap_or_else(|| "-".into()),
+            ]
+        })
+        .collect();
+    print_table(
+        &[
+            "id", "kind", "queue", "state", "attempts", "run at", "tenant",
+        ],
+        &table,
+    );
+    Ok(())
+}
+
+fn show(job: &JobRow) {
+    println!("job {} ({})", job.id, job.kind);
+    println!("  state     {}", job.state);
+    println!("  queue     {} (priority {})", job.queue, job.priority);
+    println!("  attempts  {}/{}", job.attempt, job.max_attempts);
+    println!("  created   {}", short_time(Some(job.created_at)));
+    println!("  run at    {}", short_time(Some(job.run_at)));
+    println!("  started   {}", short_time(job.started_at));
+    println!("  finished  {}", short_time(job.finished_at));
+    if let Some(worker) = &job.worker {
+        println!("  worker    {worker}");
+    }
+    if let Some(tenant) = &job.tenant {
+        println!("  tenant    {tenant}");
+    }
+    if let Some(key) = &job.unique_key {
+        println!("  unique    {key}");
+    }
+    println!("  input     {}", job.input);
+    if let Some(output) = &job.output {
+        println!("  output    {output}");
+    }
+    for e in &job.errors {
+        println!(
+            "  error     attempt {} at {} [{}]: {}",
+            e.attempt,
+            short_time(Some(e.at)),
+            e.kind.as_str(),
+            e.message
+        );
+    }
+}
+
+/// `errand jobs ...`.
+pub async fn run(url: Option<&str>, command: JobsCommand, json: bool) -> anyhow::Result<()> {
+    let client = client(url).await?;
+    match command {
+        JobsCommand::List(args) => list(&client, args, json).await,
+        JobsCommand::Show { id } => {
+            let job = client.get(JobId(id)).await?.ok_or(Error::NotFound(id))?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&job)?);
+            } else {
+                show(&job);
+            }
+            Ok(())
+        }
+        JobsCommand::Retry { id } => {
+            if !client.retry(JobId(id)).await? {
+                client.get(JobId(id)).await?.ok_or(Error::NotFound(id))?;
+                return Err(Error::Conflict(format!("job {id} has not finished: only completed, failed or cancelled jobs can be retried")).into());
+            }
+            report(json, id, "retried");
+            Ok(())
+        }
+        JobsCommand::Cancel { id } => {
+            let out = client.cancel(JobId(id)).await?;
+            if !out.cancelled.is_empty() {
+                report(json, id, "cancelled");
+            } else if !out.requested.is_empty() {
+                report(json, id, "cancel_requested");
+            } else {
+                client.get(JobId(id)).await?.ok_or(Error::NotFound(id))?;
+                return Err(Error::Conflict(format!("job {id} has already finished")).into());
+            }
+            Ok(())
+        }
+        JobsCommand::Delete { id } => {
+            if !client.delete(JobId(id)).await? {
+                return Err(Error::NotFound(id).into());
+            }
+            report(json, id, "deleted");
+            Ok(())
+        }
+    }
+}
+
+fn report(json: bool, id: i64, what: &str) {
+    if json {
+        println!("{}", serde_json::json!({"id": id, "result": what}));
+    } else {
+        println!("job {id}: {}", what.replace('_', " "));
+    }
+}
+
+/// `errand stats`.
+pub async fn stats(url: Option<&str>, args: StatsArgs, json: bool) -> anyhow::Result<()> {
+    let client = client(url).await?;
+    let stats = client.stats(args.tenant.as_deref()).await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&stats)?);
+        return Ok(());
+    }
+    let mut queues: BTreeMap<&str, BTreeMap<JobState, u64>> = BTreeMap::new();
+    for c in &stats.counts {
+        *queues
+            .entry(c.queue.as_str())
+            .or_default()
+            .entry(c.state)
+            .or_default() += c.count;
+    }
+    let mut headers = vec!["queue"];
+    headers.extend(JobState::ALL.iter().map(|s| s.as_str()));
+    let rows: Vec<Vec<String>> = queues
+        .iter()
+        .map(|(queue, counts)| {
+            let mut row = vec![(*queue).to_owned()];
+            row.extend(
+                JobState::ALL
+                    .iter()
+                    .map(|s| counts.get(s).copied().unwrap_or(0).to_string()),
+            );
+            row
+        })
+        .collect();
+    print_table(&headers, &rows);
+    Ok(())
+}

@@ -1,0 +1,97 @@
+//! The `errand` command line.
+
+mod bench;
+mod demo;
+mod jobs;
+mod store;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// errand: persistent background jobs.
+#[derive(Parser, Debug)]
+#[command(name = "errand", version, about)]
+struct Cli {
+    /// The store: sqlite://path.db
+    #[arg(long, env = "ERRAND_DATABASE_URL", global = true)]
+    database_url: Option<String>,
+    /// Print JSON instead of tables.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run an embedded worker with sample jobs and show live progress.
+    Demo(demo::DemoArgs),
+    /// Measure enqueue rate, processing rate and pickup latency.
+    Bench(bench::BenchArgs),
+    /// Create or upgrade the store's schema.
+    Migrate,
+    /// Enqueue a job by kind with a JSON input.
+    Enqueue(jobs::EnqueueArgs),
+    /// Find and manage jobs.
+    #[command(subcommand)]
+    Jobs(jobs::JobsCommand),
+    /// Job counts per queue and state.
+    Stats(jobs::StatsArgs),
+}
+
+/// Bad input exits with 2, other failures with 1.
+fn exit_code(error: &anyhow::Error) -> u8 {
+    match error.downcast_ref::<errand::Error>() {
+        Some(errand::Error::Invalid { .. } | errand::Error::NotFound(_)) => 2,
+        _ if error.downcast_ref::<store::UsageError>().is_some() => 2,
+        _ => 1,
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // The demo fails jobs on purpose and shows them in its progress line;
+    // elsewhere warnings matter. RUST_LOG overrides both.
+    let default_filter = match cli.command {
+        Command::Demo(_) | Command::Bench(_) => "off",
+        _ => "warn",
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter)),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(exit_code(&e))
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let url = cli.database_url.as_deref();
+    match cli.command {
+        Command::Demo(args) => demo::run(url, args).await,
+        Command::Bench(args) => bench::run(url, args, cli.json).await,
+        Command::Migrate => {
+            let store = store::open(url, store::DEFAULT_URL).await?;
+            println!("schema of {} is up to date", store.backend());
+            Ok(())
+        }
+        Command::Enqueue(args) => jobs::enqueue(url, args, cli.json).await,
+        Command::Jobs(command) => jobs::run(url, command, cli.json).await,
+        Command::Stats(args) => jobs::stats(url, args, cli.json).await,
+    }
+}

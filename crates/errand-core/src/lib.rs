@@ -1,0 +1,34 @@
+//! Types and traits shared by every errand crate.
+//!
+//! Applications use the `errand` facade, which re-exports this crate. Backend
+//! authors implement [`Store`] and run the conformance suite of
+//! `errand-store-tests` against it.
+
+mod backoff;
+mod context;
+mod enqueue;
+mod error;
+mod job;
+mod job_error;
+mod new_job;
+mod row;
+mod state;
+mod store;
+pub mod validate;
+
+pub use backoff::Backoff;
+pub use context::{Attempt, FromContext, JobContext, JobContextParts, Meta, State, StateMap};
+pub use enqueue::EnqueueBuilder;
+pub use error::{Error, Result};
+pub use job::{IntoJobResult, Job, JobOptions};
+pub use job_error::{JobError, JobErrorAction};
+pub use new_job::{NewJob, Unique, UniqueScope};
+pub use row::{AttemptError, CronRef, ErrorKind, JobId, JobRow};
+pub use state::JobState;
+pub use store::{
+    CancelOutcome, CancelParams, Capabilities, ClaimParams, DeleteParams, EnqueueParams, Enqueued,
+    FinalizeItem, FinalizeParams, GetParams, KindClaim, LeaseStatus, ListParams, Outcome,
+    QueueClaim, RenewParams, RescueParams, RetryParams, StateCount, Stats, StatsParams, Store,
+    Wakeup, WakeupSender,
+};
+pub use tokio_util::sync::CancellationToken;

@@ -1,0 +1,412 @@
+//! The storage contract. Every backend implements [`Store`]; the conformance
+//! suite in `errand-store-tests` checks that each one keeps it.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use tokio::sync::watch;
+
+use crate::{AttemptError, JobId, JobRow, JobState, NewJob, Result};
+
+/// What a backend can do beyond the common contract.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Capabilities {
+    /// Enqueue can join the application's own database transaction.
+    pub transactional_enqueue: bool,
+    /// Workers in other processes are woken without waiting for the poll.
+    pub cross_process_wakeup: bool,
+}
+
+/// Insert jobs. Either every job is valid and stored, or none is.
+#[derive(Debug, Clone)]
+pub struct EnqueueParams {
+    /// The jobs, in order; results come back in the same order.
+    pub jobs: Vec<NewJob>,
+    /// The insert time; also the `run_at` of jobs that have none.
+    pub now: DateTime<Utc>,
+    /// Largest serialized input accepted.
+    pub max_input_bytes: usize,
+}
+
+/// The result of inserting one job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Enqueued {
+    /// The new job's id, or the id of the existing job holding its unique key.
+    pub id: JobId,
+    /// True when a job with the same unique key already existed; nothing was inserted.
+    pub duplicate: bool,
+}
+
+/// One queue the worker consumes, in the worker's order of preference.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueClaim {
+    /// Queue name.
+    pub name: String,
+    /// How many more jobs of this queue the worker may run now (`None`: no local limit).
+    pub cap: Option<u32>,
+}
+
+/// One kind the worker can run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KindClaim {
+    /// Kind name.
+    pub kind: String,
+    /// How many more jobs of this kind this worker may start now (`None`: no local limit).
+    pub cap: Option<u32>,
+    /// Most jobs of this kind running at once across the cluster (`None`: unlimited).
+    pub global_limit: Option<u32>,
+}
+
+/// Claim up to `limit` due jobs for a worker.
+///
+/// Queues are served in the given order (the first queue with due jobs wins),
+/// inside a queue by priority, then `run_at`, then id. Only the listed kinds
+/// are claimed; jobs of other kinds are left untouched. Every claimed job gets
+/// `attempt + 1`, state running, this worker and a lease until `now + lease`.
+#[derive(Debug, Clone)]
+pub struct ClaimParams {
+    /// The claiming worker's name, used for fencing.
+    pub worker: String,
+    /// Queues in order of preference.
+    pub queues: Vec<QueueClaim>,
+    /// Kinds this worker runs.
+    pub kinds: Vec<KindClaim>,
+    /// Most jobs to claim.
+    pub limit: u32,
+    /// Lease length.
+    pub lease: Duration,
+    /// The claim time.
+    pub now: DateTime<Utc>,
+}
+
+/// How an attempt ended.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Outcome {
+    /// Success, with the serialized output.
+    Complete {
+        /// The job's output.
+        output: serde_json::Value,
+    },
+    /// Failure; try again at `run_at`.
+    Retry {
+        /// When the next attempt is due.
+        run_at: DateTime<Utc>,
+        /// This attempt's error.
+        error: AttemptError,
+    },
+    /// Failure for good: the job goes to the dead-letter set.
+    Fail {
+        /// This attempt's error.
+        error: AttemptError,
+    },
+    /// The job was cancelled (by itself or on request); no retry.
+    Cancel {
+        /// Why.
+        error: AttemptError,
+    },
+    /// Run again at `run_at` without using an attempt.
+    Snooze {
+        /// When to run again.
+        run_at: DateTime<Utc>,
+    },
+    /// Give the job back (shutdown): available now, attempt not used.
+    Release,
+}
+
+/// The end of one attempt.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FinalizeItem {
+    /// The job.
+    pub id: JobId,
+    /// The attempt that ended; the store applies the outcome only if the job
+    /// is still running with this attempt for this worker (fencing).
+    pub attempt: u32,
+    /// How it ended.
+    pub outcome: Outcome,
+}
+
+/// Record the ends of attempts, all in one write.
+#[derive(Debug, Clone)]
+pub struct FinalizeParams {
+    /// The worker that ran the attempts.
+    pub worker: String,
+    /// The attempts.
+    pub items: Vec<FinalizeItem>,
+    /// The finalize time.
+    pub now: DateTime<Utc>,
+}
+
+/// Extend the leases of a worker's running jobs.
+#[derive(Debug, Clone)]
+pub struct RenewParams {
+    /// The worker.
+    pub worker: String,
+    /// The jobs it runs, with their attempts.
+    pub jobs: Vec<(JobId, u32)>,
+    /// The new lease end.
+    pub lease_until: DateTime<Utc>,
+}
+
+/// The result of renewing one lease.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LeaseStatus {
+    /// The job.
+    pub id: JobId,
+    /// False when the job no longer runs under this worker and attempt: its
+    /// result will be dropped and it should stop.
+    pub held: bool,
+    /// Someone asked the job to stop.
+    pub cancel_requested: bool,
+}
+
+/// Return jobs whose lease expired (their worker died) to the queue.
+///
+/// Each rescued job has used its attempt: it records a `lease_expired` error
+/// and becomes available at `now`, or fails for good when its attempts are used up.
+#[derive(Debug, Clone)]
+pub struct RescueParams {
+    /// Leases that ended before this time have expired.
+    pub now: DateTime<Utc>,
+}
+
+/// Read one job.
+#[derive(Debug, Clone)]
+pub struct GetParams {
+    /// The job.
+    pub id: JobId,
+    /// The time its public state is derived at.
+    pub now: DateTime<Utc>,
+}
+
+/// Find jobs; every filter that is set must match. Newest first.
+#[derive(Debug, Clone, Default)]
+pub struct ListParams {
+    /// Kind filter.
+    pub kind: Option<String>,
+    /// Queue filter.
+    pub queue: Option<String>,
+    /// State filter.
+    pub state: Option<JobState>,
+    /// Tenant filter.
+    pub tenant: Option<String>,
+    /// Batch filter.
+    pub batch_id: Option<i64>,
+    /// Unique key filter.
+    pub unique_key: Option<String>,
+    /// Only jobs with an id below this one (paging).
+    pub before_id: Option<JobId>,
+    /// Most rows to return.
+    pub limit: u32,
+    /// The time public states are derived at.
+    pub now: DateTime<Utc>,
+}
+
+/// Cancel jobs: waiting ones are cancelled at once, running ones are asked to stop.
+#[derive(Debug, Clone)]
+pub struct CancelParams {
+    /// The jobs.
+    pub ids: Vec<JobId>,
+    /// The cancel time.
+    pub now: DateTime<Utc>,
+}
+
+/// What a cancel did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CancelOutcome {
+    /// Jobs that were waiting and are now cancelled.
+    pub cancelled: Vec<JobId>,
+    /// Jobs that are running and were asked to stop.
+    pub requested: Vec<JobId>,
+}
+
+/// Run a finished job again: it becomes available at `now` with one more attempt allowed.
+#[derive(Debug, Clone)]
+pub struct RetryParams {
+    /// The job.
+    pub id: JobId,
+    /// The retry time.
+    pub now: DateTime<Utc>,
+}
+
+/// Delete a job that is not running.
+#[derive(Debug, Clone)]
+pub struct DeleteParams {
+    /// The job.
+    pub id: JobId,
+}
+
+/// Count jobs per queue and public state.
+#[derive(Debug, Clone)]
+pub struct StatsParams {
+    /// Only this tenant's jobs, when set.
+    pub tenant: Option<String>,
+    /// The time public states are derived at.
+    pub now: DateTime<Utc>,
+}
+
+/// How many jobs of one queue are in one state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StateCount {
+    /// The queue.
+    pub queue: String,
+    /// The public state.
+    pub state: JobState,
+    /// The number of jobs.
+    pub count: u64,
+}
+
+/// Job counts per queue and state.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stats {
+    /// One entry per (queue, state) that has jobs.
+    pub counts: Vec<StateCount>,
+}
+
+impl Stats {
+    /// Jobs in `state` across all queues.
+    pub fn total(&self, state: JobState) -> u64 {
+        self.counts
+            .iter()
+            .filter(|c| c.state == state)
+            .map(|c| c.count)
+            .sum()
+    }
+
+    /// Every job counted.
+    pub fn all(&self) -> u64 {
+        self.counts.iter().map(|c| c.count).sum()
+    }
+
+    /// Jobs that have not finished (scheduled, available, running, retrying).
+    pub fn unfinished(&self) -> u64 {
+        self.counts
+            .iter()
+            .filter(|c| !c.state.is_finished())
+            .map(|c| c.count)
+            .sum()
+    }
+}
+
+/// Receives a signal whenever new jobs may have become due.
+#[derive(Debug, Clone)]
+pub struct Wakeup(watch::Receiver<u64>);
+
+impl Wakeup {
+    /// Waits until a signal arrives that this receiver has not seen yet. A signal
+    /// sent between two calls is not lost.
+    pub async fn changed(&mut self) {
+        if self.0.changed().await.is_err() {
+            // The store is gone; nothing will ever wake us: wait forever and let
+            // the caller's poll timer take over.
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
+/// Sends wake-up signals to every [`Wakeup`] of a store.
+#[derive(Debug)]
+pub struct WakeupSender(watch::Sender<u64>);
+
+impl Default for WakeupSender {
+    fn default() -> Self {
+        WakeupSender(watch::Sender::new(0))
+    }
+}
+
+impl WakeupSender {
+    /// Signals every receiver.
+    pub fn notify(&self) {
+        self.0
+            .send_modify(|generation| *generation = generation.wrapping_add(1));
+    }
+
+    /// A new receiver.
+    pub fn subscribe(&self) -> Wakeup {
+        Wakeup(self.0.subscribe())
+    }
+}
+
+/// The storage contract. Time-dependent operations take `now` so that tests
+/// control the clock.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// A short name for logs and benchmarks ("sqlite", "postgres", "redis").
+    fn backend(&self) -> &'static str;
+    /// What this backend can do beyond the common contract.
+    fn capabilities(&self) -> Capabilities;
+    /// Inserts jobs (all or none).
+    async fn enqueue(&self, params: EnqueueParams) -> Result<Vec<Enqueued>>;
+    /// Claims due jobs for a worker.
+    async fn claim(&self, params: ClaimParams) -> Result<Vec<JobRow>>;
+    /// Records ends of attempts; returns, per item, whether it was applied
+    /// (false: the attempt was stale and its result was dropped).
+    async fn finalize(&self, params: FinalizeParams) -> Result<Vec<bool>>;
+    /// Extends leases; returns one status per job, in order.
+    async fn renew_leases(&self, params: RenewParams) -> Result<Vec<LeaseStatus>>;
+    /// Rescues jobs with expired leases; returns their ids.
+    async fn rescue(&self, params: RescueParams) -> Result<Vec<JobId>>;
+    /// Reads one job.
+    async fn get(&self, params: GetParams) -> Result<Option<JobRow>>;
+    /// Lists jobs.
+    async fn list(&self, params: ListParams) -> Result<Vec<JobRow>>;
+    /// Cancels jobs.
+    async fn cancel(&self, params: CancelParams) -> Result<CancelOutcome>;
+    /// Retries a finished job; false if it does not exist or has not finished.
+    async fn retry(&self, params: RetryParams) -> Result<bool>;
+    /// Counts jobs per queue and state.
+    async fn stats(&self, params: StatsParams) -> Result<Stats>;
+    /// Deletes a job that is not running; false if there was none to delete.
+    async fn delete(&self, params: DeleteParams) -> Result<bool>;
+    /// A receiver of wake-up signals: new jobs may be due.
+    fn subscribe(&self) -> Wakeup;
+}
+
+/// A shared store is a store: `Arc<dyn Store>` and `Arc<SqliteStore>` can be
+/// handed to anything that takes `impl Store`.
+#[async_trait]
+impl<S: Store + ?Sized> Store for std::sync::Arc<S> {
+    fn backend(&self) -> &'static str {
+        (**self).backend()
+    }
+    fn capabilities(&self) -> Capabilities {
+        (**self).capabilities()
+    }
+    async fn enqueue(&self, params: EnqueueParams) -> Result<Vec<Enqueued>> {
+        (**self).enqueue(params).await
+    }
+    async fn claim(&self, params: ClaimParams) -> Result<Vec<JobRow>> {
+        (**self).claim(params).await
+    }
+    async fn finalize(&self, params: FinalizeParams) -> Result<Vec<bool>> {
+        (**self).finalize(params).await
+    }
+    async fn renew_leases(&self, params: RenewParams) -> Result<Vec<LeaseStatus>> {
+        (**self).renew_leases(params).await
+    }
+    async fn rescue(&self, params: RescueParams) -> Result<Vec<JobId>> {
+        (**self).rescue(params).await
+    }
+    async fn get(&self, params: GetParams) -> Result<Option<JobRow>> {
+        (**self).get(params).await
+    }
+    async fn list(&self, params: ListParams) -> Result<Vec<JobRow>> {
+        (**self).list(params).await
+    }
+    async fn cancel(&self, params: CancelParams) -> Result<CancelOutcome> {
+        (**self).cancel(params).await
+    }
+    async fn retry(&self, params: RetryParams) -> Result<bool> {
+        (**self).retry(params).await
+    }
+    async fn stats(&self, params: StatsParams) -> Result<Stats> {
+        (**self).stats(params).await
+    }
+    async fn delete(&self, params: DeleteParams) -> Result<bool> {
+        (**self).delete(params).await
+    }
+    fn subscribe(&self) -> Wakeup {
+        (**self).subscribe()
+    }
+}

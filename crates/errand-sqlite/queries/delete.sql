@@ -1,0 +1,1 @@
+DELETE FROM errand_jobs WHERE id = ?1 AND state <> 'running'

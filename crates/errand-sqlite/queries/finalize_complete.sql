@@ -1,0 +1,9 @@
+-- ?1 JSON array of {id, attempt, output}; ?2 worker; ?3 now.
+-- Fencing: only a job still running with that attempt for that worker changes.
+UPDATE errand_jobs
+SET state = 'completed', output = c.value -> 'output', finished_at = ?3, lease_until = NULL,
+    unique_slot = CASE WHEN unique_scope = 'active' THEN NULL ELSE unique_slot END
+FROM json_each(?1) AS c
+WHERE errand_jobs.id = c.value ->> 'id' AND errand_jobs.state = 'running'
+  AND errand_jobs.attempt = c.value ->> 'attempt' AND errand_jobs.worker = ?2
+RETURNING errand_jobs.id

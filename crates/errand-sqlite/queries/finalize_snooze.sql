@@ -1,0 +1,9 @@
+-- Snooze, or release at shutdown: waiting again without using the attempt.
+-- ?1 JSON array of {id, attempt, run_at}; ?2 worker.
+UPDATE errand_jobs
+SET state = 'available', run_at = c.value ->> 'run_at', attempt = errand_jobs.attempt - 1,
+    lease_until = NULL
+FROM json_each(?1) AS c
+WHERE errand_jobs.id = c.value ->> 'id' AND errand_jobs.state = 'running'
+  AND errand_jobs.attempt = c.value ->> 'attempt' AND errand_jobs.worker = ?2
+RETURNING errand_jobs.id

@@ -1,0 +1,1 @@
+SELECT state FROM errand_jobs WHERE id = ?1

@@ -1,0 +1,11 @@
+-- ?1 now; ?2 tenant filter (NULL: all).
+SELECT queue,
+       CASE WHEN state <> 'available' THEN state
+            WHEN run_at <= ?1 THEN 'available'
+            WHEN attempt = 0 THEN 'scheduled'
+            ELSE 'retrying' END AS public_state,
+       COUNT(*)
+FROM errand_jobs
+WHERE ?2 IS NULL OR tenant = ?2
+GROUP BY 1, 2
+ORDER BY 1, 2

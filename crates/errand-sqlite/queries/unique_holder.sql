@@ -1,0 +1,1 @@
+SELECT id FROM errand_jobs WHERE unique_slot = ?1

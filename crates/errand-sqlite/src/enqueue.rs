@@ -1,0 +1,210 @@
+use std::collections::BTreeMap;
+use std::future::Future;
+
+use chrono::{DateTime, Utc};
+use errand_core::validate::DEFAULT_MAX_INPUT_BYTES;
+use errand_core::{EnqueueBuilder, Enqueued, Error, Job, JobId, NewJob, Result, UniqueScope};
+use serde::Serialize;
+use sqlx::SqliteConnection;
+
+use crate::error::db_error;
+use crate::queries;
+use crate::rows::micros;
+
+#[derive(Serialize)]
+struct BulkRow<'a> {
+    kind: &'a str,
+    queue: &'a str,
+    priority: i16,
+    tenant: Option<&'a str>,
+    input: &'a serde_json::Value,
+    run_at: i64,
+    max_attempts: u32,
+    batch_id: Option<i64>,
+    cron_name: Option<&'a str>,
+    cron_fire_at: Option<i64>,
+    meta: &'a BTreeMap<String, String>,
+}
+
+impl<'a> BulkRow<'a> {
+    fn new(job: &'a NewJob, now: DateTime<Utc>) -> Self {
+        BulkRow {
+            kind: &job.kind,
+            queue: &job.queue,
+            priority: job.priority,
+            tenant: job.tenant.as_deref(),
+            input: &job.input,
+            run_at: micros(job.run_at.unwrap_or(now)),
+            max_attempts: job.max_attempts,
+            batch_id: job.batch_id,
+            cron_name: job.cron.as_ref().map(|c| c.name.as_str()),
+            cron_fire_at: job.cron.as_ref().map(|c| micros(c.fire_at)),
+            meta: &job.meta,
+        }
+    }
+}
+
+/// Inserts validated jobs on a connection that is already inside a transaction.
+pub(crate) async fn insert_jobs(
+    conn: &mut SqliteConnection,
+    jobs: &[NewJob],
+    now: DateTime<Utc>,
+) -> Result<Vec<Enqueued>> {
+    let mut results: Vec<Option<Enqueued>> = vec![None; jobs.len()];
+    let plain: Vec<usize> = (0..jobs.len())
+        .filter(|&i| jobs[i].unique.is_none())
+        .collect();
+    if plain.len() > 1 {
+        let rows: Vec<BulkRow<'_>> = plain.iter().map(|&i| BulkRow::new(&jobs[i], now)).collect();
+        let payload = serde_json::to_string(&rows)?;
+        let mut ids: Vec<i64> = sqlx::query_scalar(queries::ENQUEUE_BULK)
+            .bind(payload)
+            .bind(micros(now))
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(db_error)?;
+        if ids.len() != plain.len() {
+            return Err(Error::Backend(format!(
+                "bulk insert stored {} of {} jobs",
+                ids.len(),
+                plain.len()
+            )));
+        }
+        // RETURNING order is unspecified; AUTOINCREMENT ids ascend in insert order.
+        ids.sort_unstable();
+        for (slot, id) in plain.iter().zip(ids) {
+            results[*slot] = Some(Enqueued {
+                id: JobId(id),
+                duplicate: false,
+            });
+        }
+    }
+    for (i, job) in jobs.iter().enumerate() {
+        if results[i].is_none() {
+            results[i] = Some(insert_one(conn, job, now).await?);
+        }
+    }
+    Ok(results.into_iter().flatten().collect())
+}
+
+async fn insert_one(
+    conn: &mut SqliteConnection,
+    job: &NewJob,
+    now: DateTime<Utc>,
+) -> Result<Enqueued> {
+    let (unique_key, unique_scope, unique_until) = match &job.unique {
+        None => (None, None, None),
+        Some(unique) => {
+            sqlx::query(queries::UNIQUE_RELEASE_EXPIRED)
+                .bind(&unique.key)
+                .bind(micros(now))
+                .execute(&mut *conn)
+                .await
+                .map_err(db_error)?;
+            let (scope, until) = match unique.scope {
+                UniqueScope::Active => ("active", None),
+                UniqueScope::Forever => ("forever", None),
+                UniqueScope::Period(period) => {
+                    let period = chrono::TimeDelta::from_std(period).map_err(|_| {
+                        Error::invalid("unique_period", format!("{period:?}"), "is too long")
+                    })?;
+                    ("period", Some(micros(now + period)))
+                }
+            };
+            (Some(unique.key.as_str()), Some(scope), until)
+        }
+    };
+    let id: Option<i64> = sqlx::query_scalar(queries::ENQUEUE_ONE)
+        .bind(&job.kind)
+        .bind(&job.queue)
+        .bind(job.priority)
+        .bind(job.tenant.as_deref())
+        .bind(serde_json::to_string(&job.input)?)
+        .bind(i64::from(job.max_attempts))
+        .bind(micros(job.run_at.unwrap_or(now)))
+        .bind(micros(now))
+        .bind(unique_key)
+        .bind(unique_scope)
+        .bind(unique_until)
+        .bind(job.batch_id)
+        .bind(job.cron.as_ref().map(|c| c.name.as_str()))
+        .bind(job.cron.as_ref().map(|c| micros(c.fire_at)))
+        .bind(serde_json::to_string(&job.meta)?)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db_error)?;
+    if let Some(id) = id {
+        return Ok(Enqueued {
+            id: JobId(id),
+            duplicate: false,
+        });
+    }
+    let holder: Option<i64> = sqlx::query_scalar(queries::UNIQUE_HOLDER)
+        .bind(unique_key)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db_error)?;
+    holder
+        .map(|id| Enqueued {
+            id: JobId(id),
+            duplicate: true,
+        })
+        .ok_or_else(|| Error::Backend("insert skipped but no job holds its unique key".into()))
+}
+
+/// Enqueues jobs on the application's own connection, typically `&mut *tx` of
+/// its sqlx transaction: the jobs exist if and only if that transaction commits.
+///
+/// Workers in this process notice them at their next poll: SQLite gives no
+/// signal on another connection's commit.
+pub async fn enqueue_all_in(
+    conn: &mut SqliteConnection,
+    jobs: Vec<NewJob>,
+    now: DateTime<Utc>,
+) -> Result<Vec<Enqueued>> {
+    for job in &jobs {
+        job.validate(DEFAULT_MAX_INPUT_BYTES)?;
+    }
+    insert_jobs(conn, &jobs, now).await
+}
+
+/// Sends a typed job through the application's own SQLite transaction.
+///
+/// ```no_run
+/// # use errand_core::{EnqueueBuilder, Job, JobContext, JobError};
+/// # struct Welcome;
+/// # impl Job for Welcome {
+/// #     const KIND: &'static str = "welcome";
+/// #     type Input = String;
+/// #     type Output = ();
+/// #     async fn run(&self, _: String, _: JobContext) -> Result<(), JobError> { Ok(()) }
+/// # }
+/// use errand_sqlite::SqliteEnqueueExt;
+///
+/// # async fn signup(pool: sqlx::SqlitePool) -> errand_core::Result<()> {
+/// let mut tx = pool.begin().await.map_err(|e| errand_core::Error::Backend(e.to_string()))?;
+/// // ... insert the user with &mut *tx ...
+/// EnqueueBuilder::<Welcome>::new("ada@example.com".into())
+///     .enqueue_in(&mut *tx)
+///     .await?;
+/// tx.commit().await.map_err(|e| errand_core::Error::Backend(e.to_string()))?;
+/// # Ok(()) }
+/// ```
+pub trait SqliteEnqueueExt {
+    /// Inserts the job on `conn`; it exists once the surrounding transaction commits.
+    fn enqueue_in(
+        self,
+        conn: &mut SqliteConnection,
+    ) -> impl Future<Output = Result<Enqueued>> + Send;
+}
+
+impl<J: Job> SqliteEnqueueExt for EnqueueBuilder<J> {
+    async fn enqueue_in(self, conn: &mut SqliteConnection) -> Result<Enqueued> {
+        let now = Utc::now();
+        let job = self.into_new_job(now)?;
+        let mut results = enqueue_all_in(conn, vec![job], now).await?;
+        results
+            .pop()
+            .ok_or_else(|| Error::Backend("enqueue returned no result".into()))
+    }
+}

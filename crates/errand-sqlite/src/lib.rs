@@ -1,0 +1,18 @@
+//! SQLite store for errand.
+//!
+//! ```no_run
+//! # async fn demo() -> errand_core::Result<()> {
+//! let store = errand_sqlite::SqliteStore::connect("sqlite://jobs.db").await?;
+//! # let _ = store; Ok(()) }
+//! ```
+
+mod enqueue;
+mod error;
+mod migrate;
+mod queries;
+mod rows;
+mod store;
+
+pub use enqueue::{SqliteEnqueueExt, enqueue_all_in};
+pub use migrate::MIGRATIONS;
+pub use store::{SqliteOptions, SqliteStore};

@@ -1,0 +1,543 @@
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
+use errand_core::{
+    CancelOutcome, CancelParams, Capabilities, ClaimParams, DeleteParams, EnqueueParams, Enqueued,
+    Error, FinalizeParams, GetParams, JobId, JobRow, LeaseStatus, ListParams, Outcome, RenewParams,
+    RescueParams, Result, RetryParams, StateCount, Stats, StatsParams, Store, Wakeup, WakeupSender,
+};
+use serde_json::json;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Row, SqlitePool};
+
+use crate::enqueue::insert_jobs;
+use crate::error::db_error;
+use crate::migrate::migrate;
+use crate::queries;
+use crate::rows::{job_row, micros};
+
+/// Tuning of a [`SqliteStore`].
+#[derive(Debug, Clone)]
+pub struct SqliteOptions {
+    /// How long a write waits for another process's write lock.
+    pub busy_timeout: Duration,
+    /// Connections for reads (get, list); writes use one connection.
+    pub readers: u32,
+    /// `synchronous=FULL` instead of `NORMAL`: survives power loss at the cost
+    /// of an fsync per commit. NORMAL in WAL mode is safe against process crashes.
+    pub synchronous_full: bool,
+}
+
+impl Default for SqliteOptions {
+    fn default() -> Self {
+        SqliteOptions {
+            busy_timeout: Duration::from_secs(30),
+            readers: 4,
+            synchronous_full: false,
+        }
+    }
+}
+
+struct Inner {
+    // One connection for every write of this process: in-process writers queue
+    // on the pool instead of on SQLite's sleeping busy handler.
+    writer: SqlitePool,
+    reader: SqlitePool,
+    wakeup: WakeupSender,
+}
+
+/// The SQLite store: one database file in WAL mode.
+///
+/// Several processes may share the file; writes are serialized by SQLite's
+/// write lock (claims run in `BEGIN IMMEDIATE` transactions, so two workers
+/// never claim the same job).
+#[derive(Clone)]
+pub struct SqliteStore {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore").finish_non_exhaustive()
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at a `sqlite://path` URL and
+    /// applies migrations.
+    pub async fn connect(url: &str) -> Result<Self> {
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(|e| Error::invalid("database_url", url, e.to_string()))?;
+        Self::connect_with(options, SqliteOptions::default()).await
+    }
+
+    /// Opens (creating if needed) the database file at `path`.
+    pub async fn open(path: impl AsRef<Path>) -> Result<Self> {
+        let options = SqliteConnectOptions::new().filename(path);
+        Self::connect_with(options, SqliteOptions::default()).await
+    }
+
+    /// Opens with explicit connection options and tuning.
+    pub async fn connect_with(
+        options: SqliteConnectOptions,
+        tuning: SqliteOptions,
+    ) -> Result<Self> {
+        let options = options
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(if tuning.synchronous_full {
+                SqliteSynchronous::Full
+            } else {
+                SqliteSynchronous::Normal
+            })
+            .busy_timeout(tuning.busy_timeout);
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .acquire_timeout(tuning.busy_timeout + Duration::from_secs(30))
+            .connect_with(options.clone())
+            .await
+            .map_err(db_error)?;
+        migrate(&writer).await?;
+        let reader = SqlitePoolOptions::new()
+            .max_connections(tuning.readers.max(1))
+            .connect_with(options)
+            .await
+            .map_err(db_error)?;
+        Ok(SqliteStore {
+            inner: Arc::new(Inner {
+                writer,
+                reader,
+                wakeup: WakeupSender::default(),
+            }),
+        })
+    }
+
+    /// Wakes this process's idle workers, for example after enqueuing in the
+    /// application's own transaction once it committed.
+    pub fn notify_committed(&self) {
+        self.inner.wakeup.notify();
+    }
+
+    /// Closes the connections.
+    pub async fn close(&self) {
+        self.inner.writer.close().await;
+        self.inner.reader.close().await;
+    }
+
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
+        self.inner
+            .writer
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(db_error)
+    }
+}
+
+fn rfc3339(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+fn lease_end(now: DateTime<Utc>, lease: Duration) -> Result<DateTime<Utc>> {
+    TimeDelta::from_std(lease)
+        .ok()
+        .and_then(|d| now.checked_add_signed(d))
+        .ok_or_else(|| Error::invalid("lease", format!("{lease:?}"), "is too long"))
+}
+
+fn ids_json(ids: &[i64]) -> String {
+    serde_json::Value::from(ids.to_vec()).to_string()
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            transactional_enqueue: true,
+            cross_process_wakeup: false,
+        }
+    }
+
+    async fn enqueue(&self, params: EnqueueParams) -> Result<Vec<Enqueued>> {
+        for job in &params.jobs {
+            job.validate(params.max_input_bytes)?;
+        }
+        if params.jobs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut tx = self.begin_write().await?;
+        let results = insert_jobs(&mut tx, &params.jobs, params.now).await?;
+        tx.commit().await.map_err(db_error)?;
+        self.inner.wakeup.notify();
+        Ok(results)
+    }
+
+    async fn claim(&self, params: ClaimParams) -> Result<Vec<JobRow>> {
+        if params.limit == 0 || params.queues.is_empty() || params.kinds.is_empty() {
+            return Ok(Vec::new());
+        }
+        let now = micros(params.now);
+        let until = micros(lease_end(params.now, params.lease)?);
+        let mut tx = self.begin_write().await?;
+
+        // Room left per kind: the local cap, lowered by the global limit minus
+        // what runs across the cluster now.
+        let mut room: HashMap<&str, u32> = HashMap::new();
+        for k in &params.kinds {
+            room.insert(k.kind.as_str(), k.cap.unwrap_or(u32::MAX));
+        }
+        let limited: Vec<&str> = params
+            .kinds
+            .iter()
+            .filter(|k| k.global_limit.is_some())
+            .map(|k| k.kind.as_str())
+            .collect();
+        if !limited.is_empty() {
+            let rows = sqlx::query(queries::CLAIM_RUNNING_COUNTS)
+                .bind(json!(limited).to_string())
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(db_error)?;
+            let mut running: HashMap<String, i64> = HashMap::new();
+            for row in rows {
+                running.insert(
+                    row.try_get(0).map_err(db_error)?,
+                    row.try_get(1).map_err(db_error)?,
+                );
+            }
+            for k in &params.kinds {
+                if let Some(limit) = k.global_limit {
+                    let used = running.get(&k.kind).copied().unwrap_or(0);
+                    let left = u32::try_from(i64::from(limit) - used).unwrap_or(0);
+                    if let Some(r) = room.get_mut(k.kind.as_str()) {
+                        *r = (*r).min(left);
+                    }
+                }
+            }
+        }
+
+        let mut claimed: Vec<JobRow> = Vec::new();
+        let mut remaining = params.limit;
+        'queues: for queue in &params.queues {
+            let mut queue_room = queue.cap.unwrap_or(u32::MAX).min(remaining);
+            while queue_room > 0 {
+                let allowed: Vec<&str> = room
+                    .iter()
+                    .filter(|(_, r)| **r > 0)
+                    .map(|(k, _)| *k)
+                    .collect();
+                if allowed.is_empty() {
+                    break 'queues;
+                }
+                let candidates = sqlx::query(queries::CLAIM_CANDIDATES)
+                    .bind(&queue.name)
+                    .bind(now)
+                    .bind(json!(allowed).to_string())
+                    .bind(i64::from(queue_room))
+                    .fetch_all(&mut *tx)
+                    .await
+                    .map_err(db_error)?;
+                let fetched = candidates.len();
+                let mut capped = false;
+                let mut picked: Vec<i64> = Vec::new();
+                for row in candidates {
+                    let id: i64 = row.try_get(0).map_err(db_error)?;
+                    let kind: String = row.try_get(1).map_err(db_error)?;
+                    match room.get_mut(kind.as_str()) {
+                        Some(r) if *r > 0 && queue_room > 0 => {
+                            *r -= 1;
+                            queue_room -= 1;
+                            remaining -= 1;
+                            picked.push(id);
+                        }
+                        _ => capped = true,
+                    }
+                }
+                if !picked.is_empty() {
+                    let order: HashMap<i64, usize> =
+                        picked.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+                    let rows = sqlx::query(queries::CLAIM_MARK)
+                        .bind(ids_json(&picked))
+                        .bind(&params.worker)
+                        .bind(now)
+                        .bind(until)
+                        .fetch_all(&mut *tx)
+                        .await
+                        .map_err(db_error)?;
+                    let mut marked = rows
+                        .iter()
+                        .map(|row| job_row(row, params.now))
+                        .collect::<Result<Vec<_>>>()?;
+                    marked.sort_by_key(|job| order.get(&job.id.0).copied().unwrap_or(usize::MAX));
+                    claimed.extend(marked);
+                }
+                // A kind that hit its cap hid jobs behind it: look again without it.
+                // Otherwise the queue has nothing more that is due.
+                if !capped || fetched == 0 {
+                    break;
+                }
+            }
+            if remaining == 0 {
+                break;
+            }
+        }
+        tx.commit().await.map_err(db_error)?;
+        Ok(claimed)
+    }
+
+    async fn finalize(&self, params: FinalizeParams) -> Result<Vec<bool>> {
+        if params.items.is_empty() {
+            return Ok(Vec::new());
+        }
+        let now = params.now;
+        let mut complete = Vec::new();
+        let mut retry = Vec::new();
+        let mut fail = Vec::new();
+        let mut cancel = Vec::new();
+        let mut snooze = Vec::new();
+        let mut wakes = false;
+        for item in &params.items {
+            let (id, attempt) = (item.id.0, item.attempt);
+            match &item.outcome {
+                Outcome::Complete { output } => {
+                    complete.push(json!({"id": id, "attempt": attempt, "output": output}))
+                }
+                Outcome::Retry { run_at, error } => {
+                    wakes |= *run_at <= now;
+                    retry.push(json!({"id": id, "attempt": attempt, "run_at": micros(*run_at), "error": error}));
+                }
+                Outcome::Fail { error } => {
+                    fail.push(json!({"id": id, "attempt": attempt, "error": error}))
+                }
+                Outcome::Cancel { error } => {
+                    cancel.push(json!({"id": id, "attempt": attempt, "error": error}))
+                }
+                Outcome::Snooze { run_at } => {
+                    wakes |= *run_at <= now;
+                    snooze.push(json!({"id": id, "attempt": attempt, "run_at": micros(*run_at)}));
+                }
+                Outcome::Release => {
+                    wakes = true;
+                    snooze.push(json!({"id": id, "attempt": attempt, "run_at": micros(now)}));
+                }
+            }
+        }
+        let mut applied: HashSet<i64> = HashSet::new();
+        let mut tx = self.begin_write().await?;
+        let batches: [(&str, &Vec<serde_json::Value>, Option<&str>); 5] = [
+            (queries::FINALIZE_COMPLETE, &complete, None),
+            (queries::FINALIZE_RETRY, &retry, None),
+            (queries::FINALIZE_END, &fail, Some("failed")),
+            (queries::FINALIZE_END, &cancel, Some("cancelled")),
+            (queries::FINALIZE_SNOOZE, &snooze, None),
+        ];
+        for (sql, items, end_state) in batches {
+            if items.is_empty() {
+                continue;
+            }
+            let mut query = sqlx::query_scalar::<_, i64>(sql)
+                .bind(serde_json::Value::from(items.clone()).to_string())
+                .bind(&params.worker)
+                .bind(micros(now));
+            if let Some(state) = end_state {
+                query = query.bind(state);
+            }
+            applied.extend(query.fetch_all(&mut *tx).await.map_err(db_error)?);
+        }
+        tx.commit().await.map_err(db_error)?;
+        if wakes {
+            self.inner.wakeup.notify();
+        }
+        Ok(params
+            .items
+            .iter()
+            .map(|item| applied.contains(&item.id.0))
+            .collect())
+    }
+
+    async fn renew_leases(&self, params: RenewParams) -> Result<Vec<LeaseStatus>> {
+        if params.jobs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let payload: Vec<serde_json::Value> = params
+            .jobs
+            .iter()
+            .map(|(id, attempt)| json!({"id": id.0, "attempt": attempt}))
+            .collect();
+        let mut tx = self.begin_write().await?;
+        let rows = sqlx::query(queries::RENEW_LEASES)
+            .bind(serde_json::Value::from(payload).to_string())
+            .bind(&params.worker)
+            .bind(micros(params.lease_until))
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        tx.commit().await.map_err(db_error)?;
+        let mut held: HashMap<(i64, i64), bool> = HashMap::new();
+        for row in rows {
+            let id: i64 = row.try_get(0).map_err(db_error)?;
+            let attempt: i64 = row.try_get(1).map_err(db_error)?;
+            let cancel: i64 = row.try_get(2).map_err(db_error)?;
+            held.insert((id, attempt), cancel != 0);
+        }
+        Ok(params
+            .jobs
+            .iter()
+            .map(|(id, attempt)| {
+                let status = held.get(&(id.0, i64::from(*attempt)));
+                LeaseStatus {
+                    id: *id,
+                    held: status.is_some(),
+                    cancel_requested: status.copied().unwrap_or(false),
+                }
+            })
+            .collect())
+    }
+
+    async fn rescue(&self, params: RescueParams) -> Result<Vec<JobId>> {
+        let mut tx = self.begin_write().await?;
+        let ids: Vec<i64> = sqlx::query_scalar(queries::RESCUE)
+            .bind(micros(params.now))
+            .bind(rfc3339(params.now))
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        tx.commit().await.map_err(db_error)?;
+        if !ids.is_empty() {
+            self.inner.wakeup.notify();
+        }
+        Ok(ids.into_iter().map(JobId).collect())
+    }
+
+    async fn get(&self, params: GetParams) -> Result<Option<JobRow>> {
+        let row = sqlx::query(queries::GET)
+            .bind(params.id.0)
+            .fetch_optional(&self.inner.reader)
+            .await
+            .map_err(db_error)?;
+        row.map(|row| job_row(&row, params.now)).transpose()
+    }
+
+    async fn list(&self, params: ListParams) -> Result<Vec<JobRow>> {
+        let rows = sqlx::query(queries::LIST)
+            .bind(params.kind.as_deref())
+            .bind(params.queue.as_deref())
+            .bind(params.tenant.as_deref())
+            .bind(params.batch_id)
+            .bind(params.state.map(|s| s.as_str()))
+            .bind(params.unique_key.as_deref())
+            .bind(params.before_id.map(|id| id.0))
+            .bind(i64::from(params.limit))
+            .bind(micros(params.now))
+            .fetch_all(&self.inner.reader)
+            .await
+            .map_err(db_error)?;
+        rows.iter().map(|row| job_row(row, params.now)).collect()
+    }
+
+    async fn cancel(&self, params: CancelParams) -> Result<CancelOutcome> {
+        if params.ids.is_empty() {
+            return Ok(CancelOutcome::default());
+        }
+        let ids: Vec<i64> = params.ids.iter().map(|id| id.0).collect();
+        let mut tx = self.begin_write().await?;
+        let cancelled: Vec<i64> = sqlx::query_scalar(queries::CANCEL_WAITING)
+            .bind(ids_json(&ids))
+            .bind(micros(params.now))
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        let requested: Vec<i64> = sqlx::query_scalar(queries::CANCEL_RUNNING)
+            .bind(ids_json(&ids))
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(CancelOutcome {
+            cancelled: cancelled.into_iter().map(JobId).collect(),
+            requested: requested.into_iter().map(JobId).collect(),
+        })
+    }
+
+    async fn retry(&self, params: RetryParams) -> Result<bool> {
+        let mut tx = self.begin_write().await?;
+        let done = sqlx::query(queries::RETRY)
+            .bind(params.id.0)
+            .bind(micros(params.now))
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| match db_error(e) {
+                Error::Conflict(_) => Error::Conflict(format!(
+                    "job {} cannot be retried: another unfinished job holds its unique key",
+                    params.id
+                )),
+                other => other,
+            })?
+            .rows_affected()
+            == 1;
+        tx.commit().await.map_err(db_error)?;
+        if done {
+            self.inner.wakeup.notify();
+        }
+        Ok(done)
+    }
+
+    async fn stats(&self, params: StatsParams) -> Result<Stats> {
+        let rows = sqlx::query(queries::STATS)
+            .bind(micros(params.now))
+            .bind(params.tenant.as_deref())
+            .fetch_all(&self.inner.reader)
+            .await
+            .map_err(db_error)?;
+        let mut counts = Vec::with_capacity(rows.len());
+        for row in rows {
+            let state: String = row.try_get(1).map_err(db_error)?;
+            let count: i64 = row.try_get(2).map_err(db_error)?;
+            counts.push(StateCount {
+                queue: row.try_get(0).map_err(db_error)?,
+                state: state.parse()?,
+                count: u64::try_from(count).unwrap_or(0),
+            });
+        }
+        Ok(Stats { counts })
+    }
+
+    async fn delete(&self, params: DeleteParams) -> Result<bool> {
+        let mut tx = self.begin_write().await?;
+        let deleted = sqlx::query(queries::DELETE)
+            .bind(params.id.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error)?
+            .rows_affected()
+            == 1;
+        if !deleted {
+            let state: Option<String> = sqlx::query_scalar(queries::JOB_STATE)
+                .bind(params.id.0)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db_error)?;
+            if state.as_deref() == Some("running") {
+                return Err(Error::Conflict(format!(
+                    "job {} is running: cancel it before deleting it",
+                    params.id
+                )));
+            }
+        }
+        tx.commit().await.map_err(db_error)?;
+        Ok(deleted)
+    }
+
+    fn subscribe(&self) -> Wakeup {
+        self.inner.wakeup.subscribe()
+    }
+}

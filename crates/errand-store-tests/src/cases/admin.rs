@@ -1,0 +1,386 @@
+use std::time::Duration;
+
+use errand::{
+    CancelParams, DeleteParams, Error, JobState, ListParams, NewJob, Outcome, RetryParams, Unique,
+};
+
+use super::*;
+
+pub async fn cancel_waiting_and_running_jobs(h: &Harness) {
+    let now = t0();
+    let waiting = enqueue_one(
+        h,
+        NewJob {
+            run_at: Some(now + secs(60)),
+            ..job("k")
+        },
+        now,
+    )
+    .await;
+    let running = enqueue_one(h, job("k"), now).await;
+    claim(h, "w", &["k"], 5, now).await;
+    let out = h
+        .store
+        .cancel(CancelParams {
+            ids: vec![waiting, running, JobId(999_999)],
+            now,
+        })
+        .await
+        .unwrap();
+    assert_eq!(out.cancelled, [waiting]);
+    assert_eq!(out.requested, [running]);
+    let w = get(h, waiting, now).await;
+    assert_eq!((w.state, w.finished_at), (JobState::Cancelled, Some(now)));
+    let r = get(h, running, now).await;
+    assert_eq!((r.state, r.cancel_requested), (JobState::Running, true));
+    assert!(
+        claim(h, "w", &["k"], 5, now + secs(120)).await.is_empty(),
+        "a cancelled job never runs"
+    );
+}
+
+pub async fn unique_key_active_scope(h: &Harness) {
+    let now = t0();
+    let first = enqueue(
+        h,
+        vec![NewJob {
+            unique: Some(Unique::active("invoice-7")),
+            ..job("k")
+        }],
+        now,
+    )
+    .await[0];
+    assert!(!first.duplicate);
+    let dup = enqueue(
+        h,
+        vec![NewJob {
+            unique: Some(Unique::active("invoice-7")),
+            ..job("other_kind")
+        }],
+        now,
+    )
+    .await[0];
+    assert!(
+        dup.duplicate,
+        "a second unfinished job with the key is a duplicate"
+    );
+    assert_eq!(
+        dup.id, first.id,
+        "the duplicate enqueue returns the existing id"
+    );
+    // Inside one bulk too.
+    let bulk = enqueue(
+        h,
+        vec![
+            NewJob {
+                unique: Some(Unique::active("bulk-key")),
+                ..job("k")
+            },
+            job("k"),
+            NewJob {
+                unique: Some(Unique::active("bulk-key")),
+                ..job("k")
+            },
+        ],
+        now,
+    )
+    .await;
+    assert!(!bulk[0].duplicate && !bulk[1].duplicate && bulk[2].duplicate);
+    assert_eq!(bulk[2].id, bulk[0].id);
+    assert_eq!(
+        get(h, first.id, now).await.unique_key.as_deref(),
+        Some("invoice-7")
+    );
+    // Once the job finishes, the key is free again.
+    let claimed = claim(h, "w", &["k"], 1, now).await;
+    assert_eq!(claimed[0].id, first.id);
+    assert!(
+        finalize(
+            h,
+            "w",
+            first.id,
+            1,
+            Outcome::Complete {
+                output: serde_json::Value::Null
+            },
+            now
+        )
+        .await
+    );
+    let next = enqueue(
+        h,
+        vec![NewJob {
+            unique: Some(Unique::active("invoice-7")),
+            ..job("k")
+        }],
+        now,
+    )
+    .await[0];
+    assert!(!next.duplicate);
+    assert_ne!(next.id, first.id);
+}
+
+pub async fn unique_key_forever_and_period_scopes(h: &Harness) {
+    let now = t0();
+    let forever = |k: &str| NewJob {
+        unique: Some(Unique::forever(k)),
+        ..job("k")
+    };
+    let first = enqueue(h, vec![forever("welcome-ada")], now).await[0];
+    claim(h, "w", &["k"], 1, now).await;
+    assert!(
+        finalize(
+            h,
+            "w",
+            first.id,
+            1,
+            Outcome::Complete {
+                output: serde_json::Value::Null
+            },
+            now
+        )
+        .await
+    );
+    let again = enqueue(h, vec![forever("welcome-ada")], now + secs(3600)).await[0];
+    assert!(
+        again.duplicate && again.id == first.id,
+        "forever holds after completion"
+    );
+
+    let period = |k: &str| NewJob {
+        unique: Some(Unique::period(k, Duration::from_secs(60))),
+        ..job("k")
+    };
+    let p1 = enqueue(h, vec![period("report")], now).await[0];
+    let p2 = enqueue(h, vec![period("report")], now + secs(59)).await[0];
+    assert!(p2.duplicate && p2.id == p1.id, "within the period");
+    let p3 = enqueue(h, vec![period("report")], now + secs(60)).await[0];
+    assert!(!p3.duplicate, "after the period a new job is allowed");
+    let p4 = enqueue(h, vec![period("report")], now + secs(61)).await[0];
+    assert!(p4.duplicate && p4.id == p3.id);
+}
+
+pub async fn manual_retry_and_delete(h: &Harness) {
+    let now = t0();
+    let id = enqueue_one(
+        h,
+        NewJob {
+            max_attempts: 1,
+            ..job("k")
+        },
+        now,
+    )
+    .await;
+    claim(h, "w", &["k"], 1, now).await;
+    assert!(
+        matches!(
+            h.store.delete(DeleteParams { id }).await,
+            Err(Error::Conflict(_))
+        ),
+        "a running job cannot be deleted"
+    );
+    assert!(
+        !h.store.retry(RetryParams { id, now }).await.unwrap(),
+        "a running job cannot be retried"
+    );
+    let e = errand::AttemptError {
+        attempt: 1,
+        at: now,
+        message: "x".into(),
+        kind: errand::ErrorKind::Error,
+    };
+    assert!(finalize(h, "w", id, 1, Outcome::Fail { error: e }, now).await);
+    assert!(
+        h.store
+            .retry(RetryParams {
+                id,
+                now: now + secs(5)
+            })
+            .await
+            .unwrap()
+    );
+    let row = get(h, id, now + secs(5)).await;
+    assert_eq!(
+        (row.state, row.run_at, row.finished_at),
+        (JobState::Available, now + secs(5), None)
+    );
+    assert!(
+        row.max_attempts > row.attempt,
+        "a retried job has an attempt left"
+    );
+    assert_eq!(row.errors.len(), 1, "history is kept");
+    let again = claim(h, "w", &["k"], 1, now + secs(5)).await;
+    assert_eq!(again[0].attempt, 2);
+    assert!(
+        finalize(
+            h,
+            "w",
+            id,
+            2,
+            Outcome::Complete {
+                output: serde_json::Value::Null
+            },
+            now + secs(6)
+        )
+        .await
+    );
+    assert!(h.store.delete(DeleteParams { id }).await.unwrap());
+    assert!(
+        h.store
+            .get(errand::GetParams { id, now })
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        !h.store.delete(DeleteParams { id }).await.unwrap(),
+        "deleting twice finds nothing"
+    );
+}
+
+pub async fn list_filters_by_state_kind_queue_tenant(h: &Harness) {
+    let now = t0();
+    let a = enqueue_one(
+        h,
+        NewJob {
+            tenant: Some("acme".into()),
+            ..job("mail")
+        },
+        now,
+    )
+    .await;
+    let b = enqueue_one(
+        h,
+        NewJob {
+            queue: "low".into(),
+            run_at: Some(now + secs(60)),
+            ..job("mail")
+        },
+        now,
+    )
+    .await;
+    let c = enqueue_one(h, job("resize"), now).await;
+    let list = |p: ListParams| async move {
+        let limit = if p.limit == 0 { 100 } else { p.limit };
+        let rows = h.store.list(ListParams { limit, now, ..p }).await.unwrap();
+        rows.into_iter().map(|r| r.id).collect::<Vec<_>>()
+    };
+    assert_eq!(list(ListParams::default()).await, [c, b, a], "newest first");
+    assert_eq!(
+        list(ListParams {
+            kind: Some("mail".into()),
+            ..Default::default()
+        })
+        .await,
+        [b, a]
+    );
+    assert_eq!(
+        list(ListParams {
+            queue: Some("low".into()),
+            ..Default::default()
+        })
+        .await,
+        [b]
+    );
+    assert_eq!(
+        list(ListParams {
+            tenant: Some("acme".into()),
+            ..Default::default()
+        })
+        .await,
+        [a]
+    );
+    assert_eq!(
+        list(ListParams {
+            state: Some(JobState::Scheduled),
+            ..Default::default()
+        })
+        .await,
+        [b]
+    );
+    assert_eq!(
+        list(ListParams {
+            state: Some(JobState::Available),
+            ..Default::default()
+        })
+        .await,
+        [c, a]
+    );
+    assert_eq!(
+        list(ListParams {
+            before_id: Some(c),
+            limit: 1,
+            ..Default::default()
+        })
+        .await,
+        [b]
+    );
+    assert_eq!(
+        list(ListParams {
+            limit: 1,
+            ..Default::default()
+        })
+        .await
+        .len(),
+        1
+    );
+}
+
+pub async fn stats_count_jobs_per_queue_and_state(h: &Harness) {
+    let now = t0();
+    enqueue(
+        h,
+        vec![
+            job("k"),
+            job("k"),
+            NewJob {
+                run_at: Some(now + secs(60)),
+                ..job("k")
+            },
+            NewJob {
+                queue: "mail".into(),
+                tenant: Some("acme".into()),
+                ..job("k")
+            },
+        ],
+        now,
+    )
+    .await;
+    let running = claim(h, "w", &["k"], 1, now).await;
+    assert!(
+        finalize(
+            h,
+            "w",
+            running[0].id,
+            1,
+            Outcome::Complete {
+                output: serde_json::Value::Null
+            },
+            now
+        )
+        .await
+    );
+    let stats = h
+        .store
+        .stats(errand::StatsParams { tenant: None, now })
+        .await
+        .unwrap();
+    assert_eq!(stats.total(JobState::Available), 2);
+    assert_eq!(stats.total(JobState::Scheduled), 1);
+    assert_eq!(stats.total(JobState::Completed), 1);
+    assert_eq!((stats.all(), stats.unfinished()), (4, 3));
+    let mail: Vec<_> = stats.counts.iter().filter(|c| c.queue == "mail").collect();
+    assert_eq!(
+        (mail.len(), mail[0].state, mail[0].count),
+        (1, JobState::Available, 1)
+    );
+    let acme = h
+        .store
+        .stats(errand::StatsParams {
+            tenant: Some("acme".into()),
+            now,
+        })
+        .await
+        .unwrap();
+    assert_eq!(acme.all(), 1);
+}

@@ -1,0 +1,141 @@
+use errand::{EnqueueParams, Error, JobState, ListParams, NewJob};
+
+use super::*;
+
+async fn count(h: &Harness) -> usize {
+    h.store
+        .list(ListParams {
+            limit: 10_000,
+            now: t0(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .len()
+}
+
+pub async fn enqueue_returns_ids_in_order(h: &Harness) {
+    let now = t0();
+    let jobs: Vec<NewJob> = (0..50)
+        .map(|i| NewJob::new("k", serde_json::json!({ "i": i })))
+        .collect();
+    let ids = enqueue(h, jobs, now).await;
+    assert_eq!(ids.len(), 50);
+    for (i, e) in ids.iter().enumerate() {
+        assert!(!e.duplicate);
+        let row = get(h, e.id, now).await;
+        assert_eq!(
+            row.input,
+            serde_json::json!({ "i": i }),
+            "result {i} must be the id of input {i}"
+        );
+        assert_eq!(row.state, JobState::Available);
+        assert_eq!(row.attempt, 0);
+        assert_eq!(row.created_at, now);
+        assert_eq!(row.run_at, now);
+    }
+    let mut sorted: Vec<i64> = ids.iter().map(|e| e.id.0).collect();
+    sorted.dedup();
+    assert_eq!(sorted.len(), 50, "ids are distinct");
+}
+
+pub async fn enqueue_rejects_bad_input_and_stores_nothing(h: &Harness) {
+    let now = t0();
+    let cases: Vec<(NewJob, &str)> = vec![
+        (NewJob::new("", serde_json::json!(1)), "kind"),
+        (NewJob::new("bad kind", serde_json::json!(1)), "kind"),
+        (
+            NewJob {
+                queue: String::new(),
+                ..job("k")
+            },
+            "queue",
+        ),
+        (
+            NewJob {
+                queue: "q".repeat(65),
+                ..job("k")
+            },
+            "queue",
+        ),
+        (
+            NewJob {
+                max_attempts: 0,
+                ..job("k")
+            },
+            "max_attempts",
+        ),
+        (
+            NewJob {
+                tenant: Some(String::new()),
+                ..job("k")
+            },
+            "tenant",
+        ),
+        (
+            NewJob::new("k", serde_json::json!("x".repeat(2000))),
+            "input",
+        ),
+    ];
+    for (bad, field) in cases {
+        let err = h
+            .store
+            .enqueue(EnqueueParams {
+                jobs: vec![bad],
+                now,
+                max_input_bytes: 1000,
+            })
+            .await
+            .expect_err("bad input must be rejected");
+        match &err {
+            Error::Invalid { field: f, .. } => assert_eq!(f, field, "{err}"),
+            other => panic!("expected Invalid for {field}, got {other}"),
+        }
+    }
+    assert_eq!(count(h).await, 0, "a rejected enqueue stores nothing");
+}
+
+pub async fn bulk_enqueue_is_all_or_nothing(h: &Harness) {
+    let now = t0();
+    let mut jobs: Vec<NewJob> = (0..1000).map(|_| job("k")).collect();
+    jobs[700].queue = String::new();
+    let err = h
+        .store
+        .enqueue(EnqueueParams {
+            jobs,
+            now,
+            max_input_bytes: 1 << 20,
+        })
+        .await
+        .expect_err("one bad job rejects the batch");
+    assert!(err.to_string().contains("queue"), "{err}");
+    assert_eq!(count(h).await, 0);
+
+    let jobs: Vec<NewJob> = (0..1000).map(|_| job("k")).collect();
+    let ids = enqueue(h, jobs, now).await;
+    assert_eq!(ids.len(), 1000);
+    let claimed = claim(h, "w", &["k"], 2000, now).await;
+    assert_eq!(claimed.len(), 1000, "every bulk job is claimable");
+}
+
+pub async fn delayed_job_is_scheduled_until_due(h: &Harness) {
+    let now = t0();
+    let id = enqueue_one(
+        h,
+        NewJob {
+            run_at: Some(now + secs(10)),
+            ..job("k")
+        },
+        now,
+    )
+    .await;
+    assert_eq!(get(h, id, now).await.state, JobState::Scheduled);
+    assert!(
+        claim(h, "w", &["k"], 10, now + secs(9)).await.is_empty(),
+        "not due yet"
+    );
+    assert_eq!(get(h, id, now + secs(10)).await.state, JobState::Available);
+    let claimed = claim(h, "w", &["k"], 10, now + secs(10)).await;
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(claimed[0].id, id);
+}

@@ -1,0 +1,112 @@
+use errand::{ErrorKind, JobState, NewJob, RenewParams, RescueParams};
+
+use super::*;
+
+pub async fn renew_extends_lease_and_reports_lost_and_cancelled(h: &Harness) {
+    let now = t0();
+    let a = enqueue_one(h, job("k"), now).await;
+    let b = enqueue_one(h, job("k"), now).await;
+    claim(h, "w", &["k"], 2, now).await;
+    h.store
+        .cancel(errand::CancelParams { ids: vec![b], now })
+        .await
+        .unwrap();
+    let statuses = h
+        .store
+        .renew_leases(RenewParams {
+            worker: "w".into(),
+            jobs: vec![(a, 1), (b, 1), (a, 7)],
+            lease_until: now + secs(100),
+        })
+        .await
+        .unwrap();
+    assert_eq!(statuses.len(), 3);
+    assert!(statuses[0].held && !statuses[0].cancel_requested);
+    assert!(
+        statuses[1].held && statuses[1].cancel_requested,
+        "cancel request is reported"
+    );
+    assert!(!statuses[2].held, "a wrong attempt does not hold the lease");
+    assert_eq!(get(h, a, now).await.lease_until, Some(now + secs(100)));
+    // Renewed leases are not rescued at the old expiry.
+    assert!(
+        h.store
+            .rescue(RescueParams {
+                now: now + secs(60)
+            })
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let other = h
+        .store
+        .renew_leases(RenewParams {
+            worker: "intruder".into(),
+            jobs: vec![(a, 1)],
+            lease_until: now + secs(999),
+        })
+        .await
+        .unwrap();
+    assert!(!other[0].held, "another worker cannot renew");
+}
+
+pub async fn expired_lease_is_rescued_as_a_used_attempt(h: &Harness) {
+    let now = t0();
+    let id = enqueue_one(h, job("k"), now).await;
+    claim(h, "dead-worker", &["k"], 1, now).await;
+    assert!(
+        h.store
+            .rescue(RescueParams {
+                now: now + secs(30)
+            })
+            .await
+            .unwrap()
+            .is_empty(),
+        "lease still valid at its end"
+    );
+    let rescued = h
+        .store
+        .rescue(RescueParams {
+            now: now + secs(31),
+        })
+        .await
+        .unwrap();
+    assert_eq!(rescued, [id]);
+    let row = get(h, id, now + secs(31)).await;
+    assert_eq!(row.state, JobState::Available);
+    assert_eq!(row.attempt, 1, "the lost attempt counts");
+    assert_eq!(row.errors.len(), 1);
+    assert_eq!(row.errors[0].kind, ErrorKind::LeaseExpired);
+    assert_eq!(row.errors[0].attempt, 1);
+    assert!(
+        row.errors[0].message.contains("lease expired"),
+        "{}",
+        row.errors[0].message
+    );
+    let again = claim(h, "live-worker", &["k"], 1, now + secs(31)).await;
+    assert_eq!((again[0].id, again[0].attempt), (id, 2));
+}
+
+pub async fn rescue_fails_job_without_attempts_left(h: &Harness) {
+    let now = t0();
+    let id = enqueue_one(
+        h,
+        NewJob {
+            max_attempts: 1,
+            ..job("k")
+        },
+        now,
+    )
+    .await;
+    claim(h, "dead-worker", &["k"], 1, now).await;
+    h.store
+        .rescue(RescueParams {
+            now: now + secs(31),
+        })
+        .await
+        .unwrap();
+    let row = get(h, id, now + secs(31)).await;
+    assert_eq!(row.state, JobState::Failed);
+    assert_eq!(row.finished_at, Some(now + secs(31)));
+    assert_eq!(row.errors[0].kind, ErrorKind::LeaseExpired);
+}

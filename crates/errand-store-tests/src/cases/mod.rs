@@ -1,0 +1,149 @@
+//! The cases. Each takes a fresh [`Harness`](crate::Harness) and panics on a
+//! broken rule, with a message saying which.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+mod admin;
+mod claim;
+mod enqueue;
+mod finalize;
+mod lease;
+mod runtime;
+mod tx;
+
+pub use admin::*;
+pub use claim::*;
+pub use enqueue::*;
+pub use finalize::*;
+pub use lease::*;
+pub use runtime::*;
+pub use tx::*;
+
+use std::time::Duration;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use errand::{
+    ClaimParams, EnqueueParams, Enqueued, FinalizeItem, FinalizeParams, GetParams, JobId, JobRow,
+    KindClaim, NewJob, Outcome, QueueClaim,
+};
+
+use crate::Harness;
+
+/// A start time with the microsecond precision every store keeps.
+pub(crate) fn t0() -> DateTime<Utc> {
+    DateTime::from_timestamp_micros(Utc::now().timestamp_micros()).unwrap()
+}
+
+pub(crate) fn secs(n: i64) -> TimeDelta {
+    TimeDelta::seconds(n)
+}
+
+pub(crate) fn job(kind: &str) -> NewJob {
+    NewJob::new(kind, serde_json::json!({"n": 1}))
+}
+
+pub(crate) async fn enqueue(h: &Harness, jobs: Vec<NewJob>, now: DateTime<Utc>) -> Vec<Enqueued> {
+    h.store
+        .enqueue(EnqueueParams {
+            jobs,
+            now,
+            max_input_bytes: 1 << 20,
+        })
+        .await
+        .expect("enqueue")
+}
+
+pub(crate) async fn enqueue_one(h: &Harness, job: NewJob, now: DateTime<Utc>) -> JobId {
+    enqueue(h, vec![job], now).await[0].id
+}
+
+pub(crate) fn claim_params(
+    worker: &str,
+    queues: &[&str],
+    kinds: &[&str],
+    limit: u32,
+    now: DateTime<Utc>,
+) -> ClaimParams {
+    ClaimParams {
+        worker: worker.into(),
+        queues: queues
+            .iter()
+            .map(|q| QueueClaim {
+                name: (*q).into(),
+                cap: None,
+            })
+            .collect(),
+        kinds: kinds
+            .iter()
+            .map(|k| KindClaim {
+                kind: (*k).into(),
+                cap: None,
+                global_limit: None,
+            })
+            .collect(),
+        limit,
+        lease: Duration::from_secs(30),
+        now,
+    }
+}
+
+pub(crate) async fn claim(
+    h: &Harness,
+    worker: &str,
+    kinds: &[&str],
+    limit: u32,
+    now: DateTime<Utc>,
+) -> Vec<JobRow> {
+    h.store
+        .claim(claim_params(worker, &["default"], kinds, limit, now))
+        .await
+        .expect("claim")
+}
+
+pub(crate) async fn get(h: &Harness, id: JobId, now: DateTime<Utc>) -> JobRow {
+    h.store
+        .get(GetParams { id, now })
+        .await
+        .expect("get")
+        .unwrap_or_else(|| panic!("job {id} should exist"))
+}
+
+pub(crate) async fn finalize(
+    h: &Harness,
+    worker: &str,
+    id: JobId,
+    attempt: u32,
+    outcome: Outcome,
+    now: DateTime<Utc>,
+) -> bool {
+    h.store
+        .finalize(FinalizeParams {
+            worker: worker.into(),
+            items: vec![FinalizeItem {
+                id,
+                attempt,
+                outcome,
+            }],
+            now,
+        })
+        .await
+        .expect("finalize")[0]
+}
+
+/// Polls `check` until it holds or `limit` passes.
+pub(crate) async fn eventually<F, Fut>(limit: Duration, what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        if check().await {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for: {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}

@@ -1,0 +1,303 @@
+//! The runtime (Client, Worker, Deferred) on top of the store: retries,
+//! errors, outputs, cancellation and shutdown as users see them.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use errand::{Backoff, Client, ErrorKind, Finished, JobState, NewJob, Worker, WorkerBuilder};
+
+use super::*;
+use crate::jobs::{self, Calls, Gauge};
+
+fn client(h: &Harness) -> Client {
+    Client::new(Arc::clone(&h.store))
+}
+
+fn worker(h: &Harness) -> WorkerBuilder {
+    Worker::builder(Arc::clone(&h.store))
+        .backoff(Backoff::Fixed(Duration::ZERO))
+        .poll_interval(Duration::from_millis(50))
+}
+
+pub async fn runtime_retries_until_attempts_exhausted_with_every_error(h: &Harness) {
+    let job = client(h)
+        .enqueue(jobs::always_fails::enqueue("report".into()))
+        .await
+        .unwrap();
+    let summary = worker(h)
+        .register(jobs::always_fails::job())
+        .build()
+        .unwrap()
+        .drain()
+        .await
+        .unwrap();
+    assert_eq!((summary.retried, summary.failed), (2, 1), "{summary:?}");
+    let errors = match job.wait().await.unwrap() {
+        Finished::Failed(errors) => errors,
+        other => panic!("expected failed, got {other:?}"),
+    };
+    let seen: Vec<(u32, String)> = errors
+        .iter()
+        .map(|e| (e.attempt, e.message.clone()))
+        .collect();
+    assert_eq!(
+        seen,
+        (1..=3)
+            .map(|a| (a, format!("report failed on attempt {a}")))
+            .collect::<Vec<_>>(),
+        "one error per attempt"
+    );
+    assert_eq!(job.state().await.unwrap(), JobState::Failed);
+    assert_eq!(job.attempts().await.unwrap(), 3);
+}
+
+pub async fn runtime_fatal_error_fails_at_once(h: &Harness) {
+    let job = client(h)
+        .enqueue(jobs::fatal::enqueue().max_attempts(10))
+        .await
+        .unwrap();
+    let summary = worker(h)
+        .register(jobs::fatal::job())
+        .build()
+        .unwrap()
+        .drain()
+        .await
+        .unwrap();
+    assert_eq!(summary.failed, 1);
+    let row = job.job().await.unwrap();
+    assert_eq!((row.state, row.attempt), (JobState::Failed, 1));
+    assert_eq!(row.errors[0].kind, ErrorKind::Fatal);
+    assert_eq!(row.errors[0].message, "account closed");
+}
+
+pub async fn runtime_snooze_keeps_attempts(h: &Harness) {
+    let job = client(h)
+        .enqueue(jobs::snooze_once::enqueue())
+        .await
+        .unwrap();
+    let summary = worker(h)
+        .register(jobs::snooze_once::job())
+        .state(Calls::default())
+        .build()
+        .unwrap()
+        .drain()
+        .await
+        .unwrap();
+    assert_eq!((summary.snoozed, summary.completed), (1, 1), "{summary:?}");
+    assert_eq!(job.wait().await.unwrap(), Finished::Completed(2));
+    let row = job.job().await.unwrap();
+    assert_eq!(row.attempt, 1, "the snoozed run used no attempt");
+    assert!(row.errors.is_empty());
+}
+
+pub async fn runtime_undeserializable_input_fails_with_message(h: &Harness) {
+    let c = client(h);
+    let bad = NewJob::new(
+        "typed_input",
+        serde_json::json!({"recipient": "ada@example.com"}),
+    );
+    let id = c.enqueue_raw(vec![bad]).await.unwrap()[0].id;
+    let good = c
+        .enqueue(jobs::typed_input::enqueue(jobs::Email {
+            to: "bob@example.com".into(),
+        }))
+        .await
+        .unwrap();
+    let summary = worker(h)
+        .register(jobs::typed_input::job())
+        .build()
+        .unwrap()
+        .drain()
+        .await
+        .unwrap();
+    assert_eq!((summary.failed, summary.completed), (1, 1), "{summary:?}");
+    let row = c.get(id).await.unwrap().unwrap();
+    assert_eq!(
+        (row.state, row.attempt),
+        (JobState::Failed, 1),
+        "no retry for an input that cannot match"
+    );
+    let message = &row.errors[0].message;
+    assert!(
+        message.starts_with(&format!("input of job {id} (typed_input) does not match:"))
+            && message.contains("missing field `to`"),
+        "{message}"
+    );
+    assert_eq!(row.errors[0].kind, ErrorKind::Deserialize);
+    assert_eq!(
+        good.wait().await.unwrap(),
+        Finished::Completed("bob@example.com".to_owned())
+    );
+}
+
+pub async fn runtime_unknown_kinds_are_left_untouched(h: &Harness) {
+    let c = client(h);
+    let foreign = c
+        .enqueue_raw(vec![NewJob::new(
+            "deployed_elsewhere",
+            serde_json::json!({}),
+        )])
+        .await
+        .unwrap()[0]
+        .id;
+    c.enqueue(jobs::noop::enqueue()).await.unwrap();
+    let summary = worker(h)
+        .register(jobs::noop::job())
+        .build()
+        .unwrap()
+        .drain()
+        .await
+        .unwrap();
+    assert_eq!(summary.total(), 1);
+    let row = c
+        .get(foreign)
+        .await
+        .unwrap()
+        .expect("a worker never deletes unknown kinds");
+    assert_eq!(
+        (row.state, row.attempt, row.worker),
+        (JobState::Available, 0, None)
+    );
+}
+
+pub async fn runtime_output_and_errors_through_deferred(h: &Harness) {
+    let job = client(h).enqueue(jobs::flaky::enqueue(21)).await.unwrap();
+    assert_eq!(job.output().await.unwrap(), None, "no output before it ran");
+    worker(h)
+        .register(jobs::flaky::job())
+        .build()
+        .unwrap()
+        .drain()
+        .await
+        .unwrap();
+    assert_eq!(job.wait().await.unwrap(), Finished::Completed(42));
+    assert_eq!(job.output().await.unwrap(), Some(42));
+    assert_eq!(job.attempts().await.unwrap(), 2);
+    let errors = job.errors().await.unwrap();
+    assert_eq!(errors.len(), 1);
+    assert_eq!(
+        (errors[0].attempt, errors[0].message.as_str()),
+        (1, "first attempt always fails")
+    );
+}
+
+pub async fn runtime_panic_and_timeout_are_attempt_failures(h: &Harness) {
+    let c = client(h);
+    let panicking = c.enqueue(jobs::panics::enqueue()).await.unwrap();
+    let slow = c.enqueue(jobs::too_slow::enqueue()).await.unwrap();
+    let summary = worker(h)
+        .register(jobs::panics::job())
+        .register(jobs::too_slow::job())
+        .build()
+        .unwrap()
+        .drain()
+        .await
+        .unwrap();
+    assert_eq!((summary.retried, summary.failed), (2, 2), "{summary:?}");
+    let p = panicking.errors().await.unwrap();
+    assert_eq!(p.len(), 2);
+    assert!(
+        p.iter()
+            .all(|e| e.kind == ErrorKind::Panic && e.message == "panicked: the job broke"),
+        "{p:?}"
+    );
+    let s = slow.errors().await.unwrap();
+    assert!(
+        s.iter()
+            .all(|e| e.kind == ErrorKind::Timeout && e.message.contains("timed out after")),
+        "{s:?}"
+    );
+    assert_eq!(slow.state().await.unwrap(), JobState::Failed);
+}
+
+pub async fn runtime_cancel_running_job_through_token(h: &Harness) {
+    let gauge = Arc::new(Gauge::default());
+    let running = worker(h)
+        .register(jobs::until_cancelled::job())
+        .state_arc(Arc::clone(&gauge))
+        .build()
+        .unwrap()
+        .start();
+    let job = client(h)
+        .enqueue(jobs::until_cancelled::enqueue())
+        .await
+        .unwrap();
+    eventually(Duration::from_secs(10), "the job starts", || async {
+        gauge.peak.load(Ordering::SeqCst) == 1
+    })
+    .await;
+    let out = job.cancel().await.unwrap();
+    assert_eq!(out.requested, [job.id()]);
+    let end = job.wait_timeout(Duration::from_secs(10)).await.unwrap();
+    match end {
+        Finished::Cancelled(errors) => assert_eq!(errors[0].kind, ErrorKind::Cancelled),
+        other => panic!("expected cancelled, got {other:?}"),
+    }
+    running.shutdown().await;
+}
+
+pub async fn runtime_worker_processes_and_shuts_down_gracefully(h: &Harness) {
+    let gauge = Arc::new(Gauge::default());
+    let running = worker(h)
+        .register(jobs::sleepy::job())
+        .state_arc(Arc::clone(&gauge))
+        .concurrency(8)
+        .kind_limit("sleepy", 3)
+        .build()
+        .unwrap()
+        .start();
+    let c = client(h);
+    let handles = c
+        .enqueue_many((0..40).map(|_| jobs::sleepy::enqueue(5)))
+        .await
+        .unwrap();
+    for handle in &handles {
+        assert_eq!(
+            handle.wait_timeout(Duration::from_secs(30)).await.unwrap(),
+            Finished::Completed(5)
+        );
+    }
+    let peak = gauge.peak.load(Ordering::SeqCst);
+    assert!(
+        (1..=3).contains(&peak),
+        "the local kind limit holds: peak {peak}"
+    );
+    running.shutdown().await;
+    let done = c
+        .list(errand::ListParams {
+            state: Some(JobState::Completed),
+            limit: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(done.len(), 40);
+}
+
+pub async fn runtime_shutdown_releases_unfinished_jobs_without_attempt(h: &Harness) {
+    let gauge = Arc::new(Gauge::default());
+    let running = worker(h)
+        .register(jobs::sleepy::job())
+        .state_arc(Arc::clone(&gauge))
+        .shutdown_timeout(Duration::from_millis(200))
+        .build()
+        .unwrap()
+        .start();
+    let c = client(h);
+    let handles = c
+        .enqueue_many((0..2).map(|_| jobs::sleepy::enqueue(600_000)))
+        .await
+        .unwrap();
+    eventually(Duration::from_secs(10), "both jobs run", || async {
+        gauge.peak.load(Ordering::SeqCst) == 2
+    })
+    .await;
+    running.shutdown().await;
+    for handle in handles {
+        let row = handle.job().await.unwrap();
+        assert_eq!(row.state, JobState::Available, "given back at shutdown");
+        assert_eq!(row.attempt, 0, "the interrupted attempt is not counted");
+        assert!(row.errors.is_empty());
+    }
+}

@@ -1,0 +1,46 @@
+//! What a backend hands to the conformance cases.
+
+use std::any::Any;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use errand::{JobId, NewJob, Result, Store};
+
+/// A fresh, isolated store (its own file, schema or key prefix) for one case.
+pub struct Harness {
+    /// The store under test.
+    pub store: Arc<dyn Store>,
+    /// Enqueue through the application's own transaction, where the backend can.
+    pub tx: Option<Arc<dyn TxProbe>>,
+    /// Keeps temporary resources (a directory, a schema) alive for the case.
+    pub guard: Box<dyn Any + Send + Sync>,
+}
+
+impl Harness {
+    /// Prints an explicit skip and returns true when the backend lacks what a case needs.
+    pub fn skip_unless(&self, capable: bool, what: &str) -> bool {
+        if !capable {
+            println!("SKIP: the {} store cannot {what}", self.store.backend());
+        }
+        !capable
+    }
+}
+
+/// A transaction of the application, on its own connection.
+#[async_trait]
+pub trait TxProbe: Send + Sync {
+    /// Begins a transaction, enqueues `job` in it and leaves it open.
+    async fn begin_and_enqueue(&self, job: NewJob, now: DateTime<Utc>) -> Result<Box<dyn OpenTx>>;
+}
+
+/// An open application transaction holding an enqueued job.
+#[async_trait]
+pub trait OpenTx: Send {
+    /// The id the job got inside the transaction.
+    fn id(&self) -> JobId;
+    /// Commits.
+    async fn commit(self: Box<Self>) -> Result<()>;
+    /// Rolls back.
+    async fn rollback(self: Box<Self>) -> Result<()>;
+}

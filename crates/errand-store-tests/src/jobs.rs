@@ -1,0 +1,130 @@
+//! Job kinds the runtime cases and the probe worker run.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use errand::{Attempt, CancellationToken, JobError, JobId, State};
+use serde::{Deserialize, Serialize};
+
+/// Counts calls per job id, for jobs that must behave differently on later calls.
+#[derive(Default)]
+pub struct Calls(Mutex<BTreeMap<i64, u32>>);
+
+impl Calls {
+    /// Records a call of `id` and returns how many calls it has had, this one included.
+    pub fn record(&self, id: JobId) -> u32 {
+        let mut calls = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let n = calls.entry(id.0).or_default();
+        *n += 1;
+        *n
+    }
+}
+
+/// How many jobs run at this moment, and the most ever seen.
+#[derive(Default)]
+pub struct Gauge {
+    now: AtomicU32,
+    /// The most that ran at once.
+    pub peak: AtomicU32,
+}
+
+impl Gauge {
+    /// Marks one more running job.
+    pub fn enter(&self) {
+        let n = self.now.fetch_add(1, Ordering::SeqCst) + 1;
+        self.peak.fetch_max(n, Ordering::SeqCst);
+    }
+    /// Marks one fewer.
+    pub fn leave(&self) {
+        self.now.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// An email, the input of [`typed_input`].
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Email {
+    /// Recipient.
+    pub to: String,
+}
+
+/// Does nothing.
+#[errand::job]
+pub async fn noop() -> Result<(), JobError> {
+    Ok(())
+}
+
+/// Fails every attempt with a message naming the attempt.
+#[errand::job(max_attempts = 3)]
+pub async fn always_fails(input: String, attempt: Attempt) -> Result<(), JobError> {
+    Err(JobError::retry(format!(
+        "{input} failed on attempt {}",
+        attempt.0
+    )))
+}
+
+/// Fails with an error retrying cannot fix.
+#[errand::job]
+pub async fn fatal() -> Result<(), JobError> {
+    Err(JobError::fatal("account closed"))
+}
+
+/// Snoozes on its first call, completes on the second.
+#[errand::job]
+pub async fn snooze_once(id: JobId, calls: State<Calls>) -> Result<u32, JobError> {
+    let n = calls.record(id);
+    if n == 1 {
+        return Err(JobError::snooze(Duration::ZERO));
+    }
+    Ok(n)
+}
+
+/// Needs a well-formed [`Email`].
+#[errand::job]
+pub async fn typed_input(input: Email) -> Result<String, JobError> {
+    Ok(input.to)
+}
+
+/// Fails its first attempt, then doubles its input.
+#[errand::job(max_attempts = 5)]
+pub async fn flaky(input: u32, attempt: Attempt) -> Result<u32, JobError> {
+    if attempt.0 < 2 {
+        return Err(JobError::retry("first attempt always fails"));
+    }
+    Ok(input * 2)
+}
+
+/// Panics.
+#[errand::job(max_attempts = 2)]
+pub async fn panics() -> Result<(), JobError> {
+    panic!("the job broke")
+}
+
+/// Runs longer than its timeout.
+#[errand::job(timeout = "100ms", max_attempts = 2)]
+pub async fn too_slow() -> Result<(), JobError> {
+    tokio::time::sleep(Duration::from_secs(30)).await;
+    Ok(())
+}
+
+/// Runs until cancelled, reporting in `Gauge` that it started.
+#[errand::job]
+pub async fn until_cancelled(
+    token: CancellationToken,
+    gauge: State<Gauge>,
+) -> Result<(), JobError> {
+    gauge.enter();
+    token.cancelled().await;
+    gauge.leave();
+    Err(JobError::retry("stopped by its token"))
+}
+
+/// Sleeps for `input` milliseconds, counting how many run at once.
+#[errand::job]
+pub async fn sleepy(input: u64, gauge: State<Gauge>) -> Result<u64, JobError> {
+    gauge.enter();
+    tokio::time::sleep(Duration::from_millis(input)).await;
+    gauge.leave();
+    Ok(input)
+}

@@ -1,0 +1,72 @@
+//! The errand store conformance suite.
+//!
+//! ```ignore
+//! async fn fresh_store() -> errand_store_tests::Harness { /* new database */ }
+//! errand_store_tests::conformance_suite!(fresh_store);
+//! ```
+
+pub mod backends;
+pub mod cases;
+pub mod harness;
+pub mod jobs;
+
+pub use harness::{Harness, OpenTx, TxProbe};
+
+/// Expands to one `#[tokio::test]` per conformance case, each on a fresh store
+/// from `$factory` (an `async fn() -> Harness`).
+#[macro_export]
+macro_rules! conformance_suite {
+    ($factory:path) => {
+        $crate::conformance_cases!($factory;
+            enqueue_returns_ids_in_order,
+            enqueue_rejects_bad_input_and_stores_nothing,
+            bulk_enqueue_is_all_or_nothing,
+            delayed_job_is_scheduled_until_due,
+            claim_follows_queue_order_then_priority_then_time,
+            claim_marks_running_with_lease_attempt_and_worker,
+            claim_skips_kinds_it_does_not_know,
+            claim_respects_local_caps,
+            global_limit_is_never_exceeded_by_concurrent_claimers,
+            complete_stores_output,
+            retry_persists_run_at_and_error,
+            fail_and_cancel_outcomes_finish_the_job,
+            snooze_and_release_do_not_use_an_attempt,
+            stale_finalize_is_rejected,
+            renew_extends_lease_and_reports_lost_and_cancelled,
+            expired_lease_is_rescued_as_a_used_attempt,
+            rescue_fails_job_without_attempts_left,
+            cancel_waiting_and_running_jobs,
+            unique_key_active_scope,
+            unique_key_forever_and_period_scopes,
+            manual_retry_and_delete,
+            list_filters_by_state_kind_queue_tenant,
+            stats_count_jobs_per_queue_and_state,
+            transactional_enqueue_visible_only_after_commit,
+            runtime_retries_until_attempts_exhausted_with_every_error,
+            runtime_fatal_error_fails_at_once,
+            runtime_snooze_keeps_attempts,
+            runtime_undeserializable_input_fails_with_message,
+            runtime_unknown_kinds_are_left_untouched,
+            runtime_output_and_errors_through_deferred,
+            runtime_panic_and_timeout_are_attempt_failures,
+            runtime_cancel_running_job_through_token,
+            runtime_worker_processes_and_shuts_down_gracefully,
+            runtime_shutdown_releases_unfinished_jobs_without_attempt,
+        );
+    };
+}
+
+/// Implementation detail of [`conformance_suite!`].
+#[doc(hidden)]
+#[macro_export]
+macro_rules! conformance_cases {
+    ($factory:path; $($case:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                let harness = $factory().await;
+                $crate::cases::$case(&harness).await;
+            }
+        )*
+    };
+}

@@ -1,0 +1,173 @@
+use std::sync::Arc;
+
+use chrono::Utc;
+use errand_core::validate::{self, DEFAULT_MAX_INPUT_BYTES};
+use errand_core::{
+    CancelOutcome, CancelParams, DeleteParams, EnqueueBuilder, EnqueueParams, Enqueued, Error,
+    GetParams, Job, JobId, JobRow, ListParams, NewJob, Result, RetryParams, Stats, StatsParams,
+    Store,
+};
+
+use crate::Deferred;
+
+/// Enqueues and manages jobs. Cheap to clone; share one per application.
+///
+/// ```no_run
+/// # async fn demo(store: errand::SqliteStore) -> errand::Result<()> {
+/// let client = errand::Client::new(store);
+/// if let Some(job) = client.get(errand::JobId(42)).await? {
+///     println!("{} is {}", job.kind, job.state);
+/// }
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Client {
+    store: Arc<dyn Store>,
+    max_input_bytes: usize,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("backend", &self.store.backend())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// A client of `store`.
+    pub fn new(store: impl Store) -> Self {
+        Client {
+            store: Arc::new(store),
+            max_input_bytes: DEFAULT_MAX_INPUT_BYTES,
+        }
+    }
+
+    /// Rejects inputs larger than `bytes` once serialized (default 1 MiB).
+    pub fn max_input_bytes(mut self, bytes: usize) -> Result<Self> {
+        validate::limit("max_input_bytes", bytes)?;
+        self.max_input_bytes = bytes;
+        Ok(self)
+    }
+
+    /// The store this client talks to.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// Enqueues one job and returns a handle to follow it.
+    pub async fn enqueue<J: Job>(&self, job: EnqueueBuilder<J>) -> Result<Deferred<J::Output>> {
+        let now = Utc::now();
+        let new = job.into_new_job(now)?;
+        let enqueued = self.enqueue_raw(vec![new]).await?;
+        let first = enqueued
+            .first()
+            .ok_or_else(|| Error::Backend("enqueue returned no result".into()))?;
+        Ok(Deferred::new(self.clone(), first.id, first.duplicate))
+    }
+
+    /// Enqueues many jobs of one kind in one round trip; all or none are stored.
+    pub async fn enqueue_many<J: Job>(
+        &self,
+        jobs: impl IntoIterator<Item = EnqueueBuilder<J>>,
+    ) -> Result<Vec<Deferred<J::Output>>> {
+        let now = Utc::now();
+        let new = jobs
+            .into_iter()
+            .map(|job| job.into_new_job(now))
+            .collect::<Result<Vec<_>>>()?;
+        let enqueued = self.enqueue_raw(new).await?;
+        Ok(enqueued
+            .into_iter()
+            .map(|e| Deferred::new(self.clone(), e.id, e.duplicate))
+            .collect())
+    }
+
+    /// Enqueues jobs given by kind name and JSON input (for tools and bridges
+    /// that do not know the Rust types).
+    pub async fn enqueue_raw(&self, jobs: Vec<NewJob>) -> Result<Vec<Enqueued>> {
+        self.store
+            .enqueue(EnqueueParams {
+                jobs,
+                now: Utc::now(),
+                max_input_bytes: self.max_input_bytes,
+            })
+            .await
+    }
+
+    /// A handle to an existing job whose output type you know.
+    pub fn deferred<O>(&self, id: JobId) -> Deferred<O> {
+        Deferred::new(self.clone(), id, false)
+    }
+
+    /// Reads a job.
+    pub async fn get(&self, id: JobId) -> Result<Option<JobRow>> {
+        self.store
+            .get(GetParams {
+                id,
+                now: Utc::now(),
+            })
+            .await
+    }
+
+    /// Finds jobs, newest first. `limit` must be between 1 and 10,000.
+    pub async fn list(&self, mut params: ListParams) -> Result<Vec<JobRow>> {
+        if params.limit == 0 || params.limit > 10_000 {
+            return Err(Error::invalid(
+                "limit",
+                params.limit,
+                "must be between 1 and 10000",
+            ));
+        }
+        if let Some(queue) = &params.queue {
+            validate::queue(queue)?;
+        }
+        if let Some(kind) = &params.kind {
+            validate::kind(kind)?;
+        }
+        if let Some(tenant) = &params.tenant {
+            validate::tenant(tenant)?;
+        }
+        params.now = Utc::now();
+        self.store.list(params).await
+    }
+
+    /// Cancels a job: a waiting one at once, a running one through its
+    /// CancellationToken.
+    pub async fn cancel(&self, id: JobId) -> Result<CancelOutcome> {
+        self.store
+            .cancel(CancelParams {
+                ids: vec![id],
+                now: Utc::now(),
+            })
+            .await
+    }
+
+    /// Runs a finished (failed, cancelled or completed) job again.
+    pub async fn retry(&self, id: JobId) -> Result<bool> {
+        self.store
+            .retry(RetryParams {
+                id,
+                now: Utc::now(),
+            })
+            .await
+    }
+
+    /// Counts jobs per queue and state, for one tenant or all.
+    pub async fn stats(&self, tenant: Option<&str>) -> Result<Stats> {
+        if let Some(tenant) = tenant {
+            validate::tenant(tenant)?;
+        }
+        self.store
+            .stats(StatsParams {
+                tenant: tenant.map(str::to_owned),
+                now: Utc::now(),
+            })
+            .await
+    }
+
+    /// Deletes a job that is not running.
+    pub async fn delete(&self, id: JobId) -> Result<bool> {
+        self.store.delete(DeleteParams { id }).await
+    }
+}

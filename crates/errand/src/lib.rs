@@ -1,0 +1,65 @@
+//! Persistent background jobs for Rust.
+//!
+//! Define a job as a plain `async fn`, enqueue it with the generated typed
+//! helper, and run workers inside your application or as their own processes.
+//!
+//! ```no_run
+//! use errand::{Client, State, Worker};
+//! use serde::{Deserialize, Serialize};
+//!
+//! #[derive(Serialize, Deserialize)]
+//! struct Email { to: String, subject: String }
+//!
+//! struct Mailer;
+//! impl Mailer {
+//!     async fn send(&self, _to: &str, _subject: &str) -> std::io::Result<()> { Ok(()) }
+//! }
+//!
+//! #[errand::job(queue = "mail", max_attempts = 5)]
+//! async fn send_email(input: Email, mailer: State<Mailer>) -> Result<(), std::io::Error> {
+//!     mailer.send(&input.to, &input.subject).await
+//! }
+//!
+//! # async fn run() -> errand::Result<()> {
+//! let store = errand::SqliteStore::connect("sqlite://jobs.db").await?;
+//! let client = Client::new(store.clone());
+//! let job = client
+//!     .enqueue(send_email::enqueue(Email { to: "ada@example.com".into(), subject: "hi".into() }))
+//!     .await?;
+//!
+//! let worker = Worker::builder(store)
+//!     .register(send_email::job())
+//!     .queues(["mail", "default"])
+//!     .state(Mailer)
+//!     .build()?;
+//! let running = worker.start();
+//! job.wait().await?;
+//! running.shutdown().await;
+//! # Ok(()) }
+//! ```
+
+extern crate self as errand;
+
+mod client;
+mod deferred;
+mod registry;
+mod worker;
+
+pub use client::Client;
+pub use deferred::{Deferred, Finished};
+pub use errand_core::*;
+pub use errand_macros::job;
+pub use worker::{DrainSummary, Worker, WorkerBuilder, WorkerHandle};
+
+/// The SQLite store (feature `sqlite`, on by default).
+#[cfg(feature = "sqlite")]
+pub mod sqlite {
+    pub use errand_sqlite::*;
+}
+#[cfg(feature = "sqlite")]
+pub use errand_sqlite::{SqliteEnqueueExt, SqliteStore};
+
+/// The workspace README's example, compiled as a doctest so that it stays true.
+#[doc = include_str!("../../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

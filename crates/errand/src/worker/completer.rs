@@ -1,0 +1,60 @@
+//! Writes the ends of attempts in batches: one store write for everything
+//! that finished while the previous write ran (group commit).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use errand_core::{FinalizeItem, FinalizeParams};
+use tokio::sync::mpsc::UnboundedReceiver;
+
+use super::Shared;
+
+const MAX_BATCH: usize = 1000;
+
+pub(crate) async fn run(shared: Arc<Shared>, mut rx: UnboundedReceiver<FinalizeItem>) {
+    let mut batch: Vec<FinalizeItem> = Vec::new();
+    let mut error_pause = Duration::from_millis(50);
+    loop {
+        if batch.is_empty() {
+            match rx.recv().await {
+                Some(item) => batch.push(item),
+                None => break,
+            }
+        }
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(item) => batch.push(item),
+                Err(_) => break,
+            }
+        }
+        let params = FinalizeParams {
+            worker: shared.config.name.clone(),
+            items: batch.clone(),
+            now: Utc::now(),
+        };
+        match shared.store.finalize(params).await {
+            Ok(applied) => {
+                for (item, ok) in batch.iter().zip(applied) {
+                    if !ok {
+                        tracing::warn!(
+                            job = %item.id,
+                            attempt = item.attempt,
+                            "late result dropped: the job's lease expired and it was handed to another attempt"
+                        );
+                    }
+                }
+                batch.clear();
+                error_pause = Duration::from_millis(50);
+            }
+            Err(e) => {
+                // Keep the batch and try again. Should a lease run out first,
+                // another attempt runs the job again and this result is dropped
+                // by fencing: at-least-once, never lost.
+                tracing::warn!(error = %e, jobs = batch.len(), retry_in = ?error_pause, "errand could not record job results");
+                tokio::time::sleep(error_pause).await;
+                error_pause = (error_pause * 2).min(Duration::from_secs(5));
+            }
+        }
+    }
+}

@@ -1,0 +1,78 @@
+//! Processing by hand: everything that is due, now, in the caller's task.
+
+use chrono::Utc;
+use errand_core::{CancellationToken, FinalizeParams, Outcome, RescueParams, Result};
+use futures::future::join_all;
+
+use super::Worker;
+use super::executor::execute;
+use super::fetch::claim_params;
+
+/// What a [`Worker::drain`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DrainSummary {
+    /// Attempts that completed.
+    pub completed: u64,
+    /// Attempts that failed and will be retried.
+    pub retried: u64,
+    /// Attempts that failed for good.
+    pub failed: u64,
+    /// Attempts that ended cancelled.
+    pub cancelled: u64,
+    /// Attempts that snoozed.
+    pub snoozed: u64,
+    /// Results dropped because the job had been handed to another attempt.
+    pub stale: u64,
+}
+
+impl DrainSummary {
+    /// Attempts run in all.
+    pub fn total(&self) -> u64 {
+        self.completed + self.retried + self.failed + self.cancelled + self.snoozed + self.stale
+    }
+}
+
+impl Worker {
+    /// Processes every job that is due, until none is left, and returns a
+    /// summary. Jobs retried with a delay of zero run again in the same drain.
+    /// For an HTTP endpoint, a serverless function, a cron script or a test.
+    pub async fn drain(&self) -> Result<DrainSummary> {
+        let shared = &self.shared;
+        let mut summary = DrainSummary::default();
+        shared
+            .store
+            .rescue(RescueParams { now: Utc::now() })
+            .await?;
+        loop {
+            let params = claim_params(shared, shared.config.concurrency);
+            let jobs = shared.store.claim(params).await?;
+            if jobs.is_empty() {
+                return Ok(summary);
+            }
+            let items = join_all(
+                jobs.into_iter()
+                    .map(|job| execute(shared, job, CancellationToken::new())),
+            )
+            .await;
+            let applied = shared
+                .store
+                .finalize(FinalizeParams {
+                    worker: shared.config.name.clone(),
+                    items: items.clone(),
+                    now: Utc::now(),
+                })
+                .await?;
+            for (item, ok) in items.iter().zip(applied) {
+                let counter = match (&item.outcome, ok) {
+                    (_, false) => &mut summary.stale,
+                    (Outcome::Complete { .. }, _) => &mut summary.completed,
+                    (Outcome::Retry { .. }, _) => &mut summary.retried,
+                    (Outcome::Fail { .. }, _) => &mut summary.failed,
+                    (Outcome::Cancel { .. }, _) => &mut summary.cancelled,
+                    (Outcome::Snooze { .. } | Outcome::Release, _) => &mut summary.snoozed,
+                };
+                *counter += 1;
+            }
+        }
+    }
+}

@@ -1,0 +1,240 @@
+//! Runs one attempt and decides how it ended.
+
+use std::any::Any;
+use std::panic::AssertUnwindSafe;
+use std::time::Duration;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use errand_core::{
+    AttemptError, Backoff, CancellationToken, ErrorKind, FinalizeItem, JobContext, JobContextParts,
+    JobError, JobErrorAction, JobRow, Outcome,
+};
+use futures::FutureExt;
+use tracing::Instrument;
+
+use super::Shared;
+
+/// `now + delay`, saturating far in the future instead of overflowing.
+pub(crate) fn later(now: DateTime<Utc>, delay: Duration) -> DateTime<Utc> {
+    TimeDelta::from_std(delay)
+        .ok()
+        .and_then(|d| now.checked_add_signed(d))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
+fn panic_message(payload: &(dyn Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "non-string panic payload".to_owned())
+}
+
+/// Runs one attempt of `job`. Panics and timeouts become attempt errors.
+pub(crate) async fn execute(
+    shared: &Shared,
+    job: JobRow,
+    token: CancellationToken,
+) -> FinalizeItem {
+    let (id, attempt, max_attempts) = (job.id, job.attempt, job.max_attempts);
+    let Some(registered) = shared.registry.get(&job.kind) else {
+        // Only registered kinds are claimed; give it back untouched if it happens anyway.
+        return FinalizeItem {
+            id,
+            attempt,
+            outcome: Outcome::Release,
+        };
+    };
+    let span = tracing::info_span!(
+        "errand.job",
+        kind = %job.kind,
+        id = id.0,
+        attempt,
+        queue = %job.queue,
+        tenant = job.tenant.as_deref().unwrap_or(""),
+    );
+    let ctx = JobContext::new(JobContextParts {
+        id,
+        kind: job.kind.clone(),
+        queue: job.queue.clone(),
+        attempt,
+        max_attempts,
+        tenant: job.tenant.clone(),
+        meta: job.meta.clone(),
+        cancel: token.clone(),
+        states: shared.states.clone(),
+    });
+    let call = AssertUnwindSafe(registered.handler.call(job.input, ctx)).catch_unwind();
+    let timeout = registered.options.timeout;
+    let started = std::time::Instant::now();
+    let result = async {
+        let caught = match timeout {
+            None => call.await,
+            Some(limit) => match tokio::time::timeout(limit, call).await {
+                Ok(caught) => caught,
+                Err(_) => {
+                    token.cancel();
+                    return Err(JobError::with_kind(
+                        ErrorKind::Timeout,
+                        JobErrorAction::Retry { after: None },
+                        format!("timed out after {limit:?}"),
+                    ));
+                }
+            },
+        };
+        caught.unwrap_or_else(|payload| {
+            Err(JobError::with_kind(
+                ErrorKind::Panic,
+                JobErrorAction::Retry { after: None },
+                format!("panicked: {}", panic_message(payload.as_ref())),
+            ))
+        })
+    }
+    .instrument(span.clone())
+    .await;
+
+    let cancel_requested = shared
+        .running()
+        .get(&id)
+        .is_some_and(|r| r.cancel_requested);
+    let backoff = registered
+        .options
+        .backoff
+        .as_ref()
+        .unwrap_or(&shared.config.backoff);
+    let outcome = decide(
+        result,
+        attempt,
+        max_attempts,
+        backoff,
+        cancel_requested,
+        Utc::now(),
+    );
+    let _enter = span.enter();
+    let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+    match &outcome {
+        Outcome::Complete { .. } => tracing::debug!(elapsed_ms, "job completed"),
+        Outcome::Retry { error, run_at } => {
+            tracing::warn!(elapsed_ms, error = %error.message, retry_at = %run_at, "job attempt failed")
+        }
+        Outcome::Fail { error } => {
+            tracing::error!(elapsed_ms, error = %error.message, "job failed for good")
+        }
+        Outcome::Cancel { error } => tracing::info!(reason = %error.message, "job cancelled"),
+        Outcome::Snooze { run_at } => tracing::debug!(until = %run_at, "job snoozed"),
+        Outcome::Release => {}
+    }
+    FinalizeItem {
+        id,
+        attempt,
+        outcome,
+    }
+}
+
+/// What to record for an attempt that returned `result`.
+pub(crate) fn decide(
+    result: Result<serde_json::Value, JobError>,
+    attempt: u32,
+    max_attempts: u32,
+    backoff: &Backoff,
+    cancel_requested: bool,
+    now: DateTime<Utc>,
+) -> Outcome {
+    let e = match result {
+        Ok(output) => return Outcome::Complete { output },
+        Err(e) => e,
+    };
+    let error = AttemptError {
+        attempt,
+        at: now,
+        message: e.message().to_owned(),
+        kind: e.kind(),
+    };
+    if cancel_requested {
+        return Outcome::Cancel {
+            error: AttemptError {
+                kind: ErrorKind::Cancelled,
+                message: format!("cancelled on request: {}", e.message()),
+                ..error
+            },
+        };
+    }
+    match e.action() {
+        JobErrorAction::Retry { .. } if attempt >= max_attempts => Outcome::Fail { error },
+        JobErrorAction::Retry { after } => Outcome::Retry {
+            run_at: later(now, after.unwrap_or_else(|| backoff.delay(attempt, &e))),
+            error,
+        },
+        JobErrorAction::Fail => Outcome::Fail { error },
+        JobErrorAction::Cancel => Outcome::Cancel { error },
+        JobErrorAction::Snooze(delay) => Outcome::Snooze {
+            run_at: later(now, delay),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retries_until_attempts_are_used_up() {
+        let now = Utc::now();
+        let b = Backoff::Fixed(Duration::from_secs(10));
+        let err = || Err(JobError::retry("boom"));
+        match decide(err(), 1, 3, &b, false, now) {
+            Outcome::Retry { run_at, error } => {
+                assert_eq!(run_at, now + TimeDelta::seconds(10));
+                assert_eq!(error.attempt, 1);
+            }
+            other => panic!("expected retry, got {other:?}"),
+        }
+        assert!(matches!(
+            decide(err(), 3, 3, &b, false, now),
+            Outcome::Fail { .. }
+        ));
+    }
+
+    #[test]
+    fn actions_map_to_outcomes() {
+        let now = Utc::now();
+        let b = Backoff::default();
+        assert!(matches!(
+            decide(Err(JobError::fatal("x")), 1, 5, &b, false, now),
+            Outcome::Fail { .. }
+        ));
+        assert!(matches!(
+            decide(Err(JobError::cancel("x")), 1, 5, &b, false, now),
+            Outcome::Cancel { .. }
+        ));
+        assert!(matches!(
+            decide(Err(JobError::retry("x")), 1, 5, &b, true, now),
+            Outcome::Cancel { error } if error.kind == ErrorKind::Cancelled
+        ));
+        let snooze = decide(
+            Err(JobError::snooze(Duration::from_secs(60))),
+            1,
+            5,
+            &b,
+            false,
+            now,
+        );
+        assert_eq!(
+            snooze,
+            Outcome::Snooze {
+                run_at: now + TimeDelta::seconds(60)
+            }
+        );
+        let after = decide(
+            Err(JobError::retry_after(Duration::from_secs(5), "x")),
+            1,
+            5,
+            &b,
+            false,
+            now,
+        );
+        assert!(
+            matches!(after, Outcome::Retry { run_at, .. } if run_at == now + TimeDelta::seconds(5))
+        );
+    }
+}

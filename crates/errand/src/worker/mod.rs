@@ -1,0 +1,234 @@
+//! The worker: claims due jobs, runs them, records their ends, keeps their
+//! leases, rescues jobs of dead workers and shuts down without losing any.
+
+mod builder;
+mod completer;
+mod drain;
+mod executor;
+mod fetch;
+mod lease;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use errand_core::{Backoff, CancellationToken, FinalizeItem, JobId, Outcome, StateMap, Store};
+use tokio::sync::{Notify, mpsc};
+use tokio::task::{AbortHandle, JoinHandle};
+
+pub use builder::WorkerBuilder;
+pub use drain::DrainSummary;
+
+use crate::registry::Registered;
+
+/// Settings fixed when the worker is built.
+pub(crate) struct Config {
+    pub name: String,
+    pub queues: Vec<String>,
+    pub concurrency: usize,
+    pub claim_batch: usize,
+    pub queue_limits: HashMap<String, usize>,
+    pub kind_limits: HashMap<String, usize>,
+    pub global_limits: HashMap<String, u32>,
+    pub lease: Duration,
+    pub shutdown_timeout: Duration,
+    pub poll_interval: Duration,
+    pub rescue_interval: Duration,
+    pub backoff: Backoff,
+}
+
+/// A job this worker is running.
+pub(crate) struct RunningJob {
+    pub attempt: u32,
+    pub kind: String,
+    pub queue: String,
+    pub token: CancellationToken,
+    pub cancel_requested: bool,
+    pub abort: Option<AbortHandle>,
+}
+
+pub(crate) struct Shared {
+    pub store: Arc<dyn Store>,
+    pub config: Config,
+    pub registry: HashMap<String, Registered>,
+    pub states: Arc<StateMap>,
+    pub running: Mutex<HashMap<JobId, RunningJob>>,
+    /// Signalled whenever a running job ends, so the fetch loop can claim again.
+    pub slot_freed: Notify,
+}
+
+impl Shared {
+    pub fn running(&self) -> MutexGuard<'_, HashMap<JobId, RunningJob>> {
+        // A poisoned map only means a panic happened while it was locked; the
+        // map itself is still consistent (every update is a single insert/remove).
+        self.running
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// A configured worker. Start it inside your application with [`Worker::start`],
+/// or process what is due by hand with [`Worker::drain`].
+///
+/// ```no_run
+/// # #[errand::job]
+/// # async fn cleanup() -> Result<(), std::io::Error> { Ok(()) }
+/// # async fn demo(store: errand::SqliteStore) -> errand::Result<()> {
+/// let worker = errand::Worker::builder(store)
+///     .register(cleanup::job())
+///     .queues(["high", "default", "low"])
+///     .concurrency(16)
+///     .build()?;
+/// let handle = worker.start();
+/// tokio::signal::ctrl_c().await.ok();
+/// handle.shutdown().await;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Worker {
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for Worker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Worker")
+            .field("name", &self.shared.config.name)
+            .field("queues", &self.shared.config.queues)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Worker {
+    /// Starts configuring a worker of `store`.
+    pub fn builder(store: impl Store) -> WorkerBuilder {
+        WorkerBuilder::new(Arc::new(store))
+    }
+
+    /// The name this worker claims jobs under (host, process id and a random suffix).
+    pub fn name(&self) -> &str {
+        &self.shared.config.name
+    }
+
+    /// Starts the worker's tasks on the current tokio runtime.
+    pub fn start(&self) -> WorkerHandle {
+        let stop_fetch = CancellationToken::new();
+        let stop_background = CancellationToken::new();
+        let (finalize_tx, finalize_rx) = mpsc::unbounded_channel();
+        let completer = tokio::spawn(completer::run(Arc::clone(&self.shared), finalize_rx));
+        let fetch = tokio::spawn(fetch::run(
+            Arc::clone(&self.shared),
+            finalize_tx.clone(),
+            stop_fetch.clone(),
+        ));
+        let keeper = tokio::spawn(lease::keep_leases(
+            Arc::clone(&self.shared),
+            stop_background.clone(),
+        ));
+        let rescuer = tokio::spawn(lease::rescue(
+            Arc::clone(&self.shared),
+            stop_background.clone(),
+        ));
+        tracing::info!(worker = %self.shared.config.name, queues = ?self.shared.config.queues, "errand worker started");
+        WorkerHandle {
+            shared: Arc::clone(&self.shared),
+            stop_fetch,
+            stop_background,
+            finalize_tx,
+            fetch,
+            completer,
+            background: vec![keeper, rescuer],
+        }
+    }
+
+    /// Runs until `signal` resolves, then shuts down gracefully.
+    pub async fn run_until(&self, signal: impl std::future::Future<Output = ()>) {
+        let handle = self.start();
+        signal.await;
+        handle.shutdown().await;
+    }
+}
+
+/// A started worker. Dropping it leaves the worker running; call
+/// [`WorkerHandle::shutdown`] to stop it without losing jobs.
+pub struct WorkerHandle {
+    shared: Arc<Shared>,
+    stop_fetch: CancellationToken,
+    stop_background: CancellationToken,
+    finalize_tx: mpsc::UnboundedSender<FinalizeItem>,
+    fetch: JoinHandle<()>,
+    completer: JoinHandle<()>,
+    background: Vec<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for WorkerHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WorkerHandle")
+            .field("worker", &self.shared.config.name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl WorkerHandle {
+    /// The number of jobs running now.
+    pub fn running(&self) -> usize {
+        self.shared.running().len()
+    }
+
+    /// Stops claiming, lets running jobs finish for up to the shutdown timeout,
+    /// then cancels the rest and gives them back to the store without using an
+    /// attempt. Returns once every result is written (or the store stayed
+    /// unreachable for the shutdown timeout: then the leases bring the jobs back).
+    pub async fn shutdown(self) {
+        let shared = self.shared;
+        self.stop_fetch.cancel();
+        if let Err(e) = self.fetch.await {
+            tracing::error!(error = %e, "errand fetch loop ended abnormally");
+        }
+        let deadline = tokio::time::Instant::now() + shared.config.shutdown_timeout;
+        loop {
+            if shared.running().is_empty() {
+                break;
+            }
+            tokio::select! {
+                _ = shared.slot_freed.notified() => {}
+                _ = tokio::time::sleep_until(deadline) => break,
+            }
+        }
+        let unfinished: Vec<(JobId, RunningJob)> = shared.running().drain().collect();
+        if !unfinished.is_empty() {
+            tracing::warn!(
+                jobs = unfinished.len(),
+                "errand shutdown timeout reached: cancelling running jobs and giving them back"
+            );
+        }
+        for (id, job) in unfinished {
+            job.token.cancel();
+            if let Some(abort) = job.abort {
+                abort.abort();
+            }
+            let release = FinalizeItem {
+                id,
+                attempt: job.attempt,
+                outcome: Outcome::Release,
+            };
+            if self.finalize_tx.send(release).is_err() {
+                tracing::error!(job = %id, "errand completer is gone; the job returns when its lease expires");
+            }
+        }
+        drop(self.finalize_tx);
+        // The completer ends once every sender is gone and its buffer is written.
+        let grace = shared.config.shutdown_timeout.max(Duration::from_secs(1));
+        let mut completer = self.completer;
+        if tokio::time::timeout(grace, &mut completer).await.is_err() {
+            tracing::error!(
+                "errand could not write final results in time; their leases will bring the jobs back"
+            );
+            completer.abort();
+        }
+        self.stop_background.cancel();
+        for task in self.background {
+            let _ = task.await;
+        }
+        tracing::info!(worker = %shared.config.name, "errand worker stopped");
+    }
+}

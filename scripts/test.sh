@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The whole check, from a clean clone: format, lints, every test.
+# PostgreSQL and Redis (for the backends that need them) come from
+# ERRAND_TEST_POSTGRES_URL / ERRAND_TEST_REDIS_URL, else the local defaults;
+# scripts/services.sh starts or installs them when they are missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export ERRAND_TEST_POSTGRES_URL="${ERRAND_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}"
+export ERRAND_TEST_REDIS_URL="${ERRAND_TEST_REDIS_URL:-redis://127.0.0.1:6379}"
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "cargo fmt --check"
+cargo fmt --all --check
+
+step "cargo clippy (all targets, all features, warnings are errors)"
+cargo clippy --workspace --all-targets --all-features -- -D warnings
+
+step "cargo test (workspace)"
+cargo test --workspace --all-features
