@@ -41,16 +41,20 @@ CREATE INDEX errand_jobs_due ON errand_jobs (queue, priority, run_at, id)
     WHERE state = 'available';
 
 -- Rescue of expired leases and global per-kind limits look at running jobs only.
-CREATE INDEX errand_jobs_running ON errand_jobs (kind, lease_until)
-    WHERE state = 'running';
 CREATE INDEX errand_jobs_lease ON errand_jobs (lease_until)
+    WHERE state = 'running';
+CREATE INDEX errand_jobs_running_kind ON errand_jobs (kind)
     WHERE state = 'running';
 
 CREATE UNIQUE INDEX errand_jobs_unique_slot ON errand_jobs (unique_slot)
     WHERE unique_slot IS NOT NULL;
 
-CREATE INDEX errand_jobs_kind_state ON errand_jobs (kind, state);
-CREATE INDEX errand_jobs_state_finished ON errand_jobs (state, finished_at);
-CREATE INDEX errand_jobs_tenant ON errand_jobs (tenant) WHERE tenant IS NOT NULL;
-CREATE INDEX errand_jobs_batch ON errand_jobs (batch_id) WHERE batch_id IS NOT NULL;
+-- Pruning reads finished jobs by age.
+CREATE INDEX errand_jobs_finished ON errand_jobs (finished_at)
+    WHERE state IN ('completed', 'failed', 'cancelled');
+
+-- Lists by kind, tenant, batch, unique key (newest first).
+CREATE INDEX errand_jobs_kind ON errand_jobs (kind, id);
+CREATE INDEX errand_jobs_tenant ON errand_jobs (tenant, id) WHERE tenant IS NOT NULL;
+CREATE INDEX errand_jobs_batch ON errand_jobs (batch_id, id) WHERE batch_id IS NOT NULL;
 CREATE INDEX errand_jobs_unique_key ON errand_jobs (unique_key) WHERE unique_key IS NOT NULL;

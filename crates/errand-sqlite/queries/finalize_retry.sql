@@ -3,6 +3,8 @@ UPDATE errand_jobs
 SET state = 'available', run_at = c.value ->> 'run_at', lease_until = NULL,
     errors = json_insert(errors, '$[#]', json(c.value -> 'error'))
 FROM json_each(?1) AS c
-WHERE errand_jobs.id = c.value ->> 'id' AND errand_jobs.state = 'running'
+-- The unary + keeps the planner on row-id lookups from the JSON list
+-- instead of walking every running job.
+WHERE errand_jobs.id = c.value ->> 'id' AND +errand_jobs.state = 'running'
   AND errand_jobs.attempt = c.value ->> 'attempt' AND errand_jobs.worker = ?2
 RETURNING errand_jobs.id

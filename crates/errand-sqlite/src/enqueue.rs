@@ -16,12 +16,16 @@ struct BulkRow<'a> {
     kind: &'a str,
     queue: &'a str,
     priority: i16,
+    #[serde(skip_serializing_if = "Option::is_none")]
     tenant: Option<&'a str>,
     input: &'a serde_json::Value,
     run_at: i64,
     max_attempts: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
     batch_id: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     cron_name: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     cron_fire_at: Option<i64>,
     meta: &'a BTreeMap<String, String>,
 }
@@ -44,7 +48,83 @@ impl<'a> BulkRow<'a> {
     }
 }
 
-/// Inserts validated jobs on a connection that is already inside a transaction.
+/// Jobs that differ at most by their input.
+fn same_shape(a: &NewJob, b: &NewJob) -> bool {
+    a.kind == b.kind
+        && a.queue == b.queue
+        && a.priority == b.priority
+        && a.tenant == b.tenant
+        && a.run_at == b.run_at
+        && a.max_attempts == b.max_attempts
+        && a.batch_id == b.batch_id
+        && a.cron == b.cron
+        && a.meta == b.meta
+}
+
+/// How the jobs without unique keys are written.
+enum Plan {
+    /// One statement per run of same-shaped consecutive jobs.
+    Shared(Vec<Vec<usize>>),
+    /// One statement with every field of every job in a JSON array.
+    PerRow,
+}
+
+fn plan(jobs: &[NewJob], plain: &[usize]) -> Plan {
+    let mut runs: Vec<Vec<usize>> = Vec::new();
+    for &i in plain {
+        match runs.last_mut() {
+            Some(run)
+                if run
+                    .last()
+                    .is_some_and(|&j| j + 1 == i && same_shape(&jobs[j], &jobs[i])) =>
+            {
+                run.push(i)
+            }
+            _ => runs.push(vec![i]),
+        }
+    }
+    // Shared statements pay off when runs are long; many short runs are
+    // cheaper as one per-row statement.
+    if runs.len() * 4 <= plain.len() || runs.len() == 1 {
+        Plan::Shared(runs)
+    } else {
+        Plan::PerRow
+    }
+}
+
+/// True when `insert_jobs` writes these jobs with a single statement, which is
+/// atomic without an explicit transaction.
+pub(crate) fn single_statement(jobs: &[NewJob]) -> bool {
+    if jobs.iter().any(|job| job.unique.is_some()) {
+        return false;
+    }
+    let plain: Vec<usize> = (0..jobs.len()).collect();
+    jobs.len() <= 1
+        || matches!(plan(jobs, &plain), Plan::PerRow)
+        || matches!(plan(jobs, &plain), Plan::Shared(runs) if runs.len() == 1)
+}
+
+fn consecutive(first_id: i64, slots: &[usize], results: &mut [Option<Enqueued>]) {
+    for (offset, slot) in slots.iter().enumerate() {
+        results[*slot] = Some(Enqueued {
+            id: JobId(first_id + i64::try_from(offset).unwrap_or(0)),
+            duplicate: false,
+        });
+    }
+}
+
+fn check_count(stored: u64, expected: usize) -> Result<i64> {
+    let stored = usize::try_from(stored).unwrap_or(0);
+    if stored != expected {
+        return Err(Error::Backend(format!(
+            "bulk insert stored {stored} of {expected} jobs"
+        )));
+    }
+    Ok(i64::try_from(stored).unwrap_or(0))
+}
+
+/// Inserts validated jobs. Callers run it inside a transaction unless
+/// [`single_statement`] says one statement does it.
 pub(crate) async fn insert_jobs(
     conn: &mut SqliteConnection,
     jobs: &[NewJob],
@@ -55,28 +135,44 @@ pub(crate) async fn insert_jobs(
         .filter(|&i| jobs[i].unique.is_none())
         .collect();
     if plain.len() > 1 {
-        let rows: Vec<BulkRow<'_>> = plain.iter().map(|&i| BulkRow::new(&jobs[i], now)).collect();
-        let payload = serde_json::to_string(&rows)?;
-        let mut ids: Vec<i64> = sqlx::query_scalar(queries::ENQUEUE_BULK)
-            .bind(payload)
-            .bind(micros(now))
-            .fetch_all(&mut *conn)
-            .await
-            .map_err(db_error)?;
-        if ids.len() != plain.len() {
-            return Err(Error::Backend(format!(
-                "bulk insert stored {} of {} jobs",
-                ids.len(),
-                plain.len()
-            )));
-        }
-        // RETURNING order is unspecified; AUTOINCREMENT ids ascend in insert order.
-        ids.sort_unstable();
-        for (slot, id) in plain.iter().zip(ids) {
-            results[*slot] = Some(Enqueued {
-                id: JobId(id),
-                duplicate: false,
-            });
+        match plan(jobs, &plain) {
+            Plan::Shared(runs) => {
+                for run in runs.iter().filter(|run| run.len() > 1) {
+                    let job = &jobs[run[0]];
+                    let inputs: Vec<&serde_json::Value> =
+                        run.iter().map(|&i| &jobs[i].input).collect();
+                    let done = sqlx::query(queries::ENQUEUE_SHARED)
+                        .bind(serde_json::to_string(&inputs)?)
+                        .bind(&job.kind)
+                        .bind(&job.queue)
+                        .bind(job.priority)
+                        .bind(job.tenant.as_deref())
+                        .bind(i64::from(job.max_attempts))
+                        .bind(micros(job.run_at.unwrap_or(now)))
+                        .bind(micros(now))
+                        .bind(job.batch_id)
+                        .bind(job.cron.as_ref().map(|c| c.name.as_str()))
+                        .bind(job.cron.as_ref().map(|c| micros(c.fire_at)))
+                        .bind(serde_json::to_string(&job.meta)?)
+                        .execute(&mut *conn)
+                        .await
+                        .map_err(db_error)?;
+                    let n = check_count(done.rows_affected(), run.len())?;
+                    consecutive(done.last_insert_rowid() - n + 1, run, &mut results);
+                }
+            }
+            Plan::PerRow => {
+                let rows: Vec<BulkRow<'_>> =
+                    plain.iter().map(|&i| BulkRow::new(&jobs[i], now)).collect();
+                let done = sqlx::query(queries::ENQUEUE_BULK)
+                    .bind(serde_json::to_string(&rows)?)
+                    .bind(micros(now))
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(db_error)?;
+                let n = check_count(done.rows_affected(), plain.len())?;
+                consecutive(done.last_insert_rowid() - n + 1, &plain, &mut results);
+            }
         }
     }
     for (i, job) in jobs.iter().enumerate() {
@@ -93,7 +189,29 @@ async fn insert_one(
     now: DateTime<Utc>,
 ) -> Result<Enqueued> {
     let (unique_key, unique_scope, unique_until) = match &job.unique {
-        None => (None, None, None),
+        None => {
+            // No RETURNING row to ship back: the id is last_insert_rowid().
+            let done = sqlx::query(queries::ENQUEUE_PLAIN)
+                .bind(&job.kind)
+                .bind(&job.queue)
+                .bind(job.priority)
+                .bind(job.tenant.as_deref())
+                .bind(serde_json::to_string(&job.input)?)
+                .bind(i64::from(job.max_attempts))
+                .bind(micros(job.run_at.unwrap_or(now)))
+                .bind(micros(now))
+                .bind(job.batch_id)
+                .bind(job.cron.as_ref().map(|c| c.name.as_str()))
+                .bind(job.cron.as_ref().map(|c| micros(c.fire_at)))
+                .bind(serde_json::to_string(&job.meta)?)
+                .execute(&mut *conn)
+                .await
+                .map_err(db_error)?;
+            return Ok(Enqueued {
+                id: JobId(done.last_insert_rowid()),
+                duplicate: false,
+            });
+        }
         Some(unique) => {
             sqlx::query(queries::UNIQUE_RELEASE_EXPIRED)
                 .bind(&unique.key)

@@ -25,3 +25,29 @@ pub(crate) fn db_error(e: sqlx::Error) -> Error {
         _ => Error::Backend(e.to_string()),
     }
 }
+
+/// SQLITE_BUSY_SNAPSHOT: another process committed between this statement's
+/// read and its write. The busy timeout does not wait for it; running the
+/// statement again does.
+pub(crate) fn is_busy_snapshot(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(db) if db.code().as_deref() == Some("517"))
+}
+
+/// Runs a single-statement write (atomic on its own, no explicit transaction),
+/// again while it meets a busy snapshot.
+pub(crate) async fn write_once<T, F, Fut>(mut op: F) -> Result<T, Error>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, sqlx::Error>>,
+{
+    let mut tries = 0u32;
+    loop {
+        match op().await {
+            Err(e) if is_busy_snapshot(&e) && tries < 50 => {
+                tries += 1;
+                tokio::task::yield_now().await;
+            }
+            other => return other.map_err(db_error),
+        }
+    }
+}

@@ -1,11 +1,14 @@
 //! The SQL of the store, one file per statement.
 
 pub const ENQUEUE_BULK: &str = include_str!("../queries/enqueue_bulk.sql");
+pub const ENQUEUE_SHARED: &str = include_str!("../queries/enqueue_shared.sql");
+pub const ENQUEUE_PLAIN: &str = include_str!("../queries/enqueue_plain.sql");
 pub const ENQUEUE_ONE: &str = include_str!("../queries/enqueue_one.sql");
 pub const UNIQUE_RELEASE_EXPIRED: &str = include_str!("../queries/unique_release_expired.sql");
 pub const UNIQUE_HOLDER: &str = include_str!("../queries/unique_holder.sql");
 pub const CLAIM_RUNNING_COUNTS: &str = include_str!("../queries/claim_running_counts.sql");
 pub const CLAIM_CANDIDATES: &str = include_str!("../queries/claim_candidates.sql");
+pub const CLAIM_QUEUE: &str = include_str!("../queries/claim_queue.sql");
 pub const CLAIM_MARK: &str = include_str!("../queries/claim_mark.sql");
 pub const FINALIZE_COMPLETE: &str = include_str!("../queries/finalize_complete.sql");
 pub const FINALIZE_RETRY: &str = include_str!("../queries/finalize_retry.sql");

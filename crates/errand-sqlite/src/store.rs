@@ -15,8 +15,8 @@ use serde_json::json;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
 
-use crate::enqueue::insert_jobs;
-use crate::error::db_error;
+use crate::enqueue::{insert_jobs, single_statement};
+use crate::error::{db_error, write_once};
 use crate::migrate::migrate;
 use crate::queries;
 use crate::rows::{job_row, micros};
@@ -95,8 +95,14 @@ impl SqliteStore {
             } else {
                 SqliteSynchronous::Normal
             })
-            .busy_timeout(tuning.busy_timeout);
+            .busy_timeout(tuning.busy_timeout)
+            // Rows travel from the connection's thread in chunks of this size;
+            // claims return hundreds at once.
+            .row_buffer_size(1024);
+        // A local file needs no liveness ping on every acquire: that ping is a
+        // round trip to the connection's thread per operation.
         let writer = SqlitePoolOptions::new()
+            .test_before_acquire(false)
             .max_connections(1)
             .min_connections(1)
             .acquire_timeout(tuning.busy_timeout + Duration::from_secs(30))
@@ -105,6 +111,7 @@ impl SqliteStore {
             .map_err(db_error)?;
         migrate(&writer).await?;
         let reader = SqlitePoolOptions::new()
+            .test_before_acquire(false)
             .max_connections(tuning.readers.max(1))
             .connect_with(options)
             .await
@@ -128,6 +135,50 @@ impl SqliteStore {
     pub async fn close(&self) {
         self.inner.writer.close().await;
         self.inner.reader.close().await;
+    }
+
+    /// Claims with no limit to respect: one atomic statement per queue tried.
+    async fn claim_unlimited(
+        &self,
+        params: &ClaimParams,
+        now: i64,
+        until: i64,
+    ) -> Result<Vec<JobRow>> {
+        let kinds = json!(
+            params
+                .kinds
+                .iter()
+                .map(|k| k.kind.as_str())
+                .collect::<Vec<_>>()
+        )
+        .to_string();
+        let mut claimed = Vec::new();
+        let mut remaining = params.limit;
+        for queue in &params.queues {
+            let rows = write_once(|| {
+                sqlx::query(queries::CLAIM_QUEUE)
+                    .bind(&queue.name)
+                    .bind(&params.worker)
+                    .bind(now)
+                    .bind(until)
+                    .bind(kinds.clone())
+                    .bind(i64::from(remaining))
+                    .fetch_all(&self.inner.writer)
+            })
+            .await?;
+            let mut jobs = rows
+                .iter()
+                .map(|row| job_row(row, params.now))
+                .collect::<Result<Vec<_>>>()?;
+            // RETURNING order is unspecified: restore the claim order.
+            jobs.sort_by_key(|job| (job.priority, job.run_at, job.id));
+            remaining = remaining.saturating_sub(u32::try_from(jobs.len()).unwrap_or(u32::MAX));
+            claimed.extend(jobs);
+            if remaining == 0 {
+                break;
+            }
+        }
+        Ok(claimed)
     }
 
     async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
@@ -174,9 +225,18 @@ impl Store for SqliteStore {
         if params.jobs.is_empty() {
             return Ok(Vec::new());
         }
-        let mut tx = self.begin_write().await?;
-        let results = insert_jobs(&mut tx, &params.jobs, params.now).await?;
-        tx.commit().await.map_err(db_error)?;
+        let results = if single_statement(&params.jobs) {
+            // One INSERT statement: atomic without an explicit transaction.
+            // A write statement in autocommit mode takes the write lock before
+            // it reads, so it waits in the busy handler instead of failing.
+            let mut conn = self.inner.writer.acquire().await.map_err(db_error)?;
+            insert_jobs(&mut conn, &params.jobs, params.now).await?
+        } else {
+            let mut tx = self.begin_write().await?;
+            let results = insert_jobs(&mut tx, &params.jobs, params.now).await?;
+            tx.commit().await.map_err(db_error)?;
+            results
+        };
         self.inner.wakeup.notify();
         Ok(results)
     }
@@ -187,6 +247,14 @@ impl Store for SqliteStore {
         }
         let now = micros(params.now);
         let until = micros(lease_end(params.now, params.lease)?);
+        let limited = params
+            .kinds
+            .iter()
+            .any(|k| k.cap.is_some() || k.global_limit.is_some())
+            || params.queues.iter().any(|q| q.cap.is_some());
+        if !limited {
+            return self.claim_unlimited(&params, now, until).await;
+        }
         let mut tx = self.begin_write().await?;
 
         // Room left per kind: the local cap, lowered by the global limit minus
@@ -331,8 +399,9 @@ impl Store for SqliteStore {
                 }
             }
         }
+        // Each statement ends attempts independently of the others, so each
+        // runs on its own (no explicit transaction: one round trip less).
         let mut applied: HashSet<i64> = HashSet::new();
-        let mut tx = self.begin_write().await?;
         let batches: [(&str, &Vec<serde_json::Value>, Option<&str>); 5] = [
             (queries::FINALIZE_COMPLETE, &complete, None),
             (queries::FINALIZE_RETRY, &retry, None),
@@ -344,16 +413,20 @@ impl Store for SqliteStore {
             if items.is_empty() {
                 continue;
             }
-            let mut query = sqlx::query_scalar::<_, i64>(sql)
-                .bind(serde_json::Value::from(items.clone()).to_string())
-                .bind(&params.worker)
-                .bind(micros(now));
-            if let Some(state) = end_state {
-                query = query.bind(state);
-            }
-            applied.extend(query.fetch_all(&mut *tx).await.map_err(db_error)?);
+            let payload = serde_json::Value::from(items.clone()).to_string();
+            let ids = write_once(|| {
+                let mut query = sqlx::query_scalar::<_, i64>(sql)
+                    .bind(payload.clone())
+                    .bind(&params.worker)
+                    .bind(micros(now));
+                if let Some(state) = end_state {
+                    query = query.bind(state);
+                }
+                query.fetch_all(&self.inner.writer)
+            })
+            .await?;
+            applied.extend(ids);
         }
-        tx.commit().await.map_err(db_error)?;
         if wakes {
             self.inner.wakeup.notify();
         }
@@ -373,15 +446,15 @@ impl Store for SqliteStore {
             .iter()
             .map(|(id, attempt)| json!({"id": id.0, "attempt": attempt}))
             .collect();
-        let mut tx = self.begin_write().await?;
-        let rows = sqlx::query(queries::RENEW_LEASES)
-            .bind(serde_json::Value::from(payload).to_string())
-            .bind(&params.worker)
-            .bind(micros(params.lease_until))
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(db_error)?;
-        tx.commit().await.map_err(db_error)?;
+        let payload = serde_json::Value::from(payload).to_string();
+        let rows = write_once(|| {
+            sqlx::query(queries::RENEW_LEASES)
+                .bind(payload.clone())
+                .bind(&params.worker)
+                .bind(micros(params.lease_until))
+                .fetch_all(&self.inner.writer)
+        })
+        .await?;
         let mut held: HashMap<(i64, i64), bool> = HashMap::new();
         for row in rows {
             let id: i64 = row.try_get(0).map_err(db_error)?;
@@ -404,14 +477,13 @@ impl Store for SqliteStore {
     }
 
     async fn rescue(&self, params: RescueParams) -> Result<Vec<JobId>> {
-        let mut tx = self.begin_write().await?;
-        let ids: Vec<i64> = sqlx::query_scalar(queries::RESCUE)
-            .bind(micros(params.now))
-            .bind(rfc3339(params.now))
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(db_error)?;
-        tx.commit().await.map_err(db_error)?;
+        let ids: Vec<i64> = write_once(|| {
+            sqlx::query_scalar(queries::RESCUE)
+                .bind(micros(params.now))
+                .bind(rfc3339(params.now))
+                .fetch_all(&self.inner.writer)
+        })
+        .await?;
         if !ids.is_empty() {
             self.inner.wakeup.notify();
         }

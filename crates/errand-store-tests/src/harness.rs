@@ -11,8 +11,12 @@ use errand::{JobId, NewJob, Result, Store};
 pub struct Harness {
     /// The store under test.
     pub store: Arc<dyn Store>,
+    /// The URL another process opens the same store with.
+    pub url: String,
     /// Enqueue through the application's own transaction, where the backend can.
     pub tx: Option<Arc<dyn TxProbe>>,
+    /// The probe worker binary that process cases start (set by `conformance_suite!`).
+    pub probe_worker: Option<std::path::PathBuf>,
     /// Keeps temporary resources (a directory, a schema) alive for the case.
     pub guard: Box<dyn Any + Send + Sync>,
 }

@@ -52,6 +52,8 @@ macro_rules! conformance_suite {
             runtime_cancel_running_job_through_token,
             runtime_worker_processes_and_shuts_down_gracefully,
             runtime_shutdown_releases_unfinished_jobs_without_attempt,
+            process_killed_with_sigkill_loses_no_job,
+            several_processes_share_one_store_without_double_runs,
         );
     };
 }
@@ -64,7 +66,9 @@ macro_rules! conformance_cases {
         $(
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $case() {
-                let harness = $factory().await;
+                #[allow(unused_mut)]
+                let mut harness = $factory().await;
+                harness.probe_worker = option_env!("CARGO_BIN_EXE_errand-probe-worker").map(::std::path::PathBuf::from);
                 $crate::cases::$case(&harness).await;
             }
         )*

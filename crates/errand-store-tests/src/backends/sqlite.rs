@@ -33,7 +33,9 @@ pub async fn harness() -> Harness {
     .unwrap_or_else(|e| panic!("application pool: {e}"));
     Harness {
         store: Arc::new(store),
+        url: format!("sqlite://{}", path.display()),
         tx: Some(Arc::new(SqliteTx { app })),
+        probe_worker: None,
         guard: Box::new(dir),
     }
 }

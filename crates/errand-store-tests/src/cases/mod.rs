@@ -7,6 +7,7 @@ mod claim;
 mod enqueue;
 mod finalize;
 mod lease;
+mod process;
 mod runtime;
 mod tx;
 
@@ -15,6 +16,7 @@ pub use claim::*;
 pub use enqueue::*;
 pub use finalize::*;
 pub use lease::*;
+pub use process::*;
 pub use runtime::*;
 pub use tx::*;
 

@@ -11,6 +11,9 @@ use tokio::sync::mpsc::UnboundedSender;
 use super::executor::execute;
 use super::{RunningJob, Shared};
 
+/// Longest a busy worker waits for more free slots before it claims.
+const GATHER: Duration = Duration::from_millis(2);
+
 fn room(limit: Option<&usize>, used: usize) -> Option<u32> {
     limit.map(|l| u32::try_from(l.saturating_sub(used)).unwrap_or(u32::MAX))
 }
@@ -103,11 +106,25 @@ pub(crate) async fn run(
         if stop.is_cancelled() {
             break;
         }
-        let free = config.concurrency.saturating_sub(shared.running().len());
+        let mut free = config.concurrency.saturating_sub(shared.running().len());
         if free == 0 {
             tokio::select! {
                 _ = shared.slot_freed.notified() => continue,
                 _ = stop.cancelled() => break,
+            }
+        }
+        // A busy worker gathers freed slots for a moment so that it claims in
+        // batches rather than one job per round trip; an idle one claims at once.
+        let wanted = (config.claim_batch / 2).max(1);
+        if free < wanted && free < config.concurrency {
+            let deadline = tokio::time::Instant::now() + GATHER;
+            while free < wanted {
+                tokio::select! {
+                    _ = shared.slot_freed.notified() => {}
+                    _ = tokio::time::sleep_until(deadline) => break,
+                    _ = stop.cancelled() => return,
+                }
+                free = config.concurrency.saturating_sub(shared.running().len());
             }
         }
         let params = claim_params(&shared, free.min(config.claim_batch));
