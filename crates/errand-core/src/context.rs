@@ -136,6 +136,11 @@ impl JobContext {
 ///     }
 /// }
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be a job parameter",
+    label = "not an extractor",
+    note = "a job takes its stored input as the parameter named `input`; every other parameter is an extractor: State<T>, JobId, Attempt, Meta, JobContext, CancellationToken, or a type implementing FromContext"
+)]
 pub trait FromContext: Sized {
     /// Takes the value out of the attempt's context.
     fn from_context(ctx: &JobContext) -> Result<Self, JobError>;

@@ -75,6 +75,11 @@ pub trait Job: Send + Sync + 'static {
 }
 
 /// What a job function may return: `Result<O, E>` with `E: Into<JobError>`, or `()`.
+#[diagnostic::on_unimplemented(
+    message = "a job cannot return `{Self}`",
+    label = "not a job result",
+    note = "a job returns `Result<Output, Error>` (Output: Serialize + Deserialize, Error: Into<JobError>, such as any std::error::Error) or `()`"
+)]
 pub trait IntoJobResult {
     /// The stored output.
     type Output: Serialize + DeserializeOwned + Send + 'static;

@@ -252,10 +252,14 @@ fn expand(options: &Options, function: &ItemFn) -> syn::Result<TokenStream2> {
         Some(t) => quote!(#t),
         None => quote!(()),
     };
-    let output_type: TokenStream2 = match &sig.output {
-        ReturnType::Default => quote!(()),
-        ReturnType::Type(_, t) => quote!(#t),
+    let (output_type, output_span): (TokenStream2, Span) = match &sig.output {
+        ReturnType::Default => (quote!(()), sig.ident.span()),
+        ReturnType::Type(_, t) => (quote!(#t), t.span()),
     };
+    // Spanned at the return type, so that a wrong one is reported there.
+    let output_assoc =
+        quote::quote_spanned!(output_span=> <#output_type as ::errand::IntoJobResult>::Output);
+    let into_result = quote::quote_spanned!(output_span=> ::errand::IntoJobResult::into_job_result);
 
     let mut extract = Vec::new();
     let mut checks = Vec::new();
@@ -328,7 +332,7 @@ fn expand(options: &Options, function: &ItemFn) -> syn::Result<TokenStream2> {
         impl ::errand::Job for #fn_name {
             const KIND: &'static str = #kind_lit;
             type Input = #input_type;
-            type Output = <#output_type as ::errand::IntoJobResult>::Output;
+            type Output = #output_assoc;
 
             fn options() -> ::errand::JobOptions {
                 ::errand::JobOptions {
@@ -355,7 +359,7 @@ fn expand(options: &Options, function: &ItemFn) -> syn::Result<TokenStream2> {
             ) -> ::core::result::Result<Self::Output, ::errand::JobError> {
                 let _ = &input;
                 #(#extract)*
-                ::errand::IntoJobResult::into_job_result(#fn_name(#(#call_args),*).await)
+                #into_result(#fn_name(#(#call_args),*).await)
             }
         }
     })

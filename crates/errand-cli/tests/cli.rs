@@ -1,0 +1,235 @@
+//! The `errand` binary, run as a user runs it.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn errand(db: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_errand"))
+        .args(args)
+        .env("ERRAND_DATABASE_URL", format!("sqlite://{}", db.display()))
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("run errand")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn json(o: &Output) -> serde_json::Value {
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}", stdout(o)))
+}
+
+#[test]
+fn bad_input_is_rejected_with_field_and_value_and_stores_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("jobs.db");
+    let cases: [(&[&str], &str, &str); 6] = [
+        (
+            &["enqueue", "send_email", "--input", "{\"to\": "],
+            "input",
+            "{\"to\": ",
+        ),
+        (&["enqueue", "send_email", "--queue", ""], "queue", ""),
+        (&["enqueue", "send email"], "kind", "send email"),
+        (&["enqueue", "send_email", "--delay=-5s"], "delay", "-5s"),
+        (
+            &["enqueue", "send_email", "--max-attempts", "0"],
+            "max_attempts",
+            "0",
+        ),
+        (
+            &["enqueue", "send_email", "--run-at", "tomorrow"],
+            "run_at",
+            "tomorrow",
+        ),
+    ];
+    for (args, field, value) in cases {
+        let out = errand(&db, args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        let err = stderr(&out);
+        // Values are quoted as Rust strings: "{\"to\": " for {"to": .
+        let quoted = format!("{value:?}");
+        assert!(
+            err.contains(field) && err.contains(&quoted),
+            "{args:?} must name {field} and {quoted}: {err}"
+        );
+    }
+    let list = errand(&db, &["jobs", "list", "--json"]);
+    assert_eq!(list.status.code(), Some(0), "{}", stderr(&list));
+    assert_eq!(json(&list), serde_json::json!([]), "nothing was stored");
+    let bad_state = errand(&db, &["jobs", "list", "--state", "done"]);
+    assert_eq!(bad_state.status.code(), Some(2));
+    assert!(stderr(&bad_state).contains("state") && stderr(&bad_state).contains("done"));
+}
+
+#[test]
+fn enqueue_show_cancel_retry_delete() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("jobs.db");
+    let out = errand(
+        &db,
+        &[
+            "enqueue",
+            "send_email",
+            "--input",
+            r#"{"to":"ada@example.com"}"#,
+            "--queue",
+            "mail",
+            "--unique-key",
+            "welcome-ada",
+            "--json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let id = json(&out)["id"].as_i64().unwrap();
+    let dup = errand(
+        &db,
+        &[
+            "enqueue",
+            "send_email",
+            "--unique-key",
+            "welcome-ada",
+            "--json",
+        ],
+    );
+    assert_eq!(json(&dup), serde_json::json!({"id": id, "duplicate": true}));
+
+    let show = errand(&db, &["jobs", "show", &id.to_string(), "--json"]);
+    let job = json(&show);
+    assert_eq!(
+        (
+            job["kind"].as_str(),
+            job["queue"].as_str(),
+            job["state"].as_str()
+        ),
+        (Some("send_email"), Some("mail"), Some("available"))
+    );
+    assert_eq!(job["input"], serde_json::json!({"to": "ada@example.com"}));
+
+    let table = errand(&db, &["jobs", "list"]);
+    assert!(
+        stdout(&table).contains("send_email") && stdout(&table).contains("mail"),
+        "{}",
+        stdout(&table)
+    );
+
+    assert_eq!(
+        errand(&db, &["jobs", "cancel", &id.to_string()])
+            .status
+            .code(),
+        Some(0)
+    );
+    assert_eq!(
+        json(&errand(&db, &["jobs", "show", &id.to_string(), "--json"]))["state"],
+        "cancelled"
+    );
+    assert_eq!(
+        errand(&db, &["jobs", "cancel", &id.to_string()])
+            .status
+            .code(),
+        Some(1),
+        "already finished"
+    );
+    assert_eq!(
+        errand(&db, &["jobs", "retry", &id.to_string()])
+            .status
+            .code(),
+        Some(0)
+    );
+    assert_eq!(
+        json(&errand(&db, &["jobs", "show", &id.to_string(), "--json"]))["state"],
+        "available"
+    );
+    let stats = json(&errand(&db, &["stats", "--json"]));
+    assert_eq!(stats["counts"][0]["count"], 1);
+    assert_eq!(
+        errand(&db, &["jobs", "delete", &id.to_string()])
+            .status
+            .code(),
+        Some(0)
+    );
+    let missing = errand(&db, &["jobs", "show", &id.to_string()]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(stderr(&missing).contains(&format!("job {id} not found")));
+}
+
+#[test]
+fn demo_runs_to_the_end_and_summarizes() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("demo.db");
+    let out = errand(&db, &["demo", "--jobs", "60", "--exit-when-done"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    let count = |label: &str| -> u64 {
+        text.lines()
+            .find_map(|l| l.trim().strip_prefix(label))
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no {label} in {text}"))
+    };
+    assert_eq!(count("enqueued"), 60);
+    assert_eq!(count("completed") + count("failed"), 60, "{text}");
+    assert!(text.contains("jobs/s"));
+    let stats = json(&errand(&db, &["stats", "--json"]));
+    let unfinished: u64 = stats["counts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| {
+            !matches!(
+                c["state"].as_str(),
+                Some("completed" | "failed" | "cancelled")
+            )
+        })
+        .map(|c| c["count"].as_u64().unwrap())
+        .sum();
+    assert_eq!(unfinished, 0, "the demo waits for every job");
+}
+
+#[test]
+fn bench_prints_every_figure_as_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("bench.db");
+    let out = errand(
+        &db,
+        &[
+            "bench",
+            "--backend",
+            "sqlite",
+            "--jobs",
+            "300",
+            "--single",
+            "30",
+            "--latency-samples",
+            "20",
+            "--json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let report = json(&out);
+    assert_eq!(report["backend"], "sqlite");
+    assert_eq!(report["jobs"], 300);
+    for field in [
+        "concurrency",
+        "enqueue_single_per_s",
+        "enqueue_bulk_per_s",
+        "process_per_s",
+        "latency_p50_ms",
+        "latency_p95_ms",
+        "latency_p99_ms",
+    ] {
+        assert!(
+            report[field].as_f64().is_some_and(|v| v > 0.0),
+            "{field} in {report}"
+        );
+    }
+    let unknown = errand(&db, &["bench", "--backend", "oracle"]);
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(stderr(&unknown).contains("oracle"));
+}

@@ -1,0 +1,6 @@
+#[errand::job]
+async fn wrong() -> u32 {
+    1
+}
+
+fn main() {}

@@ -1,0 +1,10 @@
+struct Handler;
+
+impl Handler {
+    #[errand::job]
+    async fn run(&self) -> Result<(), errand::JobError> {
+        Ok(())
+    }
+}
+
+fn main() {}

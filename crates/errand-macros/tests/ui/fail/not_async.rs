@@ -1,0 +1,6 @@
+#[errand::job]
+fn not_async() -> Result<(), errand::JobError> {
+    Ok(())
+}
+
+fn main() {}
