@@ -115,7 +115,7 @@ pub(crate) async fn run(
         }
         // A busy worker gathers freed slots for a moment so that it claims in
         // batches rather than one job per round trip; an idle one claims at once.
-        let wanted = (config.claim_batch / 2).max(1);
+        let wanted = config.claim_batch.max(1);
         if free < wanted && free < config.concurrency {
             let deadline = tokio::time::Instant::now() + GATHER;
             while free < wanted {
