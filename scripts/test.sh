@@ -12,6 +12,11 @@ export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 
 step() { printf '\n==> %s\n' "$*"; }
 
+# shellcheck source=services.sh
+. "$(dirname "$0")/services.sh"
+step "services: PostgreSQL at $ERRAND_TEST_POSTGRES_URL"
+ensure_postgres
+
 step "cargo fmt --check"
 cargo fmt --all --check
 

@@ -1,6 +1,7 @@
 //! `errand bench`: enqueue rate (single and bulk), processing rate of no-op
 //! jobs, and enqueue-to-start latency with an idle worker in the same process.
 
+use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
@@ -10,7 +11,7 @@ use errand::{Client, JobError, JobState, State, Store, Worker};
 use serde::Serialize;
 use tokio::sync::{Notify, mpsc};
 
-use crate::store::{self, UsageError};
+use crate::store::{self, Target, UsageError};
 
 /// Arguments of `errand bench`.
 #[derive(Args, Debug)]
@@ -104,30 +105,79 @@ fn percentile(sorted: &[u64], p: f64) -> f64 {
     sorted[rank.min(sorted.len() - 1)] as f64 / 1e6
 }
 
-async fn open(
-    args: &BenchArgs,
-    url: Option<&str>,
-) -> anyhow::Result<(Arc<dyn Store>, Option<tempfile::TempDir>)> {
-    if args.backend != "sqlite" {
-        return Err(UsageError(format!(
-            "invalid backend {:?}: this build measures sqlite only",
-            args.backend
+/// What the bench created and removes at the end.
+enum Scratch {
+    None,
+    Dir(#[allow(dead_code)] tempfile::TempDir),
+    Schema(errand::postgres::PgStore),
+}
+
+async fn open(args: &BenchArgs, target: Target<'_>) -> anyhow::Result<(Arc<dyn Store>, Scratch)> {
+    match args.backend.as_str() {
+        "sqlite" => {
+            if let Some(url) = target.url {
+                if store::backend_of(url)? != "sqlite" {
+                    return Err(UsageError(format!(
+                        "invalid database_url {url:?}: --backend sqlite needs a sqlite:// URL"
+                    ))
+                    .into());
+                }
+                return Ok((store::open(target, url).await?, Scratch::None));
+            }
+            let dir = tempfile::tempdir()?;
+            let url = format!("sqlite://{}", dir.path().join("bench.db").display());
+            let store = store::open(
+                Target {
+                    url: Some(&url),
+                    schema: None,
+                },
+                &url,
+            )
+            .await?;
+            Ok((store, Scratch::Dir(dir)))
+        }
+        "postgres" => {
+            let url = target
+                .url
+                .filter(|u| store::backend_of(u).ok() == Some("postgres"))
+                .ok_or_else(|| {
+                    UsageError(
+                        "--backend postgres needs --database-url postgres://user@host/db".into(),
+                    )
+                })?;
+            let secs = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0);
+            let options = errand::postgres::PgConnectOptions::from_str(url)
+                .map_err(|e| errand::Error::invalid("database_url", url, e.to_string()))?;
+            let settings = errand::postgres::PgOptions {
+                schema: target
+                    .schema
+                    .map_or_else(|| format!("errand_bench_{secs}"), str::to_owned),
+                max_connections: 20,
+                listen: true,
+            };
+            let store = errand::postgres::PgStore::connect_with(options, settings).await?;
+            let scratch = if target.schema.is_some() {
+                Scratch::None
+            } else {
+                Scratch::Schema(store.clone())
+            };
+            Ok((Arc::new(store), scratch))
+        }
+        other => Err(UsageError(format!(
+            "invalid backend {other:?}: expected sqlite or postgres"
         ))
-        .into());
+        .into()),
     }
-    if let Some(url) = url {
-        return Ok((store::open(Some(url), url).await?, None));
-    }
-    let dir = tempfile::tempdir()?;
-    let url = format!("sqlite://{}", dir.path().join("bench.db").display());
-    Ok((store::open(Some(&url), &url).await?, Some(dir)))
 }
 
 /// `errand bench`.
-pub async fn run(url: Option<&str>, args: BenchArgs, json: bool) -> anyhow::Result<()> {
+pub async fn run(target: Target<'_>, args: BenchArgs, json: bool) -> anyhow::Result<()> {
     errand::validate::limit("jobs", usize::try_from(args.jobs).unwrap_or(usize::MAX))?;
     errand::validate::limit("concurrency", args.concurrency)?;
-    let (store, _dir) = open(&args, url).await?;
+    let (store, scratch) = open(&args, target).await?;
     let client = Client::new(Arc::clone(&store));
     let say = |line: String| {
         if !json {
@@ -207,6 +257,9 @@ pub async fn run(url: Option<&str>, args: BenchArgs, json: bool) -> anyhow::Resu
         }
     }
     handle.shutdown().await;
+    if let Scratch::Schema(pg) = scratch {
+        pg.drop_schema().await?;
+    }
     latencies.sort_unstable();
     let report = Report {
         backend: store.backend().to_owned(),

@@ -155,10 +155,10 @@ fn describe(stats: &Stats) -> String {
 }
 
 /// `errand demo`.
-pub async fn run(url: Option<&str>, args: DemoArgs) -> anyhow::Result<()> {
+pub async fn run(target: store::Target<'_>, args: DemoArgs) -> anyhow::Result<()> {
     errand::validate::limit("concurrency", args.concurrency)?;
     errand::validate::limit("rate", args.rate as usize)?;
-    let store = store::open(url, "sqlite://errand-demo.db").await?;
+    let store = store::open(target, "sqlite://errand-demo.db").await?;
     let client = Client::new(Arc::clone(&store));
     let counters = Arc::new(Counters::default());
     let worker = Worker::builder(Arc::clone(&store))
@@ -182,7 +182,7 @@ pub async fn run(url: Option<&str>, args: DemoArgs) -> anyhow::Result<()> {
     eprintln!(
         "errand demo: worker {} on {}",
         worker.name(),
-        url.unwrap_or("sqlite://errand-demo.db")
+        target.url.unwrap_or("sqlite://errand-demo.db")
     );
 
     let bar = ProgressBar::new(args.jobs.unwrap_or(0));

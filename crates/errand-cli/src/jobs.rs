@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use clap::{Args, Subcommand};
 use errand::{Client, Error, JobId, JobRow, JobState, ListParams, NewJob, Unique};
 
-use crate::store::{self, DEFAULT_URL};
+use crate::store::{self, DEFAULT_URL, Target};
 
 /// Arguments of `errand enqueue`.
 #[derive(Args, Debug)]
@@ -98,8 +98,8 @@ pub struct StatsArgs {
     tenant: Option<String>,
 }
 
-async fn client(url: Option<&str>) -> anyhow::Result<Client> {
-    Ok(Client::new(store::open(url, DEFAULT_URL).await?))
+async fn client(target: Target<'_>) -> anyhow::Result<Client> {
+    Ok(Client::new(store::open(target, DEFAULT_URL).await?))
 }
 
 fn parse_new_job(args: EnqueueArgs) -> Result<NewJob, Error> {
@@ -155,11 +155,11 @@ fn parse_new_job(args: EnqueueArgs) -> Result<NewJob, Error> {
 }
 
 /// `errand enqueue`.
-pub async fn enqueue(url: Option<&str>, args: EnqueueArgs, json: bool) -> anyhow::Result<()> {
+pub async fn enqueue(target: Target<'_>, args: EnqueueArgs, json: bool) -> anyhow::Result<()> {
     // Check the input before touching the store: bad input changes nothing.
     let job = parse_new_job(args)?;
     job.validate(errand::validate::DEFAULT_MAX_INPUT_BYTES)?;
-    let client = client(url).await?;
+    let client = client(target).await?;
     let done = client.enqueue_raw(vec![job]).await?;
     let first = done.first().context("the store returned no result")?;
     if json {
@@ -280,8 +280,8 @@ fn show(job: &JobRow) {
 }
 
 /// `errand jobs ...`.
-pub async fn run(url: Option<&str>, command: JobsCommand, json: bool) -> anyhow::Result<()> {
-    let client = client(url).await?;
+pub async fn run(target: Target<'_>, command: JobsCommand, json: bool) -> anyhow::Result<()> {
+    let client = client(target).await?;
     match command {
         JobsCommand::List(args) => list(&client, args, json).await,
         JobsCommand::Show { id } => {
@@ -332,8 +332,8 @@ fn report(json: bool, id: i64, what: &str) {
 }
 
 /// `errand stats`.
-pub async fn stats(url: Option<&str>, args: StatsArgs, json: bool) -> anyhow::Result<()> {
-    let client = client(url).await?;
+pub async fn stats(target: Target<'_>, args: StatsArgs, json: bool) -> anyhow::Result<()> {
+    let client = client(target).await?;
     let stats = client.stats(args.tenant.as_deref()).await?;
     if json {
         println!("{}", serde_json::to_string_pretty(&stats)?);

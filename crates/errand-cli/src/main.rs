@@ -13,9 +13,12 @@ use clap::{Parser, Subcommand};
 #[derive(Parser, Debug)]
 #[command(name = "errand", version, about)]
 struct Cli {
-    /// The store: sqlite://path.db
+    /// The store: sqlite://path.db or postgres://user@host/db
     #[arg(long, env = "ERRAND_DATABASE_URL", global = true)]
     database_url: Option<String>,
+    /// The PostgreSQL schema holding errand's tables (default errand).
+    #[arg(long, env = "ERRAND_SCHEMA", global = true)]
+    schema: Option<String>,
     /// Print JSON instead of tables.
     #[arg(long, global = true)]
     json: bool,
@@ -30,7 +33,11 @@ enum Command {
     /// Measure enqueue rate, processing rate and pickup latency.
     Bench(bench::BenchArgs),
     /// Create or upgrade the store's schema.
-    Migrate,
+    Migrate {
+        /// Print the SQL instead of applying it (for your own migration tool).
+        #[arg(long)]
+        print_sql: bool,
+    },
     /// Enqueue a job by kind with a JSON input.
     Enqueue(jobs::EnqueueArgs),
     /// Find and manage jobs.
@@ -81,17 +88,24 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
-    let url = cli.database_url.as_deref();
+    let target = store::Target {
+        url: cli.database_url.as_deref(),
+        schema: cli.schema.as_deref(),
+    };
     match cli.command {
-        Command::Demo(args) => demo::run(url, args).await,
-        Command::Bench(args) => bench::run(url, args, cli.json).await,
-        Command::Migrate => {
-            let store = store::open(url, store::DEFAULT_URL).await?;
-            println!("schema of {} is up to date", store.backend());
+        Command::Demo(args) => demo::run(target, args).await,
+        Command::Bench(args) => bench::run(target, args, cli.json).await,
+        Command::Migrate { print_sql: true } => {
+            println!("{}", store::migration_sql(target)?);
             Ok(())
         }
-        Command::Enqueue(args) => jobs::enqueue(url, args, cli.json).await,
-        Command::Jobs(command) => jobs::run(url, command, cli.json).await,
-        Command::Stats(args) => jobs::stats(url, args, cli.json).await,
+        Command::Migrate { print_sql: false } => {
+            let store = store::open(target, store::DEFAULT_URL).await?;
+            println!("the {} store is migrated and up to date", store.backend());
+            Ok(())
+        }
+        Command::Enqueue(args) => jobs::enqueue(target, args, cli.json).await,
+        Command::Jobs(command) => jobs::run(target, command, cli.json).await,
+        Command::Stats(args) => jobs::stats(target, args, cli.json).await,
     }
 }

@@ -2,6 +2,9 @@
 
 use std::sync::Arc;
 
+use std::str::FromStr;
+
+use errand::postgres::{PgOptions, PgStore};
 use errand::{SqliteStore, Store};
 
 /// The store used when no URL is given.
@@ -19,15 +22,61 @@ impl std::fmt::Display for UsageError {
 
 impl std::error::Error for UsageError {}
 
-/// Opens `url` (or `default`), applying migrations.
-pub async fn open(url: Option<&str>, default: &str) -> anyhow::Result<Arc<dyn Store>> {
-    let url = url.unwrap_or(default);
+/// Where the store is: a URL and, for PostgreSQL, a schema.
+#[derive(Debug, Clone, Copy)]
+pub struct Target<'a> {
+    /// `sqlite://path.db` or `postgres://user@host/db`; `None` for the default.
+    pub url: Option<&'a str>,
+    /// The PostgreSQL schema (default `errand`).
+    pub schema: Option<&'a str>,
+}
+
+/// The backend a URL names.
+pub fn backend_of(url: &str) -> anyhow::Result<&'static str> {
     if url.starts_with("sqlite:") {
-        return Ok(Arc::new(SqliteStore::connect(url).await?));
+        Ok("sqlite")
+    } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        Ok("postgres")
+    } else {
+        let scheme = url.split(':').next().unwrap_or(url);
+        Err(UsageError(format!(
+            "invalid database_url {url:?}: unknown scheme {scheme:?} (supported: sqlite://path.db, postgres://user@host/db)"
+        ))
+        .into())
     }
-    let scheme = url.split(':').next().unwrap_or(url);
-    Err(UsageError(format!(
-        "invalid database_url {url:?}: the {scheme:?} backend is not available in this build (supported: sqlite://path.db)"
-    ))
-    .into())
+}
+
+/// Opens the target (or `default`), applying migrations.
+pub async fn open(target: Target<'_>, default: &str) -> anyhow::Result<Arc<dyn Store>> {
+    let url = target.url.unwrap_or(default);
+    match backend_of(url)? {
+        "postgres" => {
+            let options = errand::postgres::PgConnectOptions::from_str(url)
+                .map_err(|e| errand::Error::invalid("database_url", url, e.to_string()))?;
+            let settings = PgOptions {
+                schema: target
+                    .schema
+                    .unwrap_or(errand::postgres::DEFAULT_SCHEMA)
+                    .to_owned(),
+                ..PgOptions::default()
+            };
+            Ok(Arc::new(PgStore::connect_with(options, settings).await?))
+        }
+        _ => Ok(Arc::new(SqliteStore::connect(url).await?)),
+    }
+}
+
+/// The SQL of the target's migrations, without applying them.
+pub fn migration_sql(target: Target<'_>) -> anyhow::Result<String> {
+    let url = target.url.unwrap_or(DEFAULT_URL);
+    Ok(match backend_of(url)? {
+        "postgres" => errand::postgres::migration_sql(
+            target.schema.unwrap_or(errand::postgres::DEFAULT_SCHEMA),
+        )?,
+        _ => errand::sqlite::MIGRATIONS
+            .iter()
+            .map(|(version, name, sql)| format!("-- migration {version}: {name}\n{sql}"))
+            .collect::<Vec<_>>()
+            .join("\n"),
+    })
 }

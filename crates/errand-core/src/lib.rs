@@ -22,7 +22,7 @@ pub use enqueue::EnqueueBuilder;
 pub use error::{Error, Result};
 pub use job::{IntoJobResult, Job, JobOptions};
 pub use job_error::{JobError, JobErrorAction};
-pub use new_job::{NewJob, Unique, UniqueScope};
+pub use new_job::{NewJob, Unique, UniqueScope, runs_pay_off, shape_runs};
 pub use row::{AttemptError, CronRef, ErrorKind, JobId, JobRow};
 pub use state::JobState;
 pub use store::{

@@ -3,7 +3,10 @@ use std::future::Future;
 
 use chrono::{DateTime, Utc};
 use errand_core::validate::DEFAULT_MAX_INPUT_BYTES;
-use errand_core::{EnqueueBuilder, Enqueued, Error, Job, JobId, NewJob, Result, UniqueScope};
+use errand_core::{
+    EnqueueBuilder, Enqueued, Error, Job, JobId, NewJob, Result, UniqueScope, runs_pay_off,
+    shape_runs,
+};
 use serde::Serialize;
 use sqlx::SqliteConnection;
 
@@ -48,19 +51,6 @@ impl<'a> BulkRow<'a> {
     }
 }
 
-/// Jobs that differ at most by their input.
-fn same_shape(a: &NewJob, b: &NewJob) -> bool {
-    a.kind == b.kind
-        && a.queue == b.queue
-        && a.priority == b.priority
-        && a.tenant == b.tenant
-        && a.run_at == b.run_at
-        && a.max_attempts == b.max_attempts
-        && a.batch_id == b.batch_id
-        && a.cron == b.cron
-        && a.meta == b.meta
-}
-
 /// How the jobs without unique keys are written.
 enum Plan {
     /// One statement per run of same-shaped consecutive jobs.
@@ -70,22 +60,8 @@ enum Plan {
 }
 
 fn plan(jobs: &[NewJob], plain: &[usize]) -> Plan {
-    let mut runs: Vec<Vec<usize>> = Vec::new();
-    for &i in plain {
-        match runs.last_mut() {
-            Some(run)
-                if run
-                    .last()
-                    .is_some_and(|&j| j + 1 == i && same_shape(&jobs[j], &jobs[i])) =>
-            {
-                run.push(i)
-            }
-            _ => runs.push(vec![i]),
-        }
-    }
-    // Shared statements pay off when runs are long; many short runs are
-    // cheaper as one per-row statement.
-    if runs.len() * 4 <= plain.len() || runs.len() == 1 {
+    let runs = shape_runs(jobs, plain);
+    if runs_pay_off(&runs, plain.len()) {
         Plan::Shared(runs)
     } else {
         Plan::PerRow

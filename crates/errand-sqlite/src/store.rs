@@ -54,8 +54,8 @@ struct Inner {
 /// The SQLite store: one database file in WAL mode.
 ///
 /// Several processes may share the file; writes are serialized by SQLite's
-/// write lock (claims run in `BEGIN IMMEDIATE` transactions, so two workers
-/// never claim the same job).
+/// write lock. A claim is one atomic statement, or a `BEGIN IMMEDIATE`
+/// transaction when limits apply, so two workers never claim the same job.
 #[derive(Clone)]
 pub struct SqliteStore {
     inner: Arc<Inner>,

@@ -13,15 +13,29 @@ pub struct Harness {
     pub store: Arc<dyn Store>,
     /// The URL another process opens the same store with.
     pub url: String,
+    /// The schema or key prefix another process must use, if not the default.
+    pub namespace: Option<String>,
     /// Enqueue through the application's own transaction, where the backend can.
     pub tx: Option<Arc<dyn TxProbe>>,
     /// The probe worker binary that process cases start (set by `conformance_suite!`).
     pub probe_worker: Option<std::path::PathBuf>,
     /// Keeps temporary resources (a directory, a schema) alive for the case.
     pub guard: Box<dyn Any + Send + Sync>,
+    /// Removes what the case left behind (a schema, keys) once it passed.
+    pub cleanup: Option<Cleanup>,
 }
 
+/// Removes a case's leftovers.
+pub type Cleanup = Box<dyn FnOnce() -> futures::future::BoxFuture<'static, ()> + Send + Sync>;
+
 impl Harness {
+    /// Runs the cleanup, if any.
+    pub async fn finish(mut self) {
+        if let Some(cleanup) = self.cleanup.take() {
+            cleanup().await;
+        }
+    }
+
     /// Prints an explicit skip and returns true when the backend lacks what a case needs.
     pub fn skip_unless(&self, capable: bool, what: &str) -> bool {
         if !capable {

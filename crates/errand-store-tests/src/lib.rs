@@ -70,6 +70,7 @@ macro_rules! conformance_cases {
                 let mut harness = $factory().await;
                 harness.probe_worker = option_env!("CARGO_BIN_EXE_errand-probe-worker").map(::std::path::PathBuf::from);
                 $crate::cases::$case(&harness).await;
+                harness.finish().await;
             }
         )*
     };

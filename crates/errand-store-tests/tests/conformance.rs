@@ -4,3 +4,8 @@
 mod sqlite {
     errand_store_tests::conformance_suite!(errand_store_tests::backends::sqlite::harness);
 }
+
+#[cfg(feature = "postgres")]
+mod postgres {
+    errand_store_tests::conformance_suite!(errand_store_tests::backends::postgres::harness);
+}

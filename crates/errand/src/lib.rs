@@ -59,6 +59,14 @@ pub mod sqlite {
 #[cfg(feature = "sqlite")]
 pub use errand_sqlite::{SqliteEnqueueExt, SqliteStore};
 
+/// The PostgreSQL store (feature `postgres`).
+#[cfg(feature = "postgres")]
+pub mod postgres {
+    pub use errand_postgres::*;
+}
+#[cfg(feature = "postgres")]
+pub use errand_postgres::{PgEnqueueExt, PgStore};
+
 /// The workspace README's example, compiled as a doctest so that it stays true.
 #[doc = include_str!("../../../README.md")]
 #[cfg(doctest)]

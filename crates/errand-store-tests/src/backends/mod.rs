@@ -4,14 +4,22 @@ use std::sync::Arc;
 
 use errand::{Error, Result, Store};
 
+#[cfg(feature = "postgres")]
+pub mod postgres;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 
-/// Opens the store a database URL names (for worker processes started by tests).
-pub async fn open(url: &str) -> Result<Arc<dyn Store>> {
+/// Opens the store a database URL names, in `namespace` (a schema or key
+/// prefix) when given: for worker processes started by tests.
+pub async fn open(url: &str, namespace: Option<&str>) -> Result<Arc<dyn Store>> {
     #[cfg(feature = "sqlite")]
     if url.starts_with("sqlite:") {
+        let _ = namespace;
         return Ok(Arc::new(errand_sqlite::SqliteStore::connect(url).await?));
+    }
+    #[cfg(feature = "postgres")]
+    if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        return postgres::open(url, namespace).await;
     }
     Err(Error::invalid(
         "database_url",

@@ -34,9 +34,11 @@ pub async fn harness() -> Harness {
     Harness {
         store: Arc::new(store),
         url: format!("sqlite://{}", path.display()),
+        namespace: None,
         tx: Some(Arc::new(SqliteTx { app })),
         probe_worker: None,
         guard: Box::new(dir),
+        cleanup: None,
     }
 }
 

@@ -2,7 +2,7 @@
 //! `probe` jobs (sleep for the input's milliseconds, then append the job id to
 //! a log file) until it is killed or receives SIGTERM.
 //!
-//! Usage: errand-probe-worker DATABASE_URL LOG_FILE CONCURRENCY LEASE_MS
+//! Usage: errand-probe-worker DATABASE_URL LOG_FILE CONCURRENCY LEASE_MS [NAMESPACE]
 
 use std::io::Write;
 use std::sync::Mutex;
@@ -46,7 +46,8 @@ async fn main() -> Result<(), String> {
         .append(true)
         .open(&log_path)
         .map_err(|e| format!("{log_path}: {e}"))?;
-    let store = errand_store_tests::backends::open(&url)
+    let namespace = args.get(5).cloned();
+    let store = errand_store_tests::backends::open(&url, namespace.as_deref())
         .await
         .map_err(|e| e.to_string())?;
     let worker = Worker::builder(store)

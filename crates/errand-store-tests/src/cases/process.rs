@@ -10,12 +10,13 @@ use tokio::process::{Child, Command};
 
 use super::*;
 
-fn spawn_worker(bin: &Path, url: &str, log: &Path, concurrency: usize, lease_ms: u64) -> Child {
+fn spawn_worker(bin: &Path, h: &Harness, log: &Path, concurrency: usize, lease_ms: u64) -> Child {
     Command::new(bin)
-        .arg(url)
+        .arg(&h.url)
         .arg(log)
         .arg(concurrency.to_string())
         .arg(lease_ms.to_string())
+        .args(h.namespace.iter())
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .kill_on_drop(true)
@@ -93,7 +94,7 @@ pub async fn process_killed_with_sigkill_loses_no_job(h: &Harness) {
     enqueue(h, jobs, chrono::Utc::now()).await;
     let logs = [dir.path().join("a.log"), dir.path().join("b.log")];
 
-    let mut first = spawn_worker(bin, &h.url, &logs[0], 8, 1000);
+    let mut first = spawn_worker(bin, h, &logs[0], 8, 1000);
     eventually(
         Duration::from_secs(60),
         "the first worker completes some jobs and runs others",
@@ -106,7 +107,7 @@ pub async fn process_killed_with_sigkill_loses_no_job(h: &Harness) {
     first.start_kill().unwrap();
     first.wait().await.unwrap();
 
-    let second = spawn_worker(bin, &h.url, &logs[1], 8, 1000);
+    let second = spawn_worker(bin, h, &logs[1], 8, 1000);
     eventually(
         Duration::from_secs(120),
         "every job completes after the crash",
@@ -153,7 +154,7 @@ pub async fn several_processes_share_one_store_without_double_runs(h: &Harness) 
         .collect();
     let workers: Vec<Child> = logs
         .iter()
-        .map(|log| spawn_worker(bin, &h.url, log, 4, 30_000))
+        .map(|log| spawn_worker(bin, h, log, 4, 30_000))
         .collect();
     eventually(
         Duration::from_secs(120),

@@ -1,0 +1,8 @@
+-- $1 JSON array of {id, attempt, output}; $2 worker; $3 now.
+-- Fencing: only a job still running with that attempt for that worker changes.
+UPDATE {schema}.jobs AS j
+SET state = 'completed', output = c.output, finished_at = $3, lease_until = NULL,
+    unique_slot = CASE WHEN j.unique_scope = 'active' THEN NULL ELSE j.unique_slot END
+FROM jsonb_to_recordset($1) AS c(id bigint, attempt integer, output jsonb)
+WHERE j.id = c.id AND j.state = 'running' AND j.attempt = c.attempt AND j.worker = $2
+RETURNING j.id

@@ -1,0 +1,19 @@
+-- Every filter is optional (NULL: no filter). $5 is the public state, derived
+-- for waiting jobs from run_at (against $9, now) and attempt.
+SELECT id, kind, queue, priority, tenant, input, output, errors, state, attempt, max_attempts,
+       run_at, created_at, started_at, finished_at, lease_until, worker, unique_key,
+       batch_id, cron_name, cron_fire_at, meta, cancel_requested
+FROM {schema}.jobs
+WHERE ($1::text IS NULL OR kind = $1)
+  AND ($2::text IS NULL OR queue = $2)
+  AND ($3::text IS NULL OR tenant = $3)
+  AND ($4::bigint IS NULL OR batch_id = $4)
+  AND ($5::text IS NULL OR $5 = CASE
+         WHEN state <> 'available' THEN state
+         WHEN run_at <= $9 THEN 'available'
+         WHEN attempt = 0 THEN 'scheduled'
+         ELSE 'retrying' END)
+  AND ($6::text IS NULL OR unique_key = $6)
+  AND ($7::bigint IS NULL OR id < $7)
+ORDER BY id DESC
+LIMIT $8

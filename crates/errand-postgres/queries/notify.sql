@@ -1,0 +1,2 @@
+-- Wakes listening workers (jobs became available without an insert).
+SELECT pg_notify('{channel}', '')

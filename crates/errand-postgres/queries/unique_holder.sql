@@ -1,0 +1,1 @@
+SELECT id FROM {schema}.jobs WHERE unique_slot = $1

@@ -1,0 +1,3 @@
+-- A period-scoped key stops holding once its period is over.
+UPDATE {schema}.jobs SET unique_slot = NULL
+WHERE unique_slot = $1 AND unique_until IS NOT NULL AND unique_until <= $2

@@ -1,0 +1,19 @@
+//! PostgreSQL store for errand.
+//!
+//! ```no_run
+//! # async fn demo() -> errand_core::Result<()> {
+//! let store = errand_postgres::PgStore::connect("postgres://postgres@localhost/app").await?;
+//! # let _ = store; Ok(()) }
+//! ```
+
+mod enqueue;
+mod error;
+mod migrate;
+mod queries;
+mod rows;
+mod store;
+
+pub use enqueue::PgEnqueueExt;
+pub use migrate::migration_sql;
+pub use sqlx::postgres::PgConnectOptions;
+pub use store::{DEFAULT_SCHEMA, PgOptions, PgStore};

@@ -1,0 +1,110 @@
+//! The SQL of the store, one file per statement, rendered for one schema.
+
+use std::sync::Arc;
+
+use errand_core::{Error, Result};
+use sqlx::{AssertSqlSafe, SqlSafeStr, SqlStr};
+
+/// Checks a schema name: lowercase letters, digits and `_`, not starting with
+/// a digit, at most 48 bytes. Only such names are ever put into SQL text.
+pub(crate) fn validate_schema(schema: &str) -> Result<()> {
+    let mut chars = schema.chars();
+    let first_ok = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c == '_');
+    let rest_ok = chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if !first_ok || !rest_ok || schema.len() > 48 {
+        return Err(Error::invalid(
+            "schema",
+            schema,
+            "use 1 to 48 lowercase letters, digits or _, not starting with a digit",
+        ));
+    }
+    Ok(())
+}
+
+/// The notification channel of a schema's jobs.
+pub(crate) fn channel(schema: &str) -> String {
+    format!("errand_{schema}")
+}
+
+/// Puts the (validated) schema and its channel into a SQL template.
+pub(crate) fn render(template: &str, schema: &str) -> String {
+    template
+        .replace("{schema}", &format!("\"{schema}\""))
+        .replace("{channel}", &channel(schema))
+}
+
+macro_rules! queries {
+    ($($name:ident => $file:literal,)*) => {
+        /// Every statement, rendered for one schema.
+        pub(crate) struct Queries {
+            $(pub $name: SqlStr,)*
+        }
+
+        impl Queries {
+            pub fn new(schema: &str) -> Self {
+                Queries {
+                    $($name: AssertSqlSafe(Arc::<str>::from(render(include_str!(concat!("../queries/", $file)), schema))).into_sql_str(),)*
+                }
+            }
+        }
+    };
+}
+
+queries! {
+    enqueue_shared => "enqueue_shared.sql",
+    enqueue_bulk => "enqueue_bulk.sql",
+    enqueue_one => "enqueue_one.sql",
+    unique_release_expired => "unique_release_expired.sql",
+    unique_holder => "unique_holder.sql",
+    lock_kinds => "lock_kinds.sql",
+    claim_running_counts => "claim_running_counts.sql",
+    claim_candidates => "claim_candidates.sql",
+    claim_mark => "claim_mark.sql",
+    claim_queue => "claim_queue.sql",
+    finalize_complete => "finalize_complete.sql",
+    finalize_retry => "finalize_retry.sql",
+    finalize_end => "finalize_end.sql",
+    finalize_snooze => "finalize_snooze.sql",
+    renew_leases => "renew_leases.sql",
+    rescue => "rescue.sql",
+    get => "get.sql",
+    list => "list.sql",
+    stats => "stats.sql",
+    cancel_waiting => "cancel_waiting.sql",
+    cancel_running => "cancel_running.sql",
+    retry => "retry.sql",
+    delete => "delete.sql",
+    job_state => "job_state.sql",
+    notify => "notify.sql",
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schema_names_are_checked_before_they_reach_sql() {
+        assert!(validate_schema("errand").is_ok());
+        assert!(validate_schema("errand_test_1").is_ok());
+        for bad in [
+            "",
+            "Errand",
+            "1abc",
+            "a-b",
+            "a\"; drop table x; --",
+            &"a".repeat(49),
+        ] {
+            let err = validate_schema(bad)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(err.contains("schema"), "{bad}: {err}");
+        }
+        assert_eq!(
+            render("SELECT 1 FROM {schema}.jobs -- {channel}", "abc"),
+            "SELECT 1 FROM \"abc\".jobs -- errand_abc"
+        );
+    }
+}

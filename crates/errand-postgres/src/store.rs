@@ -1,0 +1,653 @@
+use std::collections::{HashMap, HashSet};
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, TimeDelta, Utc};
+use errand_core::{
+    CancelOutcome, CancelParams, Capabilities, ClaimParams, DeleteParams, EnqueueBuilder,
+    EnqueueParams, Enqueued, Error, FinalizeParams, GetParams, Job, JobId, JobRow, LeaseStatus,
+    ListParams, NewJob, Outcome, RenewParams, RescueParams, Result, RetryParams, StateCount, Stats,
+    StatsParams, Store, Wakeup, WakeupSender,
+};
+use serde_json::json;
+use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
+use sqlx::{PgConnection, PgPool, Row};
+use tokio::task::JoinHandle;
+
+use crate::enqueue::{enqueue_all_in, insert_jobs, single_statement};
+use crate::error::db_error;
+use crate::migrate::migrate;
+use crate::queries::{Queries, channel, validate_schema};
+use crate::rows::job_row;
+
+/// The schema used when none is configured.
+pub const DEFAULT_SCHEMA: &str = "errand";
+
+/// Settings of a [`PgStore`].
+#[derive(Debug, Clone)]
+pub struct PgOptions {
+    /// The schema holding errand's tables (default `errand`).
+    pub schema: String,
+    /// Most connections in the store's pool (default 10).
+    pub max_connections: u32,
+    /// Listen for wake-up notifications (default true). Without it, workers
+    /// find new jobs at their poll interval.
+    pub listen: bool,
+}
+
+impl Default for PgOptions {
+    fn default() -> Self {
+        PgOptions {
+            schema: DEFAULT_SCHEMA.to_owned(),
+            max_connections: 10,
+            listen: true,
+        }
+    }
+}
+
+struct Inner {
+    pool: PgPool,
+    q: Queries,
+    schema: String,
+    wakeup: Arc<WakeupSender>,
+    listener: Option<JoinHandle<()>>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        if let Some(listener) = self.listener.take() {
+            listener.abort();
+        }
+    }
+}
+
+/// The PostgreSQL store: any number of workers on any number of hosts share
+/// one database.
+#[derive(Clone)]
+pub struct PgStore {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for PgStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgStore")
+            .field("schema", &self.inner.schema)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Forwards notifications of new jobs to this process's workers, and
+/// reconnects by itself. Notifications sent while disconnected are lost, so
+/// every reconnect also wakes the workers.
+async fn listen(pool: PgPool, channel: String, wakeup: Arc<WakeupSender>) {
+    let mut pause = Duration::from_millis(100);
+    loop {
+        let mut listener = match PgListener::connect_with(&pool).await {
+            Ok(listener) => listener,
+            Err(e) => {
+                tracing::warn!(error = %e, retry_in = ?pause, "errand listener could not connect");
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(5));
+                continue;
+            }
+        };
+        if let Err(e) = listener.listen(&channel).await {
+            tracing::warn!(error = %e, "errand listener could not LISTEN");
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_secs(5));
+            continue;
+        }
+        pause = Duration::from_millis(100);
+        wakeup.notify();
+        loop {
+            match listener.try_recv().await {
+                Ok(Some(_)) => wakeup.notify(),
+                // The connection was lost; the next call reconnects.
+                Ok(None) => wakeup.notify(),
+                Err(e) => {
+                    tracing::warn!(error = %e, "errand listener lost its connection");
+                    wakeup.notify();
+                    break;
+                }
+            }
+        }
+    }
+}
+
+impl PgStore {
+    /// Connects to a `postgres://` URL and applies migrations (schema `errand`).
+    pub async fn connect(url: &str) -> Result<Self> {
+        let options = PgConnectOptions::from_str(url)
+            .map_err(|e| Error::invalid("database_url", url, e.to_string()))?;
+        Self::connect_with(options, PgOptions::default()).await
+    }
+
+    /// Connects with explicit options.
+    pub async fn connect_with(options: PgConnectOptions, settings: PgOptions) -> Result<Self> {
+        validate_schema(&settings.schema)?;
+        errand_core::validate::limit("max_connections", settings.max_connections as usize)?;
+        let pool = PgPoolOptions::new()
+            .max_connections(settings.max_connections)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options)
+            .await
+            .map_err(db_error)?;
+        Self::from_pool(pool, settings).await
+    }
+
+    /// Uses an existing pool (for example the application's own).
+    pub async fn from_pool(pool: PgPool, settings: PgOptions) -> Result<Self> {
+        validate_schema(&settings.schema)?;
+        migrate(&pool, &settings.schema).await?;
+        let wakeup = Arc::new(WakeupSender::default());
+        let listener = settings.listen.then(|| {
+            tokio::spawn(listen(
+                pool.clone(),
+                channel(&settings.schema),
+                Arc::clone(&wakeup),
+            ))
+        });
+        Ok(PgStore {
+            inner: Arc::new(Inner {
+                q: Queries::new(&settings.schema),
+                schema: settings.schema,
+                pool,
+                wakeup,
+                listener,
+            }),
+        })
+    }
+
+    /// The schema holding errand's tables.
+    pub fn schema(&self) -> &str {
+        &self.inner.schema
+    }
+
+    /// The connection pool.
+    pub fn pool(&self) -> &PgPool {
+        &self.inner.pool
+    }
+
+    /// Enqueues a typed job on the application's own connection (typically
+    /// `&mut *tx`), in this store's schema: the job exists, and workers are
+    /// notified, only if that transaction commits.
+    pub async fn enqueue_in<J: Job>(
+        &self,
+        conn: &mut PgConnection,
+        job: EnqueueBuilder<J>,
+    ) -> Result<Enqueued> {
+        let now = Utc::now();
+        let job = job.into_new_job(now)?;
+        let mut done = enqueue_all_in(conn, &self.inner.q, vec![job], now).await?;
+        done.pop()
+            .ok_or_else(|| Error::Backend("enqueue returned no result".into()))
+    }
+
+    /// Enqueues jobs by kind name on the application's own connection.
+    pub async fn enqueue_all_in(
+        &self,
+        conn: &mut PgConnection,
+        jobs: Vec<NewJob>,
+    ) -> Result<Vec<Enqueued>> {
+        enqueue_all_in(conn, &self.inner.q, jobs, Utc::now()).await
+    }
+
+    /// Drops the schema and everything in it (tests, uninstall).
+    pub async fn drop_schema(&self) -> Result<()> {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "DROP SCHEMA IF EXISTS \"{}\" CASCADE",
+            self.inner.schema
+        )))
+        .execute(&self.inner.pool)
+        .await
+        .map_err(db_error)?;
+        Ok(())
+    }
+
+    /// Wakes workers here and in other processes.
+    async fn notify(&self) -> Result<()> {
+        self.inner.wakeup.notify();
+        sqlx::query(self.inner.q.notify.clone())
+            .execute(&self.inner.pool)
+            .await
+            .map_err(db_error)?;
+        Ok(())
+    }
+
+    async fn claim_unlimited(
+        &self,
+        params: &ClaimParams,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<JobRow>> {
+        let kinds: Vec<&str> = params.kinds.iter().map(|k| k.kind.as_str()).collect();
+        let mut claimed = Vec::new();
+        let mut remaining = params.limit;
+        for queue in &params.queues {
+            let rows = sqlx::query(self.inner.q.claim_queue.clone())
+                .bind(&queue.name)
+                .bind(&params.worker)
+                .bind(params.now)
+                .bind(until)
+                .bind(&kinds)
+                .bind(i64::from(remaining))
+                .fetch_all(&self.inner.pool)
+                .await
+                .map_err(db_error)?;
+            let mut jobs = rows
+                .iter()
+                .map(|row| job_row(row, params.now))
+                .collect::<Result<Vec<_>>>()?;
+            jobs.sort_by_key(|job| (job.priority, job.run_at, job.id));
+            remaining = remaining.saturating_sub(u32::try_from(jobs.len()).unwrap_or(u32::MAX));
+            claimed.extend(jobs);
+            if remaining == 0 {
+                break;
+            }
+        }
+        Ok(claimed)
+    }
+}
+
+fn lease_end(now: DateTime<Utc>, lease: Duration) -> Result<DateTime<Utc>> {
+    TimeDelta::from_std(lease)
+        .ok()
+        .and_then(|d| now.checked_add_signed(d))
+        .ok_or_else(|| Error::invalid("lease", format!("{lease:?}"), "is too long"))
+}
+
+#[async_trait]
+impl Store for PgStore {
+    fn backend(&self) -> &'static str {
+        "postgres"
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            transactional_enqueue: true,
+            cross_process_wakeup: true,
+        }
+    }
+
+    async fn enqueue(&self, params: EnqueueParams) -> Result<Vec<Enqueued>> {
+        for job in &params.jobs {
+            job.validate(params.max_input_bytes)?;
+        }
+        if params.jobs.is_empty() {
+            return Ok(Vec::new());
+        }
+        // The insert trigger sends the notification on commit.
+        let results = if single_statement(&params.jobs) {
+            let mut conn = self.inner.pool.acquire().await.map_err(db_error)?;
+            insert_jobs(&mut conn, &self.inner.q, &params.jobs, params.now).await?
+        } else {
+            let mut tx = self.inner.pool.begin().await.map_err(db_error)?;
+            let results = insert_jobs(&mut tx, &self.inner.q, &params.jobs, params.now).await?;
+            tx.commit().await.map_err(db_error)?;
+            results
+        };
+        self.inner.wakeup.notify();
+        Ok(results)
+    }
+
+    async fn claim(&self, params: ClaimParams) -> Result<Vec<JobRow>> {
+        if params.limit == 0 || params.queues.is_empty() || params.kinds.is_empty() {
+            return Ok(Vec::new());
+        }
+        let until = lease_end(params.now, params.lease)?;
+        let limited = params
+            .kinds
+            .iter()
+            .any(|k| k.cap.is_some() || k.global_limit.is_some())
+            || params.queues.iter().any(|q| q.cap.is_some());
+        if !limited {
+            return self.claim_unlimited(&params, until).await;
+        }
+        let q = &self.inner.q;
+        let mut tx = self.inner.pool.begin().await.map_err(db_error)?;
+        let mut room: HashMap<&str, u32> = params
+            .kinds
+            .iter()
+            .map(|k| (k.kind.as_str(), k.cap.unwrap_or(u32::MAX)))
+            .collect();
+        let global: Vec<&str> = params
+            .kinds
+            .iter()
+            .filter(|k| k.global_limit.is_some())
+            .map(|k| k.kind.as_str())
+            .collect();
+        if !global.is_empty() {
+            // One claimer at a time per globally limited kind: count, then claim.
+            sqlx::query(q.lock_kinds.clone())
+                .bind(&global)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_error)?;
+            let rows = sqlx::query(q.claim_running_counts.clone())
+                .bind(&global)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(db_error)?;
+            let mut running: HashMap<String, i64> = HashMap::new();
+            for row in rows {
+                running.insert(
+                    row.try_get(0).map_err(db_error)?,
+                    row.try_get(1).map_err(db_error)?,
+                );
+            }
+            for k in &params.kinds {
+                if let Some(limit) = k.global_limit {
+                    let used = running.get(&k.kind).copied().unwrap_or(0);
+                    let left = u32::try_from(i64::from(limit) - used).unwrap_or(0);
+                    if let Some(r) = room.get_mut(k.kind.as_str()) {
+                        *r = (*r).min(left);
+                    }
+                }
+            }
+        }
+        let mut claimed: Vec<JobRow> = Vec::new();
+        let mut remaining = params.limit;
+        'queues: for queue in &params.queues {
+            let mut queue_room = queue.cap.unwrap_or(u32::MAX).min(remaining);
+            while queue_room > 0 {
+                let allowed: Vec<&str> = room
+                    .iter()
+                    .filter(|(_, r)| **r > 0)
+                    .map(|(k, _)| *k)
+                    .collect();
+                if allowed.is_empty() {
+                    break 'queues;
+                }
+                let candidates = sqlx::query(q.claim_candidates.clone())
+                    .bind(&queue.name)
+                    .bind(params.now)
+                    .bind(&allowed)
+                    .bind(i64::from(queue_room))
+                    .fetch_all(&mut *tx)
+                    .await
+                    .map_err(db_error)?;
+                let fetched = candidates.len();
+                let mut capped = false;
+                let mut picked: Vec<i64> = Vec::new();
+                for row in candidates {
+                    let id: i64 = row.try_get(0).map_err(db_error)?;
+                    let kind: String = row.try_get(1).map_err(db_error)?;
+                    match room.get_mut(kind.as_str()) {
+                        Some(r) if *r > 0 && queue_room > 0 => {
+                            *r -= 1;
+                            queue_room -= 1;
+                            remaining -= 1;
+                            picked.push(id);
+                        }
+                        _ => capped = true,
+                    }
+                }
+                if !picked.is_empty() {
+                    let order: HashMap<i64, usize> =
+                        picked.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+                    let rows = sqlx::query(q.claim_mark.clone())
+                        .bind(&picked)
+                        .bind(&params.worker)
+                        .bind(params.now)
+                        .bind(until)
+                        .fetch_all(&mut *tx)
+                        .await
+                        .map_err(db_error)?;
+                    let mut marked = rows
+                        .iter()
+                        .map(|row| job_row(row, params.now))
+                        .collect::<Result<Vec<_>>>()?;
+                    marked.sort_by_key(|job| order.get(&job.id.0).copied().unwrap_or(usize::MAX));
+                    claimed.extend(marked);
+                }
+                if !capped || fetched == 0 {
+                    break;
+                }
+            }
+            if remaining == 0 {
+                break;
+            }
+        }
+        tx.commit().await.map_err(db_error)?;
+        Ok(claimed)
+    }
+
+    async fn finalize(&self, params: FinalizeParams) -> Result<Vec<bool>> {
+        if params.items.is_empty() {
+            return Ok(Vec::new());
+        }
+        let now = params.now;
+        let (mut complete, mut retry, mut fail, mut cancel, mut snooze) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let mut wakes = false;
+        for item in &params.items {
+            let (id, attempt) = (item.id.0, item.attempt);
+            match &item.outcome {
+                Outcome::Complete { output } => {
+                    complete.push(json!({"id": id, "attempt": attempt, "output": output}))
+                }
+                Outcome::Retry { run_at, error } => {
+                    wakes |= *run_at <= now;
+                    retry.push(
+                        json!({"id": id, "attempt": attempt, "run_at": run_at, "error": error}),
+                    );
+                }
+                Outcome::Fail { error } => {
+                    fail.push(json!({"id": id, "attempt": attempt, "error": error}))
+                }
+                Outcome::Cancel { error } => {
+                    cancel.push(json!({"id": id, "attempt": attempt, "error": error}))
+                }
+                Outcome::Snooze { run_at } => {
+                    wakes |= *run_at <= now;
+                    snooze.push(json!({"id": id, "attempt": attempt, "run_at": run_at}));
+                }
+                Outcome::Release => {
+                    wakes = true;
+                    snooze.push(json!({"id": id, "attempt": attempt, "run_at": now}));
+                }
+            }
+        }
+        let q = &self.inner.q;
+        // Each statement ends its attempts independently of the others.
+        let batches = [
+            (&q.finalize_complete, complete, None),
+            (&q.finalize_retry, retry, None),
+            (&q.finalize_end, fail, Some("failed")),
+            (&q.finalize_end, cancel, Some("cancelled")),
+            (&q.finalize_snooze, snooze, None),
+        ];
+        let mut applied: HashSet<i64> = HashSet::new();
+        for (sql, items, end_state) in batches {
+            if items.is_empty() {
+                continue;
+            }
+            let mut query = sqlx::query_scalar::<_, i64>(sql.clone())
+                .bind(serde_json::Value::Array(items))
+                .bind(&params.worker)
+                .bind(now);
+            if let Some(state) = end_state {
+                query = query.bind(state);
+            }
+            applied.extend(query.fetch_all(&self.inner.pool).await.map_err(db_error)?);
+        }
+        if wakes {
+            self.notify().await?;
+        }
+        Ok(params
+            .items
+            .iter()
+            .map(|item| applied.contains(&item.id.0))
+            .collect())
+    }
+
+    async fn renew_leases(&self, params: RenewParams) -> Result<Vec<LeaseStatus>> {
+        if params.jobs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let payload: Vec<serde_json::Value> = params
+            .jobs
+            .iter()
+            .map(|(id, attempt)| json!({"id": id.0, "attempt": attempt}))
+            .collect();
+        let rows = sqlx::query(self.inner.q.renew_leases.clone())
+            .bind(serde_json::Value::Array(payload))
+            .bind(&params.worker)
+            .bind(params.lease_until)
+            .fetch_all(&self.inner.pool)
+            .await
+            .map_err(db_error)?;
+        let mut held: HashMap<(i64, i32), bool> = HashMap::new();
+        for row in rows {
+            held.insert(
+                (
+                    row.try_get(0).map_err(db_error)?,
+                    row.try_get(1).map_err(db_error)?,
+                ),
+                row.try_get(2).map_err(db_error)?,
+            );
+        }
+        Ok(params
+            .jobs
+            .iter()
+            .map(|(id, attempt)| {
+                let status = held.get(&(id.0, i32::try_from(*attempt).unwrap_or(-1)));
+                LeaseStatus {
+                    id: *id,
+                    held: status.is_some(),
+                    cancel_requested: status.copied().unwrap_or(false),
+                }
+            })
+            .collect())
+    }
+
+    async fn rescue(&self, params: RescueParams) -> Result<Vec<JobId>> {
+        let ids: Vec<i64> = sqlx::query_scalar(self.inner.q.rescue.clone())
+            .bind(params.now)
+            .fetch_all(&self.inner.pool)
+            .await
+            .map_err(db_error)?;
+        if !ids.is_empty() {
+            self.notify().await?;
+        }
+        Ok(ids.into_iter().map(JobId).collect())
+    }
+
+    async fn get(&self, params: GetParams) -> Result<Option<JobRow>> {
+        let row = sqlx::query(self.inner.q.get.clone())
+            .bind(params.id.0)
+            .fetch_optional(&self.inner.pool)
+            .await
+            .map_err(db_error)?;
+        row.map(|row| job_row(&row, params.now)).transpose()
+    }
+
+    async fn list(&self, params: ListParams) -> Result<Vec<JobRow>> {
+        let rows = sqlx::query(self.inner.q.list.clone())
+            .bind(params.kind.as_deref())
+            .bind(params.queue.as_deref())
+            .bind(params.tenant.as_deref())
+            .bind(params.batch_id)
+            .bind(params.state.map(|s| s.as_str()))
+            .bind(params.unique_key.as_deref())
+            .bind(params.before_id.map(|id| id.0))
+            .bind(i64::from(params.limit))
+            .bind(params.now)
+            .fetch_all(&self.inner.pool)
+            .await
+            .map_err(db_error)?;
+        rows.iter().map(|row| job_row(row, params.now)).collect()
+    }
+
+    async fn cancel(&self, params: CancelParams) -> Result<CancelOutcome> {
+        if params.ids.is_empty() {
+            return Ok(CancelOutcome::default());
+        }
+        let ids: Vec<i64> = params.ids.iter().map(|id| id.0).collect();
+        let cancelled: Vec<i64> = sqlx::query_scalar(self.inner.q.cancel_waiting.clone())
+            .bind(&ids)
+            .bind(params.now)
+            .fetch_all(&self.inner.pool)
+            .await
+            .map_err(db_error)?;
+        let requested: Vec<i64> = sqlx::query_scalar(self.inner.q.cancel_running.clone())
+            .bind(&ids)
+            .fetch_all(&self.inner.pool)
+            .await
+            .map_err(db_error)?;
+        Ok(CancelOutcome {
+            cancelled: cancelled.into_iter().map(JobId).collect(),
+            requested: requested.into_iter().map(JobId).collect(),
+        })
+    }
+
+    async fn retry(&self, params: RetryParams) -> Result<bool> {
+        let done = sqlx::query(self.inner.q.retry.clone())
+            .bind(params.id.0)
+            .bind(params.now)
+            .execute(&self.inner.pool)
+            .await
+            .map_err(|e| match db_error(e) {
+                Error::Conflict(_) => Error::Conflict(format!(
+                    "job {} cannot be retried: another unfinished job holds its unique key",
+                    params.id
+                )),
+                other => other,
+            })?
+            .rows_affected()
+            == 1;
+        if done {
+            self.notify().await?;
+        }
+        Ok(done)
+    }
+
+    async fn stats(&self, params: StatsParams) -> Result<Stats> {
+        let rows = sqlx::query(self.inner.q.stats.clone())
+            .bind(params.now)
+            .bind(params.tenant.as_deref())
+            .fetch_all(&self.inner.pool)
+            .await
+            .map_err(db_error)?;
+        let mut counts = Vec::with_capacity(rows.len());
+        for row in rows {
+            let state: String = row.try_get(1).map_err(db_error)?;
+            let count: i64 = row.try_get(2).map_err(db_error)?;
+            counts.push(StateCount {
+                queue: row.try_get(0).map_err(db_error)?,
+                state: state.parse()?,
+                count: u64::try_from(count).unwrap_or(0),
+            });
+        }
+        Ok(Stats { counts })
+    }
+
+    async fn delete(&self, params: DeleteParams) -> Result<bool> {
+        let deleted = sqlx::query(self.inner.q.delete.clone())
+            .bind(params.id.0)
+            .execute(&self.inner.pool)
+            .await
+            .map_err(db_error)?
+            .rows_affected()
+            == 1;
+        if !deleted {
+            let state: Option<String> = sqlx::query_scalar(self.inner.q.job_state.clone())
+                .bind(params.id.0)
+                .fetch_optional(&self.inner.pool)
+                .await
+                .map_err(db_error)?;
+            if state.as_deref() == Some("running") {
+                return Err(Error::Conflict(format!(
+                    "job {} is running: cancel it before deleting it",
+                    params.id
+                )));
+            }
+        }
+        Ok(deleted)
+    }
+
+    fn subscribe(&self) -> Wakeup {
+        self.inner.wakeup.subscribe()
+    }
+}

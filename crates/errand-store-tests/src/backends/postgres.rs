@@ -1,0 +1,135 @@
+//! PostgreSQL: every harness gets its own schema in the test database, dropped
+//! when its case passes. Schemas of crashed runs are swept after an hour.
+
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use errand::{Error, JobId, NewJob, Result, Store};
+use errand_postgres::{PgOptions, PgStore};
+use sqlx::postgres::PgConnectOptions;
+use sqlx::{PgPool, Postgres, Transaction};
+
+use crate::{Harness, OpenTx, TxProbe};
+
+/// The test server: `ERRAND_TEST_POSTGRES_URL`, else the local default.
+pub fn url() -> String {
+    std::env::var("ERRAND_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
+}
+
+fn db(e: sqlx::Error) -> Error {
+    Error::Backend(e.to_string())
+}
+
+/// Opens a store on `url` in `schema` (default `errand`).
+pub async fn open(url: &str, schema: Option<&str>) -> Result<Arc<dyn Store>> {
+    let options = PgConnectOptions::from_str(url)
+        .map_err(|e| Error::invalid("database_url", url, e.to_string()))?;
+    let settings = PgOptions {
+        schema: schema.unwrap_or("errand").to_owned(),
+        ..PgOptions::default()
+    };
+    Ok(Arc::new(PgStore::connect_with(options, settings).await?))
+}
+
+async fn sweep_stale_schemas(pool: &PgPool, now_secs: u64) {
+    let names: Vec<String> = sqlx::query_scalar(
+        "SELECT nspname::text FROM pg_namespace WHERE nspname LIKE 'errand_test_%'",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap_or_default();
+    for name in names {
+        let born = name
+            .split('_')
+            .nth(2)
+            .and_then(|s| s.parse::<u64>().ok())
+            .unwrap_or(u64::MAX);
+        if born.saturating_add(3600) < now_secs {
+            let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                "DROP SCHEMA IF EXISTS \"{name}\" CASCADE"
+            )))
+            .execute(pool)
+            .await;
+        }
+    }
+}
+
+/// A new store in a new schema, with a probe for transactional enqueue.
+pub async fn harness() -> Harness {
+    let url = url();
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let schema = format!("errand_test_{secs}_{:08x}", fastrand::u32(..));
+    let options = PgConnectOptions::from_str(&url)
+        .unwrap_or_else(|e| panic!("ERRAND_TEST_POSTGRES_URL {url}: {e}"));
+    let settings = PgOptions {
+        schema: schema.clone(),
+        max_connections: 8,
+        listen: true,
+    };
+    let store = PgStore::connect_with(options, settings)
+        .await
+        .unwrap_or_else(|e| panic!("PostgreSQL at {url} is required for these tests: {e}"));
+    sweep_stale_schemas(store.pool(), secs).await;
+    let cleanup_store = store.clone();
+    Harness {
+        store: Arc::new(store.clone()),
+        url,
+        namespace: Some(schema),
+        tx: Some(Arc::new(PgTx { store })),
+        probe_worker: None,
+        guard: Box::new(()),
+        cleanup: Some(Box::new(move || {
+            Box::pin(async move {
+                if let Err(e) = cleanup_store.drop_schema().await {
+                    println!("could not drop test schema {}: {e}", cleanup_store.schema());
+                }
+            })
+        })),
+    }
+}
+
+struct PgTx {
+    store: PgStore,
+}
+
+struct Open {
+    tx: Transaction<'static, Postgres>,
+    id: JobId,
+}
+
+#[async_trait]
+impl TxProbe for PgTx {
+    async fn begin_and_enqueue(&self, job: NewJob, now: DateTime<Utc>) -> Result<Box<dyn OpenTx>> {
+        let mut tx = self.store.pool().begin().await.map_err(db)?;
+        let job = NewJob {
+            run_at: Some(job.run_at.unwrap_or(now)),
+            ..job
+        };
+        let done = self.store.enqueue_all_in(&mut tx, vec![job]).await?;
+        let id = done
+            .first()
+            .map(|e| e.id)
+            .ok_or_else(|| Error::Backend("no id".into()))?;
+        Ok(Box::new(Open { tx, id }))
+    }
+}
+
+#[async_trait]
+impl OpenTx for Open {
+    fn id(&self) -> JobId {
+        self.id
+    }
+    async fn commit(self: Box<Self>) -> Result<()> {
+        self.tx.commit().await.map_err(db)
+    }
+    async fn rollback(self: Box<Self>) -> Result<()> {
+        self.tx.rollback().await.map_err(db)
+    }
+}
