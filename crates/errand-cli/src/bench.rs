@@ -7,7 +7,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use clap::Args;
-use errand::{Client, JobError, JobState, State, Store, Worker};
+use errand::{Client, JobError, State, Store, Worker};
 use serde::Serialize;
 use tokio::sync::{Notify, mpsc};
 
@@ -28,10 +28,34 @@ pub struct BenchArgs {
     /// Single enqueues to time (at most --jobs).
     #[arg(long, default_value_t = 5_000)]
     single: u64,
+    /// Concurrent tasks making the single enqueues, as request handlers would
+    /// (1: one after the other).
+    #[arg(long, default_value_t = 8)]
+    producers: u64,
     /// Enqueue-to-start samples.
     #[arg(long, default_value_t = 1_000)]
     latency_samples: u64,
+    /// Jobs to put in the table before measuring, to show that the figures
+    /// do not depend on the table's size (see --backlog-state).
+    #[arg(long, default_value_t = 0)]
+    backlog: u64,
+    /// What the backlog is: `pending` (half due in a queue the measured
+    /// worker does not serve, half scheduled a day ahead in its own queue)
+    /// or `finished` (completed jobs kept in the table).
+    #[arg(long, default_value = "pending")]
+    backlog_state: BacklogState,
 }
+
+/// What `--backlog` puts in the table.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+enum BacklogState {
+    Pending,
+    Finished,
+}
+
+/// The queue backlog jobs wait in; the measured worker never serves it.
+const BACKLOG_QUEUE: &str = "bench_backlog";
 
 /// The figures `errand bench` prints.
 #[derive(Serialize, Debug)]
@@ -39,6 +63,9 @@ struct Report {
     backend: String,
     jobs: u64,
     concurrency: usize,
+    producers: u64,
+    backlog: u64,
+    backlog_state: BacklogState,
     enqueue_single_per_s: f64,
     enqueue_bulk_per_s: f64,
     process_per_s: f64,
@@ -81,6 +108,50 @@ async fn bench_probe(
     probes: State<mpsc::UnboundedSender<u64>>,
 ) -> Result<(), JobError> {
     let _ = probes.send(since_epoch_ns().saturating_sub(input));
+    Ok(())
+}
+
+/// Puts `n` jobs in the table before the measurement starts.
+async fn seed_backlog(
+    client: &Client,
+    store: &Arc<dyn Store>,
+    n: u64,
+    state: BacklogState,
+) -> anyhow::Result<()> {
+    let day_ahead = chrono::Utc::now() + chrono::TimeDelta::days(1);
+    let mut left = n;
+    while left > 0 {
+        let chunk = left.min(5_000);
+        let offset = n - left;
+        client
+            .enqueue_many((0..chunk).map(|i| {
+                let job = bench_noop::enqueue();
+                if state == BacklogState::Pending && (offset + i) % 2 == 1 {
+                    job.run_at(day_ahead)
+                } else {
+                    job.queue(BACKLOG_QUEUE)
+                }
+            }))
+            .await?;
+        left -= chunk;
+    }
+    if state == BacklogState::Finished {
+        // Run them to completion with a worker of their own.
+        let done = Arc::new(Done {
+            count: AtomicU64::new(0),
+            target: AtomicU64::new(n),
+            reached: Notify::new(),
+        });
+        let worker = Worker::builder(Arc::clone(store))
+            .register(bench_noop::job())
+            .queues([BACKLOG_QUEUE])
+            .concurrency(200)
+            .state_arc(Arc::clone(&done))
+            .build()?;
+        let handle = worker.start();
+        done.reached.notified().await;
+        handle.shutdown().await;
+    }
     Ok(())
 }
 
@@ -157,6 +228,7 @@ async fn open(args: &BenchArgs, target: Target<'_>) -> anyhow::Result<(Arc<dyn S
                     .map_or_else(|| format!("errand_bench_{secs}"), str::to_owned),
                 max_connections: 20,
                 listen: true,
+                ..errand::postgres::PgOptions::default()
             };
             let store = errand::postgres::PgStore::connect_with(options, settings).await?;
             let scratch = if target.schema.is_some() {
@@ -185,15 +257,38 @@ pub async fn run(target: Target<'_>, args: BenchArgs, json: bool) -> anyhow::Res
         }
     };
 
-    // Single enqueues, one round trip each.
+    if args.backlog > 0 {
+        let started = Instant::now();
+        seed_backlog(&client, &store, args.backlog, args.backlog_state).await?;
+        say(format!(
+            "backlog: {} {:?} jobs in the table ({:.1} s to set up)",
+            args.backlog,
+            args.backlog_state,
+            started.elapsed().as_secs_f64()
+        ));
+    }
+
+    // Single enqueues, one round trip each, from several producers.
     let single = args.single.min(args.jobs);
+    let producers = args.producers.clamp(1, single.max(1));
     let started = Instant::now();
-    for _ in 0..single {
-        client.enqueue(bench_noop::enqueue()).await?;
+    let mut tasks = Vec::new();
+    for p in 0..producers {
+        let client = client.clone();
+        let share = single / producers + u64::from(p < single % producers);
+        tasks.push(tokio::spawn(async move {
+            for _ in 0..share {
+                client.enqueue(bench_noop::enqueue()).await?;
+            }
+            Ok::<(), errand::Error>(())
+        }));
+    }
+    for task in tasks {
+        task.await??;
     }
     let enqueue_single_per_s = single as f64 / started.elapsed().as_secs_f64().max(1e-9);
     say(format!(
-        "enqueue single: {single} jobs, {enqueue_single_per_s:.0}/s"
+        "enqueue single: {single} jobs from {producers} producers, {enqueue_single_per_s:.0}/s"
     ));
 
     // Bulk enqueues of 5,000 jobs per round trip.
@@ -230,21 +325,18 @@ pub async fn run(target: Target<'_>, args: BenchArgs, json: bool) -> anyhow::Res
     let started = Instant::now();
     let handle = worker.start();
     done.reached.notified().await;
-    // Count the processing as done once every result is stored.
-    loop {
-        let stats = client.stats(None).await?;
-        if stats.total(JobState::Completed) >= total {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    }
+    // Count the processing as done once every result is stored: shutdown
+    // returns once the worker has written all of them. (Polling statistics
+    // instead would time a count over the whole table, backlog included.)
+    handle.shutdown().await;
     let process_per_s = total as f64 / started.elapsed().as_secs_f64().max(1e-9);
     say(format!(
         "process: {total} no-op jobs at concurrency {}, {process_per_s:.0}/s",
         args.concurrency
     ));
 
-    // Pickup latency: one job at a time into the idle worker.
+    // Pickup latency: one job at a time into an idle worker.
+    let handle = worker.start();
     let _ = epoch();
     let mut latencies = Vec::with_capacity(usize::try_from(args.latency_samples).unwrap_or(0));
     for _ in 0..args.latency_samples {
@@ -265,6 +357,9 @@ pub async fn run(target: Target<'_>, args: BenchArgs, json: bool) -> anyhow::Res
         backend: store.backend().to_owned(),
         jobs: args.jobs,
         concurrency: args.concurrency,
+        producers,
+        backlog: args.backlog,
+        backlog_state: args.backlog_state,
         enqueue_single_per_s,
         enqueue_bulk_per_s,
         process_per_s,
@@ -280,6 +375,12 @@ pub async fn run(target: Target<'_>, args: BenchArgs, json: bool) -> anyhow::Res
         println!("backend              {}", report.backend);
         println!("jobs                 {}", report.jobs);
         println!("concurrency          {}", report.concurrency);
+        if report.backlog > 0 {
+            println!(
+                "backlog              {} {:?}",
+                report.backlog, report.backlog_state
+            );
+        }
         println!(
             "enqueue single       {:>10.0} jobs/s",
             report.enqueue_single_per_s

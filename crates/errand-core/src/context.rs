@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::{ErrorKind, JobError, JobErrorAction, JobId};
+use crate::{ErrorKind, JobError, JobErrorAction, JobId, TransactionSlot};
 
 /// Shared values a worker hands to its jobs through [`State<T>`], one per type.
 #[derive(Default, Clone)]
@@ -72,6 +72,7 @@ pub struct JobContextParts {
 #[derive(Debug, Clone)]
 pub struct JobContext {
     parts: Arc<JobContextParts>,
+    transaction: TransactionSlot,
 }
 
 impl JobContext {
@@ -79,7 +80,14 @@ impl JobContext {
     pub fn new(parts: JobContextParts) -> Self {
         JobContext {
             parts: Arc::new(parts),
+            transaction: TransactionSlot::default(),
         }
+    }
+
+    /// Where a transaction extractor leaves the attempt's transaction, so
+    /// that the runtime commits the job's completion inside it.
+    pub fn transaction_slot(&self) -> &TransactionSlot {
+        &self.transaction
     }
 
     /// The job's id.

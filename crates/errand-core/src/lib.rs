@@ -14,6 +14,7 @@ mod new_job;
 mod row;
 mod state;
 mod store;
+mod transaction;
 pub mod validate;
 
 pub use backoff::Backoff;
@@ -27,8 +28,9 @@ pub use row::{AttemptError, CronRef, ErrorKind, JobId, JobRow};
 pub use state::JobState;
 pub use store::{
     CancelOutcome, CancelParams, Capabilities, ClaimParams, DeleteParams, EnqueueParams, Enqueued,
-    FinalizeItem, FinalizeParams, GetParams, KindClaim, LeaseStatus, ListParams, Outcome,
-    QueueClaim, RenewParams, RescueParams, RetryParams, StateCount, Stats, StatsParams, Store,
-    Wakeup, WakeupSender,
+    FinalizeGroups, FinalizeItem, FinalizeParams, GetParams, KindClaim, LeaseStatus, ListParams,
+    Outcome, QueueClaim, RenewParams, RescueParams, RetryParams, StateCount, Stats, StatsParams,
+    Store, Wakeup, WakeupSender,
 };
 pub use tokio_util::sync::CancellationToken;
+pub use transaction::{AttemptTransaction, Completion, TransactionEnd, TransactionSlot};

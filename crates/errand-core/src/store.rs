@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
-use crate::{AttemptError, JobId, JobRow, JobState, NewJob, Result};
+use crate::{AttemptError, JobId, JobRow, JobState, NewJob, Result, StateMap};
 
 /// What a backend can do beyond the common contract.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -125,6 +125,69 @@ pub struct FinalizeItem {
     pub attempt: u32,
     /// How it ended.
     pub outcome: Outcome,
+}
+
+/// Ends of attempts grouped by the statement that writes them, as JSON rows
+/// `{id, attempt, ...}`: for stores that write each group in one statement.
+#[derive(Debug, Default)]
+pub struct FinalizeGroups {
+    /// `{id, attempt, output}` of completed attempts.
+    pub complete: Vec<serde_json::Value>,
+    /// `{id, attempt, run_at, error}` of attempts to retry.
+    pub retry: Vec<serde_json::Value>,
+    /// `{id, attempt, error}` of jobs failed for good.
+    pub fail: Vec<serde_json::Value>,
+    /// `{id, attempt, error}` of cancelled jobs.
+    pub cancel: Vec<serde_json::Value>,
+    /// `{id, attempt, run_at}` of snoozed and released jobs (no attempt used).
+    pub snooze: Vec<serde_json::Value>,
+    /// Some job is due again at once: workers should be woken.
+    pub wakes: bool,
+}
+
+impl FinalizeGroups {
+    /// Groups `items`; `run_at` renders a time as the store keeps it.
+    pub fn of(
+        items: &[FinalizeItem],
+        now: DateTime<Utc>,
+        run_at: impl Fn(DateTime<Utc>) -> serde_json::Value,
+    ) -> Self {
+        use serde_json::json;
+        let mut groups = FinalizeGroups::default();
+        for item in items {
+            let (id, attempt) = (item.id.0, item.attempt);
+            match &item.outcome {
+                Outcome::Complete { output } => groups
+                    .complete
+                    .push(json!({"id": id, "attempt": attempt, "output": output})),
+                Outcome::Retry { run_at: at, error } => {
+                    groups.wakes |= *at <= now;
+                    groups.retry.push(
+                        json!({"id": id, "attempt": attempt, "run_at": run_at(*at), "error": error}),
+                    );
+                }
+                Outcome::Fail { error } => groups
+                    .fail
+                    .push(json!({"id": id, "attempt": attempt, "error": error})),
+                Outcome::Cancel { error } => groups
+                    .cancel
+                    .push(json!({"id": id, "attempt": attempt, "error": error})),
+                Outcome::Snooze { run_at: at } => {
+                    groups.wakes |= *at <= now;
+                    groups
+                        .snooze
+                        .push(json!({"id": id, "attempt": attempt, "run_at": run_at(*at)}));
+                }
+                Outcome::Release => {
+                    groups.wakes = true;
+                    groups
+                        .snooze
+                        .push(json!({"id": id, "attempt": attempt, "run_at": run_at(now)}));
+                }
+            }
+        }
+        groups
+    }
 }
 
 /// Record the ends of attempts, all in one write.
@@ -361,6 +424,9 @@ pub trait Store: Send + Sync + 'static {
     async fn delete(&self, params: DeleteParams) -> Result<bool>;
     /// A receiver of wake-up signals: new jobs may be due.
     fn subscribe(&self) -> Wakeup;
+    /// Adds what this store offers to jobs' extractors (for example what a
+    /// transaction extractor needs) to a worker's shared values.
+    fn provide(&self, _states: &mut StateMap) {}
 }
 
 /// A shared store is a store: `Arc<dyn Store>` and `Arc<SqliteStore>` can be
@@ -408,5 +474,8 @@ impl<S: Store + ?Sized> Store for std::sync::Arc<S> {
     }
     fn subscribe(&self) -> Wakeup {
         (**self).subscribe()
+    }
+    fn provide(&self, states: &mut StateMap) {
+        (**self).provide(states)
     }
 }

@@ -12,8 +12,10 @@ mod migrate;
 mod queries;
 mod rows;
 mod store;
+mod transaction;
 
 pub use enqueue::PgEnqueueExt;
 pub use migrate::migration_sql;
 pub use sqlx::postgres::PgConnectOptions;
 pub use store::{DEFAULT_SCHEMA, PgOptions, PgStore};
+pub use transaction::{PgTx, PgTxConn};

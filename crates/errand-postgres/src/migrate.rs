@@ -5,8 +5,24 @@ use crate::error::db_error;
 use crate::queries::{render, validate_schema};
 
 /// The migrations, in order: (version, name, SQL template).
-const MIGRATIONS: &[(i64, &str, &str)] =
-    &[(1, "jobs", include_str!("../migrations/0001_jobs.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "jobs", include_str!("../migrations/0001_jobs.sql")),
+    (
+        2,
+        "autovacuum",
+        include_str!("../migrations/0002_autovacuum.sql"),
+    ),
+    (
+        3,
+        "deferred_notify",
+        include_str!("../migrations/0003_deferred_notify.sql"),
+    ),
+    (
+        4,
+        "fewer_running_indexes",
+        include_str!("../migrations/0004_fewer_running_indexes.sql"),
+    ),
+];
 
 const PREPARE: &str = "CREATE SCHEMA IF NOT EXISTS {schema};
 CREATE TABLE IF NOT EXISTS {schema}.migrations (

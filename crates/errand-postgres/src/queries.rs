@@ -63,6 +63,7 @@ queries! {
     claim_candidates => "claim_candidates.sql",
     claim_mark => "claim_mark.sql",
     claim_queue => "claim_queue.sql",
+    claim_queue_busy => "claim_queue_busy.sql",
     finalize_complete => "finalize_complete.sql",
     finalize_retry => "finalize_retry.sql",
     finalize_end => "finalize_end.sql",

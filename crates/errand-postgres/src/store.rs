@@ -3,17 +3,19 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::transaction::PgTxSource;
 use async_trait::async_trait;
 use chrono::{DateTime, TimeDelta, Utc};
 use errand_core::{
     CancelOutcome, CancelParams, Capabilities, ClaimParams, DeleteParams, EnqueueBuilder,
-    EnqueueParams, Enqueued, Error, FinalizeParams, GetParams, Job, JobId, JobRow, LeaseStatus,
-    ListParams, NewJob, Outcome, RenewParams, RescueParams, Result, RetryParams, StateCount, Stats,
-    StatsParams, Store, Wakeup, WakeupSender,
+    EnqueueParams, Enqueued, Error, FinalizeGroups, FinalizeParams, GetParams, Job, JobId, JobRow,
+    LeaseStatus, ListParams, NewJob, RenewParams, RescueParams, Result, RetryParams, StateCount,
+    StateMap, Stats, StatsParams, Store, Wakeup, WakeupSender,
 };
 use serde_json::json;
 use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
-use sqlx::{PgConnection, PgPool, Row};
+use sqlx::{PgConnection, PgPool, Row, SqlStr};
+use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
 use crate::enqueue::{enqueue_all_in, insert_jobs, single_statement};
@@ -35,6 +37,13 @@ pub struct PgOptions {
     /// Listen for wake-up notifications (default true). Without it, workers
     /// find new jobs at their poll interval.
     pub listen: bool,
+    /// Write claims, lease renewals, rescues and attempt results with
+    /// `synchronous_commit = on` (default false: off). Off, a crash of the
+    /// PostgreSQL server may lose the last milliseconds of those writes; each
+    /// such loss only makes a job run again, which at-least-once allows, and it
+    /// saves a WAL flush per write. Enqueues, admin operations and
+    /// transactional completions are always synchronous.
+    pub synchronous_job_updates: bool,
 }
 
 impl Default for PgOptions {
@@ -43,12 +52,24 @@ impl Default for PgOptions {
             schema: DEFAULT_SCHEMA.to_owned(),
             max_connections: 10,
             listen: true,
+            synchronous_job_updates: false,
         }
     }
 }
 
 struct Inner {
+    /// Durable writes and reads.
     pool: PgPool,
+    /// Claims, renewals, rescues and results (see `synchronous_job_updates`).
+    jobs: PgPool,
+    /// Enqueues of `Store::enqueue`, whose notification `notifier` sends.
+    enqueue: PgPool,
+    /// Asks the notifier task for one NOTIFY covering every write so far.
+    notify_signal: Arc<Notify>,
+    notifier: Option<JoinHandle<()>>,
+    /// Queues whose last claim was full: more due jobs are likely waiting,
+    /// and the cheaper `claim_queue_busy` statement applies.
+    busy_queues: std::sync::Mutex<HashSet<String>>,
     q: Queries,
     schema: String,
     wakeup: Arc<WakeupSender>,
@@ -57,6 +78,9 @@ struct Inner {
 
 impl Drop for Inner {
     fn drop(&mut self) {
+        if let Some(notifier) = self.notifier.take() {
+            notifier.abort();
+        }
         if let Some(listener) = self.listener.take() {
             listener.abort();
         }
@@ -116,6 +140,19 @@ async fn listen(pool: PgPool, channel: String, wakeup: Arc<WakeupSender>) {
     }
 }
 
+/// Sends one NOTIFY each time it is signalled; signals that arrive while a
+/// NOTIFY is on its way are answered by one more, so no write is left
+/// without a notification sent after its commit.
+async fn send_notifications(pool: PgPool, notify: SqlStr, signal: Arc<Notify>) {
+    loop {
+        signal.notified().await;
+        if let Err(e) = sqlx::query(notify.clone()).execute(&pool).await {
+            // Workers elsewhere find the jobs at their next poll.
+            tracing::warn!(error = %e, "errand could not send a wake-up notification");
+        }
+    }
+}
+
 impl PgStore {
     /// Connects to a `postgres://` URL and applies migrations (schema `errand`).
     pub async fn connect(url: &str) -> Result<Self> {
@@ -128,7 +165,10 @@ impl PgStore {
     pub async fn connect_with(options: PgConnectOptions, settings: PgOptions) -> Result<Self> {
         validate_schema(&settings.schema)?;
         errand_core::validate::limit("max_connections", settings.max_connections as usize)?;
+        // Pool connections are not pinged before each use (a round trip per
+        // operation); a dead one fails its statement, which the worker retries.
         let pool = PgPoolOptions::new()
+            .test_before_acquire(false)
             .max_connections(settings.max_connections)
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(options)
@@ -137,10 +177,37 @@ impl PgStore {
         Self::from_pool(pool, settings).await
     }
 
-    /// Uses an existing pool (for example the application's own).
+    /// Uses an existing pool (for example the application's own) for durable
+    /// writes and reads; job updates get a small pool of their own with the
+    /// same connect options.
     pub async fn from_pool(pool: PgPool, settings: PgOptions) -> Result<Self> {
         validate_schema(&settings.schema)?;
         migrate(&pool, &settings.schema).await?;
+        let mut job_options = (*pool.connect_options()).clone();
+        if !settings.synchronous_job_updates {
+            job_options = job_options.options([("synchronous_commit", "off")]);
+        }
+        let jobs = PgPoolOptions::new()
+            .test_before_acquire(false)
+            .max_connections((settings.max_connections / 2).max(2))
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_lazy_with(job_options);
+        let enqueue = PgPoolOptions::new()
+            .test_before_acquire(false)
+            .max_connections((settings.max_connections / 2).max(2))
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_lazy_with(
+                (*pool.connect_options())
+                    .clone()
+                    .options([("errand.notify", "deferred")]),
+            );
+        let q = Queries::new(&settings.schema);
+        let notify_signal = Arc::new(Notify::new());
+        let notifier = tokio::spawn(send_notifications(
+            pool.clone(),
+            q.notify.clone(),
+            Arc::clone(&notify_signal),
+        ));
         let wakeup = Arc::new(WakeupSender::default());
         let listener = settings.listen.then(|| {
             tokio::spawn(listen(
@@ -151,9 +218,14 @@ impl PgStore {
         });
         Ok(PgStore {
             inner: Arc::new(Inner {
-                q: Queries::new(&settings.schema),
+                q,
                 schema: settings.schema,
                 pool,
+                jobs,
+                enqueue,
+                notify_signal,
+                notifier: Some(notifier),
+                busy_queues: std::sync::Mutex::default(),
                 wakeup,
                 listener,
             }),
@@ -206,14 +278,19 @@ impl PgStore {
         Ok(())
     }
 
-    /// Wakes workers here and in other processes.
-    async fn notify(&self) -> Result<()> {
+    /// Wakes workers here at once, and in other processes through the
+    /// notifier task (one NOTIFY for every write since its last one).
+    fn notify(&self) {
         self.inner.wakeup.notify();
-        sqlx::query(self.inner.q.notify.clone())
-            .execute(&self.inner.pool)
-            .await
-            .map_err(db_error)?;
-        Ok(())
+        self.inner.notify_signal.notify_one();
+    }
+
+    fn busy_queues(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
+        // A set of names stays consistent whatever panicked while it was held.
+        self.inner
+            .busy_queues
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     async fn claim_unlimited(
@@ -225,14 +302,20 @@ impl PgStore {
         let mut claimed = Vec::new();
         let mut remaining = params.limit;
         for queue in &params.queues {
-            let rows = sqlx::query(self.inner.q.claim_queue.clone())
+            let busy = self.busy_queues().contains(&queue.name);
+            let sql = if busy {
+                &self.inner.q.claim_queue_busy
+            } else {
+                &self.inner.q.claim_queue
+            };
+            let rows = sqlx::query(sql.clone())
                 .bind(&queue.name)
                 .bind(&params.worker)
                 .bind(params.now)
                 .bind(until)
                 .bind(&kinds)
                 .bind(i64::from(remaining))
-                .fetch_all(&self.inner.pool)
+                .fetch_all(&self.inner.jobs)
                 .await
                 .map_err(db_error)?;
             let mut jobs = rows
@@ -240,6 +323,15 @@ impl PgStore {
                 .map(|row| job_row(row, params.now))
                 .collect::<Result<Vec<_>>>()?;
             jobs.sort_by_key(|job| (job.priority, job.run_at, job.id));
+            let full = u32::try_from(jobs.len()).unwrap_or(u32::MAX) >= remaining;
+            if full != busy {
+                let mut busy_queues = self.busy_queues();
+                if full {
+                    busy_queues.insert(queue.name.clone());
+                } else {
+                    busy_queues.remove(&queue.name);
+                }
+            }
             remaining = remaining.saturating_sub(u32::try_from(jobs.len()).unwrap_or(u32::MAX));
             claimed.extend(jobs);
             if remaining == 0 {
@@ -277,17 +369,18 @@ impl Store for PgStore {
         if params.jobs.is_empty() {
             return Ok(Vec::new());
         }
-        // The insert trigger sends the notification on commit.
+        // These connections defer the insert trigger's notification to
+        // `notify`, which coalesces those of concurrent enqueues.
         let results = if single_statement(&params.jobs) {
-            let mut conn = self.inner.pool.acquire().await.map_err(db_error)?;
+            let mut conn = self.inner.enqueue.acquire().await.map_err(db_error)?;
             insert_jobs(&mut conn, &self.inner.q, &params.jobs, params.now).await?
         } else {
-            let mut tx = self.inner.pool.begin().await.map_err(db_error)?;
+            let mut tx = self.inner.enqueue.begin().await.map_err(db_error)?;
             let results = insert_jobs(&mut tx, &self.inner.q, &params.jobs, params.now).await?;
             tx.commit().await.map_err(db_error)?;
             results
         };
-        self.inner.wakeup.notify();
+        self.notify();
         Ok(results)
     }
 
@@ -305,7 +398,7 @@ impl Store for PgStore {
             return self.claim_unlimited(&params, until).await;
         }
         let q = &self.inner.q;
-        let mut tx = self.inner.pool.begin().await.map_err(db_error)?;
+        let mut tx = self.inner.jobs.begin().await.map_err(db_error)?;
         let mut room: HashMap<&str, u32> = params
             .kinds
             .iter()
@@ -418,37 +511,14 @@ impl Store for PgStore {
             return Ok(Vec::new());
         }
         let now = params.now;
-        let (mut complete, mut retry, mut fail, mut cancel, mut snooze) =
-            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        let mut wakes = false;
-        for item in &params.items {
-            let (id, attempt) = (item.id.0, item.attempt);
-            match &item.outcome {
-                Outcome::Complete { output } => {
-                    complete.push(json!({"id": id, "attempt": attempt, "output": output}))
-                }
-                Outcome::Retry { run_at, error } => {
-                    wakes |= *run_at <= now;
-                    retry.push(
-                        json!({"id": id, "attempt": attempt, "run_at": run_at, "error": error}),
-                    );
-                }
-                Outcome::Fail { error } => {
-                    fail.push(json!({"id": id, "attempt": attempt, "error": error}))
-                }
-                Outcome::Cancel { error } => {
-                    cancel.push(json!({"id": id, "attempt": attempt, "error": error}))
-                }
-                Outcome::Snooze { run_at } => {
-                    wakes |= *run_at <= now;
-                    snooze.push(json!({"id": id, "attempt": attempt, "run_at": run_at}));
-                }
-                Outcome::Release => {
-                    wakes = true;
-                    snooze.push(json!({"id": id, "attempt": attempt, "run_at": now}));
-                }
-            }
-        }
+        let FinalizeGroups {
+            complete,
+            retry,
+            fail,
+            cancel,
+            snooze,
+            wakes,
+        } = FinalizeGroups::of(&params.items, now, |t| json!(t));
         let q = &self.inner.q;
         // Each statement ends its attempts independently of the others.
         let batches = [
@@ -470,10 +540,10 @@ impl Store for PgStore {
             if let Some(state) = end_state {
                 query = query.bind(state);
             }
-            applied.extend(query.fetch_all(&self.inner.pool).await.map_err(db_error)?);
+            applied.extend(query.fetch_all(&self.inner.jobs).await.map_err(db_error)?);
         }
         if wakes {
-            self.notify().await?;
+            self.notify();
         }
         Ok(params
             .items
@@ -495,7 +565,7 @@ impl Store for PgStore {
             .bind(serde_json::Value::Array(payload))
             .bind(&params.worker)
             .bind(params.lease_until)
-            .fetch_all(&self.inner.pool)
+            .fetch_all(&self.inner.jobs)
             .await
             .map_err(db_error)?;
         let mut held: HashMap<(i64, i32), bool> = HashMap::new();
@@ -525,11 +595,11 @@ impl Store for PgStore {
     async fn rescue(&self, params: RescueParams) -> Result<Vec<JobId>> {
         let ids: Vec<i64> = sqlx::query_scalar(self.inner.q.rescue.clone())
             .bind(params.now)
-            .fetch_all(&self.inner.pool)
+            .fetch_all(&self.inner.jobs)
             .await
             .map_err(db_error)?;
         if !ids.is_empty() {
-            self.notify().await?;
+            self.notify();
         }
         Ok(ids.into_iter().map(JobId).collect())
     }
@@ -598,7 +668,7 @@ impl Store for PgStore {
             .rows_affected()
             == 1;
         if done {
-            self.notify().await?;
+            self.notify();
         }
         Ok(done)
     }
@@ -649,5 +719,12 @@ impl Store for PgStore {
 
     fn subscribe(&self) -> Wakeup {
         self.inner.wakeup.subscribe()
+    }
+
+    fn provide(&self, states: &mut StateMap) {
+        states.insert(PgTxSource {
+            pool: self.inner.pool.clone(),
+            complete: self.inner.q.finalize_complete.clone(),
+        });
     }
 }

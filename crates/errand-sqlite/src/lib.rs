@@ -12,7 +12,9 @@ mod migrate;
 mod queries;
 mod rows;
 mod store;
+mod transaction;
 
 pub use enqueue::{SqliteEnqueueExt, enqueue_all_in};
 pub use migrate::MIGRATIONS;
 pub use store::{SqliteOptions, SqliteStore};
+pub use transaction::{SqliteTx, SqliteTxConn};

@@ -4,12 +4,14 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::transaction::SqliteTxSource;
 use async_trait::async_trait;
 use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
 use errand_core::{
     CancelOutcome, CancelParams, Capabilities, ClaimParams, DeleteParams, EnqueueParams, Enqueued,
-    Error, FinalizeParams, GetParams, JobId, JobRow, LeaseStatus, ListParams, Outcome, RenewParams,
-    RescueParams, Result, RetryParams, StateCount, Stats, StatsParams, Store, Wakeup, WakeupSender,
+    Error, FinalizeGroups, FinalizeParams, GetParams, JobId, JobRow, LeaseStatus, ListParams,
+    RenewParams, RescueParams, Result, RetryParams, StateCount, StateMap, Stats, StatsParams,
+    Store, Wakeup, WakeupSender,
 };
 use serde_json::json;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -48,6 +50,8 @@ struct Inner {
     // on the pool instead of on SQLite's sleeping busy handler.
     writer: SqlitePool,
     reader: SqlitePool,
+    /// Connections for jobs' own transactions (`SqliteTx`), opened on first use.
+    transactions: SqlitePool,
     wakeup: WakeupSender,
 }
 
@@ -113,13 +117,18 @@ impl SqliteStore {
         let reader = SqlitePoolOptions::new()
             .test_before_acquire(false)
             .max_connections(tuning.readers.max(1))
-            .connect_with(options)
+            .connect_with(options.clone())
             .await
             .map_err(db_error)?;
+        let transactions = SqlitePoolOptions::new()
+            .max_connections(tuning.readers.max(1))
+            .acquire_timeout(tuning.busy_timeout + Duration::from_secs(30))
+            .connect_lazy_with(options);
         Ok(SqliteStore {
             inner: Arc::new(Inner {
                 writer,
                 reader,
+                transactions,
                 wakeup: WakeupSender::default(),
             }),
         })
@@ -135,6 +144,7 @@ impl SqliteStore {
     pub async fn close(&self) {
         self.inner.writer.close().await;
         self.inner.reader.close().await;
+        self.inner.transactions.close().await;
     }
 
     /// Claims with no limit to respect: one atomic statement per queue tried.
@@ -367,38 +377,14 @@ impl Store for SqliteStore {
             return Ok(Vec::new());
         }
         let now = params.now;
-        let mut complete = Vec::new();
-        let mut retry = Vec::new();
-        let mut fail = Vec::new();
-        let mut cancel = Vec::new();
-        let mut snooze = Vec::new();
-        let mut wakes = false;
-        for item in &params.items {
-            let (id, attempt) = (item.id.0, item.attempt);
-            match &item.outcome {
-                Outcome::Complete { output } => {
-                    complete.push(json!({"id": id, "attempt": attempt, "output": output}))
-                }
-                Outcome::Retry { run_at, error } => {
-                    wakes |= *run_at <= now;
-                    retry.push(json!({"id": id, "attempt": attempt, "run_at": micros(*run_at), "error": error}));
-                }
-                Outcome::Fail { error } => {
-                    fail.push(json!({"id": id, "attempt": attempt, "error": error}))
-                }
-                Outcome::Cancel { error } => {
-                    cancel.push(json!({"id": id, "attempt": attempt, "error": error}))
-                }
-                Outcome::Snooze { run_at } => {
-                    wakes |= *run_at <= now;
-                    snooze.push(json!({"id": id, "attempt": attempt, "run_at": micros(*run_at)}));
-                }
-                Outcome::Release => {
-                    wakes = true;
-                    snooze.push(json!({"id": id, "attempt": attempt, "run_at": micros(now)}));
-                }
-            }
-        }
+        let FinalizeGroups {
+            complete,
+            retry,
+            fail,
+            cancel,
+            snooze,
+            wakes,
+        } = FinalizeGroups::of(&params.items, now, |t| json!(micros(t)));
         // Each statement ends attempts independently of the others, so each
         // runs on its own (no explicit transaction: one round trip less).
         let mut applied: HashSet<i64> = HashSet::new();
@@ -611,5 +597,11 @@ impl Store for SqliteStore {
 
     fn subscribe(&self) -> Wakeup {
         self.inner.wakeup.subscribe()
+    }
+
+    fn provide(&self, states: &mut StateMap) {
+        states.insert(SqliteTxSource {
+            pool: self.inner.transactions.clone(),
+        });
     }
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use errand::{JobId, NewJob, Result, Store};
+use errand::{JobId, NewJob, Result, Store, WorkerBuilder};
 
 /// A fresh, isolated store (its own file, schema or key prefix) for one case.
 pub struct Harness {
@@ -50,6 +50,14 @@ impl Harness {
 pub trait TxProbe: Send + Sync {
     /// Begins a transaction, enqueues `job` in it and leaves it open.
     async fn begin_and_enqueue(&self, job: NewJob, now: DateTime<Utc>) -> Result<Box<dyn OpenTx>>;
+    /// Creates the table `tx_effect` jobs write to (if missing) and returns
+    /// its name as those jobs need it in [`EffectGates`](crate::jobs::EffectGates).
+    async fn effects_table(&self) -> Result<String>;
+    /// How many effect rows for `key` are committed.
+    async fn effects(&self, key: &str) -> Result<i64>;
+    /// Registers the backend's `tx_effect` job, which writes its effect
+    /// through the backend's transaction extractor.
+    fn with_effect_job(&self, builder: WorkerBuilder) -> WorkerBuilder;
 }
 
 /// An open application transaction holding an enqueued job.

@@ -128,3 +128,70 @@ pub async fn sleepy(input: u64, gauge: State<Gauge>) -> Result<u64, JobError> {
     gauge.leave();
     Ok(input)
 }
+
+/// The input of a `tx_effect` job: it writes one effect row for `key` through
+/// the backend's transaction extractor.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Effect {
+    /// What the effect row records; unique per case.
+    pub key: String,
+    /// Attempts up to this one fail after writing (their writes must roll back).
+    #[serde(default)]
+    pub fail_through: u32,
+    /// Wait for [`EffectGates::go`] before writing (after signalling `started`).
+    #[serde(default)]
+    pub gated: bool,
+}
+
+/// What `tx_effect` jobs share with the case that runs them.
+pub struct EffectGates {
+    /// The effects table, qualified as the backend needs.
+    pub table: String,
+    /// Signalled by a gated job once it runs.
+    pub started: tokio::sync::Notify,
+    /// Lets gated jobs go on.
+    pub go: tokio::sync::Notify,
+    /// Set in a probe worker: after writing, record "key attempt" here and
+    /// hang until killed, so the transaction never commits.
+    pub hang_log: Option<Mutex<std::fs::File>>,
+}
+
+impl EffectGates {
+    /// Gates for the effects table `table`.
+    pub fn new(table: impl Into<String>) -> Self {
+        EffectGates {
+            table: table.into(),
+            started: tokio::sync::Notify::new(),
+            go: tokio::sync::Notify::new(),
+            hang_log: None,
+        }
+    }
+
+    /// What a job does before writing.
+    pub async fn before_write(&self, effect: &Effect) {
+        if effect.gated {
+            self.started.notify_one();
+            self.go.notified().await;
+        }
+    }
+
+    /// What a job does after writing: fail, hang, or go on to complete.
+    pub async fn after_write(&self, effect: &Effect, attempt: u32) -> Result<(), JobError> {
+        if let Some(log) = &self.hang_log {
+            {
+                let mut file = log.lock().unwrap_or_else(|p| p.into_inner());
+                use std::io::Write;
+                writeln!(file, "{} {}", effect.key, attempt)?;
+                file.sync_all()?;
+            }
+            std::future::pending::<()>().await;
+        }
+        if attempt <= effect.fail_through {
+            return Err(JobError::retry_after(
+                Duration::ZERO,
+                format!("failing attempt {attempt} after the write"),
+            ));
+        }
+        Ok(())
+    }
+}

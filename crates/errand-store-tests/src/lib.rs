@@ -20,6 +20,7 @@ macro_rules! conformance_suite {
         $crate::conformance_cases!($factory;
             enqueue_returns_ids_in_order,
             enqueue_rejects_bad_input_and_stores_nothing,
+            bulk_enqueue_of_mixed_jobs_keeps_every_field,
             bulk_enqueue_is_all_or_nothing,
             delayed_job_is_scheduled_until_due,
             claim_follows_queue_order_then_priority_then_time,
@@ -42,6 +43,8 @@ macro_rules! conformance_suite {
             list_filters_by_state_kind_queue_tenant,
             stats_count_jobs_per_queue_and_state,
             transactional_enqueue_visible_only_after_commit,
+            transactional_completion_commits_effects_with_the_completion,
+            transactional_completion_of_a_stale_attempt_rolls_back,
             runtime_retries_until_attempts_exhausted_with_every_error,
             runtime_fatal_error_fails_at_once,
             runtime_snooze_keeps_attempts,
@@ -54,6 +57,7 @@ macro_rules! conformance_suite {
             runtime_shutdown_releases_unfinished_jobs_without_attempt,
             process_killed_with_sigkill_loses_no_job,
             several_processes_share_one_store_without_double_runs,
+            transactional_completion_survives_a_kill_between_write_and_commit,
         );
     };
 }

@@ -57,7 +57,7 @@ pub mod sqlite {
     pub use errand_sqlite::*;
 }
 #[cfg(feature = "sqlite")]
-pub use errand_sqlite::{SqliteEnqueueExt, SqliteStore};
+pub use errand_sqlite::{SqliteEnqueueExt, SqliteStore, SqliteTx};
 
 /// The PostgreSQL store (feature `postgres`).
 #[cfg(feature = "postgres")]
@@ -65,7 +65,7 @@ pub mod postgres {
     pub use errand_postgres::*;
 }
 #[cfg(feature = "postgres")]
-pub use errand_postgres::{PgEnqueueExt, PgStore};
+pub use errand_postgres::{PgEnqueueExt, PgStore, PgTx};
 
 /// The workspace README's example, compiled as a doctest so that it stays true.
 #[doc = include_str!("../../../README.md")]

@@ -5,6 +5,8 @@ use std::sync::Arc;
 use errand::{Error, Result, Store};
 
 #[cfg(feature = "postgres")]
+pub mod pg_server;
+#[cfg(feature = "postgres")]
 pub mod postgres;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
@@ -26,4 +28,30 @@ pub async fn open(url: &str, namespace: Option<&str>) -> Result<Arc<dyn Store>> 
         url,
         "no backend of this build handles it",
     ))
+}
+
+/// Registers the `tx_effect` job of the backend a URL names and the gates it
+/// needs (for worker processes started by tests).
+pub fn with_effect_job(
+    url: &str,
+    namespace: Option<&str>,
+    gates: impl FnOnce(String) -> crate::jobs::EffectGates,
+    builder: errand::WorkerBuilder,
+) -> errand::WorkerBuilder {
+    #[cfg(feature = "sqlite")]
+    if url.starts_with("sqlite:") {
+        return builder
+            .register(sqlite::tx_effect::job())
+            .state(gates(sqlite::EFFECTS_TABLE.to_owned()));
+    }
+    #[cfg(feature = "postgres")]
+    if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        return builder
+            .register(postgres::tx_effect::job())
+            .state(gates(postgres::effects_table(
+                namespace.unwrap_or("errand"),
+            )));
+    }
+    let _ = (namespace, gates);
+    builder
 }

@@ -7,11 +7,12 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use errand::{Error, JobId, NewJob, Result, Store};
+use errand::{Attempt, Error, JobError, JobId, NewJob, Result, State, Store, WorkerBuilder};
 use errand_postgres::{PgOptions, PgStore};
 use sqlx::postgres::PgConnectOptions;
-use sqlx::{PgPool, Postgres, Transaction};
+use sqlx::{AssertSqlSafe, PgPool, Postgres, Transaction};
 
+use crate::jobs::{Effect, EffectGates};
 use crate::{Harness, OpenTx, TxProbe};
 
 /// The test server: `ERRAND_TEST_POSTGRES_URL`, else the local default.
@@ -58,9 +59,14 @@ async fn sweep_stale_schemas(pool: &PgPool, now_secs: u64) {
     }
 }
 
-/// A new store in a new schema, with a probe for transactional enqueue.
+/// A new store in a new schema of the test server, with a probe for
+/// transactional enqueue.
 pub async fn harness() -> Harness {
-    let url = url();
+    harness_at(url()).await
+}
+
+/// A new store in a new schema of the server at `url`.
+pub async fn harness_at(url: String) -> Harness {
     let secs = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
@@ -72,6 +78,7 @@ pub async fn harness() -> Harness {
         schema: schema.clone(),
         max_connections: 8,
         listen: true,
+        ..PgOptions::default()
     };
     let store = PgStore::connect_with(options, settings)
         .await
@@ -99,6 +106,33 @@ struct PgTx {
     store: PgStore,
 }
 
+/// The effects table of the `tx_effect` job in `schema`.
+pub fn effects_table(schema: &str) -> String {
+    format!("\"{schema}\".errand_effects")
+}
+
+/// Writes its effect through `PgTx`, then completes, fails or hangs as its input says.
+#[errand::job(kind = "tx_effect", max_attempts = 5)]
+pub async fn tx_effect(
+    input: Effect,
+    attempt: Attempt,
+    gates: State<EffectGates>,
+    tx: errand::PgTx,
+) -> std::result::Result<(), JobError> {
+    gates.before_write(&input).await;
+    let mut conn = tx.conn().await?;
+    sqlx::query(AssertSqlSafe(format!(
+        "INSERT INTO {} (key, attempt) VALUES ($1, $2)",
+        gates.table
+    )))
+    .bind(&input.key)
+    .bind(i32::try_from(attempt.0).unwrap_or(i32::MAX))
+    .execute(&mut *conn)
+    .await?;
+    drop(conn);
+    gates.after_write(&input, attempt.0).await
+}
+
 struct Open {
     tx: Transaction<'static, Postgres>,
     id: JobId,
@@ -118,6 +152,32 @@ impl TxProbe for PgTx {
             .map(|e| e.id)
             .ok_or_else(|| Error::Backend("no id".into()))?;
         Ok(Box::new(Open { tx, id }))
+    }
+
+    async fn effects_table(&self) -> Result<String> {
+        let table = effects_table(self.store.schema());
+        sqlx::query(AssertSqlSafe(format!(
+            "CREATE TABLE IF NOT EXISTS {table} (key text NOT NULL, attempt integer NOT NULL)"
+        )))
+        .execute(self.store.pool())
+        .await
+        .map_err(db)?;
+        Ok(table)
+    }
+
+    async fn effects(&self, key: &str) -> Result<i64> {
+        let table = effects_table(self.store.schema());
+        sqlx::query_scalar(AssertSqlSafe(format!(
+            "SELECT count(*) FROM {table} WHERE key = $1"
+        )))
+        .bind(key)
+        .fetch_one(self.store.pool())
+        .await
+        .map_err(db)
+    }
+
+    fn with_effect_job(&self, builder: WorkerBuilder) -> WorkerBuilder {
+        builder.register(tx_effect::job())
     }
 }
 

@@ -4,11 +4,12 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use errand::{Error, JobId, NewJob, Result};
+use errand::{Attempt, Error, JobError, JobId, NewJob, Result, State, WorkerBuilder};
 use errand_sqlite::SqliteStore;
 use sqlx::sqlite::SqliteConnectOptions;
-use sqlx::{Sqlite, SqlitePool, Transaction};
+use sqlx::{AssertSqlSafe, Sqlite, SqlitePool, Transaction};
 
+use crate::jobs::{Effect, EffectGates};
 use crate::{Harness, OpenTx, TxProbe};
 
 fn db(e: sqlx::Error) -> Error {
@@ -46,6 +47,31 @@ struct SqliteTx {
     app: SqlitePool,
 }
 
+/// The effects table of the `tx_effect` job.
+pub const EFFECTS_TABLE: &str = "errand_effects";
+
+/// Writes its effect through `SqliteTx`, then completes, fails or hangs as its input says.
+#[errand::job(kind = "tx_effect", max_attempts = 5)]
+pub async fn tx_effect(
+    input: Effect,
+    attempt: Attempt,
+    gates: State<EffectGates>,
+    tx: errand::SqliteTx,
+) -> std::result::Result<(), JobError> {
+    gates.before_write(&input).await;
+    let mut conn = tx.conn().await?;
+    sqlx::query(AssertSqlSafe(format!(
+        "INSERT INTO {} (key, attempt) VALUES (?1, ?2)",
+        gates.table
+    )))
+    .bind(&input.key)
+    .bind(attempt.0)
+    .execute(&mut *conn)
+    .await?;
+    drop(conn);
+    gates.after_write(&input, attempt.0).await
+}
+
 struct Open {
     tx: Transaction<'static, Sqlite>,
     id: JobId,
@@ -61,6 +87,28 @@ impl TxProbe for SqliteTx {
             .map(|e| e.id)
             .ok_or_else(|| Error::Backend("no id".into()))?;
         Ok(Box::new(Open { tx, id }))
+    }
+
+    async fn effects_table(&self) -> Result<String> {
+        sqlx::query(
+            "CREATE TABLE IF NOT EXISTS errand_effects (key TEXT NOT NULL, attempt INTEGER NOT NULL)",
+        )
+        .execute(&self.app)
+        .await
+        .map_err(db)?;
+        Ok(EFFECTS_TABLE.to_owned())
+    }
+
+    async fn effects(&self, key: &str) -> Result<i64> {
+        sqlx::query_scalar("SELECT count(*) FROM errand_effects WHERE key = ?1")
+            .bind(key)
+            .fetch_one(&self.app)
+            .await
+            .map_err(db)
+    }
+
+    fn with_effect_job(&self, builder: WorkerBuilder) -> WorkerBuilder {
+        builder.register(tx_effect::job())
     }
 }
 

@@ -1,6 +1,13 @@
 //! A real worker process for the crash and multi-process tests: it runs
-//! `probe` jobs (sleep for the input's milliseconds, then append the job id to
-//! a log file) until it is killed or receives SIGTERM.
+//! `probe` jobs (sleep for the input's milliseconds on the first attempt and
+//! 1 ms on later ones, then append the job id to a log file) until it is
+//! killed or receives SIGTERM. `ERRAND_PROBE_QUEUES=a,b` sets its ordered
+//! queues (default: the default queue).
+//!
+//! `probe_limited` jobs do the same under a global limit of 5 and also log
+//! when they started and ended. It also runs `tx_effect` jobs (a write through the backend's transaction
+//! extractor); with `ERRAND_PROBE_EFFECTS=hang` they record "key attempt" in
+//! the log after writing and hang until killed, before their commit.
 //!
 //! Usage: errand-probe-worker DATABASE_URL LOG_FILE CONCURRENCY LEASE_MS [NAMESPACE]
 
@@ -9,13 +16,17 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use errand::{Attempt, JobError, JobId, State, Worker};
+use errand_store_tests::jobs::EffectGates;
 
 struct Log(Mutex<std::fs::File>);
 
-/// Sleeps, then records "id attempt" in the log.
+/// Sleeps, then records "id attempt" in the log. Only the first attempt
+/// sleeps the input's milliseconds, so a long job a test kills mid-run is
+/// quick once rescued.
 #[errand::job(max_attempts = 10)]
 async fn probe(input: u64, id: JobId, attempt: Attempt, log: State<Log>) -> Result<(), JobError> {
-    tokio::time::sleep(Duration::from_millis(input)).await;
+    let ms = if attempt.0 == 1 { input } else { 1 };
+    tokio::time::sleep(Duration::from_millis(ms)).await;
     let Log(file) = &*log;
     let mut file = file
         .lock()
@@ -23,6 +34,37 @@ async fn probe(input: u64, id: JobId, attempt: Attempt, log: State<Log>) -> Resu
     writeln!(file, "{} {}", id.0, attempt.0)?;
     Ok(())
 }
+
+/// Nanoseconds of the wall clock, which every process on the machine shares.
+fn now_ns() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0)
+}
+
+/// Like `probe`, under a global limit of 5: records "id attempt start end"
+/// (wall-clock ns) so a test can compute how many ran at once across processes.
+#[errand::job(max_attempts = 10)]
+async fn probe_limited(
+    input: u64,
+    id: JobId,
+    attempt: Attempt,
+    log: State<Log>,
+) -> Result<(), JobError> {
+    let start = now_ns();
+    tokio::time::sleep(Duration::from_millis(input)).await;
+    let end = now_ns();
+    let Log(file) = &*log;
+    let mut file = file
+        .lock()
+        .map_err(|_| JobError::retry("log lock poisoned"))?;
+    writeln!(file, "{} {} {start} {end}", id.0, attempt.0)?;
+    Ok(())
+}
+
+/// The global limit of `probe_limited` jobs.
+const PROBE_LIMIT: u32 = 5;
 
 fn arg(args: &[String], i: usize, what: &str) -> Result<String, String> {
     args.get(i)
@@ -50,8 +92,33 @@ async fn main() -> Result<(), String> {
     let store = errand_store_tests::backends::open(&url, namespace.as_deref())
         .await
         .map_err(|e| e.to_string())?;
-    let worker = Worker::builder(store)
+    let hang_log = match std::env::var("ERRAND_PROBE_EFFECTS").as_deref() {
+        Ok("hang") => Some(Mutex::new(
+            std::fs::OpenOptions::new()
+                .append(true)
+                .open(&log_path)
+                .map_err(|e| format!("{log_path}: {e}"))?,
+        )),
+        _ => None,
+    };
+    let builder = errand_store_tests::backends::with_effect_job(
+        &url,
+        namespace.as_deref(),
+        |table| EffectGates {
+            hang_log,
+            ..EffectGates::new(table)
+        },
+        Worker::builder(store),
+    );
+    let queues: Vec<String> = match std::env::var("ERRAND_PROBE_QUEUES") {
+        Ok(list) => list.split(',').map(str::to_owned).collect(),
+        Err(_) => vec![errand::NewJob::DEFAULT_QUEUE.to_owned()],
+    };
+    let worker = builder
+        .queues(queues)
         .register(probe::job())
+        .register(probe_limited::job())
+        .global_limit(probe_limited::KIND, PROBE_LIMIT)
         .concurrency(concurrency)
         .lease(Duration::from_millis(lease_ms))
         .poll_interval(Duration::from_millis(50))

@@ -39,6 +39,46 @@ pub async fn enqueue_returns_ids_in_order(h: &Harness) {
     assert_eq!(sorted.len(), 50, "ids are distinct");
 }
 
+pub async fn bulk_enqueue_of_mixed_jobs_keeps_every_field(h: &Harness) {
+    let now = t0();
+    let later = now + secs(3600);
+    // Jobs of different shapes, among them jobs without input (JSON null),
+    // as a list mixing queues and run times sends them.
+    let jobs: Vec<NewJob> = (0..40)
+        .map(|i| {
+            let mut job = NewJob::new(
+                "k",
+                if i % 4 == 0 {
+                    serde_json::Value::Null
+                } else {
+                    serde_json::json!({ "i": i })
+                },
+            );
+            if i % 2 == 1 {
+                job.queue = "other".into();
+                job.priority = 3;
+                job.tenant = Some("acme".into());
+            }
+            if i % 3 == 0 {
+                job.run_at = Some(later);
+            }
+            job.meta.insert("i".into(), i.to_string());
+            job
+        })
+        .collect();
+    let ids = enqueue(h, jobs.clone(), now).await;
+    assert_eq!(ids.len(), jobs.len());
+    for (job, e) in jobs.iter().zip(&ids) {
+        let row = get(h, e.id, now).await;
+        assert_eq!(row.input, job.input, "input of {:?}", job.meta);
+        assert_eq!(row.queue, job.queue);
+        assert_eq!(row.priority, job.priority);
+        assert_eq!(row.tenant, job.tenant);
+        assert_eq!(row.run_at, job.run_at.unwrap_or(now));
+        assert_eq!(row.meta, job.meta);
+    }
+}
+
 pub async fn enqueue_rejects_bad_input_and_stores_nothing(h: &Harness) {
     let now = t0();
     let cases: Vec<(NewJob, &str)> = vec![

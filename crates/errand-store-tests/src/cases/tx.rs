@@ -1,4 +1,8 @@
-use errand::{GetParams, JobState};
+use std::sync::Arc;
+
+use errand::{GetParams, JobState, RescueParams, Worker};
+
+use crate::jobs::{Effect, EffectGates};
 
 use super::*;
 
@@ -41,4 +45,122 @@ pub async fn transactional_enqueue_visible_only_after_commit(h: &Harness) {
     );
     let claimed = claim(h, "w", &["k"], 10, now).await;
     assert_eq!(claimed.iter().map(|j| j.id).collect::<Vec<_>>(), [id]);
+}
+
+fn effect_key() -> String {
+    format!("effect-{:016x}", fastrand::u64(..))
+}
+
+fn effect_job(effect: &Effect) -> NewJob {
+    NewJob::new("tx_effect", serde_json::to_value(effect).unwrap())
+}
+
+pub async fn transactional_completion_commits_effects_with_the_completion(h: &Harness) {
+    let Some(probe) = h.tx.as_ref() else {
+        h.skip_unless(false, "join a job's writes to its completion");
+        return;
+    };
+    let table = probe.effects_table().await.unwrap();
+    let worker = probe
+        .with_effect_job(Worker::builder(h.store.clone()))
+        .state(EffectGates::new(table))
+        .build()
+        .unwrap();
+    let first = effect_key();
+    let retried = effect_key();
+    let now = chrono::Utc::now();
+    let ok_id = enqueue_one(
+        h,
+        effect_job(&Effect {
+            key: first.clone(),
+            ..Effect::default()
+        }),
+        now,
+    )
+    .await;
+    let retried_id = enqueue_one(
+        h,
+        effect_job(&Effect {
+            key: retried.clone(),
+            fail_through: 2,
+            ..Effect::default()
+        }),
+        now,
+    )
+    .await;
+
+    let summary = worker.drain().await.unwrap();
+    assert_eq!(summary.completed, 2, "both jobs complete: {summary:?}");
+    assert_eq!(
+        summary.retried, 2,
+        "the failing attempts are retried: {summary:?}"
+    );
+
+    let done = get(h, ok_id, chrono::Utc::now()).await;
+    assert_eq!((done.state, done.attempt), (JobState::Completed, 1));
+    assert_eq!(
+        probe.effects(&first).await.unwrap(),
+        1,
+        "the effect committed with the completion"
+    );
+
+    let done = get(h, retried_id, chrono::Utc::now()).await;
+    assert_eq!((done.state, done.attempt), (JobState::Completed, 3));
+    assert_eq!(done.errors.len(), 2, "both failed attempts are recorded");
+    assert_eq!(
+        probe.effects(&retried).await.unwrap(),
+        1,
+        "the writes of failed attempts were rolled back; only the completing one stays"
+    );
+}
+
+pub async fn transactional_completion_of_a_stale_attempt_rolls_back(h: &Harness) {
+    let Some(probe) = h.tx.as_ref() else {
+        h.skip_unless(false, "join a job's writes to its completion");
+        return;
+    };
+    let table = probe.effects_table().await.unwrap();
+    let gates = Arc::new(EffectGates::new(table));
+    let worker = probe
+        .with_effect_job(Worker::builder(h.store.clone()))
+        .state_arc(Arc::clone(&gates))
+        .lease(Duration::from_secs(60))
+        .shutdown_timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
+    let key = effect_key();
+    let id = enqueue_one(
+        h,
+        effect_job(&Effect {
+            key: key.clone(),
+            gated: true,
+            ..Effect::default()
+        }),
+        chrono::Utc::now(),
+    )
+    .await;
+    let handle = worker.start();
+    tokio::time::timeout(Duration::from_secs(30), gates.started.notified())
+        .await
+        .expect("the job starts");
+    // The attempt loses the job while it runs: as if its lease had expired.
+    let later = chrono::Utc::now() + secs(3600);
+    let rescued = h.store.rescue(RescueParams { now: later }).await.unwrap();
+    assert_eq!(rescued, [id]);
+    gates.go.notify_one();
+    // Shutdown waits for the running job to end.
+    handle.shutdown().await;
+
+    assert_eq!(
+        probe.effects(&key).await.unwrap(),
+        0,
+        "the stale attempt's writes were rolled back with its completion"
+    );
+    let job = get(h, id, chrono::Utc::now()).await;
+    assert_eq!(
+        job.state,
+        JobState::Retrying,
+        "the job waits for its next attempt"
+    );
+    assert_eq!(job.attempt, 1);
 }

@@ -191,7 +191,7 @@ impl WorkerBuilder {
     }
 
     /// Checks the configuration and builds the worker.
-    pub fn build(self) -> Result<Worker> {
+    pub fn build(mut self) -> Result<Worker> {
         if let Some(kind) = self.duplicate_kinds.first() {
             return Err(Error::invalid("kind", kind, "is registered twice"));
         }
@@ -250,6 +250,7 @@ impl WorkerBuilder {
                 "must be longer than zero",
             ));
         }
+        self.store.provide(&mut self.states);
         for (kind, registered) in &self.registry {
             validate::kind(kind)?;
             registered

@@ -12,6 +12,9 @@ use super::Shared;
 
 const MAX_BATCH: usize = 1000;
 
+/// Longest a result waits for others to share its write.
+const GROUP_WINDOW: Duration = Duration::from_millis(2);
+
 pub(crate) async fn run(shared: Arc<Shared>, mut rx: UnboundedReceiver<FinalizeItem>) {
     let mut batch: Vec<FinalizeItem> = Vec::new();
     let mut error_pause = Duration::from_millis(50);
@@ -22,10 +25,16 @@ pub(crate) async fn run(shared: Arc<Shared>, mut rx: UnboundedReceiver<FinalizeI
                 None => break,
             }
         }
+        // Group commit: results that arrive within a short window share one
+        // write, so a busy worker writes far fewer, larger statements.
+        let deadline = tokio::time::Instant::now() + GROUP_WINDOW;
         while batch.len() < MAX_BATCH {
             match rx.try_recv() {
                 Ok(item) => batch.push(item),
-                Err(_) => break,
+                Err(_) => match tokio::time::timeout_at(deadline, rx.recv()).await {
+                    Ok(Some(item)) => batch.push(item),
+                    _ => break,
+                },
             }
         }
         let params = FinalizeParams {

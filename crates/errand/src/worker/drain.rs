@@ -5,7 +5,7 @@ use errand_core::{CancellationToken, FinalizeParams, Outcome, RescueParams, Resu
 use futures::future::join_all;
 
 use super::Worker;
-use super::executor::execute;
+use super::executor::{Attempted, execute};
 use super::fetch::claim_params;
 
 /// What a [`Worker::drain`] did.
@@ -49,11 +49,22 @@ impl Worker {
             if jobs.is_empty() {
                 return Ok(summary);
             }
-            let items = join_all(
+            let attempts = join_all(
                 jobs.into_iter()
                     .map(|job| execute(shared, job, CancellationToken::new())),
             )
             .await;
+            let mut items = Vec::new();
+            for attempted in attempts {
+                match attempted {
+                    Attempted::Finalize(item) => items.push(item),
+                    Attempted::Committed(true) => summary.completed += 1,
+                    Attempted::Committed(false) => summary.stale += 1,
+                }
+            }
+            if items.is_empty() {
+                continue;
+            }
             let applied = shared
                 .store
                 .finalize(FinalizeParams {

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use errand_core::{
-    AttemptError, Backoff, CancellationToken, ErrorKind, FinalizeItem, JobContext, JobContextParts,
-    JobError, JobErrorAction, JobRow, Outcome,
+    AttemptError, Backoff, CancellationToken, Completion, ErrorKind, FinalizeItem, JobContext,
+    JobContextParts, JobError, JobErrorAction, JobRow, Outcome, TransactionEnd,
 };
 use futures::FutureExt;
 use tracing::Instrument;
@@ -30,20 +30,26 @@ fn panic_message(payload: &(dyn Any + Send)) -> String {
         .unwrap_or_else(|| "non-string panic payload".to_owned())
 }
 
+/// How an attempt ended, as far as recording it goes.
+#[derive(Debug, Clone)]
+pub(crate) enum Attempted {
+    /// Its end is still to be written (by the completer, or by `drain`).
+    Finalize(FinalizeItem),
+    /// The job's own transaction already ended it: committed with its
+    /// completion (true), or rolled back because the attempt was stale (false).
+    Committed(bool),
+}
+
 /// Runs one attempt of `job`. Panics and timeouts become attempt errors.
-pub(crate) async fn execute(
-    shared: &Shared,
-    job: JobRow,
-    token: CancellationToken,
-) -> FinalizeItem {
+pub(crate) async fn execute(shared: &Shared, job: JobRow, token: CancellationToken) -> Attempted {
     let (id, attempt, max_attempts) = (job.id, job.attempt, job.max_attempts);
     let Some(registered) = shared.registry.get(&job.kind) else {
         // Only registered kinds are claimed; give it back untouched if it happens anyway.
-        return FinalizeItem {
+        return Attempted::Finalize(FinalizeItem {
             id,
             attempt,
             outcome: Outcome::Release,
-        };
+        });
     };
     let span = tracing::info_span!(
         "errand.job",
@@ -64,6 +70,7 @@ pub(crate) async fn execute(
         cancel: token.clone(),
         states: shared.states.clone(),
     });
+    let transaction = ctx.transaction_slot().clone();
     let call = AssertUnwindSafe(registered.handler.call(job.input, ctx)).catch_unwind();
     let timeout = registered.options.timeout;
     let started = std::time::Instant::now();
@@ -92,6 +99,44 @@ pub(crate) async fn execute(
     }
     .instrument(span.clone())
     .await;
+
+    // A job that wrote through its transaction extractor: its completion is
+    // written and committed in that transaction; any other end rolls it back.
+    let result = match (transaction.take(), result) {
+        (None, result) => result,
+        (Some(tx), Err(e)) => {
+            tx.rollback().await;
+            Err(e)
+        }
+        (Some(tx), Ok(output)) => {
+            let completion = Completion {
+                id,
+                attempt,
+                worker: shared.config.name.clone(),
+                output,
+                now: Utc::now(),
+            };
+            let output = completion.output.clone();
+            match tx.complete(completion).await {
+                Ok(TransactionEnd::Committed) => {
+                    let _enter = span.enter();
+                    tracing::debug!("job completed with its transaction");
+                    return Attempted::Committed(true);
+                }
+                Ok(TransactionEnd::Stale) => {
+                    let _enter = span.enter();
+                    tracing::warn!(
+                        "late result rolled back: the job's lease expired and it was handed to another attempt"
+                    );
+                    return Attempted::Committed(false);
+                }
+                Ok(TransactionEnd::Unused) => Ok(output),
+                Err(e) => Err(JobError::retry(format!(
+                    "the job's transaction could not commit: {e}"
+                ))),
+            }
+        }
+    };
 
     let cancel_requested = shared
         .running()
@@ -124,11 +169,11 @@ pub(crate) async fn execute(
         Outcome::Snooze { run_at } => tracing::debug!(until = %run_at, "job snoozed"),
         Outcome::Release => {}
     }
-    FinalizeItem {
+    Attempted::Finalize(FinalizeItem {
         id,
         attempt,
         outcome,
-    }
+    })
 }
 
 /// What to record for an attempt that returned `result`.

@@ -8,7 +8,7 @@ use chrono::Utc;
 use errand_core::{CancellationToken, ClaimParams, FinalizeItem, JobRow, KindClaim, QueueClaim};
 use tokio::sync::mpsc::UnboundedSender;
 
-use super::executor::execute;
+use super::executor::{Attempted, execute};
 use super::{RunningJob, Shared};
 
 /// Longest a busy worker waits for more free slots before it claims.
@@ -78,11 +78,13 @@ fn spawn_job(shared: &Arc<Shared>, job: JobRow, finalize: &UnboundedSender<Final
     let task_shared = Arc::clone(shared);
     let finalize = finalize.clone();
     let task = tokio::spawn(async move {
-        let item = execute(&task_shared, job, token).await;
+        let attempted = execute(&task_shared, job, token).await;
         // Whoever removes the entry owns the job's end: this task, or the
         // shutdown that released it first.
         if task_shared.running().remove(&id).is_some() {
-            if finalize.send(item).is_err() {
+            if let Attempted::Finalize(item) = attempted
+                && finalize.send(item).is_err()
+            {
                 tracing::error!(job = %id, "errand completer is gone; the job returns when its lease expires");
             }
             task_shared.slot_freed.notify_one();
