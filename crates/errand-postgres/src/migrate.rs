@@ -22,6 +22,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "fewer_running_indexes",
         include_str!("../migrations/0004_fewer_running_indexes.sql"),
     ),
+    (
+        5,
+        "no_kind_index",
+        include_str!("../migrations/0005_no_kind_index.sql"),
+    ),
 ];
 
 const PREPARE: &str = "CREATE SCHEMA IF NOT EXISTS {schema};

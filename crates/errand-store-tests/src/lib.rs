@@ -54,6 +54,7 @@ macro_rules! conformance_suite {
             runtime_panic_and_timeout_are_attempt_failures,
             runtime_cancel_running_job_through_token,
             runtime_worker_processes_and_shuts_down_gracefully,
+            runtime_concurrency_holds_when_claiming_ahead,
             runtime_shutdown_releases_unfinished_jobs_without_attempt,
             process_killed_with_sigkill_loses_no_job,
             several_processes_share_one_store_without_double_runs,

@@ -275,6 +275,74 @@ pub async fn runtime_worker_processes_and_shuts_down_gracefully(h: &Harness) {
     assert_eq!(done.len(), 40);
 }
 
+pub async fn runtime_concurrency_holds_when_claiming_ahead(h: &Harness) {
+    // Short jobs with more due than a claim takes: the worker claims ahead,
+    // yet never runs more than its concurrency at once.
+    let gauge = Arc::new(Gauge::default());
+    let running = worker(h)
+        .register(jobs::sleepy::job())
+        .state_arc(Arc::clone(&gauge))
+        .concurrency(4)
+        .build()
+        .unwrap()
+        .start();
+    let c = client(h);
+    let handles = c
+        .enqueue_many((0..400).map(|_| jobs::sleepy::enqueue(0)))
+        .await
+        .unwrap();
+    for handle in &handles {
+        assert_eq!(
+            handle.wait_timeout(Duration::from_secs(30)).await.unwrap(),
+            Finished::Completed(0)
+        );
+    }
+    let peak = gauge.peak.load(Ordering::SeqCst);
+    assert!((1..=4).contains(&peak), "concurrency 4 holds: peak {peak}");
+    running.shutdown().await;
+
+    // Long jobs are never claimed ahead: the worker holds no more than its
+    // concurrency, and the rest stay available to other workers.
+    let running = worker(h)
+        .register(jobs::sleepy::job())
+        .state_arc(Arc::new(Gauge::default()))
+        .concurrency(2)
+        .build()
+        .unwrap()
+        .start();
+    let handles = c
+        .enqueue_many((0..6).map(|_| jobs::sleepy::enqueue(150)))
+        .await
+        .unwrap();
+    let most_held = std::sync::atomic::AtomicUsize::new(0);
+    eventually(
+        Duration::from_secs(30),
+        "the long jobs complete",
+        || async {
+            let held = running.running();
+            most_held.fetch_max(held, Ordering::SeqCst);
+            assert!(
+                held <= 2,
+                "a worker of concurrency 2 holds {held} long jobs"
+            );
+            let mut done = 0;
+            for handle in &handles {
+                if handle.state().await.unwrap() == JobState::Completed {
+                    done += 1;
+                }
+            }
+            done == handles.len()
+        },
+    )
+    .await;
+    assert_eq!(
+        most_held.load(Ordering::SeqCst),
+        2,
+        "the worker ran two long jobs at once"
+    );
+    running.shutdown().await;
+}
+
 pub async fn runtime_shutdown_releases_unfinished_jobs_without_attempt(h: &Harness) {
     let gauge = Arc::new(Gauge::default());
     let running = worker(h)

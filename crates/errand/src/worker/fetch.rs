@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use chrono::Utc;
@@ -13,6 +14,26 @@ use super::{RunningJob, Shared};
 
 /// Longest a busy worker waits for more free slots before it claims.
 const GATHER: Duration = Duration::from_millis(2);
+
+/// Jobs that run longer than this on average are never claimed ahead, however
+/// slow claims get (a store under load must not make a worker hoard jobs).
+const AHEAD_MAX_RUN_MICROS: u64 = 10_000;
+
+/// How many jobs the worker may hold: its concurrency, and as many again
+/// while its queues are busy and its jobs end faster than a claim takes.
+/// Claiming only the free slots would then leave them empty for most of each
+/// round trip; jobs claimed ahead wait in the process (their leases kept) for
+/// a slot, which short jobs free within that round trip. Long jobs never get
+/// claimed ahead, so they stay free for other workers to take.
+pub(crate) fn capacity(shared: &Shared, busy: bool, claim_micros: u64) -> usize {
+    let concurrency = shared.config.concurrency;
+    let run_micros = shared.run_micros.load(Ordering::Relaxed);
+    if busy && run_micros > 0 && run_micros < claim_micros.min(AHEAD_MAX_RUN_MICROS) {
+        2 * concurrency
+    } else {
+        concurrency
+    }
+}
 
 fn room(limit: Option<&usize>, used: usize) -> Option<u32> {
     limit.map(|l| u32::try_from(l.saturating_sub(used)).unwrap_or(u32::MAX))
@@ -78,7 +99,11 @@ fn spawn_job(shared: &Arc<Shared>, job: JobRow, finalize: &UnboundedSender<Final
     let task_shared = Arc::clone(shared);
     let finalize = finalize.clone();
     let task = tokio::spawn(async move {
+        // The semaphore is never closed, so this waits only for a free slot.
+        let _slot = task_shared.slots.acquire().await;
+        let started = std::time::Instant::now();
         let attempted = execute(&task_shared, job, token).await;
+        task_shared.record_run(started.elapsed());
         // Whoever removes the entry owns the job's end: this task, or the
         // shutdown that released it first.
         if task_shared.running().remove(&id).is_some() {
@@ -104,11 +129,15 @@ pub(crate) async fn run(
     let mut wakeup = shared.store.subscribe();
     let mut error_pause = Duration::from_millis(100);
     let config = &shared.config;
+    // Whether the last claim took all it asked for, and how long claims take.
+    let mut busy = false;
+    let mut claim_micros = 0u64;
     loop {
         if stop.is_cancelled() {
             break;
         }
-        let mut free = config.concurrency.saturating_sub(shared.running().len());
+        let capacity = capacity(&shared, busy, claim_micros);
+        let mut free = capacity.saturating_sub(shared.running().len());
         if free == 0 {
             tokio::select! {
                 _ = shared.slot_freed.notified() => continue,
@@ -117,8 +146,8 @@ pub(crate) async fn run(
         }
         // A busy worker gathers freed slots for a moment so that it claims in
         // batches rather than one job per round trip; an idle one claims at once.
-        let wanted = config.claim_batch.max(1);
-        if free < wanted && free < config.concurrency {
+        let wanted = config.claim_batch.min(capacity).max(1);
+        if free < wanted && free < capacity {
             let deadline = tokio::time::Instant::now() + GATHER;
             while free < wanted {
                 tokio::select! {
@@ -126,24 +155,29 @@ pub(crate) async fn run(
                     _ = tokio::time::sleep_until(deadline) => break,
                     _ = stop.cancelled() => return,
                 }
-                free = config.concurrency.saturating_sub(shared.running().len());
+                free = capacity.saturating_sub(shared.running().len());
             }
         }
         let params = claim_params(&shared, free.min(config.claim_batch));
         let requested = params.limit as usize;
+        let started = std::time::Instant::now();
         match shared.store.claim(params).await {
             Ok(jobs) => {
+                let took = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+                claim_micros = super::moving_average(claim_micros, took);
                 error_pause = Duration::from_millis(100);
                 let claimed = jobs.len();
                 for job in jobs {
                     spawn_job(&shared, job, &finalize);
                 }
-                if claimed == requested {
+                busy = claimed == requested;
+                if busy {
                     // There may be more: claim again as soon as there is room.
                     continue;
                 }
             }
             Err(e) => {
+                busy = false;
                 tracing::warn!(error = %e, retry_in = ?error_pause, "errand could not claim jobs");
                 tokio::select! {
                     _ = tokio::time::sleep(error_pause) => {}

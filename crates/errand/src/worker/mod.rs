@@ -55,15 +55,40 @@ pub(crate) struct Shared {
     pub running: Mutex<HashMap<JobId, RunningJob>>,
     /// Signalled whenever a running job ends, so the fetch loop can claim again.
     pub slot_freed: Notify,
+    /// One permit per job that may execute at once (the concurrency). Claimed
+    /// jobs wait here when the fetch loop claimed ahead.
+    pub slots: tokio::sync::Semaphore,
+    /// Moving average of how long attempts run, in microseconds; 0 until the first ends.
+    pub run_micros: std::sync::atomic::AtomicU64,
 }
 
 impl Shared {
+    /// Folds one attempt's duration into [`Shared::run_micros`].
+    pub fn record_run(&self, took: Duration) {
+        let sample = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
+        let _ = self.run_micros.fetch_update(
+            std::sync::atomic::Ordering::Relaxed,
+            std::sync::atomic::Ordering::Relaxed,
+            |old| Some(moving_average(old, sample)),
+        );
+    }
+
     pub fn running(&self) -> MutexGuard<'_, HashMap<JobId, RunningJob>> {
         // A poisoned map only means a panic happened while it was locked; the
         // map itself is still consistent (every update is a single insert/remove).
         self.running
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// An exponential moving average over about the last eight samples; the
+/// first sample stands alone.
+pub(crate) fn moving_average(old: u64, sample: u64) -> u64 {
+    if old == 0 {
+        sample.max(1)
+    } else {
+        (old - old / 8).saturating_add(sample / 8).max(1)
     }
 }
 
@@ -169,7 +194,8 @@ impl std::fmt::Debug for WorkerHandle {
 }
 
 impl WorkerHandle {
-    /// The number of jobs running now.
+    /// The number of jobs this worker holds now: running, or claimed ahead
+    /// and about to run (see [`WorkerBuilder::concurrency`]).
     pub fn running(&self) -> usize {
         self.shared.running().len()
     }
