@@ -2,31 +2,34 @@
 -- lets concurrent claimers take different jobs instead of waiting.
 -- $1 queue, $2 worker, $3 now, $4 lease end, $5 kinds, $6 limit.
 --
--- Due jobs are read one priority at a time (the priorities present are found
--- by a skip scan of the index), so that `run_at <= now` bounds each index
--- range: jobs scheduled for later, however many, are never walked.
-WITH RECURSIVE priorities AS (
-    (SELECT priority FROM {schema}.jobs
+-- Due jobs are read one priority at a time, so that `run_at <= now` bounds
+-- each index range: jobs scheduled for later, however many, are never walked.
+-- `heads` finds each priority's first waiting job (a skip scan of the
+-- index), and each priority's range starts at that job: entries of finished
+-- jobs that vacuum has not yet removed sit at the start of the range and are
+-- walked once, not once per step.
+WITH RECURSIVE heads AS (
+    (SELECT priority, run_at, id FROM {schema}.jobs
      WHERE state = 'available' AND queue = $1
-     ORDER BY priority LIMIT 1)
+     ORDER BY priority, run_at, id LIMIT 1)
     UNION ALL
-    SELECT (SELECT j.priority FROM {schema}.jobs AS j
-            WHERE j.state = 'available' AND j.queue = $1 AND j.priority > p.priority
-            ORDER BY j.priority LIMIT 1)
-    FROM priorities AS p
-    WHERE p.priority IS NOT NULL
+    SELECT later.priority, later.run_at, later.id FROM heads AS h
+    CROSS JOIN LATERAL (
+        SELECT j.priority, j.run_at, j.id FROM {schema}.jobs AS j
+        WHERE j.state = 'available' AND j.queue = $1 AND j.priority > h.priority
+        ORDER BY j.priority, j.run_at, j.id LIMIT 1
+    ) AS later
 ),
 picked AS (
-    SELECT due.id FROM priorities AS p
+    SELECT due.id FROM heads AS h
     CROSS JOIN LATERAL (
         SELECT id FROM {schema}.jobs
-        WHERE state = 'available' AND queue = $1 AND priority = p.priority
-          AND run_at <= $3 AND kind = ANY($5)
+        WHERE state = 'available' AND queue = $1 AND priority = h.priority
+          AND (run_at, id) >= (h.run_at, h.id) AND run_at <= $3 AND kind = ANY($5)
         ORDER BY run_at, id
         LIMIT $6
         FOR UPDATE SKIP LOCKED
     ) AS due
-    WHERE p.priority IS NOT NULL
     LIMIT $6
 )
 UPDATE {schema}.jobs AS j
