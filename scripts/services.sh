@@ -41,3 +41,29 @@ ensure_postgres() {
   echo "error: PostgreSQL is required and could not be reached at $ERRAND_TEST_POSTGRES_URL" >&2
   return 1
 }
+
+redis_ready() {
+  command -v redis-cli >/dev/null 2>&1 &&
+    [ "$(redis-cli -u "$ERRAND_TEST_REDIS_URL" ping 2>/dev/null)" = PONG ]
+}
+
+ensure_redis() {
+  if redis_ready; then return 0; fi
+  case "$ERRAND_TEST_REDIS_URL" in
+    redis://127.0.0.1:6379) ;;
+    *) echo "error: Redis at ERRAND_TEST_REDIS_URL=$ERRAND_TEST_REDIS_URL is unreachable" >&2; return 1 ;;
+  esac
+  if ! command -v redis-server >/dev/null 2>&1; then
+    echo "==> installing Redis (apt-get)"
+    apt-get update -qq && apt-get install -y -qq redis-server >/dev/null || return 1
+  fi
+  echo "==> starting Redis"
+  # A throwaway server: nothing kept on disk.
+  redis-server --bind 127.0.0.1 --port 6379 --daemonize yes --save '' --appendonly no >/dev/null || true
+  for _ in $(seq 1 40); do
+    if redis_ready; then return 0; fi
+    sleep 0.25
+  done
+  echo "error: Redis is required and could not be reached at $ERRAND_TEST_REDIS_URL" >&2
+  return 1
+}

@@ -16,6 +16,8 @@ step() { printf '\n==> %s\n' "$*"; }
 . "$(dirname "$0")/services.sh"
 step "services: PostgreSQL at $ERRAND_TEST_POSTGRES_URL"
 ensure_postgres
+step "services: Redis at $ERRAND_TEST_REDIS_URL"
+ensure_redis
 
 step "cargo fmt --check"
 cargo fmt --all --check

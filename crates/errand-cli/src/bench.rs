@@ -16,7 +16,7 @@ use crate::store::{self, Target, UsageError};
 /// Arguments of `errand bench`.
 #[derive(Args, Debug)]
 pub struct BenchArgs {
-    /// The backend to measure: sqlite.
+    /// The backend to measure: sqlite, postgres or redis.
     #[arg(long, default_value = "sqlite")]
     backend: String,
     /// Jobs to enqueue in bulk and process.
@@ -181,6 +181,7 @@ enum Scratch {
     None,
     Dir(#[allow(dead_code)] tempfile::TempDir),
     Schema(errand::postgres::PgStore),
+    Prefix(errand::RedisStore),
 }
 
 async fn open(args: &BenchArgs, target: Target<'_>) -> anyhow::Result<(Arc<dyn Store>, Scratch)> {
@@ -238,8 +239,33 @@ async fn open(args: &BenchArgs, target: Target<'_>) -> anyhow::Result<(Arc<dyn S
             };
             Ok((Arc::new(store), scratch))
         }
+        "redis" => {
+            let url = target
+                .url
+                .filter(|u| store::backend_of(u).ok() == Some("redis"))
+                .ok_or_else(|| {
+                    UsageError("--backend redis needs --database-url redis://host:6379".into())
+                })?;
+            let secs = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0);
+            let options = errand::redis::RedisOptions {
+                prefix: target
+                    .schema
+                    .map_or_else(|| format!("errand_bench:{{{secs}}}"), str::to_owned),
+                ..errand::redis::RedisOptions::default()
+            };
+            let store = errand::RedisStore::connect_with(url, options).await?;
+            let scratch = if target.schema.is_some() {
+                Scratch::None
+            } else {
+                Scratch::Prefix(store.clone())
+            };
+            Ok((Arc::new(store), scratch))
+        }
         other => Err(UsageError(format!(
-            "invalid backend {other:?}: expected sqlite or postgres"
+            "invalid backend {other:?}: expected sqlite, postgres or redis"
         ))
         .into()),
     }
@@ -349,8 +375,12 @@ pub async fn run(target: Target<'_>, args: BenchArgs, json: bool) -> anyhow::Res
         }
     }
     handle.shutdown().await;
-    if let Scratch::Schema(pg) = scratch {
-        pg.drop_schema().await?;
+    match scratch {
+        Scratch::Schema(pg) => pg.drop_schema().await?,
+        Scratch::Prefix(redis) => {
+            redis.clear().await?;
+        }
+        Scratch::None | Scratch::Dir(_) => {}
     }
     latencies.sort_unstable();
     let report = Report {

@@ -13,11 +13,12 @@ use clap::{Parser, Subcommand};
 #[derive(Parser, Debug)]
 #[command(name = "errand", version, about)]
 struct Cli {
-    /// The store: sqlite://path.db or postgres://user@host/db
+    /// The store: sqlite://path.db, postgres://user@host/db or redis://host:6379
     #[arg(long, env = "ERRAND_DATABASE_URL", global = true)]
     database_url: Option<String>,
-    /// The PostgreSQL schema holding errand's tables (default errand).
-    #[arg(long, env = "ERRAND_SCHEMA", global = true)]
+    /// The PostgreSQL schema holding errand's tables (default errand), or the
+    /// Redis key prefix (default {errand}).
+    #[arg(long, alias = "prefix", env = "ERRAND_SCHEMA", global = true)]
     schema: Option<String>,
     /// Print JSON instead of tables.
     #[arg(long, global = true)]

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::str::FromStr;
 
 use errand::postgres::{PgOptions, PgStore};
+use errand::redis::{RedisOptions, RedisStore};
 use errand::{SqliteStore, Store};
 
 /// The store used when no URL is given.
@@ -22,12 +23,12 @@ impl std::fmt::Display for UsageError {
 
 impl std::error::Error for UsageError {}
 
-/// Where the store is: a URL and, for PostgreSQL, a schema.
+/// Where the store is: a URL and, for PostgreSQL, a schema (for Redis, a key prefix).
 #[derive(Debug, Clone, Copy)]
 pub struct Target<'a> {
-    /// `sqlite://path.db` or `postgres://user@host/db`; `None` for the default.
+    /// `sqlite://path.db`, `postgres://user@host/db` or `redis://host:6379`; `None` for the default.
     pub url: Option<&'a str>,
-    /// The PostgreSQL schema (default `errand`).
+    /// The PostgreSQL schema (default `errand`) or Redis key prefix (default `{errand}`).
     pub schema: Option<&'a str>,
 }
 
@@ -37,10 +38,13 @@ pub fn backend_of(url: &str) -> anyhow::Result<&'static str> {
         Ok("sqlite")
     } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
         Ok("postgres")
+    } else if url.starts_with("redis:") || url.starts_with("rediss:") || url.starts_with("valkey:")
+    {
+        Ok("redis")
     } else {
         let scheme = url.split(':').next().unwrap_or(url);
         Err(UsageError(format!(
-            "invalid database_url {url:?}: unknown scheme {scheme:?} (supported: sqlite://path.db, postgres://user@host/db)"
+            "invalid database_url {url:?}: unknown scheme {scheme:?} (supported: sqlite://path.db, postgres://user@host/db, redis://host:6379)"
         ))
         .into())
     }
@@ -62,6 +66,16 @@ pub async fn open(target: Target<'_>, default: &str) -> anyhow::Result<Arc<dyn S
             };
             Ok(Arc::new(PgStore::connect_with(options, settings).await?))
         }
+        "redis" => {
+            let options = RedisOptions {
+                prefix: target
+                    .schema
+                    .unwrap_or(errand::redis::DEFAULT_PREFIX)
+                    .to_owned(),
+                ..RedisOptions::default()
+            };
+            Ok(Arc::new(RedisStore::connect_with(url, options).await?))
+        }
         _ => Ok(Arc::new(SqliteStore::connect(url).await?)),
     }
 }
@@ -73,6 +87,12 @@ pub fn migration_sql(target: Target<'_>) -> anyhow::Result<String> {
         "postgres" => errand::postgres::migration_sql(
             target.schema.unwrap_or(errand::postgres::DEFAULT_SCHEMA),
         )?,
+        "redis" => {
+            return Err(UsageError(
+                "the Redis store has no schema and no migrations: there is no SQL to print".into(),
+            )
+            .into());
+        }
         _ => errand::sqlite::MIGRATIONS
             .iter()
             .map(|(version, name, sql)| format!("-- migration {version}: {name}\n{sql}"))

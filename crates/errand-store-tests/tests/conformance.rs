@@ -5,6 +5,11 @@ mod sqlite {
     errand_store_tests::conformance_suite!(errand_store_tests::backends::sqlite::harness);
 }
 
+#[cfg(feature = "redis")]
+mod redis {
+    errand_store_tests::conformance_suite!(errand_store_tests::backends::redis::harness);
+}
+
 #[cfg(feature = "postgres")]
 #[allow(clippy::expect_used)]
 mod postgres {

@@ -67,6 +67,14 @@ pub mod postgres {
 #[cfg(feature = "postgres")]
 pub use errand_postgres::{PgEnqueueExt, PgStore, PgTx};
 
+/// The Redis / Valkey store (feature `redis`).
+#[cfg(feature = "redis")]
+pub mod redis {
+    pub use errand_redis::*;
+}
+#[cfg(feature = "redis")]
+pub use errand_redis::RedisStore;
+
 /// The workspace README's example, compiled as a doctest so that it stays true.
 #[doc = include_str!("../../../README.md")]
 #[cfg(doctest)]

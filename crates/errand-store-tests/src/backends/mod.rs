@@ -8,6 +8,8 @@ use errand::{Error, Result, Store};
 pub mod pg_server;
 #[cfg(feature = "postgres")]
 pub mod postgres;
+#[cfg(feature = "redis")]
+pub mod redis;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 
@@ -22,6 +24,10 @@ pub async fn open(url: &str, namespace: Option<&str>) -> Result<Arc<dyn Store>> 
     #[cfg(feature = "postgres")]
     if url.starts_with("postgres:") || url.starts_with("postgresql:") {
         return postgres::open(url, namespace).await;
+    }
+    #[cfg(feature = "redis")]
+    if url.starts_with("redis:") || url.starts_with("rediss:") || url.starts_with("valkey:") {
+        return redis::open(url, namespace).await;
     }
     Err(Error::invalid(
         "database_url",

@@ -1,0 +1,87 @@
+-- ARGV: prefix, worker, now, lease_until, limit, queue count, then queue and
+-- cap per queue (-1: none), kind count, then kind, cap, global limit per
+-- kind (-1: none). Returns id, fields (HGETALL) per claimed job, in claim
+-- order: queues in the given order, then priority, run_at, id.
+local worker, now, lease = ARGV[2], tonumber(ARGV[3]), ARGV[4]
+local limit = tonumber(ARGV[5])
+local queues = {}
+local i = 7
+for q = 1, tonumber(ARGV[6]) do
+    queues[q] = { ARGV[i], tonumber(ARGV[i + 1]) }
+    i = i + 2
+end
+local kinds = tonumber(ARGV[i])
+i = i + 1
+local room = {}
+local any_room = 0
+for _ = 1, kinds do
+    local kind, cap, global = ARGV[i], tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2])
+    i = i + 3
+    local r = limit
+    if cap >= 0 then
+        r = math.min(r, cap)
+    end
+    if global >= 0 then
+        local running = tonumber(redis.call('HGET', P .. ':running_kind', kind) or '0')
+        r = math.min(r, math.max(global - running, 0))
+    end
+    room[kind] = r
+    any_room = any_room + r
+end
+
+-- Jobs that became due since the last claim join their queues' wait sets,
+-- earliest first.
+local due = redis.call('ZRANGEBYSCORE', P .. ':scheduled', '-inf', now, 'LIMIT', 0, 1000)
+for _, id in ipairs(due) do
+    local queue, priority, run_at = unpack(redis.call('HMGET', jkey(id), 'queue', 'priority', 'run_at'))
+    redis.call('ZREM', P .. ':scheduled', id)
+    redis.call('ZADD', P .. ':wait:' .. queue, priority, member(run_at, id))
+end
+
+local out = {}
+local claimed = 0
+for _, q in ipairs(queues) do
+    local key = P .. ':wait:' .. q[1]
+    local qroom = limit - claimed
+    if q[2] >= 0 then
+        qroom = math.min(qroom, q[2])
+    end
+    -- Jobs of kinds this worker cannot take now stay where they are; the
+    -- scan steps over them.
+    local skipped = 0
+    while qroom > 0 and any_room > 0 do
+        local members = redis.call('ZRANGE', key, skipped, skipped + 99)
+        for _, m in ipairs(members) do
+            if qroom <= 0 or any_room <= 0 then
+                break
+            end
+            local id = string.format('%d', tonumber(string.sub(m, 17)))
+            local jk = jkey(id)
+            local kind = redis.call('HGET', jk, 'kind')
+            local r = room[kind]
+            if r and r > 0 then
+                redis.call('ZREM', key, m)
+                redis.call('HSET', jk, 'state', 'running', 'worker', worker, 'started_at', now,
+                    'lease_until', lease, 'cancel_requested', 0)
+                redis.call('HINCRBY', jk, 'attempt', 1)
+                redis.call('ZADD', P .. ':running', lease, id)
+                redis.call('HINCRBY', P .. ':running_kind', kind, 1)
+                room[kind] = r - 1
+                any_room = any_room - 1
+                qroom = qroom - 1
+                claimed = claimed + 1
+                out[#out + 1] = id
+                out[#out + 1] = redis.call('HGETALL', jk)
+            else
+                skipped = skipped + 1
+            end
+        end
+        if #members < 100 then
+            break
+        end
+    end
+    if claimed >= limit or any_room <= 0 then
+        break
+    end
+end
+return out

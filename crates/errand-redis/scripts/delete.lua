@@ -1,0 +1,23 @@
+-- ARGV: prefix, id. Deletes a job that is not running. Returns 1 when
+-- deleted, 0 when there is no such job, -1 when it is running.
+local id = ARGV[2]
+local jk = jkey(id)
+local state, queue, run_at, ukey = unpack(redis.call('HMGET', jk, 'state', 'queue', 'run_at', 'unique_key'))
+if not state then
+    return 0
+end
+if state == 'running' then
+    return -1
+end
+if state == 'available' then
+    unplace(id, queue, run_at)
+end
+if ukey then
+    local slot = P .. ':unique:' .. ukey
+    if redis.call('GET', slot) == id then
+        redis.call('DEL', slot)
+    end
+end
+redis.call('ZREM', P .. ':jobs', id)
+redis.call('DEL', jk)
+return 1

@@ -1,0 +1,15 @@
+use errand_core::Error;
+
+/// The one translation from redis errors to errand errors for this backend.
+pub(crate) fn redis_error(e: redis::RedisError) -> Error {
+    if e.is_io_error()
+        || e.is_connection_dropped()
+        || e.is_connection_refusal()
+        || e.is_timeout()
+        || e.is_cluster_error()
+    {
+        Error::Unavailable(e.to_string())
+    } else {
+        Error::Backend(e.to_string())
+    }
+}

@@ -1,0 +1,14 @@
+//! Redis / Valkey store for errand.
+//!
+//! ```no_run
+//! # async fn demo() -> errand_core::Result<()> {
+//! let store = errand_redis::RedisStore::connect("redis://127.0.0.1:6379").await?;
+//! # let _ = store; Ok(()) }
+//! ```
+
+mod error;
+mod rows;
+mod scripts;
+mod store;
+
+pub use store::{DEFAULT_PREFIX, RedisOptions, RedisStore};

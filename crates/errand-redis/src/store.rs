@@ -1,0 +1,607 @@
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
+use errand_core::{
+    CancelOutcome, CancelParams, Capabilities, ClaimParams, DeleteParams, EnqueueParams, Enqueued,
+    Error, FinalizeParams, GetParams, JobId, JobRow, LeaseStatus, ListParams, Outcome, RenewParams,
+    RescueParams, Result, RetryParams, StateCount, Stats, StatsParams, Store, UniqueScope, Wakeup,
+    WakeupSender,
+};
+use futures::StreamExt;
+use redis::aio::ConnectionManager;
+use tokio::task::JoinHandle;
+
+use crate::error::redis_error;
+use crate::rows::{Fields, micros};
+use crate::scripts::Scripts;
+
+/// The key prefix used unless [`RedisOptions::prefix`] says otherwise.
+pub const DEFAULT_PREFIX: &str = "{errand}";
+
+/// Longest wait for an answer before the connection counts as lost.
+const RESPONSE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How a [`RedisStore`] names its keys and whether it listens for wake-ups.
+#[derive(Debug, Clone)]
+pub struct RedisOptions {
+    /// Prefix of every key of the store. It must contain a hash tag such as
+    /// `{errand}` so that all keys map to one Redis Cluster slot, and must not
+    /// contain glob characters (`*?[]\`) or whitespace.
+    pub prefix: String,
+    /// Subscribe to wake-up messages (default true). Without it, workers in
+    /// other processes notice new jobs at their poll interval.
+    pub listen: bool,
+}
+
+impl Default for RedisOptions {
+    fn default() -> Self {
+        RedisOptions {
+            prefix: DEFAULT_PREFIX.to_owned(),
+            listen: true,
+        }
+    }
+}
+
+/// Checks a key prefix: printable, no glob characters, with a hash tag.
+fn validate_prefix(prefix: &str) -> Result<()> {
+    let bad = |reason: &str| Err(Error::invalid("prefix", prefix, reason));
+    if prefix.is_empty() || prefix.len() > 100 {
+        return bad("must be 1 to 100 bytes long");
+    }
+    if prefix
+        .chars()
+        .any(|c| c.is_whitespace() || c.is_control() || "*?[]\\".contains(c))
+    {
+        return bad("must not contain whitespace, control or glob characters (*?[]\\)");
+    }
+    let tagged = prefix
+        .find('{')
+        .and_then(|open| prefix[open + 1..].find('}').map(|len| len > 0))
+        .unwrap_or(false);
+    if !tagged {
+        return bad(
+            "must contain a non-empty hash tag such as {errand}, so that every key of the store lands in one Redis Cluster slot",
+        );
+    }
+    Ok(())
+}
+
+/// errand's store on Redis or Valkey: every state change is one atomic Lua
+/// script, so many worker processes can share one server.
+///
+/// ```no_run
+/// # async fn demo() -> errand_core::Result<()> {
+/// use errand_redis::{RedisOptions, RedisStore};
+/// let store = RedisStore::connect_with(
+///     "redis://127.0.0.1:6379",
+///     RedisOptions { prefix: "{billing}".into(), ..RedisOptions::default() },
+/// )
+/// .await?;
+/// # let _ = store; Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct RedisStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    conn: ConnectionManager,
+    prefix: String,
+    scripts: Scripts,
+    wakeup: Arc<WakeupSender>,
+    listener: Option<JoinHandle<()>>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        if let Some(listener) = &self.listener {
+            listener.abort();
+        }
+    }
+}
+
+impl std::fmt::Debug for RedisStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisStore")
+            .field("prefix", &self.inner.prefix)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Wakes this process's workers on every message of the store's channel;
+/// resubscribes by itself after the connection drops (and wakes the workers
+/// then too: jobs may have come while it was away).
+async fn listen(client: redis::Client, channel: String, wakeup: Arc<WakeupSender>) {
+    let mut pause = Duration::from_millis(100);
+    loop {
+        match client.get_async_pubsub().await {
+            Ok(mut pubsub) => match pubsub.subscribe(&channel).await {
+                Ok(()) => {
+                    pause = Duration::from_millis(100);
+                    wakeup.notify();
+                    let mut messages = pubsub.on_message();
+                    while messages.next().await.is_some() {
+                        wakeup.notify();
+                    }
+                    tracing::warn!("errand lost its Redis subscription; reconnecting");
+                }
+                Err(e) => tracing::warn!(error = %e, "errand could not subscribe to wake-ups"),
+            },
+            Err(e) => {
+                tracing::warn!(error = %e, retry_in = ?pause, "errand could not connect for wake-ups");
+            }
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_secs(5));
+    }
+}
+
+fn lease_end(now: DateTime<Utc>, lease: Duration) -> Result<DateTime<Utc>> {
+    TimeDelta::from_std(lease)
+        .ok()
+        .and_then(|d| now.checked_add_signed(d))
+        .ok_or_else(|| Error::invalid("lease", format!("{lease:?}"), "is too long"))
+}
+
+fn json<T: serde::Serialize>(value: &T) -> Result<String> {
+    Ok(serde_json::to_string(value)?)
+}
+
+fn parse<T: redis::FromRedisValue>(value: redis::Value, what: &str) -> Result<T> {
+    redis::from_redis_value(value)
+        .map_err(|e| Error::Backend(format!("unexpected reply to {what}: {e}")))
+}
+
+impl RedisStore {
+    /// Connects to a `redis://` (or `rediss://`, `valkey://`) URL with the default prefix `{errand}`.
+    pub async fn connect(url: &str) -> Result<Self> {
+        Self::connect_with(url, RedisOptions::default()).await
+    }
+
+    /// Connects with explicit options.
+    pub async fn connect_with(url: &str, options: RedisOptions) -> Result<Self> {
+        validate_prefix(&options.prefix)?;
+        let client = redis::Client::open(url)
+            .map_err(|e| Error::invalid("database_url", url, e.to_string()))?;
+        // A bulk enqueue of many thousand jobs is one script that may run for
+        // a second or more on a busy server: answers may take that long.
+        let config = redis::aio::ConnectionManagerConfig::new()
+            .set_response_timeout(Some(RESPONSE_TIMEOUT))
+            .set_connection_timeout(Some(Duration::from_secs(5)));
+        let conn = client
+            .get_connection_manager_with_config(config)
+            .await
+            .map_err(redis_error)?;
+        let wakeup = Arc::new(WakeupSender::default());
+        let listener = options.listen.then(|| {
+            tokio::spawn(listen(
+                client.clone(),
+                format!("{}:wake", options.prefix),
+                Arc::clone(&wakeup),
+            ))
+        });
+        Ok(RedisStore {
+            inner: Arc::new(Inner {
+                conn,
+                prefix: options.prefix,
+                scripts: Scripts::new(),
+                wakeup,
+                listener,
+            }),
+        })
+    }
+
+    /// The key prefix of this store.
+    pub fn prefix(&self) -> &str {
+        &self.inner.prefix
+    }
+
+    /// Deletes every key under this store's prefix: for tests and benchmarks
+    /// that made a store of their own. Returns how many keys went.
+    pub async fn clear(&self) -> Result<u64> {
+        let mut conn = self.inner.conn.clone();
+        let pattern = format!("{}:*", self.inner.prefix);
+        let mut cursor: u64 = 0;
+        let mut deleted = 0;
+        loop {
+            let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
+                .arg(cursor)
+                .arg("MATCH")
+                .arg(&pattern)
+                .arg("COUNT")
+                .arg(1000)
+                .query_async(&mut conn)
+                .await
+                .map_err(redis_error)?;
+            if !keys.is_empty() {
+                let n: u64 = redis::cmd("UNLINK")
+                    .arg(&keys)
+                    .query_async(&mut conn)
+                    .await
+                    .map_err(redis_error)?;
+                deleted += n;
+            }
+            if next == 0 {
+                return Ok(deleted);
+            }
+            cursor = next;
+        }
+    }
+
+    fn key(&self, name: &str) -> String {
+        format!("{}:{name}", self.inner.prefix)
+    }
+
+    fn invocation<'a>(&'a self, script: &'a redis::Script) -> redis::ScriptInvocation<'a> {
+        let mut invocation = script.prepare_invoke();
+        invocation.key(self.key("jobs")).arg(&self.inner.prefix);
+        invocation
+    }
+
+    async fn run<T: redis::FromRedisValue>(
+        &self,
+        invocation: &redis::ScriptInvocation<'_>,
+        what: &str,
+    ) -> Result<T> {
+        let mut conn = self.inner.conn.clone();
+        let value: redis::Value = invocation
+            .invoke_async(&mut conn)
+            .await
+            .map_err(redis_error)?;
+        parse(value, what)
+    }
+
+    async fn rows(&self, ids: &[i64], now: DateTime<Utc>) -> Result<Vec<JobRow>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut pipe = redis::pipe();
+        for id in ids {
+            pipe.hgetall(self.key(&format!("job:{id}")));
+        }
+        let mut conn = self.inner.conn.clone();
+        let maps: Vec<HashMap<String, String>> =
+            pipe.query_async(&mut conn).await.map_err(redis_error)?;
+        ids.iter()
+            .zip(maps)
+            // A job deleted since its id was read has an empty hash.
+            .filter(|(_, map)| !map.is_empty())
+            .map(|(id, map)| Fields::new(*id, map).into_row(now))
+            .collect()
+    }
+}
+
+#[async_trait]
+impl Store for RedisStore {
+    fn backend(&self) -> &'static str {
+        "redis"
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            transactional_enqueue: false,
+            cross_process_wakeup: self.inner.listener.is_some(),
+        }
+    }
+
+    async fn enqueue(&self, params: EnqueueParams) -> Result<Vec<Enqueued>> {
+        for job in &params.jobs {
+            job.validate(params.max_input_bytes)?;
+        }
+        if params.jobs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let now = micros(params.now);
+        let mut invocation = self.invocation(&self.inner.scripts.enqueue);
+        invocation.arg(now).arg(params.jobs.len());
+        for job in &params.jobs {
+            let (key, scope, until) = match &job.unique {
+                None => ("", "", String::new()),
+                Some(unique) => match unique.scope {
+                    UniqueScope::Active => (unique.key.as_str(), "active", String::new()),
+                    UniqueScope::Forever => (unique.key.as_str(), "forever", String::new()),
+                    UniqueScope::Period(period) => {
+                        let until = TimeDelta::from_std(period)
+                            .ok()
+                            .and_then(|d| params.now.checked_add_signed(d))
+                            .ok_or_else(|| {
+                                Error::invalid(
+                                    "unique_period",
+                                    format!("{period:?}"),
+                                    "is too long",
+                                )
+                            })?;
+                        (unique.key.as_str(), "period", micros(until).to_string())
+                    }
+                },
+            };
+            invocation
+                .arg(&job.kind)
+                .arg(&job.queue)
+                .arg(job.priority)
+                .arg(job.tenant.as_deref().unwrap_or(""))
+                .arg(json(&job.input)?)
+                .arg(job.max_attempts)
+                .arg(micros(job.run_at.unwrap_or(params.now)))
+                .arg(key)
+                .arg(scope)
+                .arg(until)
+                .arg(job.batch_id.map(|b| b.to_string()).unwrap_or_default())
+                .arg(job.cron.as_ref().map_or("", |c| c.name.as_str()))
+                .arg(
+                    job.cron
+                        .as_ref()
+                        .map(|c| micros(c.fire_at).to_string())
+                        .unwrap_or_default(),
+                )
+                .arg(json(&job.meta)?);
+        }
+        let out: Vec<i64> = self.run(&invocation, "enqueue").await?;
+        // Workers of this process need not wait for the message's round trip.
+        self.inner.wakeup.notify();
+        Ok(out
+            .chunks(2)
+            .map(|pair| Enqueued {
+                id: JobId(pair[0]),
+                duplicate: pair.get(1) == Some(&1),
+            })
+            .collect())
+    }
+
+    async fn claim(&self, params: ClaimParams) -> Result<Vec<JobRow>> {
+        if params.limit == 0 || params.queues.is_empty() || params.kinds.is_empty() {
+            return Ok(Vec::new());
+        }
+        let until = lease_end(params.now, params.lease)?;
+        let mut invocation = self.invocation(&self.inner.scripts.claim);
+        invocation
+            .arg(&params.worker)
+            .arg(micros(params.now))
+            .arg(micros(until))
+            .arg(params.limit)
+            .arg(params.queues.len());
+        for queue in &params.queues {
+            invocation
+                .arg(&queue.name)
+                .arg(queue.cap.map_or(-1, i64::from));
+        }
+        invocation.arg(params.kinds.len());
+        for kind in &params.kinds {
+            invocation
+                .arg(&kind.kind)
+                .arg(kind.cap.map_or(-1, i64::from))
+                .arg(kind.global_limit.map_or(-1, i64::from));
+        }
+        let out: Vec<redis::Value> = self.run(&invocation, "claim").await?;
+        let mut jobs = Vec::with_capacity(out.len() / 2);
+        let mut items = out.into_iter();
+        while let (Some(id), Some(fields)) = (items.next(), items.next()) {
+            let id: i64 = parse(id, "claim")?;
+            let map: HashMap<String, String> = parse(fields, "claim")?;
+            jobs.push(Fields::new(id, map).into_row(params.now)?);
+        }
+        Ok(jobs)
+    }
+
+    async fn finalize(&self, params: FinalizeParams) -> Result<Vec<bool>> {
+        if params.items.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut invocation = self.invocation(&self.inner.scripts.finalize);
+        invocation
+            .arg(&params.worker)
+            .arg(micros(params.now))
+            .arg(params.items.len());
+        let mut wakes = false;
+        for item in &params.items {
+            let (outcome, a, b) = match &item.outcome {
+                Outcome::Complete { output } => ("complete", json(output)?, String::new()),
+                Outcome::Retry { run_at, error } => {
+                    wakes |= *run_at <= params.now;
+                    ("retry", micros(*run_at).to_string(), json(error)?)
+                }
+                Outcome::Fail { error } => ("fail", json(error)?, String::new()),
+                Outcome::Cancel { error } => ("cancel", json(error)?, String::new()),
+                Outcome::Snooze { run_at } => {
+                    wakes |= *run_at <= params.now;
+                    ("snooze", micros(*run_at).to_string(), String::new())
+                }
+                Outcome::Release => {
+                    wakes = true;
+                    ("snooze", micros(params.now).to_string(), String::new())
+                }
+            };
+            invocation
+                .arg(item.id.0)
+                .arg(item.attempt)
+                .arg(outcome)
+                .arg(a)
+                .arg(b);
+        }
+        let applied: Vec<i64> = self.run(&invocation, "finalize").await?;
+        if wakes {
+            self.inner.wakeup.notify();
+        }
+        Ok(applied.into_iter().map(|a| a == 1).collect())
+    }
+
+    async fn renew_leases(&self, params: RenewParams) -> Result<Vec<LeaseStatus>> {
+        if params.jobs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut invocation = self.invocation(&self.inner.scripts.renew);
+        invocation
+            .arg(&params.worker)
+            .arg(micros(params.lease_until))
+            .arg(params.jobs.len());
+        for (id, attempt) in &params.jobs {
+            invocation.arg(id.0).arg(*attempt);
+        }
+        let out: Vec<i64> = self.run(&invocation, "renew").await?;
+        Ok(params
+            .jobs
+            .iter()
+            .zip(out.chunks(2))
+            .map(|((id, _), status)| LeaseStatus {
+                id: *id,
+                held: status.first() == Some(&1),
+                cancel_requested: status.get(1) == Some(&1),
+            })
+            .collect())
+    }
+
+    async fn rescue(&self, params: RescueParams) -> Result<Vec<JobId>> {
+        let mut invocation = self.invocation(&self.inner.scripts.rescue);
+        invocation
+            .arg(micros(params.now))
+            .arg(params.now.to_rfc3339_opts(SecondsFormat::Micros, true));
+        let ids: Vec<i64> = self.run(&invocation, "rescue").await?;
+        if !ids.is_empty() {
+            self.inner.wakeup.notify();
+        }
+        Ok(ids.into_iter().map(JobId).collect())
+    }
+
+    async fn get(&self, params: GetParams) -> Result<Option<JobRow>> {
+        Ok(self.rows(&[params.id.0], params.now).await?.pop())
+    }
+
+    async fn list(&self, params: ListParams) -> Result<Vec<JobRow>> {
+        let limit = usize::try_from(params.limit).unwrap_or(usize::MAX);
+        let mut found = Vec::new();
+        // Newest first, a page of ids at a time, until enough rows match.
+        let mut max = params
+            .before_id
+            .map_or_else(|| "+inf".to_owned(), |id| format!("({}", id.0));
+        let mut conn = self.inner.conn.clone();
+        while found.len() < limit {
+            let ids: Vec<i64> = redis::cmd("ZRANGE")
+                .arg(self.key("jobs"))
+                .arg(&max)
+                .arg("-inf")
+                .arg("BYSCORE")
+                .arg("REV")
+                .arg("LIMIT")
+                .arg(0)
+                .arg(500)
+                .query_async(&mut conn)
+                .await
+                .map_err(redis_error)?;
+            let Some(last) = ids.last() else { break };
+            max = format!("({last}");
+            for row in self.rows(&ids, params.now).await? {
+                let keep = params.kind.as_ref().is_none_or(|k| *k == row.kind)
+                    && params.queue.as_ref().is_none_or(|q| *q == row.queue)
+                    && params
+                        .tenant
+                        .as_ref()
+                        .is_none_or(|t| row.tenant.as_ref() == Some(t))
+                    && params.batch_id.is_none_or(|b| row.batch_id == Some(b))
+                    && params
+                        .unique_key
+                        .as_ref()
+                        .is_none_or(|u| row.unique_key.as_ref() == Some(u))
+                    && params.state.is_none_or(|s| s == row.state);
+                if keep && found.len() < limit {
+                    found.push(row);
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    async fn cancel(&self, params: CancelParams) -> Result<CancelOutcome> {
+        if params.ids.is_empty() {
+            return Ok(CancelOutcome::default());
+        }
+        let mut invocation = self.invocation(&self.inner.scripts.cancel);
+        invocation.arg(micros(params.now));
+        for id in &params.ids {
+            invocation.arg(id.0);
+        }
+        let (cancelled, requested): (Vec<i64>, Vec<i64>) = self.run(&invocation, "cancel").await?;
+        Ok(CancelOutcome {
+            cancelled: cancelled.into_iter().map(JobId).collect(),
+            requested: requested.into_iter().map(JobId).collect(),
+        })
+    }
+
+    async fn retry(&self, params: RetryParams) -> Result<bool> {
+        let mut invocation = self.invocation(&self.inner.scripts.retry);
+        invocation.arg(params.id.0).arg(micros(params.now));
+        let done: i64 = self.run(&invocation, "retry").await?;
+        if done == 1 {
+            self.inner.wakeup.notify();
+        }
+        Ok(done == 1)
+    }
+
+    async fn stats(&self, params: StatsParams) -> Result<Stats> {
+        let mut invocation = self.invocation(&self.inner.scripts.stats);
+        invocation
+            .arg(micros(params.now))
+            .arg(params.tenant.as_deref().unwrap_or(""));
+        let out: Vec<redis::Value> = self.run(&invocation, "stats").await?;
+        let mut counts = Vec::with_capacity(out.len() / 3);
+        let mut items = out.into_iter();
+        while let (Some(queue), Some(state), Some(count)) =
+            (items.next(), items.next(), items.next())
+        {
+            let state: String = parse(state, "stats")?;
+            counts.push(StateCount {
+                queue: parse(queue, "stats")?,
+                state: state.parse()?,
+                count: parse(count, "stats")?,
+            });
+        }
+        counts.sort_by(|a, b| {
+            (a.queue.as_str(), a.state.as_str()).cmp(&(b.queue.as_str(), b.state.as_str()))
+        });
+        Ok(Stats { counts })
+    }
+
+    async fn delete(&self, params: DeleteParams) -> Result<bool> {
+        let mut invocation = self.invocation(&self.inner.scripts.delete);
+        invocation.arg(params.id.0);
+        let done: i64 = self.run(&invocation, "delete").await?;
+        if done < 0 {
+            return Err(Error::Conflict(format!(
+                "job {} is running: cancel it before deleting it",
+                params.id
+            )));
+        }
+        Ok(done == 1)
+    }
+
+    fn subscribe(&self) -> Wakeup {
+        self.inner.wakeup.subscribe()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::validate_prefix;
+
+    #[test]
+    fn prefixes_need_a_hash_tag_and_no_glob_characters() {
+        assert!(validate_prefix("{errand}").is_ok());
+        assert!(validate_prefix("app:{jobs}:v1").is_ok());
+        for bad in [
+            "",
+            "errand",
+            "{}",
+            "{errand",
+            "{err and}",
+            "{errand}*",
+            "a\nb{x}",
+        ] {
+            match validate_prefix(bad) {
+                Ok(()) => panic!("{bad:?} was accepted"),
+                Err(e) => assert!(e.to_string().contains("prefix"), "{bad:?}: {e}"),
+            }
+        }
+    }
+}
