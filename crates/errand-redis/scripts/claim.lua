@@ -40,6 +40,9 @@ end
 
 local out = {}
 local claimed = 0
+-- Index and lease writes are gathered and sent once per claim.
+local leases = {}
+local started = {}
 for _, q in ipairs(queues) do
     local key = P .. ':wait:' .. q[1]
     local qroom = limit - claimed
@@ -49,29 +52,42 @@ for _, q in ipairs(queues) do
     -- Jobs of kinds this worker cannot take now stay where they are; the
     -- scan steps over them.
     local skipped = 0
+    local taken = {}
     while qroom > 0 and any_room > 0 do
-        local members = redis.call('ZRANGE', key, skipped, skipped + 99)
+        local members = redis.call('ZRANGE', key, skipped + #taken, skipped + #taken + 99)
         for _, m in ipairs(members) do
             if qroom <= 0 or any_room <= 0 then
                 break
             end
             local id = string.format('%d', tonumber(string.sub(m, 17)))
             local jk = jkey(id)
-            local kind = redis.call('HGET', jk, 'kind')
+            local fields = redis.call('HGETALL', jk)
+            local kind, attempt
+            for f = 1, #fields, 2 do
+                local name = fields[f]
+                if name == 'kind' then
+                    kind = fields[f + 1]
+                elseif name == 'attempt' then
+                    attempt = fields[f + 1]
+                end
+            end
             local r = room[kind]
             if r and r > 0 then
-                redis.call('ZREM', key, m)
+                -- The reply carries the fields as they were; the store sets
+                -- the claim's own values (state, worker, times, attempt) on
+                -- its side.
                 redis.call('HSET', jk, 'state', 'running', 'worker', worker, 'started_at', now,
-                    'lease_until', lease, 'cancel_requested', 0)
-                redis.call('HINCRBY', jk, 'attempt', 1)
-                redis.call('ZADD', P .. ':running', lease, id)
-                redis.call('HINCRBY', P .. ':running_kind', kind, 1)
+                    'lease_until', lease, 'cancel_requested', 0, 'attempt', tonumber(attempt) + 1)
+                taken[#taken + 1] = m
+                leases[#leases + 1] = lease
+                leases[#leases + 1] = id
+                started[kind] = (started[kind] or 0) + 1
                 room[kind] = r - 1
                 any_room = any_room - 1
                 qroom = qroom - 1
                 claimed = claimed + 1
                 out[#out + 1] = id
-                out[#out + 1] = redis.call('HGETALL', jk)
+                out[#out + 1] = fields
             else
                 skipped = skipped + 1
             end
@@ -80,8 +96,17 @@ for _, q in ipairs(queues) do
             break
         end
     end
+    if #taken > 0 then
+        call_in_slices('ZREM', key, taken)
+    end
     if claimed >= limit or any_room <= 0 then
         break
     end
+end
+if #leases > 0 then
+    call_in_slices('ZADD', P .. ':running', leases)
+end
+for kind, n in pairs(started) do
+    redis.call('HINCRBY', P .. ':running_kind', kind, n)
 end
 return out

@@ -7,6 +7,12 @@ local now = ARGV[2]
 local n = tonumber(ARGV[3])
 local out = {}
 local due = false
+local function optional(fields, name, value)
+    if value ~= '' then
+        fields[#fields + 1] = name
+        fields[#fields + 1] = value
+    end
+end
 for i = 0, n - 1 do
     local b = 3 + i * 14
     local kind, queue, priority, tenant = ARGV[b + 1], ARGV[b + 2], ARGV[b + 3], ARGV[b + 4]
@@ -36,17 +42,13 @@ for i = 0, n - 1 do
             'max_attempts', max_attempts, 'run_at', run_at, 'created_at', now,
             'meta', meta, 'cancel_requested', 0,
         }
-        local optional = {
-            tenant = tenant, unique_key = ukey, unique_scope = uscope,
-            unique_until = uuntil, batch_id = batch, cron_name = cron_name,
-            cron_fire_at = cron_fire,
-        }
-        for name, value in pairs(optional) do
-            if value ~= '' then
-                fields[#fields + 1] = name
-                fields[#fields + 1] = value
-            end
-        end
+        optional(fields, 'tenant', tenant)
+        optional(fields, 'unique_key', ukey)
+        optional(fields, 'unique_scope', uscope)
+        optional(fields, 'unique_until', uuntil)
+        optional(fields, 'batch_id', batch)
+        optional(fields, 'cron_name', cron_name)
+        optional(fields, 'cron_fire_at', cron_fire)
         redis.call('HSET', jkey(id), unpack(fields))
         redis.call('ZADD', P .. ':jobs', id, id)
         redis.call('SADD', P .. ':queues', queue)

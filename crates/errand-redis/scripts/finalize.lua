@@ -6,39 +6,63 @@
 local worker, now = ARGV[2], ARGV[3]
 local out = {}
 local woke = false
+local function with_error(errors, err)
+    if not errors or errors == '[]' then
+        return '[' .. err .. ']'
+    end
+    return string.sub(errors, 1, -2) .. ',' .. err .. ']'
+end
+local function free_key(id, ukey, uscope)
+    if ukey and uscope == 'active' then
+        local slot = P .. ':unique:' .. ukey
+        if redis.call('GET', slot) == id then
+            redis.call('DEL', slot)
+        end
+    end
+end
+-- Index and counter writes are gathered and sent once.
+local stopped = {}
+local per_kind = {}
 for i = 0, tonumber(ARGV[4]) - 1 do
     local b = 4 + i * 5
     local id, attempt, outcome, a, e = ARGV[b + 1], ARGV[b + 2], ARGV[b + 3], ARGV[b + 4], ARGV[b + 5]
     local jk = jkey(id)
-    local state, current, holder, kind, queue, priority =
-        unpack(redis.call('HMGET', jk, 'state', 'attempt', 'worker', 'kind', 'queue', 'priority'))
+    local state, current, holder, kind, queue, priority, ukey, uscope, errors = unpack(redis.call('HMGET', jk,
+        'state', 'attempt', 'worker', 'kind', 'queue', 'priority', 'unique_key', 'unique_scope', 'errors'))
     if state == 'running' and current == attempt and holder == worker then
-        stop_running(id, kind)
+        stopped[#stopped + 1] = id
+        per_kind[kind] = (per_kind[kind] or 0) + 1
+        redis.call('HDEL', jk, 'lease_until')
         if outcome == 'complete' then
             redis.call('HSET', jk, 'state', 'completed', 'output', a, 'finished_at', now)
-            release_unique(id)
+            free_key(id, ukey, uscope)
         elseif outcome == 'retry' then
-            append_error(id, e)
-            redis.call('HSET', jk, 'state', 'available', 'run_at', a)
+            redis.call('HSET', jk, 'state', 'available', 'run_at', a, 'errors', with_error(errors, e))
             place(id, queue, priority, a, now)
             woke = woke or tonumber(a) <= tonumber(now)
         elseif outcome == 'fail' or outcome == 'cancel' then
-            append_error(id, a)
             local ended = 'failed'
             if outcome == 'cancel' then
                 ended = 'cancelled'
             end
-            redis.call('HSET', jk, 'state', ended, 'finished_at', now)
-            release_unique(id)
+            redis.call('HSET', jk, 'state', ended, 'finished_at', now, 'errors', with_error(errors, a))
+            free_key(id, ukey, uscope)
         else
-            redis.call('HSET', jk, 'state', 'available', 'run_at', a)
-            redis.call('HINCRBY', jk, 'attempt', -1)
+            redis.call('HSET', jk, 'state', 'available', 'run_at', a, 'attempt', tonumber(current) - 1)
             place(id, queue, priority, a, now)
             woke = woke or tonumber(a) <= tonumber(now)
         end
         out[#out + 1] = 1
     else
         out[#out + 1] = 0
+    end
+end
+if #stopped > 0 then
+    call_in_slices('ZREM', P .. ':running', stopped)
+end
+for kind, n in pairs(per_kind) do
+    if tonumber(redis.call('HINCRBY', P .. ':running_kind', kind, -n)) <= 0 then
+        redis.call('HDEL', P .. ':running_kind', kind)
     end
 end
 if woke then

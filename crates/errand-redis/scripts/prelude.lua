@@ -66,6 +66,14 @@ local function stop_running(id, kind)
     redis.call('HDEL', jkey(id), 'lease_until')
 end
 
+-- `redis.call(command, key, items...)` in slices, as Lua limits how many
+-- values one call can unpack. Slices are even, so pairs stay whole.
+local function call_in_slices(command, key, items)
+    for first = 1, #items, 1000 do
+        redis.call(command, key, unpack(items, first, math.min(first + 999, #items)))
+    end
+end
+
 local function wake()
     redis.call('PUBLISH', P .. ':wake', '')
 end

@@ -378,9 +378,22 @@ impl Store for RedisStore {
         let out: Vec<redis::Value> = self.run(&invocation, "claim").await?;
         let mut jobs = Vec::with_capacity(out.len() / 2);
         let mut items = out.into_iter();
+        let (now, until) = (micros(params.now).to_string(), micros(until).to_string());
         while let (Some(id), Some(fields)) = (items.next(), items.next()) {
             let id: i64 = parse(id, "claim")?;
-            let map: HashMap<String, String> = parse(fields, "claim")?;
+            let mut map: HashMap<String, String> = parse(fields, "claim")?;
+            // The script returns the fields as they were before the claim,
+            // which wrote these.
+            let attempt = map
+                .get("attempt")
+                .and_then(|a| a.parse::<i64>().ok())
+                .unwrap_or(0);
+            map.insert("attempt".into(), (attempt + 1).to_string());
+            map.insert("state".into(), "running".into());
+            map.insert("worker".into(), params.worker.clone());
+            map.insert("started_at".into(), now.clone());
+            map.insert("lease_until".into(), until.clone());
+            map.insert("cancel_requested".into(), "0".into());
             jobs.push(Fields::new(id, map).into_row(params.now)?);
         }
         Ok(jobs)

@@ -6,8 +6,53 @@ mod sqlite {
 }
 
 #[cfg(feature = "redis")]
+#[allow(clippy::expect_used)]
 mod redis {
+    use errand_store_tests::backends::{redis, redis_server::RedisServer};
+
     errand_store_tests::conformance_suite!(errand_store_tests::backends::redis::harness);
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn workers_reconnect_after_the_server_restarts() {
+        let server = RedisServer::start().expect("a throwaway Redis server (redis-server)");
+        let mut h = redis::harness_at(server.url()).await;
+        h.probe_worker = option_env!("CARGO_BIN_EXE_errand-probe-worker").map(Into::into);
+        errand_store_tests::cases::workers_reconnect_after_the_server_restarts(&h, || async {
+            tokio::task::block_in_place(|| server.crash_and_restart())
+                .expect("restart the throwaway server");
+        })
+        .await;
+        h.finish().await;
+    }
+
+    #[tokio::test]
+    async fn scripts_are_loaded_again_after_the_server_forgets_them() {
+        use errand::{EnqueueParams, NewJob, Store};
+        let h = redis::harness().await;
+        let enqueue = || {
+            h.store.enqueue(EnqueueParams {
+                jobs: vec![NewJob::new("k", serde_json::json!(1))],
+                now: chrono::Utc::now(),
+                max_input_bytes: 1 << 20,
+            })
+        };
+        let first = enqueue().await.expect("enqueue before the flush");
+        let client = ::redis::Client::open(h.url.as_str()).expect("redis URL");
+        let mut conn = client
+            .get_multiplexed_async_connection()
+            .await
+            .expect("connect");
+        let () = ::redis::cmd("SCRIPT")
+            .arg("FLUSH")
+            .query_async(&mut conn)
+            .await
+            .expect("SCRIPT FLUSH");
+        let second = enqueue()
+            .await
+            .expect("enqueue after the flush (NOSCRIPT, then load)");
+        assert_eq!(second[0].id.0, first[0].id.0 + 1);
+        h.finish().await;
+    }
 }
 
 #[cfg(feature = "postgres")]

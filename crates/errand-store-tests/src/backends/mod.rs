@@ -10,6 +10,8 @@ pub mod pg_server;
 pub mod postgres;
 #[cfg(feature = "redis")]
 pub mod redis;
+#[cfg(feature = "redis")]
+pub mod redis_server;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 

@@ -24,7 +24,11 @@ pub async fn open(url: &str, prefix: Option<&str>) -> Result<Arc<dyn Store>> {
 
 /// A new store under a new, non-default key prefix of the test server.
 pub async fn harness() -> Harness {
-    let url = url();
+    harness_at(url()).await
+}
+
+/// A new store under a new key prefix of the server at `url`.
+pub async fn harness_at(url: String) -> Harness {
     let prefix = format!("errand-test:{{{:016x}}}", fastrand::u64(..));
     let options = RedisOptions {
         prefix: prefix.clone(),
