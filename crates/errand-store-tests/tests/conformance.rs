@@ -8,21 +8,15 @@ mod sqlite {
 #[cfg(feature = "redis")]
 #[allow(clippy::expect_used)]
 mod redis {
-    use errand_store_tests::backends::{redis, redis_server::RedisServer};
+    use errand_store_tests::backends::{self, redis, redis_server::RedisServer};
 
     errand_store_tests::conformance_suite!(errand_store_tests::backends::redis::harness);
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn workers_reconnect_after_the_server_restarts() {
         let server = RedisServer::start().expect("a throwaway Redis server (redis-server)");
-        let mut h = redis::harness_at(server.url()).await;
-        h.probe_worker = option_env!("CARGO_BIN_EXE_errand-probe-worker").map(Into::into);
-        errand_store_tests::cases::workers_reconnect_after_the_server_restarts(&h, || async {
-            tokio::task::block_in_place(|| server.crash_and_restart())
-                .expect("restart the throwaway server");
-        })
-        .await;
-        h.finish().await;
+        let probe_worker = option_env!("CARGO_BIN_EXE_errand-probe-worker").map(Into::into);
+        backends::restart_case(&server, redis::harness_at, probe_worker).await;
     }
 
     #[tokio::test]
@@ -58,20 +52,14 @@ mod redis {
 #[cfg(feature = "postgres")]
 #[allow(clippy::expect_used)]
 mod postgres {
-    use errand_store_tests::backends::{pg_server::PgServer, postgres};
+    use errand_store_tests::backends::{self, pg_server::PgServer, postgres};
 
     errand_store_tests::conformance_suite!(errand_store_tests::backends::postgres::harness);
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn workers_reconnect_after_the_server_restarts() {
         let server = PgServer::start().expect("a throwaway PostgreSQL server (initdb, pg_ctl)");
-        let mut h = postgres::harness_at(server.url()).await;
-        h.probe_worker = option_env!("CARGO_BIN_EXE_errand-probe-worker").map(Into::into);
-        errand_store_tests::cases::workers_reconnect_after_the_server_restarts(&h, || async {
-            tokio::task::block_in_place(|| server.crash_and_restart())
-                .expect("restart the throwaway server");
-        })
-        .await;
-        h.finish().await;
+        let probe_worker = option_env!("CARGO_BIN_EXE_errand-probe-worker").map(Into::into);
+        backends::restart_case(&server, postgres::harness_at, probe_worker).await;
     }
 }

@@ -15,6 +15,35 @@ pub mod redis_server;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 
+/// A server a test starts for itself and can crash and restart.
+pub trait ThrowawayServer: Sync {
+    /// The URL of the server.
+    fn url(&self) -> String;
+    /// Kills the server and starts it again on the same data.
+    fn crash_and_restart(&self) -> Result<()>;
+}
+
+/// The restart case on a throwaway server: `harness` opens a fresh store at
+/// the server's URL; `probe_worker` is the worker binary to run.
+pub async fn restart_case<S, F, Fut>(
+    server: &S,
+    harness: F,
+    probe_worker: Option<std::path::PathBuf>,
+) where
+    S: ThrowawayServer,
+    F: FnOnce(String) -> Fut,
+    Fut: std::future::Future<Output = crate::Harness>,
+{
+    let mut h = harness(server.url()).await;
+    h.probe_worker = probe_worker;
+    crate::cases::workers_reconnect_after_the_server_restarts(&h, || async {
+        tokio::task::block_in_place(|| server.crash_and_restart())
+            .unwrap_or_else(|e| panic!("restart the throwaway server: {e}"));
+    })
+    .await;
+    h.finish().await;
+}
+
 /// Opens the store a database URL names, in `namespace` (a schema or key
 /// prefix) when given: for worker processes started by tests.
 pub async fn open(url: &str, namespace: Option<&str>) -> Result<Arc<dyn Store>> {

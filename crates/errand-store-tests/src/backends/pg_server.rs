@@ -155,3 +155,13 @@ impl Drop for PgServer {
         let _ = self.pg_ctl(&["stop", "-m", "immediate", "-w"]);
     }
 }
+
+impl super::ThrowawayServer for PgServer {
+    fn url(&self) -> String {
+        PgServer::url(self)
+    }
+
+    fn crash_and_restart(&self) -> Result<()> {
+        PgServer::crash_and_restart(self)
+    }
+}

@@ -98,3 +98,13 @@ impl Drop for RedisServer {
         self.kill();
     }
 }
+
+impl super::ThrowawayServer for RedisServer {
+    fn url(&self) -> String {
+        RedisServer::url(self)
+    }
+
+    fn crash_and_restart(&self) -> Result<()> {
+        RedisServer::crash_and_restart(self)
+    }
+}
