@@ -2,66 +2,122 @@
 -- tenant, input, max_attempts, run_at, unique_key, unique_scope,
 -- unique_until, batch_id, cron_name, cron_fire_at, meta ('' is null).
 -- Returns id, duplicate (0/1) per job. A duplicate is the job holding the
--- unique key; a `period` key whose time is over is released first.
+-- unique key (possibly an earlier job of the same call); a `period` key whose
+-- time is over is released first.
 local now = ARGV[2]
 local n = tonumber(ARGV[3])
-local out = {}
-local due = false
-local function optional(fields, name, value)
-    if value ~= '' then
-        fields[#fields + 1] = name
-        fields[#fields + 1] = value
-    end
+local function arg(i, field)
+    return ARGV[3 + (i - 1) * 14 + field]
 end
-for i = 0, n - 1 do
-    local b = 3 + i * 14
-    local kind, queue, priority, tenant = ARGV[b + 1], ARGV[b + 2], ARGV[b + 3], ARGV[b + 4]
-    local input, max_attempts, run_at = ARGV[b + 5], ARGV[b + 6], ARGV[b + 7]
-    local ukey, uscope, uuntil = ARGV[b + 8], ARGV[b + 9], ARGV[b + 10]
-    local batch, cron_name, cron_fire, meta = ARGV[b + 11], ARGV[b + 12], ARGV[b + 13], ARGV[b + 14]
-    local holder = false
+
+-- First pass: which jobs are new, and which duplicate a held key.
+local holders = {}
+local fresh = 0
+local in_call = {}
+for i = 1, n do
+    local ukey = arg(i, 8)
     if ukey ~= '' then
-        local slot = P .. ':unique:' .. ukey
-        holder = redis.call('GET', slot)
-        if holder then
-            local held_until = redis.call('HGET', jkey(holder), 'unique_until')
-            if held_until and tonumber(held_until) <= tonumber(now) then
-                redis.call('DEL', slot)
-                holder = false
+        if in_call[ukey] then
+            holders[i] = in_call[ukey]
+        else
+            local slot = P .. ':unique:' .. ukey
+            local holder = redis.call('GET', slot)
+            if holder then
+                local held_until = redis.call('HGET', jkey(holder), 'unique_until')
+                if held_until and tonumber(held_until) <= tonumber(now) then
+                    redis.call('DEL', slot)
+                    holder = false
+                end
+            end
+            if holder then
+                holders[i] = holder
+            else
+                in_call[ukey] = -i
             end
         end
+    end
+    if not holders[i] then
+        fresh = fresh + 1
+    end
+end
+
+-- Second pass: ids in input order, one hash per job; index entries are
+-- gathered and written once per key.
+local next_id = 0
+if fresh > 0 then
+    next_id = redis.call('INCRBY', P .. ':seq', fresh) - fresh
+end
+local ids = {}
+local all, scheduled, waiting, queues = {}, {}, {}, {}
+local due = false
+local out = {}
+for i = 1, n do
+    local holder = holders[i]
+    if holder and tonumber(holder) < 0 then
+        holder = ids[-tonumber(holder)]
     end
     if holder then
         out[#out + 1] = holder
         out[#out + 1] = 1
     else
-        local id = redis.call('INCR', P .. ':seq')
+        next_id = next_id + 1
+        local id = next_id
+        ids[i] = id
+        local queue, priority, run_at, ukey = arg(i, 2), arg(i, 3), arg(i, 7), arg(i, 8)
         local fields = {
-            'kind', kind, 'queue', queue, 'priority', priority, 'input', input,
+            'kind', arg(i, 1), 'queue', queue, 'priority', priority, 'input', arg(i, 5),
             'errors', '[]', 'state', 'available', 'attempt', 0,
-            'max_attempts', max_attempts, 'run_at', run_at, 'created_at', now,
-            'meta', meta, 'cancel_requested', 0,
+            'max_attempts', arg(i, 6), 'run_at', run_at, 'created_at', now,
+            'meta', arg(i, 14), 'cancel_requested', 0,
         }
-        optional(fields, 'tenant', tenant)
-        optional(fields, 'unique_key', ukey)
-        optional(fields, 'unique_scope', uscope)
-        optional(fields, 'unique_until', uuntil)
-        optional(fields, 'batch_id', batch)
-        optional(fields, 'cron_name', cron_name)
-        optional(fields, 'cron_fire_at', cron_fire)
+        local optional = { 'tenant', 4, 'unique_key', 8, 'unique_scope', 9, 'unique_until', 10,
+            'batch_id', 11, 'cron_name', 12, 'cron_fire_at', 13 }
+        for o = 1, #optional, 2 do
+            local value = arg(i, optional[o + 1])
+            if value ~= '' then
+                fields[#fields + 1] = optional[o]
+                fields[#fields + 1] = value
+            end
+        end
         redis.call('HSET', jkey(id), unpack(fields))
-        redis.call('ZADD', P .. ':jobs', id, id)
-        redis.call('SADD', P .. ':queues', queue)
-        place(id, queue, priority, run_at, now)
         if ukey ~= '' then
             redis.call('SET', P .. ':unique:' .. ukey, id)
         end
+        all[#all + 1] = id
+        all[#all + 1] = id
         if tonumber(run_at) <= tonumber(now) then
+            local list = waiting[queue]
+            if not list then
+                list = {}
+                waiting[queue] = list
+                queues[#queues + 1] = queue
+            end
+            list[#list + 1] = priority
+            list[#list + 1] = member(run_at, id)
             due = true
+        else
+            if not waiting[queue] then
+                waiting[queue] = {}
+                queues[#queues + 1] = queue
+            end
+            scheduled[#scheduled + 1] = run_at
+            scheduled[#scheduled + 1] = id
         end
         out[#out + 1] = id
         out[#out + 1] = 0
     end
+end
+if #all > 0 then
+    call_in_slices('ZADD', P .. ':jobs', all)
+    call_in_slices('SADD', P .. ':queues', queues)
+end
+for queue, list in pairs(waiting) do
+    if #list > 0 then
+        call_in_slices('ZADD', P .. ':wait:' .. queue, list)
+    end
+end
+if #scheduled > 0 then
+    call_in_slices('ZADD', P .. ':scheduled', scheduled)
 end
 if due then
     wake()

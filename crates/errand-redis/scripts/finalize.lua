@@ -20,7 +20,8 @@ local function free_key(id, ukey, uscope)
         end
     end
 end
--- Index and counter writes are gathered and sent once.
+-- Index and counter writes are gathered and sent once. An empty
+-- `lease_until` means none (one HSET instead of HSET and HDEL).
 local stopped = {}
 local per_kind = {}
 for i = 0, tonumber(ARGV[4]) - 1 do
@@ -32,12 +33,12 @@ for i = 0, tonumber(ARGV[4]) - 1 do
     if state == 'running' and current == attempt and holder == worker then
         stopped[#stopped + 1] = id
         per_kind[kind] = (per_kind[kind] or 0) + 1
-        redis.call('HDEL', jk, 'lease_until')
         if outcome == 'complete' then
-            redis.call('HSET', jk, 'state', 'completed', 'output', a, 'finished_at', now)
+            redis.call('HSET', jk, 'state', 'completed', 'output', a, 'finished_at', now, 'lease_until', '')
             free_key(id, ukey, uscope)
         elseif outcome == 'retry' then
-            redis.call('HSET', jk, 'state', 'available', 'run_at', a, 'errors', with_error(errors, e))
+            redis.call('HSET', jk, 'state', 'available', 'run_at', a, 'errors', with_error(errors, e),
+                'lease_until', '')
             place(id, queue, priority, a, now)
             woke = woke or tonumber(a) <= tonumber(now)
         elseif outcome == 'fail' or outcome == 'cancel' then
@@ -45,10 +46,12 @@ for i = 0, tonumber(ARGV[4]) - 1 do
             if outcome == 'cancel' then
                 ended = 'cancelled'
             end
-            redis.call('HSET', jk, 'state', ended, 'finished_at', now, 'errors', with_error(errors, a))
+            redis.call('HSET', jk, 'state', ended, 'finished_at', now, 'errors', with_error(errors, a),
+                'lease_until', '')
             free_key(id, ukey, uscope)
         else
-            redis.call('HSET', jk, 'state', 'available', 'run_at', a, 'attempt', tonumber(current) - 1)
+            redis.call('HSET', jk, 'state', 'available', 'run_at', a, 'attempt', tonumber(current) - 1,
+                'lease_until', '')
             place(id, queue, priority, a, now)
             woke = woke or tonumber(a) <= tonumber(now)
         end

@@ -23,8 +23,13 @@ impl Fields {
         Fields { id, map }
     }
 
+    /// A field's value; an empty one counts as absent (scripts clear a
+    /// field by emptying it when that saves a command).
     fn text(&self, field: &str) -> Option<&str> {
-        self.map.get(field).map(String::as_str)
+        self.map
+            .get(field)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
     }
 
     fn required(&self, field: &str) -> Result<&str> {

@@ -167,6 +167,12 @@ async fn holds_first_attempt(h: &Harness, name: &str, queue: &str) -> bool {
 /// Jobs of the process cases: `total` short `probe` jobs.
 const PROCESS_JOBS: usize = 20_000;
 
+/// The lease of the kill case's workers: long enough that a worker starved of
+/// CPU by the rest of the suite keeps its jobs (a lost lease would make a job
+/// run twice without a kill), short enough that killed workers' jobs come
+/// back soon.
+const KILL_CASE_LEASE_MS: u64 = 5_000;
+
 pub async fn process_killed_with_sigkill_loses_no_job(h: &Harness) {
     let Some(bin) = probe_bin(h) else { return };
     let dir = tempfile::tempdir().unwrap();
@@ -181,7 +187,7 @@ pub async fn process_killed_with_sigkill_loses_no_job(h: &Harness) {
     ];
     let steady: Vec<Child> = logs
         .iter()
-        .map(|log| spawn_worker(bin, h, log, 8, 1000))
+        .map(|log| spawn_worker(bin, h, log, 8, KILL_CASE_LEASE_MS))
         .collect();
 
     // One worker is killed five times while it runs jobs, and restarted. So
@@ -194,7 +200,7 @@ pub async fn process_killed_with_sigkill_loses_no_job(h: &Harness) {
     for round in 1..=5 {
         let log = dir.path().join(format!("victim-{round}.log"));
         logs.push(log.clone());
-        let mut victim = spawn_worker_with(bin, h, &log, 8, 1000, &victim_queues);
+        let mut victim = spawn_worker_with(bin, h, &log, 8, KILL_CASE_LEASE_MS, &victim_queues);
         let name = worker_name(&mut victim).await;
         killed.push(name.clone());
         let mut hold = NewJob::new("probe", serde_json::json!(60_000));
@@ -216,7 +222,7 @@ pub async fn process_killed_with_sigkill_loses_no_job(h: &Harness) {
     let total = total + held.len();
     let last_log = dir.path().join("victim-last.log");
     logs.push(last_log.clone());
-    let last = spawn_worker_with(bin, h, &last_log, 8, 1000, &victim_queues);
+    let last = spawn_worker_with(bin, h, &last_log, 8, KILL_CASE_LEASE_MS, &victim_queues);
 
     eventually(
         Duration::from_secs(300),
