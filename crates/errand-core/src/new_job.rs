@@ -54,6 +54,32 @@ impl Unique {
     }
 }
 
+impl Unique {
+    /// Until when the key holds for a job enqueued at `now`: the end of a
+    /// `Period`, `None` for the other scopes.
+    pub fn held_until(&self, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>> {
+        let UniqueScope::Period(period) = self.scope else {
+            return Ok(None);
+        };
+        chrono::TimeDelta::from_std(period)
+            .ok()
+            .and_then(|d| now.checked_add_signed(d))
+            .map(Some)
+            .ok_or_else(|| {
+                crate::Error::invalid("unique_period", format!("{period:?}"), "is too long")
+            })
+    }
+
+    /// The scope as stores record it: `active`, `period` or `forever`.
+    pub fn scope_name(&self) -> &'static str {
+        match self.scope {
+            UniqueScope::Active => "active",
+            UniqueScope::Period(_) => "period",
+            UniqueScope::Forever => "forever",
+        }
+    }
+}
+
 /// A job to insert, as the store receives it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NewJob {

@@ -81,6 +81,18 @@ pub struct ClaimParams {
     pub now: DateTime<Utc>,
 }
 
+impl ClaimParams {
+    /// The end of the leases this claim gives: `now + lease`.
+    pub fn lease_until(&self) -> Result<DateTime<Utc>> {
+        chrono::TimeDelta::from_std(self.lease)
+            .ok()
+            .and_then(|d| self.now.checked_add_signed(d))
+            .ok_or_else(|| {
+                crate::Error::invalid("lease", format!("{:?}", self.lease), "is too long")
+            })
+    }
+}
+
 /// How an attempt ended.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Outcome {

@@ -5,8 +5,7 @@ use std::sync::OnceLock;
 use chrono::{DateTime, Utc};
 use errand_core::validate::DEFAULT_MAX_INPUT_BYTES;
 use errand_core::{
-    EnqueueBuilder, Enqueued, Error, Job, JobId, NewJob, Result, UniqueScope, runs_pay_off,
-    shape_runs,
+    EnqueueBuilder, Enqueued, Error, Job, JobId, NewJob, Result, runs_pay_off, shape_runs,
 };
 use serde::Serialize;
 use sqlx::PgConnection;
@@ -160,16 +159,7 @@ async fn insert_one(
                 .execute(&mut *conn)
                 .await
                 .map_err(db_error)?;
-            let (scope, until) = match unique.scope {
-                UniqueScope::Active => ("active", None),
-                UniqueScope::Forever => ("forever", None),
-                UniqueScope::Period(period) => {
-                    let period = chrono::TimeDelta::from_std(period).map_err(|_| {
-                        Error::invalid("unique_period", format!("{period:?}"), "is too long")
-                    })?;
-                    ("period", Some(now + period))
-                }
-            };
+            let (scope, until) = (unique.scope_name(), unique.held_until(now)?);
             (Some(unique.key.as_str()), Some(scope), until)
         }
     };

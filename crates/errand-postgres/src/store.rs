@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use crate::transaction::PgTxSource;
 use async_trait::async_trait;
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 use errand_core::{
     CancelOutcome, CancelParams, Capabilities, ClaimParams, DeleteParams, EnqueueBuilder,
     EnqueueParams, Enqueued, Error, FinalizeGroups, FinalizeParams, GetParams, Job, JobId, JobRow,
@@ -342,13 +342,6 @@ impl PgStore {
     }
 }
 
-fn lease_end(now: DateTime<Utc>, lease: Duration) -> Result<DateTime<Utc>> {
-    TimeDelta::from_std(lease)
-        .ok()
-        .and_then(|d| now.checked_add_signed(d))
-        .ok_or_else(|| Error::invalid("lease", format!("{lease:?}"), "is too long"))
-}
-
 #[async_trait]
 impl Store for PgStore {
     fn backend(&self) -> &'static str {
@@ -388,7 +381,7 @@ impl Store for PgStore {
         if params.limit == 0 || params.queues.is_empty() || params.kinds.is_empty() {
             return Ok(Vec::new());
         }
-        let until = lease_end(params.now, params.lease)?;
+        let until = params.lease_until()?;
         let limited = params
             .kinds
             .iter()

@@ -6,20 +6,6 @@
 local worker, now = ARGV[2], ARGV[3]
 local out = {}
 local woke = false
-local function with_error(errors, err)
-    if not errors or errors == '[]' then
-        return '[' .. err .. ']'
-    end
-    return string.sub(errors, 1, -2) .. ',' .. err .. ']'
-end
-local function free_key(id, ukey, uscope)
-    if ukey and uscope == 'active' then
-        local slot = P .. ':unique:' .. ukey
-        if redis.call('GET', slot) == id then
-            redis.call('DEL', slot)
-        end
-    end
-end
 -- Index and counter writes are gathered and sent once. An empty
 -- `lease_until` means none (one HSET instead of HSET and HDEL).
 local stopped = {}
@@ -35,7 +21,7 @@ for i = 0, tonumber(ARGV[4]) - 1 do
         per_kind[kind] = (per_kind[kind] or 0) + 1
         if outcome == 'complete' then
             redis.call('HSET', jk, 'state', 'completed', 'output', a, 'finished_at', now, 'lease_until', '')
-            free_key(id, ukey, uscope)
+            release_unique(id, ukey, uscope)
         elseif outcome == 'retry' then
             redis.call('HSET', jk, 'state', 'available', 'run_at', a, 'errors', with_error(errors, e),
                 'lease_until', '')
@@ -48,7 +34,7 @@ for i = 0, tonumber(ARGV[4]) - 1 do
             end
             redis.call('HSET', jk, 'state', ended, 'finished_at', now, 'errors', with_error(errors, a),
                 'lease_until', '')
-            free_key(id, ukey, uscope)
+            release_unique(id, ukey, uscope)
         else
             redis.call('HSET', jk, 'state', 'available', 'run_at', a, 'attempt', tonumber(current) - 1,
                 'lease_until', '')

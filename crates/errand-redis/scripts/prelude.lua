@@ -37,8 +37,7 @@ local function unplace(id, queue, run_at)
 end
 
 -- A key of scope `active` is free again once its job has finished.
-local function release_unique(id)
-    local key, scope = unpack(redis.call('HMGET', jkey(id), 'unique_key', 'unique_scope'))
+local function release_unique(id, key, scope)
     if key and scope == 'active' then
         local slot = P .. ':unique:' .. key
         if redis.call('GET', slot) == tostring(id) then
@@ -47,15 +46,12 @@ local function release_unique(id)
     end
 end
 
--- `err` is one attempt error as JSON; errors stay a JSON array.
-local function append_error(id, err)
-    local errors = redis.call('HGET', jkey(id), 'errors')
+-- `errors` (a JSON array) with one more attempt error `err` (JSON).
+local function with_error(errors, err)
     if not errors or errors == '[]' then
-        errors = '[' .. err .. ']'
-    else
-        errors = string.sub(errors, 1, -2) .. ',' .. err .. ']'
+        return '[' .. err .. ']'
     end
-    redis.call('HSET', jkey(id), 'errors', errors)
+    return string.sub(errors, 1, -2) .. ',' .. err .. ']'
 end
 
 local function stop_running(id, kind)

@@ -6,18 +6,19 @@ local expired = redis.call('ZRANGEBYSCORE', P .. ':running', '-inf', '(' .. now)
 local woke = false
 for _, id in ipairs(expired) do
     local jk = jkey(id)
-    local kind, queue, priority, attempt, max_attempts, worker =
-        unpack(redis.call('HMGET', jk, 'kind', 'queue', 'priority', 'attempt', 'max_attempts', 'worker'))
+    local kind, queue, priority, attempt, max_attempts, worker, errors, ukey, uscope =
+        unpack(redis.call('HMGET', jk, 'kind', 'queue', 'priority', 'attempt', 'max_attempts',
+            'worker', 'errors', 'unique_key', 'unique_scope'))
     stop_running(id, kind)
-    append_error(id, cjson.encode({
+    redis.call('HSET', jk, 'errors', with_error(errors, cjson.encode({
         attempt = tonumber(attempt),
         at = ARGV[3],
         message = 'lease expired (worker ' .. (worker or '?') .. ' stopped renewing it)',
         kind = 'lease_expired',
-    }))
+    })))
     if tonumber(attempt) >= tonumber(max_attempts) then
         redis.call('HSET', jk, 'state', 'failed', 'finished_at', now, 'run_at', now)
-        release_unique(id)
+        release_unique(id, ukey, uscope)
     else
         redis.call('HSET', jk, 'state', 'available', 'run_at', now)
         place(id, queue, priority, now, now)

@@ -3,12 +3,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
+use chrono::{DateTime, SecondsFormat, Utc};
 use errand_core::{
     CancelOutcome, CancelParams, Capabilities, ClaimParams, DeleteParams, EnqueueParams, Enqueued,
     Error, FinalizeParams, GetParams, JobId, JobRow, LeaseStatus, ListParams, Outcome, RenewParams,
-    RescueParams, Result, RetryParams, StateCount, Stats, StatsParams, Store, UniqueScope, Wakeup,
-    WakeupSender,
+    RescueParams, Result, RetryParams, StateCount, Stats, StatsParams, Store, Wakeup, WakeupSender,
 };
 use futures::StreamExt;
 use redis::aio::ConnectionManager;
@@ -137,13 +136,6 @@ async fn listen(client: redis::Client, channel: String, wakeup: Arc<WakeupSender
         tokio::time::sleep(pause).await;
         pause = (pause * 2).min(Duration::from_secs(5));
     }
-}
-
-fn lease_end(now: DateTime<Utc>, lease: Duration) -> Result<DateTime<Utc>> {
-    TimeDelta::from_std(lease)
-        .ok()
-        .and_then(|d| now.checked_add_signed(d))
-        .ok_or_else(|| Error::invalid("lease", format!("{lease:?}"), "is too long"))
 }
 
 fn json<T: serde::Serialize>(value: &T) -> Result<String> {
@@ -300,23 +292,14 @@ impl Store for RedisStore {
         for job in &params.jobs {
             let (key, scope, until) = match &job.unique {
                 None => ("", "", String::new()),
-                Some(unique) => match unique.scope {
-                    UniqueScope::Active => (unique.key.as_str(), "active", String::new()),
-                    UniqueScope::Forever => (unique.key.as_str(), "forever", String::new()),
-                    UniqueScope::Period(period) => {
-                        let until = TimeDelta::from_std(period)
-                            .ok()
-                            .and_then(|d| params.now.checked_add_signed(d))
-                            .ok_or_else(|| {
-                                Error::invalid(
-                                    "unique_period",
-                                    format!("{period:?}"),
-                                    "is too long",
-                                )
-                            })?;
-                        (unique.key.as_str(), "period", micros(until).to_string())
-                    }
-                },
+                Some(unique) => (
+                    unique.key.as_str(),
+                    unique.scope_name(),
+                    unique
+                        .held_until(params.now)?
+                        .map(|t| micros(t).to_string())
+                        .unwrap_or_default(),
+                ),
             };
             invocation
                 .arg(&job.kind)
@@ -355,7 +338,7 @@ impl Store for RedisStore {
         if params.limit == 0 || params.queues.is_empty() || params.kinds.is_empty() {
             return Ok(Vec::new());
         }
-        let until = lease_end(params.now, params.lease)?;
+        let until = params.lease_until()?;
         let mut invocation = self.invocation(&self.inner.scripts.claim);
         invocation
             .arg(&params.worker)

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::transaction::SqliteTxSource;
 use async_trait::async_trait;
-use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
+use chrono::{DateTime, SecondsFormat, Utc};
 use errand_core::{
     CancelOutcome, CancelParams, Capabilities, ClaimParams, DeleteParams, EnqueueParams, Enqueued,
     Error, FinalizeGroups, FinalizeParams, GetParams, JobId, JobRow, LeaseStatus, ListParams,
@@ -204,13 +204,6 @@ fn rfc3339(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Micros, true)
 }
 
-fn lease_end(now: DateTime<Utc>, lease: Duration) -> Result<DateTime<Utc>> {
-    TimeDelta::from_std(lease)
-        .ok()
-        .and_then(|d| now.checked_add_signed(d))
-        .ok_or_else(|| Error::invalid("lease", format!("{lease:?}"), "is too long"))
-}
-
 fn ids_json(ids: &[i64]) -> String {
     serde_json::Value::from(ids.to_vec()).to_string()
 }
@@ -256,7 +249,7 @@ impl Store for SqliteStore {
             return Ok(Vec::new());
         }
         let now = micros(params.now);
-        let until = micros(lease_end(params.now, params.lease)?);
+        let until = micros(params.lease_until()?);
         let limited = params
             .kinds
             .iter()
