@@ -5,16 +5,18 @@ local cancelled, requested = {}, {}
 for i = 3, #ARGV do
     local id = ARGV[i]
     local jk = jkey(id)
-    local state, queue, run_at, ukey, uscope =
-        unpack(redis.call('HMGET', jk, 'state', 'queue', 'run_at', 'unique_key', 'unique_scope'))
-    if state == 'available' then
-        unplace(id, queue, run_at)
-        redis.call('HSET', jk, 'state', 'cancelled', 'finished_at', now)
-        release_unique(id, ukey, uscope)
-        cancelled[#cancelled + 1] = id
-    elseif state == 'running' then
-        redis.call('HSET', jk, 'cancel_requested', 1)
+    if redis.call('HEXISTS', P .. ':claims', id) == 1 then
+        redis.call('SADD', P .. ':cancel', id)
         requested[#requested + 1] = id
+    else
+        local state, queue, run_at, attempt, ukey, uscope, kind = unpack(redis.call('HMGET', jk, 'state',
+            'queue', 'run_at', 'attempt', 'unique_key', 'unique_scope', 'kind'))
+        if state == 'available' then
+            unplace(id, queue, run_at, attempt, uscope, kind)
+            redis.call('HSET', jk, 'state', 'cancelled', 'finished_at', now)
+            release_unique(id, ukey, uscope)
+            cancelled[#cancelled + 1] = id
+        end
     end
 end
 return { cancelled, requested }

@@ -1,7 +1,8 @@
 -- ARGV: prefix, worker, now, lease_until, limit, queue count, then queue and
 -- cap per queue (-1: none), kind count, then kind, cap, global limit per
--- kind (-1: none). Returns id, fields (HGETALL) per claimed job, in claim
--- order: queues in the given order, then priority, run_at, id.
+-- kind (-1: none). Returns id, attempt and the fields spec, errors,
+-- max_attempts, run_at per claimed job, in claim order: queues in the given
+-- order, then priority, run_at, id.
 local worker, now, lease = ARGV[2], tonumber(ARGV[3]), ARGV[4]
 local limit = tonumber(ARGV[5])
 local queues = {}
@@ -33,15 +34,18 @@ end
 -- earliest first.
 local due = redis.call('ZRANGEBYSCORE', P .. ':scheduled', '-inf', now, 'LIMIT', 0, 1000)
 for _, id in ipairs(due) do
-    local queue, priority, run_at = unpack(redis.call('HMGET', jkey(id), 'queue', 'priority', 'run_at'))
+    local queue, priority, run_at, attempt, uscope, kind = unpack(redis.call('HMGET', jkey(id), 'queue',
+        'priority', 'run_at', 'attempt', 'unique_scope', 'kind'))
     redis.call('ZREM', P .. ':scheduled', id)
-    redis.call('ZADD', P .. ':wait:' .. queue, priority, member(run_at, id))
+    redis.call('ZADD', P .. ':wait:' .. queue, priority, member(run_at, id, attempt, uscope, kind))
 end
 
 local out = {}
 local claimed = 0
--- Index and lease writes are gathered and sent once per claim.
+-- Every write is gathered and sent once per claim: the job hashes are only
+-- read (see the prelude).
 local leases = {}
+local records = {}
 local started = {}
 for _, q in ipairs(queues) do
     local key = P .. ':wait:' .. q[1]
@@ -59,35 +63,23 @@ for _, q in ipairs(queues) do
             if qroom <= 0 or any_room <= 0 then
                 break
             end
-            local id = string.format('%d', tonumber(string.sub(m, 17)))
-            local jk = jkey(id)
-            local fields = redis.call('HGETALL', jk)
-            local kind, attempt
-            for f = 1, #fields, 2 do
-                local name = fields[f]
-                if name == 'kind' then
-                    kind = fields[f + 1]
-                elseif name == 'attempt' then
-                    attempt = fields[f + 1]
-                end
-            end
+            local id, made, rel, kind = parse_member(m)
             local r = room[kind]
             if r and r > 0 then
-                -- The reply carries the fields as they were; the store sets
-                -- the claim's own values (state, worker, times, attempt) on
-                -- its side.
-                redis.call('HSET', jk, 'state', 'running', 'worker', worker, 'started_at', now,
-                    'lease_until', lease, 'cancel_requested', 0, 'attempt', tonumber(attempt) + 1)
+                local attempt = made + 1
                 taken[#taken + 1] = m
                 leases[#leases + 1] = lease
                 leases[#leases + 1] = id
+                records[#records + 1] = id
+                records[#records + 1] = claim_record(attempt, ARGV[3], rel, kind, worker)
                 started[kind] = (started[kind] or 0) + 1
                 room[kind] = r - 1
                 any_room = any_room - 1
                 qroom = qroom - 1
                 claimed = claimed + 1
                 out[#out + 1] = id
-                out[#out + 1] = fields
+                out[#out + 1] = attempt
+                out[#out + 1] = redis.call('HMGET', jkey(id), 'spec', 'errors', 'max_attempts', 'run_at')
             else
                 skipped = skipped + 1
             end
@@ -105,6 +97,7 @@ for _, q in ipairs(queues) do
 end
 if #leases > 0 then
     call_in_slices('ZADD', P .. ':running', leases)
+    call_in_slices('HSET', P .. ':claims', records)
 end
 for kind, n in pairs(started) do
     redis.call('HINCRBY', P .. ':running_kind', kind, n)

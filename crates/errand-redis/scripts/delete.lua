@@ -2,15 +2,16 @@
 -- deleted, 0 when there is no such job, -1 when it is running.
 local id = ARGV[2]
 local jk = jkey(id)
-local state, queue, run_at, ukey = unpack(redis.call('HMGET', jk, 'state', 'queue', 'run_at', 'unique_key'))
+if redis.call('HEXISTS', P .. ':claims', id) == 1 then
+    return -1
+end
+local state, queue, run_at, attempt, ukey, uscope, kind = unpack(redis.call('HMGET', jk, 'state', 'queue',
+    'run_at', 'attempt', 'unique_key', 'unique_scope', 'kind'))
 if not state then
     return 0
 end
-if state == 'running' then
-    return -1
-end
 if state == 'available' then
-    unplace(id, queue, run_at)
+    unplace(id, queue, run_at, attempt, uscope, kind)
 end
 if ukey then
     local slot = P .. ':unique:' .. ukey

@@ -1,13 +1,15 @@
--- ARGV: prefix, now, count, then 14 fields per job: kind, queue, priority,
--- tenant, input, max_attempts, run_at, unique_key, unique_scope,
--- unique_until, batch_id, cron_name, cron_fire_at, meta ('' is null).
+-- ARGV: prefix, now, count, then 10 fields per job: kind, queue, priority,
+-- tenant, max_attempts, run_at, unique_key, unique_scope, unique_until, spec
+-- ('' is null). `spec` is the JSON of what never changes (input, meta,
+-- creation time, batch, cron entry, and again kind, queue, priority, tenant
+-- and unique key, which scripts read as fields of their own).
 -- Returns id, duplicate (0/1) per job. A duplicate is the job holding the
 -- unique key (possibly an earlier job of the same call); a `period` key whose
 -- time is over is released first.
 local now = ARGV[2]
 local n = tonumber(ARGV[3])
 local function arg(i, field)
-    return ARGV[3 + (i - 1) * 14 + field]
+    return ARGV[3 + (i - 1) * 10 + field]
 end
 
 -- First pass: which jobs are new, and which duplicate a held key.
@@ -15,7 +17,7 @@ local holders = {}
 local fresh = 0
 local in_call = {}
 for i = 1, n do
-    local ukey = arg(i, 8)
+    local ukey = arg(i, 7)
     if ukey ~= '' then
         if in_call[ukey] then
             holders[i] = in_call[ukey]
@@ -63,15 +65,12 @@ for i = 1, n do
         next_id = next_id + 1
         local id = next_id
         ids[i] = id
-        local queue, priority, run_at, ukey = arg(i, 2), arg(i, 3), arg(i, 7), arg(i, 8)
+        local queue, priority, run_at, ukey = arg(i, 2), arg(i, 3), arg(i, 6), arg(i, 7)
         local fields = {
-            'kind', arg(i, 1), 'queue', queue, 'priority', priority, 'input', arg(i, 5),
-            'errors', '[]', 'state', 'available', 'attempt', 0,
-            'max_attempts', arg(i, 6), 'run_at', run_at, 'created_at', now,
-            'meta', arg(i, 14), 'cancel_requested', 0,
+            'spec', arg(i, 10), 'kind', arg(i, 1), 'queue', queue, 'priority', priority, 'errors', '[]',
+            'state', 'available', 'attempt', 0, 'max_attempts', arg(i, 5), 'run_at', run_at,
         }
-        local optional = { 'tenant', 4, 'unique_key', 8, 'unique_scope', 9, 'unique_until', 10,
-            'batch_id', 11, 'cron_name', 12, 'cron_fire_at', 13 }
+        local optional = { 'tenant', 4, 'unique_key', 7, 'unique_scope', 8, 'unique_until', 9 }
         for o = 1, #optional, 2 do
             local value = arg(i, optional[o + 1])
             if value ~= '' then
@@ -93,7 +92,7 @@ for i = 1, n do
                 queues[#queues + 1] = queue
             end
             list[#list + 1] = priority
-            list[#list + 1] = member(run_at, id)
+            list[#list + 1] = member(run_at, id, 0, arg(i, 8), arg(i, 1))
             due = true
         else
             if not waiting[queue] then

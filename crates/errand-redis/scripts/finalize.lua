@@ -4,56 +4,60 @@
 -- given back). Returns 1 per applied attempt, 0 when the job no longer runs
 -- under this worker and attempt (fencing).
 local worker, now = ARGV[2], ARGV[3]
+local count = tonumber(ARGV[4])
+local ids = {}
+for i = 1, count do
+    ids[i] = ARGV[4 + (i - 1) * 5 + 1]
+end
+local records = hmget_in_slices(P .. ':claims', ids)
 local out = {}
 local woke = false
--- Index and counter writes are gathered and sent once. An empty
--- `lease_until` means none (one HSET instead of HSET and HDEL).
-local stopped = {}
+local ended = {}
 local per_kind = {}
-for i = 0, tonumber(ARGV[4]) - 1 do
-    local b = 4 + i * 5
-    local id, attempt, outcome, a, e = ARGV[b + 1], ARGV[b + 2], ARGV[b + 3], ARGV[b + 4], ARGV[b + 5]
-    local jk = jkey(id)
-    local state, current, holder, kind, queue, priority, ukey, uscope, errors = unpack(redis.call('HMGET', jk,
-        'state', 'attempt', 'worker', 'kind', 'queue', 'priority', 'unique_key', 'unique_scope', 'errors'))
-    if state == 'running' and current == attempt and holder == worker then
-        stopped[#stopped + 1] = id
+for i = 1, count do
+    local b = 4 + (i - 1) * 5
+    local id, attempt, outcome, a, e = ARGV[b + 1], tonumber(ARGV[b + 2]), ARGV[b + 3], ARGV[b + 4], ARGV[b + 5]
+    local current, started_at, rel, kind, holder = parse_claim(records[i])
+    if current == attempt and holder == worker then
+        local jk = jkey(id)
+        ended[#ended + 1] = id
         per_kind[kind] = (per_kind[kind] or 0) + 1
         if outcome == 'complete' then
-            redis.call('HSET', jk, 'state', 'completed', 'output', a, 'finished_at', now, 'lease_until', '')
-            release_unique(id, ukey, uscope)
-        elseif outcome == 'retry' then
-            redis.call('HSET', jk, 'state', 'available', 'run_at', a, 'errors', with_error(errors, e),
-                'lease_until', '')
-            place(id, queue, priority, a, now)
-            woke = woke or tonumber(a) <= tonumber(now)
-        elseif outcome == 'fail' or outcome == 'cancel' then
-            local ended = 'failed'
-            if outcome == 'cancel' then
-                ended = 'cancelled'
+            redis.call('HSET', jk, 'state', 'completed', 'output', a, 'finished_at', now, 'attempt', attempt,
+                'worker', worker, 'started_at', started_at)
+        elseif outcome == 'retry' or outcome == 'snooze' then
+            local queue, priority, uscope, errors = unpack(redis.call('HMGET', jk, 'queue', 'priority',
+                'unique_scope', 'errors'))
+            local made = attempt
+            if outcome == 'retry' then
+                redis.call('HSET', jk, 'state', 'available', 'run_at', a, 'errors', with_error(errors, e),
+                    'attempt', made, 'worker', worker, 'started_at', started_at)
+            else
+                made = attempt - 1
+                redis.call('HSET', jk, 'state', 'available', 'run_at', a, 'attempt', made, 'worker', worker,
+                    'started_at', started_at)
             end
-            redis.call('HSET', jk, 'state', ended, 'finished_at', now, 'errors', with_error(errors, a),
-                'lease_until', '')
-            release_unique(id, ukey, uscope)
-        else
-            redis.call('HSET', jk, 'state', 'available', 'run_at', a, 'attempt', tonumber(current) - 1,
-                'lease_until', '')
-            place(id, queue, priority, a, now)
+            place(id, queue, priority, a, now, made, uscope, kind)
             woke = woke or tonumber(a) <= tonumber(now)
+        else
+            local state = 'failed'
+            if outcome == 'cancel' then
+                state = 'cancelled'
+            end
+            local errors = redis.call('HGET', jk, 'errors')
+            redis.call('HSET', jk, 'state', state, 'finished_at', now, 'errors', with_error(errors, a),
+                'attempt', attempt, 'worker', worker, 'started_at', started_at)
+        end
+        if rel == '1' and outcome ~= 'retry' and outcome ~= 'snooze' then
+            local ukey, uscope = unpack(redis.call('HMGET', jk, 'unique_key', 'unique_scope'))
+            release_unique(id, ukey, uscope)
         end
         out[#out + 1] = 1
     else
         out[#out + 1] = 0
     end
 end
-if #stopped > 0 then
-    call_in_slices('ZREM', P .. ':running', stopped)
-end
-for kind, n in pairs(per_kind) do
-    if tonumber(redis.call('HINCRBY', P .. ':running_kind', kind, -n)) <= 0 then
-        redis.call('HDEL', P .. ':running_kind', kind)
-    end
-end
+end_claims(ended, per_kind)
 if woke then
     wake()
 end

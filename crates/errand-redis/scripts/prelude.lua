@@ -5,35 +5,78 @@
 --
 -- Keys: <P>:seq (ids), <P>:job:<id> (hash of one job; times in unix
 -- microseconds; absent fields are null), <P>:jobs (every id, scored by id),
--- <P>:wait:<queue> (due waiting jobs: score = priority, member = run_at and id
--- zero-padded, so equal priorities sort by run_at then id), <P>:scheduled
+-- <P>:wait:<queue> (due waiting jobs: score = priority, member = see
+-- `member`, so equal priorities sort by run_at then id), <P>:scheduled
 -- (waiting jobs not yet due, by run_at), <P>:running (claimed jobs, by lease
--- end), <P>:running_kind (running jobs per kind, for global limits),
--- <P>:unique:<key> (the id holding a unique key), <P>:queues (queue names),
--- <P>:wake (the wake-up channel).
+-- end), <P>:claims (the claim of each running job, see `claim_record`),
+-- <P>:cancel (running jobs asked to stop), <P>:running_kind (running jobs
+-- per kind, for global limits), <P>:unique:<key> (the id holding a unique
+-- key), <P>:queues (queue names), <P>:wake (the wake-up channel).
+--
+-- A running job is one with an entry in <P>:claims. Claiming writes nothing
+-- to the job's hash (that write per job was most of a claim's cost): the
+-- hash keeps the state the job was claimed in until the claim ends, when
+-- the finalize or the rescue writes the outcome, the attempt, the worker and
+-- the start time into it. Readers put the claim over the hash.
 local P = ARGV[1]
 
 local function jkey(id)
     return P .. ':job:' .. id
 end
 
-local function member(run_at, id)
-    return string.format('%016d%020d', tonumber(run_at), tonumber(id))
+-- 1 when the job holds a unique key that its end releases.
+local function releases(uscope)
+    if uscope == 'active' then
+        return 1
+    end
+    return 0
+end
+
+-- A waiting job's member in its queue's wait set: run_at and id zero-padded
+-- (the order), then what a claim needs without reading the job's hash: the
+-- attempts made, whether its end releases a unique key, and its kind.
+local function member(run_at, id, attempt, uscope, kind)
+    return string.format('%016d%020d%010d%d', tonumber(run_at), tonumber(id), tonumber(attempt),
+        releases(uscope)) .. kind
+end
+
+-- id, attempts made, releases (0/1), kind of a wait-set member.
+local function parse_member(m)
+    return string.format('%d', tonumber(string.sub(m, 17, 36))), tonumber(string.sub(m, 37, 46)),
+        string.sub(m, 47, 47), string.sub(m, 48)
 end
 
 -- Puts a waiting job where claims find it: in its queue's wait set when
 -- due, else in the schedule, from which claims promote it once due.
-local function place(id, queue, priority, run_at, now)
+local function place(id, queue, priority, run_at, now, attempt, uscope, kind)
     if tonumber(run_at) <= tonumber(now) then
-        redis.call('ZADD', P .. ':wait:' .. queue, priority, member(run_at, id))
+        redis.call('ZADD', P .. ':wait:' .. queue, priority, member(run_at, id, attempt, uscope, kind))
     else
         redis.call('ZADD', P .. ':scheduled', run_at, id)
     end
 end
 
-local function unplace(id, queue, run_at)
-    redis.call('ZREM', P .. ':wait:' .. queue, member(run_at, id))
+local function unplace(id, queue, run_at, attempt, uscope, kind)
+    redis.call('ZREM', P .. ':wait:' .. queue, member(run_at, id, attempt, uscope, kind))
     redis.call('ZREM', P .. ':scheduled', id)
+end
+
+-- The value of a job's entry in <P>:claims: the attempt, the start time,
+-- whether its end releases a unique key, then the kind (length-prefixed)
+-- and the worker.
+local function claim_record(attempt, started_at, rel, kind, worker)
+    return attempt .. ' ' .. started_at .. ' ' .. rel .. ' ' .. #kind .. ':' .. kind .. worker
+end
+
+-- attempt (number), started_at, releases ('0'/'1'), kind, worker of a claim
+-- record, or nil for none.
+local function parse_claim(record)
+    if not record then
+        return nil
+    end
+    local attempt, started, rel, len, rest = string.match(record, '^(%d+) (%d+) (%d) (%d+):(.*)$')
+    len = tonumber(len)
+    return tonumber(attempt), started, rel, string.sub(rest, 1, len), string.sub(rest, len + 1)
 end
 
 -- A key of scope `active` is free again once its job has finished.
@@ -54,19 +97,39 @@ local function with_error(errors, err)
     return string.sub(errors, 1, -2) .. ',' .. err .. ']'
 end
 
-local function stop_running(id, kind)
-    redis.call('ZREM', P .. ':running', id)
-    if tonumber(redis.call('HINCRBY', P .. ':running_kind', kind, -1)) <= 0 then
-        redis.call('HDEL', P .. ':running_kind', kind)
-    end
-    redis.call('HDEL', jkey(id), 'lease_until')
-end
-
 -- `redis.call(command, key, items...)` in slices, as Lua limits how many
 -- values one call can unpack. Slices are even, so pairs stay whole.
 local function call_in_slices(command, key, items)
     for first = 1, #items, 1000 do
         redis.call(command, key, unpack(items, first, math.min(first + 999, #items)))
+    end
+end
+
+-- `HMGET key fields...` in slices (see above), as one list.
+local function hmget_in_slices(key, fields)
+    local values = {}
+    for first = 1, #fields, 1000 do
+        local part = redis.call('HMGET', key, unpack(fields, first, math.min(first + 999, #fields)))
+        for j = 1, #part do
+            values[first + j - 1] = part[j]
+        end
+    end
+    return values
+end
+
+-- Ends the claims of `ids` (running jobs whose hashes the caller has
+-- written); `per_kind` counts them by kind.
+local function end_claims(ids, per_kind)
+    if #ids == 0 then
+        return
+    end
+    call_in_slices('HDEL', P .. ':claims', ids)
+    call_in_slices('ZREM', P .. ':running', ids)
+    call_in_slices('SREM', P .. ':cancel', ids)
+    for kind, n in pairs(per_kind) do
+        if tonumber(redis.call('HINCRBY', P .. ':running_kind', kind, -n)) <= 0 then
+            redis.call('HDEL', P .. ':running_kind', kind)
+        end
     end
 end
 

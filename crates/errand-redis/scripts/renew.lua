@@ -1,20 +1,27 @@
 -- ARGV: prefix, worker, lease_until, count, then id and attempt per job.
 -- Returns held (0/1) and cancel_requested (0/1) per job.
 local worker, lease = ARGV[2], ARGV[3]
+local count = tonumber(ARGV[4])
+local ids = {}
+for i = 1, count do
+    ids[i] = ARGV[3 + 2 * i]
+end
+local records = hmget_in_slices(P .. ':claims', ids)
 local out = {}
-for i = 0, tonumber(ARGV[4]) - 1 do
-    local id, attempt = ARGV[5 + 2 * i], ARGV[6 + 2 * i]
-    local jk = jkey(id)
-    local state, current, holder, cancel =
-        unpack(redis.call('HMGET', jk, 'state', 'attempt', 'worker', 'cancel_requested'))
-    if state == 'running' and current == attempt and holder == worker then
-        redis.call('HSET', jk, 'lease_until', lease)
-        redis.call('ZADD', P .. ':running', lease, id)
+local leases = {}
+for i = 1, count do
+    local attempt, _, _, _, holder = parse_claim(records[i])
+    if attempt == tonumber(ARGV[4 + 2 * i]) and holder == worker then
+        leases[#leases + 1] = lease
+        leases[#leases + 1] = ids[i]
         out[#out + 1] = 1
-        out[#out + 1] = tonumber(cancel)
+        out[#out + 1] = redis.call('SISMEMBER', P .. ':cancel', ids[i])
     else
         out[#out + 1] = 0
         out[#out + 1] = 0
     end
+end
+if #leases > 0 then
+    call_in_slices('ZADD', P .. ':running', leases)
 end
 return out

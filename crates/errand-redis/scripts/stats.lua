@@ -3,11 +3,17 @@
 local now, tenant = tonumber(ARGV[2]), ARGV[3]
 local counts = {}
 local ids = redis.call('ZRANGE', P .. ':jobs', 0, -1)
+local running = {}
+for _, id in ipairs(redis.call('HKEYS', P .. ':claims')) do
+    running[id] = true
+end
 for _, id in ipairs(ids) do
     local queue, state, run_at, attempt, t =
         unpack(redis.call('HMGET', jkey(id), 'queue', 'state', 'run_at', 'attempt', 'tenant'))
     if state and (tenant == '' or t == tenant) then
-        if state == 'available' then
+        if running[id] then
+            state = 'running'
+        elseif state == 'available' then
             if tonumber(run_at) > now then
                 if tonumber(attempt) == 0 then
                     state = 'scheduled'

@@ -1,7 +1,8 @@
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
-use errand_core::{AttemptError, CronRef, Error, JobId, JobRow, JobState, Result};
+use errand_core::{AttemptError, CronRef, Error, JobId, JobRow, JobState, NewJob, Result};
+use serde::{Deserialize, Serialize};
 
 /// Times are stored as unix microseconds.
 pub(crate) fn micros(t: DateTime<Utc>) -> i64 {
@@ -10,6 +11,67 @@ pub(crate) fn micros(t: DateTime<Utc>) -> i64 {
 
 fn corrupt(id: i64, field: &str, why: impl std::fmt::Display) -> Error {
     Error::Backend(format!("job {id}: stored {field} is unreadable: {why}"))
+}
+
+/// What never changes about a job, stored as one JSON field (`spec`): a
+/// claim reads and parses it in one piece instead of a dozen hash fields.
+/// Kind, queue, priority, tenant and unique key are also fields of their
+/// own, for the scripts.
+#[derive(Serialize)]
+pub(crate) struct SpecRef<'a> {
+    kind: &'a str,
+    queue: &'a str,
+    priority: i16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tenant: Option<&'a str>,
+    input: &'a serde_json::Value,
+    created_at: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    unique_key: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    batch_id: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cron: Option<&'a CronRef>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    meta: &'a BTreeMap<String, String>,
+}
+
+impl<'a> SpecRef<'a> {
+    pub fn of(job: &'a NewJob, now: DateTime<Utc>) -> Self {
+        SpecRef {
+            kind: &job.kind,
+            queue: &job.queue,
+            priority: job.priority,
+            tenant: job.tenant.as_deref(),
+            input: &job.input,
+            created_at: micros(now),
+            unique_key: job.unique.as_ref().map(|u| u.key.as_str()),
+            batch_id: job.batch_id,
+            cron: job.cron.as_ref(),
+            meta: &job.meta,
+        }
+    }
+}
+
+/// [`SpecRef`] as read back.
+#[derive(Deserialize)]
+struct Spec {
+    kind: String,
+    queue: String,
+    priority: i16,
+    #[serde(default)]
+    tenant: Option<String>,
+    #[serde(default)]
+    input: serde_json::Value,
+    created_at: i64,
+    #[serde(default)]
+    unique_key: Option<String>,
+    #[serde(default)]
+    batch_id: Option<i64>,
+    #[serde(default)]
+    cron: Option<CronRef>,
+    #[serde(default)]
+    meta: BTreeMap<String, String>,
 }
 
 /// The fields of one job hash.
@@ -62,6 +124,24 @@ impl Fields {
             .ok_or_else(|| corrupt(self.id, field, "missing"))
     }
 
+    /// Puts a running job's claim over the hash, which keeps the state the
+    /// job was claimed in (see `prelude.lua`).
+    pub fn claimed(&mut self, claim: &Claim, lease_until: Option<i64>, cancel_requested: bool) {
+        let map = &mut self.map;
+        map.insert("state".into(), "running".into());
+        map.insert("attempt".into(), claim.attempt.to_string());
+        map.insert("worker".into(), claim.worker.clone());
+        map.insert("started_at".into(), claim.started_at.to_string());
+        map.insert(
+            "lease_until".into(),
+            lease_until.map(|l| l.to_string()).unwrap_or_default(),
+        );
+        map.insert(
+            "cancel_requested".into(),
+            if cancel_requested { "1" } else { "0" }.into(),
+        );
+    }
+
     fn json<T: serde::de::DeserializeOwned>(&self, field: &str) -> Result<Option<T>> {
         self.text(field)
             .map(|v| serde_json::from_str(v).map_err(|e| corrupt(self.id, field, e)))
@@ -78,22 +158,24 @@ impl Fields {
         } else {
             stored.parse::<JobState>()?
         };
-        let cron = match (self.text("cron_name"), self.time("cron_fire_at")?) {
-            (Some(name), Some(fire_at)) => Some(CronRef {
-                name: name.to_owned(),
-                fire_at,
-            }),
-            _ => None,
-        };
-        let priority = self.required_int("priority")?;
+        let spec: Spec = self
+            .json("spec")?
+            .ok_or_else(|| corrupt(self.id, "spec", "missing"))?;
         let max_attempts = self.required_int("max_attempts")?;
+        let created_at = DateTime::from_timestamp_micros(spec.created_at).ok_or_else(|| {
+            corrupt(
+                self.id,
+                "spec",
+                format!("created_at {} is out of range", spec.created_at),
+            )
+        })?;
         Ok(JobRow {
             id: JobId(self.id),
-            kind: self.required("kind")?.to_owned(),
-            queue: self.required("queue")?.to_owned(),
-            priority: i16::try_from(priority).unwrap_or(i16::MAX),
-            tenant: self.text("tenant").map(str::to_owned),
-            input: self.json("input")?.unwrap_or(serde_json::Value::Null),
+            kind: spec.kind,
+            queue: spec.queue,
+            priority: spec.priority,
+            tenant: spec.tenant,
+            input: spec.input,
             output: self.json("output")?,
             errors: self
                 .json::<Vec<AttemptError>>("errors")?
@@ -102,18 +184,61 @@ impl Fields {
             attempt,
             max_attempts: u32::try_from(max_attempts).unwrap_or(u32::MAX),
             run_at,
-            created_at: self.required_time("created_at")?,
+            created_at,
             started_at: self.time("started_at")?,
             finished_at: self.time("finished_at")?,
             lease_until: self.time("lease_until")?,
             worker: self.text("worker").map(str::to_owned),
-            unique_key: self.text("unique_key").map(str::to_owned),
-            batch_id: self.int("batch_id")?,
-            cron,
-            meta: self
-                .json::<BTreeMap<String, String>>("meta")?
-                .unwrap_or_default(),
+            unique_key: spec.unique_key,
+            batch_id: spec.batch_id,
+            cron: spec.cron,
+            meta: spec.meta,
             cancel_requested: self.text("cancel_requested") == Some("1"),
         })
+    }
+}
+
+/// A running job's entry in `<prefix>:claims`: `attempt started_at releases
+/// len:kind` followed by the worker.
+pub(crate) struct Claim {
+    pub attempt: i64,
+    pub started_at: i64,
+    pub worker: String,
+}
+
+impl Claim {
+    pub fn parse(id: i64, record: &str) -> Result<Claim> {
+        let bad = || corrupt(id, "claim", format!("{record:?}"));
+        let mut parts = record.splitn(4, ' ');
+        let attempt = parts.next().and_then(|a| a.parse().ok()).ok_or_else(bad)?;
+        let started_at = parts.next().and_then(|s| s.parse().ok()).ok_or_else(bad)?;
+        let _releases = parts.next().ok_or_else(bad)?;
+        let rest = parts.next().ok_or_else(bad)?;
+        let (len, rest) = rest.split_once(':').ok_or_else(bad)?;
+        let len: usize = len.parse().map_err(|_| bad())?;
+        let worker = rest.get(len..).ok_or_else(bad)?.to_owned();
+        Ok(Claim {
+            attempt,
+            started_at,
+            worker,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Claim;
+
+    #[test]
+    fn claim_records_keep_kinds_and_workers_with_any_characters() {
+        let Ok(claim) = Claim::parse(7, "3 1763900000000000 1 6:a b:c:host 1:x y") else {
+            panic!("a well-formed record was refused");
+        };
+        assert_eq!(claim.attempt, 3);
+        assert_eq!(claim.started_at, 1_763_900_000_000_000);
+        assert_eq!(claim.worker, "host 1:x y");
+        for bad in ["", "3", "x 1 0 1:k", "3 1 0 9:short", "3 1 0 k"] {
+            assert!(Claim::parse(7, bad).is_err(), "{bad:?} was accepted");
+        }
     }
 }

@@ -14,7 +14,7 @@ use redis::aio::ConnectionManager;
 use tokio::task::JoinHandle;
 
 use crate::error::redis_error;
-use crate::rows::{Fields, micros};
+use crate::rows::{Claim, Fields, SpecRef, micros};
 use crate::scripts::Scripts;
 
 /// The key prefix used unless [`RedisOptions::prefix`] says otherwise.
@@ -252,17 +252,30 @@ impl RedisStore {
         }
         let mut pipe = redis::pipe();
         for id in ids {
-            pipe.hgetall(self.key(&format!("job:{id}")));
+            pipe.hgetall(self.key(&format!("job:{id}")))
+                .hget(self.key("claims"), id)
+                .zscore(self.key("running"), id)
+                .sismember(self.key("cancel"), id);
         }
         let mut conn = self.inner.conn.clone();
-        let maps: Vec<HashMap<String, String>> =
-            pipe.query_async(&mut conn).await.map_err(redis_error)?;
-        ids.iter()
-            .zip(maps)
+        type Read = (HashMap<String, String>, Option<String>, Option<f64>, bool);
+        let reads: Vec<Read> = pipe.query_async(&mut conn).await.map_err(redis_error)?;
+        let mut rows = Vec::with_capacity(ids.len());
+        for (id, (map, claim, lease, cancel)) in ids.iter().zip(reads) {
             // A job deleted since its id was read has an empty hash.
-            .filter(|(_, map)| !map.is_empty())
-            .map(|(id, map)| Fields::new(*id, map).into_row(now))
-            .collect()
+            if map.is_empty() {
+                continue;
+            }
+            let mut fields = Fields::new(*id, map);
+            if let Some(record) = claim {
+                // Scores are whole microseconds, exact in an f64.
+                #[allow(clippy::cast_possible_truncation)]
+                let lease = lease.map(|l| l as i64);
+                fields.claimed(&Claim::parse(*id, &record)?, lease, cancel);
+            }
+            rows.push(fields.into_row(now)?);
+        }
+        Ok(rows)
     }
 }
 
@@ -306,21 +319,12 @@ impl Store for RedisStore {
                 .arg(&job.queue)
                 .arg(job.priority)
                 .arg(job.tenant.as_deref().unwrap_or(""))
-                .arg(json(&job.input)?)
                 .arg(job.max_attempts)
                 .arg(micros(job.run_at.unwrap_or(params.now)))
                 .arg(key)
                 .arg(scope)
                 .arg(until)
-                .arg(job.batch_id.map(|b| b.to_string()).unwrap_or_default())
-                .arg(job.cron.as_ref().map_or("", |c| c.name.as_str()))
-                .arg(
-                    job.cron
-                        .as_ref()
-                        .map(|c| micros(c.fire_at).to_string())
-                        .unwrap_or_default(),
-                )
-                .arg(json(&job.meta)?);
+                .arg(json(&SpecRef::of(job, params.now))?);
         }
         let out: Vec<i64> = self.run(&invocation, "enqueue").await?;
         // Workers of this process need not wait for the message's round trip.
@@ -359,25 +363,29 @@ impl Store for RedisStore {
                 .arg(kind.global_limit.map_or(-1, i64::from));
         }
         let out: Vec<redis::Value> = self.run(&invocation, "claim").await?;
-        let mut jobs = Vec::with_capacity(out.len() / 2);
+        let mut jobs = Vec::with_capacity(out.len() / 3);
         let mut items = out.into_iter();
-        let (now, until) = (micros(params.now).to_string(), micros(until).to_string());
-        while let (Some(id), Some(fields)) = (items.next(), items.next()) {
+        let claim = |attempt| Claim {
+            attempt,
+            started_at: micros(params.now),
+            worker: params.worker.clone(),
+        };
+        let until = micros(until);
+        while let (Some(id), Some(attempt), Some(values)) =
+            (items.next(), items.next(), items.next())
+        {
             let id: i64 = parse(id, "claim")?;
-            let mut map: HashMap<String, String> = parse(fields, "claim")?;
-            // The script returns the fields as they were before the claim,
-            // which wrote these.
-            let attempt = map
-                .get("attempt")
-                .and_then(|a| a.parse::<i64>().ok())
-                .unwrap_or(0);
-            map.insert("attempt".into(), (attempt + 1).to_string());
-            map.insert("state".into(), "running".into());
-            map.insert("worker".into(), params.worker.clone());
-            map.insert("started_at".into(), now.clone());
-            map.insert("lease_until".into(), until.clone());
-            map.insert("cancel_requested".into(), "0".into());
-            jobs.push(Fields::new(id, map).into_row(params.now)?);
+            let (spec, errors, max_attempts, run_at): (String, String, String, String) =
+                parse(values, "claim")?;
+            let map = HashMap::from([
+                ("spec".to_owned(), spec),
+                ("errors".to_owned(), errors),
+                ("max_attempts".to_owned(), max_attempts),
+                ("run_at".to_owned(), run_at),
+            ]);
+            let mut fields = Fields::new(id, map);
+            fields.claimed(&claim(parse(attempt, "claim")?), Some(until), false);
+            jobs.push(fields.into_row(params.now)?);
         }
         Ok(jobs)
     }
