@@ -14,6 +14,7 @@ end
 local kinds = tonumber(ARGV[i])
 i = i + 1
 local room = {}
+local tagged = {}
 local any_room = 0
 for _ = 1, kinds do
     local kind, cap, global = ARGV[i], tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2])
@@ -27,6 +28,7 @@ for _ = 1, kinds do
         r = math.min(r, math.max(global - running, 0))
     end
     room[kind] = r
+    tagged[kind] = string.len(kind) .. ':' .. kind
     any_room = any_room + r
 end
 
@@ -63,15 +65,14 @@ for _, q in ipairs(queues) do
             if qroom <= 0 or any_room <= 0 then
                 break
             end
-            local id, made, rel, kind = parse_member(m)
+            local id, attempt, rel, kind = parse_member(m)
             local r = room[kind]
             if r and r > 0 then
-                local attempt = made + 1
                 taken[#taken + 1] = m
                 leases[#leases + 1] = lease
                 leases[#leases + 1] = id
                 records[#records + 1] = id
-                records[#records + 1] = claim_record(attempt, ARGV[3], rel, kind, worker)
+                records[#records + 1] = claim_record(attempt, ARGV[3], rel, tagged[kind], worker)
                 started[kind] = (started[kind] or 0) + 1
                 room[kind] = r - 1
                 any_room = any_room - 1

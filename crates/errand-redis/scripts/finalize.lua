@@ -16,9 +16,9 @@ local ended = {}
 local per_kind = {}
 for i = 1, count do
     local b = 4 + (i - 1) * 5
-    local id, attempt, outcome, a, e = ARGV[b + 1], tonumber(ARGV[b + 2]), ARGV[b + 3], ARGV[b + 4], ARGV[b + 5]
+    local id, attempt, outcome, a, e = ARGV[b + 1], ARGV[b + 2], ARGV[b + 3], ARGV[b + 4], ARGV[b + 5]
     local current, started_at, rel, kind, holder = parse_claim(records[i])
-    if current == attempt and holder == worker then
+    if current == tonumber(attempt) and holder == worker then
         local jk = jkey(id)
         ended[#ended + 1] = id
         per_kind[kind] = (per_kind[kind] or 0) + 1
@@ -33,7 +33,7 @@ for i = 1, count do
                 redis.call('HSET', jk, 'state', 'available', 'run_at', a, 'errors', with_error(errors, e),
                     'attempt', made, 'worker', worker, 'started_at', started_at)
             else
-                made = attempt - 1
+                made = tonumber(attempt) - 1
                 redis.call('HSET', jk, 'state', 'available', 'run_at', a, 'attempt', made, 'worker', worker,
                     'started_at', started_at)
             end

@@ -34,16 +34,19 @@ end
 
 -- A waiting job's member in its queue's wait set: run_at and id zero-padded
 -- (the order), then what a claim needs without reading the job's hash: the
--- attempts made, whether its end releases a unique key, and its kind.
-local function member(run_at, id, attempt, uscope, kind)
-    return string.format('%016d%020d%010d%d', tonumber(run_at), tonumber(id), tonumber(attempt),
+-- attempt its next claim starts (`made` + 1), whether its end releases a
+-- unique key, and its kind. A claim copies these as strings (turning a Lua
+-- number into a string is one of the dearer steps of a script).
+local function member(run_at, id, made, uscope, kind)
+    return string.format('%016d%020d%010d%d', tonumber(run_at), tonumber(id), tonumber(made) + 1,
         releases(uscope)) .. kind
 end
 
--- id, attempts made, releases (0/1), kind of a wait-set member.
+-- id, next attempt (zero-padded), releases ('0'/'1'), kind of a wait-set
+-- member.
 local function parse_member(m)
-    return string.format('%d', tonumber(string.sub(m, 17, 36))), tonumber(string.sub(m, 37, 46)),
-        string.sub(m, 47, 47), string.sub(m, 48)
+    return string.match(string.sub(m, 17, 36), '^0*(.*)$'), string.sub(m, 37, 46), string.sub(m, 47, 47),
+        string.sub(m, 48)
 end
 
 -- Puts a waiting job where claims find it: in its queue's wait set when
@@ -61,11 +64,11 @@ local function unplace(id, queue, run_at, attempt, uscope, kind)
     redis.call('ZREM', P .. ':scheduled', id)
 end
 
--- The value of a job's entry in <P>:claims: the attempt, the start time,
--- whether its end releases a unique key, then the kind (length-prefixed)
--- and the worker.
-local function claim_record(attempt, started_at, rel, kind, worker)
-    return attempt .. ' ' .. started_at .. ' ' .. rel .. ' ' .. #kind .. ':' .. kind .. worker
+-- The value of a job's entry in <P>:claims: the attempt (possibly
+-- zero-padded), the start time, whether its end releases a unique key, then
+-- `tagged_kind` (the kind prefixed by its length and ':') and the worker.
+local function claim_record(attempt, started_at, rel, tagged_kind, worker)
+    return attempt .. ' ' .. started_at .. ' ' .. rel .. ' ' .. tagged_kind .. worker
 end
 
 -- attempt (number), started_at, releases ('0'/'1'), kind, worker of a claim

@@ -19,17 +19,20 @@ const GATHER: Duration = Duration::from_millis(2);
 /// slow claims get (a store under load must not make a worker hoard jobs).
 const AHEAD_MAX_RUN_MICROS: u64 = 10_000;
 
-/// How many jobs the worker may hold: its concurrency, and as many again
-/// while its queues are busy and its jobs end faster than a claim takes.
-/// Claiming only the free slots would then leave them empty for most of each
-/// round trip; jobs claimed ahead wait in the process (their leases kept) for
-/// a slot, which short jobs free within that round trip. Long jobs never get
-/// claimed ahead, so they stay free for other workers to take.
+/// How many jobs the worker may hold: its concurrency, and while its queues
+/// are busy and its jobs end faster than a claim takes, two claims' worth
+/// (at least twice its concurrency): one batch running or waiting for a
+/// slot while the next travels. Claiming only the free slots would leave
+/// them empty for most of each round trip; holding one batch only, the
+/// slots would empty while the next claim travels. Jobs claimed ahead wait
+/// in the process (their leases kept) for a slot, which short jobs free
+/// within that round trip. Long jobs never get claimed ahead, so they stay
+/// free for other workers to take.
 pub(crate) fn capacity(shared: &Shared, busy: bool, claim_micros: u64) -> usize {
     let concurrency = shared.config.concurrency;
     let run_micros = shared.run_micros.load(Ordering::Relaxed);
     if busy && run_micros > 0 && run_micros < claim_micros.min(AHEAD_MAX_RUN_MICROS) {
-        2 * concurrency
+        2 * concurrency.max(shared.config.claim_batch)
     } else {
         concurrency
     }
