@@ -60,7 +60,8 @@ for _, q in ipairs(queues) do
     local skipped = 0
     local taken = {}
     while qroom > 0 and any_room > 0 do
-        local members = redis.call('ZRANGE', key, skipped + #taken, skipped + #taken + 99)
+        local page = math.min(qroom, any_room, 100)
+        local members = redis.call('ZRANGE', key, skipped + #taken, skipped + #taken + page - 1)
         for _, m in ipairs(members) do
             if qroom <= 0 or any_room <= 0 then
                 break
@@ -85,12 +86,17 @@ for _, q in ipairs(queues) do
                 skipped = skipped + 1
             end
         end
-        if #members < 100 then
+        if #members < page then
             break
         end
     end
     if #taken > 0 then
-        call_in_slices('ZREM', key, taken)
+        if skipped == 0 then
+            -- The common case: the claim took the head of the set.
+            redis.call('ZREMRANGEBYRANK', key, 0, #taken - 1)
+        else
+            call_in_slices('ZREM', key, taken)
+        end
     end
     if claimed >= limit or any_room <= 0 then
         break

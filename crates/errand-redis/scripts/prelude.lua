@@ -128,7 +128,10 @@ local function end_claims(ids, per_kind)
     end
     call_in_slices('HDEL', P .. ':claims', ids)
     call_in_slices('ZREM', P .. ':running', ids)
-    call_in_slices('SREM', P .. ':cancel', ids)
+    -- Cancel requests are rare: most claims end without one to clear.
+    if redis.call('EXISTS', P .. ':cancel') == 1 then
+        call_in_slices('SREM', P .. ':cancel', ids)
+    end
     for kind, n in pairs(per_kind) do
         if tonumber(redis.call('HINCRBY', P .. ':running_kind', kind, -n)) <= 0 then
             redis.call('HDEL', P .. ':running_kind', kind)
