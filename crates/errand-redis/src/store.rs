@@ -68,6 +68,48 @@ fn validate_prefix(prefix: &str) -> Result<()> {
     Ok(())
 }
 
+/// Version of the key layout described in `scripts/prelude.lua`, kept at
+/// `<prefix>:layout`. Bump it whenever keys or fields change meaning.
+const LAYOUT: i64 = 2;
+
+/// Marks a new store with [`LAYOUT`] and refuses one written in another
+/// layout (a store of layout 1, before the key existed, has ids but no
+/// layout key), rather than misreading its jobs.
+async fn check_layout(conn: &mut ConnectionManager, prefix: &str) -> Result<()> {
+    let layout_key = format!("{prefix}:layout");
+    let (layout, has_jobs): (Option<i64>, bool) = redis::pipe()
+        .get(&layout_key)
+        .exists(format!("{prefix}:seq"))
+        .query_async(conn)
+        .await
+        .map_err(redis_error)?;
+    let found = match layout {
+        Some(found) => found,
+        None if has_jobs => 1,
+        None => {
+            let _: () = redis::cmd("SET")
+                .arg(&layout_key)
+                .arg(LAYOUT)
+                .arg("NX")
+                .query_async(conn)
+                .await
+                .map_err(redis_error)?;
+            LAYOUT
+        }
+    };
+    if found == LAYOUT {
+        Ok(())
+    } else {
+        Err(Error::invalid(
+            "prefix",
+            prefix,
+            format!(
+                "its keys are in errand's Redis layout {found}, this version reads layout {LAYOUT}; drain the store with the version that wrote it, or use another prefix"
+            ),
+        ))
+    }
+}
+
 /// errand's store on Redis or Valkey: every state change is one atomic Lua
 /// script, so many worker processes can share one server.
 ///
@@ -167,6 +209,7 @@ impl RedisStore {
             .get_connection_manager_with_config(config)
             .await
             .map_err(redis_error)?;
+        check_layout(&mut conn.clone(), &options.prefix).await?;
         let wakeup = Arc::new(WakeupSender::default());
         let listener = options.listen.then(|| {
             tokio::spawn(listen(

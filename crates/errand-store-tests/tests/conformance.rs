@@ -47,6 +47,53 @@ mod redis {
         assert_eq!(second[0].id.0, first[0].id.0 + 1);
         h.finish().await;
     }
+
+    #[tokio::test]
+    async fn stores_in_another_key_layout_are_refused() {
+        let h = redis::harness().await;
+        let prefix = h.namespace.clone().expect("Redis harnesses have a prefix");
+        let client = ::redis::Client::open(h.url.as_str()).expect("redis URL");
+        let mut conn = client
+            .get_multiplexed_async_connection()
+            .await
+            .expect("connect");
+        let layout: Option<String> = ::redis::cmd("GET")
+            .arg(format!("{prefix}:layout"))
+            .query_async(&mut conn)
+            .await
+            .expect("GET layout");
+        let current = layout.expect("a new store records its layout");
+        assert!(
+            redis::open(&h.url, Some(&prefix)).await.is_ok(),
+            "same layout"
+        );
+        // A layout of another version, and one written before the layout key
+        // existed (ids but no layout): both refused, naming the prefix.
+        for (key, value) in [("layout", "999"), ("seq", "5")] {
+            if key == "seq" {
+                let () = ::redis::cmd("DEL")
+                    .arg(format!("{prefix}:layout"))
+                    .query_async(&mut conn)
+                    .await
+                    .expect("DEL layout");
+            }
+            let () = ::redis::cmd("SET")
+                .arg(format!("{prefix}:{key}"))
+                .arg(value)
+                .query_async(&mut conn)
+                .await
+                .expect("SET");
+            let Err(e) = redis::open(&h.url, Some(&prefix)).await else {
+                panic!("a store with {key} = {value} and no layout {current} was accepted");
+            };
+            let message = e.to_string();
+            assert!(
+                message.contains("prefix") && message.contains("layout"),
+                "{message}"
+            );
+        }
+        h.finish().await;
+    }
 }
 
 #[cfg(feature = "postgres")]
