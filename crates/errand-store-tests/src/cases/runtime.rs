@@ -301,6 +301,52 @@ pub async fn runtime_concurrency_holds_when_claiming_ahead(h: &Harness) {
     assert!((1..=4).contains(&peak), "concurrency 4 holds: peak {peak}");
     running.shutdown().await;
 
+    // A local kind limit holds as well while two claims travel at once
+    // (plenty of unlimited jobs keep the claims full, so both lanes claim):
+    // each lane counts the room the other's claim may fill.
+    let gauge = Arc::new(Gauge::default());
+    let running = worker(h)
+        .register(jobs::sleepy::job())
+        .register(jobs::noop::job())
+        .state_arc(Arc::clone(&gauge))
+        .concurrency(8)
+        .kind_limit("sleepy", 3)
+        .build()
+        .unwrap()
+        .start();
+    let mut limited = Vec::new();
+    let mut others = Vec::new();
+    for _ in 0..60 {
+        others.extend(
+            c.enqueue_many((0..6).map(|_| jobs::noop::enqueue()))
+                .await
+                .unwrap(),
+        );
+        limited.extend(
+            c.enqueue_many((0..3).map(|_| jobs::sleepy::enqueue(2)))
+                .await
+                .unwrap(),
+        );
+    }
+    for handle in &limited {
+        assert_eq!(
+            handle.wait_timeout(Duration::from_secs(30)).await.unwrap(),
+            Finished::Completed(2)
+        );
+    }
+    for handle in &others {
+        assert_eq!(
+            handle.wait_timeout(Duration::from_secs(30)).await.unwrap(),
+            Finished::Completed(())
+        );
+    }
+    let peak = gauge.peak.load(Ordering::SeqCst);
+    assert!(
+        (1..=3).contains(&peak),
+        "the kind limit of 3 holds: peak {peak}"
+    );
+    running.shutdown().await;
+
     // Long jobs are never claimed ahead: the worker holds no more than its
     // concurrency, and the rest stay available to other workers.
     let running = worker(h)

@@ -4,7 +4,6 @@ use std::time::Duration;
 
 use errand_core::validate;
 use errand_core::{Backoff, Error, Job, Result, StateMap, Store};
-use tokio::sync::Notify;
 
 use super::{Config, Shared, Worker};
 use crate::registry::Registered;
@@ -289,7 +288,7 @@ impl WorkerBuilder {
                 registry: self.registry,
                 states: Arc::new(self.states),
                 running: Mutex::new(HashMap::new()),
-                slot_freed: Notify::new(),
+                lanes: super::fetch::Lanes::default(),
                 slots: tokio::sync::Semaphore::new(concurrency),
                 run_micros: std::sync::atomic::AtomicU64::new(0),
             }),

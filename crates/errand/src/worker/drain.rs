@@ -6,7 +6,7 @@ use futures::future::join_all;
 
 use super::Worker;
 use super::executor::{Attempted, execute};
-use super::fetch::claim_params;
+use super::fetch::{InFlight, claim_params};
 
 /// What a [`Worker::drain`] did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -44,7 +44,7 @@ impl Worker {
             .rescue(RescueParams { now: Utc::now() })
             .await?;
         loop {
-            let params = claim_params(shared, shared.config.concurrency);
+            let params = claim_params(shared, shared.config.concurrency, &InFlight::default());
             let jobs = shared.store.claim(params).await?;
             if jobs.is_empty() {
                 return Ok(summary);

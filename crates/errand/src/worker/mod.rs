@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use errand_core::{Backoff, CancellationToken, FinalizeItem, JobId, Outcome, StateMap, Store};
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::mpsc;
 use tokio::task::{AbortHandle, JoinHandle};
 
 pub use builder::WorkerBuilder;
@@ -53,8 +53,8 @@ pub(crate) struct Shared {
     pub registry: HashMap<String, Registered>,
     pub states: Arc<StateMap>,
     pub running: Mutex<HashMap<JobId, RunningJob>>,
-    /// Signalled whenever a running job ends, so the fetch loop can claim again.
-    pub slot_freed: Notify,
+    /// The fetch lanes' shared state; tells them when a running job ends.
+    pub lanes: fetch::Lanes,
     /// One permit per job that may execute at once (the concurrency). Claimed
     /// jobs wait here when the fetch loop claimed ahead.
     pub slots: tokio::sync::Semaphore,
@@ -216,7 +216,7 @@ impl WorkerHandle {
                 break;
             }
             tokio::select! {
-                _ = shared.slot_freed.notified() => {}
+                _ = shared.lanes.job_ended() => {}
                 _ = tokio::time::sleep_until(deadline) => break,
             }
         }
