@@ -249,6 +249,9 @@ pub(crate) async fn run(
     finalize: UnboundedSender<FinalizeItem>,
     stop: CancellationToken,
 ) {
+    // A (re)started worker begins idle: one claim in flight until a claim
+    // comes back full.
+    shared.lanes.busy.store(false, Ordering::Relaxed);
     tokio::join!(
         lane(&shared, &finalize, &stop, 0),
         lane(&shared, &finalize, &stop, 1)
