@@ -18,7 +18,6 @@ pub(crate) struct Scripts {
     pub cancel: Script,
     pub retry: Script,
     pub delete: Script,
-    pub stats: Script,
 }
 
 impl Scripts {
@@ -32,7 +31,6 @@ impl Scripts {
             cancel: script(include_str!("../scripts/cancel.lua")),
             retry: script(include_str!("../scripts/retry.lua")),
             delete: script(include_str!("../scripts/delete.lua")),
-            stats: script(include_str!("../scripts/stats.lua")),
         }
     }
 }

@@ -1,4 +1,4 @@
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -6,8 +6,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, SecondsFormat, Utc};
 use errand_core::{
     CancelOutcome, CancelParams, Capabilities, ClaimParams, DeleteParams, EnqueueParams, Enqueued,
-    Error, FinalizeParams, GetParams, JobId, JobRow, LeaseStatus, ListParams, Outcome, RenewParams,
-    RescueParams, Result, RetryParams, StateCount, Stats, StatsParams, Store, Wakeup, WakeupSender,
+    Error, FinalizeParams, GetParams, JobId, JobRow, JobState, LeaseStatus, ListParams, Outcome,
+    RenewParams, RescueParams, Result, RetryParams, StateCount, Stats, StatsParams, Store, Wakeup,
+    WakeupSender,
 };
 use futures::StreamExt;
 use redis::aio::ConnectionManager;
@@ -19,6 +20,9 @@ use crate::scripts::Scripts;
 
 /// The key prefix used unless [`RedisOptions::prefix`] says otherwise.
 pub const DEFAULT_PREFIX: &str = "{errand}";
+
+/// Jobs read per round trip when counting them for `stats`.
+const STATS_PAGE: usize = 1000;
 
 /// Longest wait for an answer before the connection counts as lost.
 const RESPONSE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -587,26 +591,80 @@ impl Store for RedisStore {
     }
 
     async fn stats(&self, params: StatsParams) -> Result<Stats> {
-        let mut invocation = self.invocation(&self.inner.scripts.stats);
-        invocation
-            .arg(micros(params.now))
-            .arg(params.tenant.as_deref().unwrap_or(""));
-        let out: Vec<redis::Value> = self.run(&invocation, "stats").await?;
-        let mut counts = Vec::with_capacity(out.len() / 3);
-        let mut items = out.into_iter();
-        while let (Some(queue), Some(state), Some(count)) =
-            (items.next(), items.next(), items.next())
-        {
-            let state: String = parse(state, "stats")?;
-            counts.push(StateCount {
-                queue: parse(queue, "stats")?,
-                state: state.parse()?,
-                count: parse(count, "stats")?,
-            });
+        // Counted here from pages of short reads rather than in one script:
+        // a script reading every job of a large store would hold the server
+        // (and every worker) for the whole scan. The counts are a moment's
+        // view, as on the other stores, give or take the jobs that change
+        // state during the scan.
+        let mut conn = self.inner.conn.clone();
+        let running: HashSet<i64> = redis::cmd("HKEYS")
+            .arg(self.key("claims"))
+            .query_async(&mut conn)
+            .await
+            .map_err(redis_error)?;
+        let mut counts: BTreeMap<(String, String), u64> = BTreeMap::new();
+        let mut min = "-inf".to_owned();
+        loop {
+            let ids: Vec<i64> = redis::cmd("ZRANGE")
+                .arg(self.key("jobs"))
+                .arg(&min)
+                .arg("+inf")
+                .arg("BYSCORE")
+                .arg("LIMIT")
+                .arg(0)
+                .arg(STATS_PAGE)
+                .query_async(&mut conn)
+                .await
+                .map_err(redis_error)?;
+            let Some(last) = ids.last() else { break };
+            min = format!("({last}");
+            let mut pipe = redis::pipe();
+            for id in &ids {
+                pipe.cmd("HMGET")
+                    .arg(self.key(&format!("job:{id}")))
+                    .arg(&["queue", "state", "run_at", "attempt", "tenant"]);
+            }
+            type Read = (
+                Option<String>,
+                Option<String>,
+                Option<i64>,
+                Option<u32>,
+                Option<String>,
+            );
+            let reads: Vec<Read> = pipe.query_async(&mut conn).await.map_err(redis_error)?;
+            for (id, (queue, state, run_at, attempt, tenant)) in ids.iter().zip(reads) {
+                // A job deleted since its id was read has no fields.
+                let (Some(queue), Some(state)) = (queue, state) else {
+                    continue;
+                };
+                if params.tenant.is_some() && tenant != params.tenant {
+                    continue;
+                }
+                let state = if running.contains(id) {
+                    JobState::Running
+                } else if state == "available" {
+                    let run_at = run_at
+                        .and_then(DateTime::from_timestamp_micros)
+                        .unwrap_or(params.now);
+                    JobState::of_waiting(run_at, attempt.unwrap_or(0), params.now)
+                } else {
+                    state.parse()?
+                };
+                *counts
+                    .entry((queue, state.as_str().to_owned()))
+                    .or_default() += 1;
+            }
         }
-        counts.sort_by(|a, b| {
-            (a.queue.as_str(), a.state.as_str()).cmp(&(b.queue.as_str(), b.state.as_str()))
-        });
+        let counts = counts
+            .into_iter()
+            .map(|((queue, state), count)| {
+                Ok(StateCount {
+                    queue,
+                    state: state.parse()?,
+                    count,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
         Ok(Stats { counts })
     }
 

@@ -360,12 +360,14 @@ pub async fn stats_count_jobs_per_queue_and_state(h: &Harness) {
         )
         .await
     );
+    assert_eq!(claim(h, "w", &["k"], 1, now).await.len(), 1);
     let stats = h
         .store
         .stats(errand::StatsParams { tenant: None, now })
         .await
         .unwrap();
-    assert_eq!(stats.total(JobState::Available), 2);
+    assert_eq!(stats.total(JobState::Available), 1);
+    assert_eq!(stats.total(JobState::Running), 1);
     assert_eq!(stats.total(JobState::Scheduled), 1);
     assert_eq!(stats.total(JobState::Completed), 1);
     assert_eq!((stats.all(), stats.unfinished()), (4, 3));
