@@ -124,24 +124,6 @@ impl Fields {
             .ok_or_else(|| corrupt(self.id, field, "missing"))
     }
 
-    /// Puts a running job's claim over the hash, which keeps the state the
-    /// job was claimed in (see `prelude.lua`).
-    pub fn claimed(&mut self, claim: &Claim, lease_until: Option<i64>, cancel_requested: bool) {
-        let map = &mut self.map;
-        map.insert("state".into(), "running".into());
-        map.insert("attempt".into(), claim.attempt.to_string());
-        map.insert("worker".into(), claim.worker.clone());
-        map.insert("started_at".into(), claim.started_at.to_string());
-        map.insert(
-            "lease_until".into(),
-            lease_until.map(|l| l.to_string()).unwrap_or_default(),
-        );
-        map.insert(
-            "cancel_requested".into(),
-            if cancel_requested { "1" } else { "0" }.into(),
-        );
-    }
-
     fn json<T: serde::de::DeserializeOwned>(&self, field: &str) -> Result<Option<T>> {
         self.text(field)
             .map(|v| serde_json::from_str(v).map_err(|e| corrupt(self.id, field, e)))
@@ -149,14 +131,41 @@ impl Fields {
     }
 
     /// The job as every store returns it, its public state derived at `now`.
-    pub fn into_row(self, now: DateTime<Utc>) -> Result<JobRow> {
-        let attempt = u32::try_from(self.required_int("attempt")?).unwrap_or(0);
+    /// A running job's claim (`running`) goes over the hash, which keeps the
+    /// state the job was claimed in (see `prelude.lua`).
+    pub fn into_row(self, now: DateTime<Utc>, running: Option<Running>) -> Result<JobRow> {
         let run_at = self.required_time("run_at")?;
-        let stored = self.required("state")?;
-        let state = if stored == "available" {
-            JobState::of_waiting(run_at, attempt, now)
-        } else {
-            stored.parse::<JobState>()?
+        let time = |field: &str, us: i64| {
+            DateTime::from_timestamp_micros(us)
+                .ok_or_else(|| corrupt(self.id, field, format!("{us} is out of range")))
+        };
+        let (state, attempt, worker, started_at, lease_until, cancel_requested) = match running {
+            Some(r) => (
+                JobState::Running,
+                u32::try_from(r.claim.attempt).unwrap_or(0),
+                Some(r.claim.worker),
+                Some(time("claim", r.claim.started_at)?),
+                r.lease_until.map(|us| time("lease", us)).transpose()?,
+                r.cancel_requested,
+            ),
+            None => {
+                let attempt = u32::try_from(self.required_int("attempt")?).unwrap_or(0);
+                let stored = self.required("state")?;
+                let state = if stored == "available" {
+                    JobState::of_waiting(run_at, attempt, now)
+                } else {
+                    stored.parse::<JobState>()?
+                };
+                let worker = self.text("worker").map(str::to_owned);
+                (
+                    state,
+                    attempt,
+                    worker,
+                    self.time("started_at")?,
+                    None,
+                    false,
+                )
+            }
         };
         let spec: Spec = self
             .json("spec")?
@@ -185,17 +194,26 @@ impl Fields {
             max_attempts: u32::try_from(max_attempts).unwrap_or(u32::MAX),
             run_at,
             created_at,
-            started_at: self.time("started_at")?,
+            started_at,
             finished_at: self.time("finished_at")?,
-            lease_until: self.time("lease_until")?,
-            worker: self.text("worker").map(str::to_owned),
+            lease_until,
+            worker,
             unique_key: spec.unique_key,
             batch_id: spec.batch_id,
             cron: spec.cron,
             meta: spec.meta,
-            cancel_requested: self.text("cancel_requested") == Some("1"),
+            cancel_requested,
         })
     }
+}
+
+/// What a running job's row takes from outside its hash: its claim, its
+/// lease end (the score in `<prefix>:running`) and whether it was asked to
+/// stop (`<prefix>:cancel`).
+pub(crate) struct Running {
+    pub claim: Claim,
+    pub lease_until: Option<i64>,
+    pub cancel_requested: bool,
 }
 
 /// A running job's entry in `<prefix>:claims`: `attempt started_at releases

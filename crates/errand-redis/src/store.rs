@@ -15,7 +15,7 @@ use redis::aio::ConnectionManager;
 use tokio::task::JoinHandle;
 
 use crate::error::redis_error;
-use crate::rows::{Claim, Fields, SpecRef, micros};
+use crate::rows::{Claim, Fields, Running, SpecRef, micros};
 use crate::scripts::Scripts;
 
 /// The key prefix used unless [`RedisOptions::prefix`] says otherwise.
@@ -313,14 +313,18 @@ impl RedisStore {
             if map.is_empty() {
                 continue;
             }
-            let mut fields = Fields::new(*id, map);
-            if let Some(record) = claim {
-                // Scores are whole microseconds, exact in an f64.
-                #[allow(clippy::cast_possible_truncation)]
-                let lease = lease.map(|l| l as i64);
-                fields.claimed(&Claim::parse(*id, &record)?, lease, cancel);
-            }
-            rows.push(fields.into_row(now)?);
+            let running = claim
+                .map(|record| -> Result<Running> {
+                    Ok(Running {
+                        claim: Claim::parse(*id, &record)?,
+                        // Scores are whole microseconds, exact in an f64.
+                        #[allow(clippy::cast_possible_truncation)]
+                        lease_until: lease.map(|l| l as i64),
+                        cancel_requested: cancel,
+                    })
+                })
+                .transpose()?;
+            rows.push(Fields::new(*id, map).into_row(now, running)?);
         }
         Ok(rows)
     }
@@ -430,9 +434,12 @@ impl Store for RedisStore {
                 ("max_attempts".to_owned(), max_attempts),
                 ("run_at".to_owned(), run_at),
             ]);
-            let mut fields = Fields::new(id, map);
-            fields.claimed(&claim(parse(attempt, "claim")?), Some(until), false);
-            jobs.push(fields.into_row(params.now)?);
+            let running = Running {
+                claim: claim(parse(attempt, "claim")?),
+                lease_until: Some(until),
+                cancel_requested: false,
+            };
+            jobs.push(Fields::new(id, map).into_row(params.now, Some(running))?);
         }
         Ok(jobs)
     }
@@ -602,7 +609,8 @@ impl Store for RedisStore {
             .query_async(&mut conn)
             .await
             .map_err(redis_error)?;
-        let mut counts: BTreeMap<(String, String), u64> = BTreeMap::new();
+        // Ordered by queue, then state name, as the other stores order them.
+        let mut counts: BTreeMap<(String, &'static str), (JobState, u64)> = BTreeMap::new();
         let mut min = "-inf".to_owned();
         loop {
             let ids: Vec<i64> = redis::cmd("ZRANGE")
@@ -650,21 +658,20 @@ impl Store for RedisStore {
                 } else {
                     state.parse()?
                 };
-                *counts
-                    .entry((queue, state.as_str().to_owned()))
-                    .or_default() += 1;
+                counts
+                    .entry((queue, state.as_str()))
+                    .or_insert((state, 0))
+                    .1 += 1;
             }
         }
         let counts = counts
             .into_iter()
-            .map(|((queue, state), count)| {
-                Ok(StateCount {
-                    queue,
-                    state: state.parse()?,
-                    count,
-                })
+            .map(|((queue, _), (state, count))| StateCount {
+                queue,
+                state,
+                count,
             })
-            .collect::<Result<Vec<_>>>()?;
+            .collect();
         Ok(Stats { counts })
     }
 
