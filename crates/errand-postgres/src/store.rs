@@ -104,8 +104,11 @@ impl std::fmt::Debug for PgStore {
 
 /// Forwards notifications of new jobs to this process's workers, and
 /// reconnects by itself. Notifications sent while disconnected are lost, so
-/// every reconnect also wakes the workers.
-async fn listen(pool: PgPool, channel: String, wakeup: Arc<WakeupSender>) {
+/// every reconnect also wakes the workers. Notifications this store sent
+/// itself (payload `origin`) are dropped: its workers were woken when the
+/// write returned, and a second wake-up would only send an empty claim that
+/// the next job's claim then waits behind.
+async fn listen(pool: PgPool, channel: String, origin: String, wakeup: Arc<WakeupSender>) {
     let mut pause = Duration::from_millis(100);
     loop {
         let mut listener = match PgListener::connect_with(&pool).await {
@@ -127,6 +130,7 @@ async fn listen(pool: PgPool, channel: String, wakeup: Arc<WakeupSender>) {
         wakeup.notify();
         loop {
             match listener.try_recv().await {
+                Ok(Some(note)) if note.payload() == origin => {}
                 Ok(Some(_)) => wakeup.notify(),
                 // The connection was lost; the next call reconnects.
                 Ok(None) => wakeup.notify(),
@@ -143,10 +147,14 @@ async fn listen(pool: PgPool, channel: String, wakeup: Arc<WakeupSender>) {
 /// Sends one NOTIFY each time it is signalled; signals that arrive while a
 /// NOTIFY is on its way are answered by one more, so no write is left
 /// without a notification sent after its commit.
-async fn send_notifications(pool: PgPool, notify: SqlStr, signal: Arc<Notify>) {
+async fn send_notifications(pool: PgPool, notify: SqlStr, origin: String, signal: Arc<Notify>) {
     loop {
         signal.notified().await;
-        if let Err(e) = sqlx::query(notify.clone()).execute(&pool).await {
+        if let Err(e) = sqlx::query(notify.clone())
+            .bind(&origin)
+            .execute(&pool)
+            .await
+        {
             // Workers elsewhere find the jobs at their next poll.
             tracing::warn!(error = %e, "errand could not send a wake-up notification");
         }
@@ -203,9 +211,12 @@ impl PgStore {
             );
         let q = Queries::new(&settings.schema);
         let notify_signal = Arc::new(Notify::new());
+        // Tells this store's own notifications apart from other processes'.
+        let origin = format!("{:016x}", fastrand::u64(..));
         let notifier = tokio::spawn(send_notifications(
             pool.clone(),
             q.notify.clone(),
+            origin.clone(),
             Arc::clone(&notify_signal),
         ));
         let wakeup = Arc::new(WakeupSender::default());
@@ -213,6 +224,7 @@ impl PgStore {
             tokio::spawn(listen(
                 pool.clone(),
                 channel(&settings.schema),
+                origin,
                 Arc::clone(&wakeup),
             ))
         });

@@ -275,6 +275,9 @@ async fn lane(
     let mut wakeup = (index == 0).then(|| shared.store.subscribe());
     let mut error_pause = Duration::from_millis(100);
     let config = &shared.config;
+    let limited = !config.queue_limits.is_empty()
+        || !config.kind_limits.is_empty()
+        || !config.global_limits.is_empty();
     loop {
         if stop.is_cancelled() {
             break;
@@ -297,7 +300,7 @@ async fn lane(
         // A busy worker gathers freed slots for a moment so that it claims in
         // batches rather than one job per round trip; an idle one claims at once.
         let wanted = config.claim_batch.min(capacity).max(1);
-        if room < wanted && room < capacity {
+        if busy && room < wanted && room < capacity {
             let deadline = tokio::time::Instant::now() + GATHER;
             while room < wanted {
                 tokio::select! {
@@ -367,11 +370,15 @@ async fn lane(
             // The second lane waits until the queues are busy again.
             continue;
         };
-        // Nothing more is due now: wait for a wake-up signal, a freed slot
-        // (a capped kind may have room again) or the poll interval.
+        // Nothing more is due now: wait for a wake-up signal, the poll
+        // interval or, when a limit may have held jobs back, a freed slot.
+        // Without limits a short claim means nothing else was due, and a job
+        // that ends frees nothing new: claiming again would only send an
+        // empty claim after every job, which the next job's claim then waits
+        // behind.
         tokio::select! {
             _ = wakeup.changed() => {}
-            _ = freed.notified() => {}
+            _ = freed.notified(), if limited => {}
             _ = tokio::time::sleep(config.poll_interval) => {}
             _ = stop.cancelled() => break,
         }
