@@ -23,6 +23,7 @@ macro_rules! conformance_suite {
             bulk_enqueue_of_mixed_jobs_keeps_every_field,
             bulk_enqueue_is_all_or_nothing,
             delayed_job_is_scheduled_until_due,
+            enqueue_in_another_process_wakes_this_ones_workers,
             claim_follows_queue_order_then_priority_then_time,
             claim_marks_running_with_lease_attempt_and_worker,
             claim_skips_kinds_it_does_not_know,

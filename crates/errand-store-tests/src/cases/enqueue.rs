@@ -179,3 +179,34 @@ pub async fn delayed_job_is_scheduled_until_due(h: &Harness) {
     assert_eq!(claimed.len(), 1);
     assert_eq!(claimed[0].id, id);
 }
+
+/// Workers of one process hear of jobs enqueued by another (a second store
+/// on the same backend stands for it) without waiting for their poll.
+pub async fn enqueue_in_another_process_wakes_this_ones_workers(h: &Harness) {
+    if h.skip_unless(
+        h.store.capabilities().cross_process_wakeup,
+        "wake workers of another process",
+    ) {
+        return;
+    }
+    let other = crate::backends::open(&h.url, h.namespace.as_deref())
+        .await
+        .unwrap();
+    let mut wakeup = h.store.subscribe();
+    // The listener signals once when it (re)connects; two signals, each
+    // awaited after an enqueue of the other store, need at least one
+    // notification from it.
+    for round in 0..2 {
+        let params = EnqueueParams {
+            jobs: vec![job("k")],
+            now: t0(),
+            max_input_bytes: 1 << 20,
+        };
+        other.enqueue(params).await.unwrap();
+        let heard = tokio::time::timeout(Duration::from_secs(10), wakeup.changed()).await;
+        assert!(
+            heard.is_ok(),
+            "round {round}: no wake-up within 10 s of another store's enqueue"
+        );
+    }
+}
