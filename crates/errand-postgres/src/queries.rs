@@ -79,6 +79,7 @@ queries! {
     delete => "delete.sql",
     job_state => "job_state.sql",
     notify => "notify.sql",
+    vacuum => "vacuum.sql",
 }
 
 #[cfg(test)]

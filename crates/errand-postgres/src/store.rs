@@ -1,6 +1,7 @@
 use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use crate::transaction::PgTxSource;
@@ -44,6 +45,17 @@ pub struct PgOptions {
     /// saves a WAL flush per write. Enqueues, admin operations and
     /// transactional completions are always synchronous.
     pub synchronous_job_updates: bool,
+    /// Vacuum the jobs table after this many jobs ended through this store
+    /// (default 20,000; `None` leaves it to autovacuum). Every claim and
+    /// every result leaves a dead row version, and its entry in the index of
+    /// due jobs stays until a vacuum; claims walk those entries from the
+    /// front of the queue, so their cost grows with every job ended since
+    /// the last vacuum. Autovacuum looks at a table at most once per
+    /// `autovacuum_naptime` (a minute by default), in which a busy queue
+    /// ends a million jobs. The vacuum runs in the background and is
+    /// skipped while another is under way; a role that does not own the
+    /// table gets a warning from the server and nothing else happens.
+    pub vacuum_every: Option<u32>,
 }
 
 impl Default for PgOptions {
@@ -53,6 +65,7 @@ impl Default for PgOptions {
             max_connections: 10,
             listen: true,
             synchronous_job_updates: false,
+            vacuum_every: Some(20_000),
         }
     }
 }
@@ -74,6 +87,15 @@ struct Inner {
     schema: String,
     wakeup: Arc<WakeupSender>,
     listener: Option<JoinHandle<()>>,
+    vacuum: Vacuum,
+}
+
+/// When this store next vacuums the jobs table.
+struct Vacuum {
+    every: Option<u64>,
+    /// Jobs ended through this store since its last vacuum began.
+    ended: AtomicU64,
+    running: Arc<AtomicBool>,
 }
 
 impl Drop for Inner {
@@ -190,8 +212,14 @@ impl PgStore {
     /// same connect options.
     pub async fn from_pool(pool: PgPool, settings: PgOptions) -> Result<Self> {
         validate_schema(&settings.schema)?;
+        if let Some(every) = settings.vacuum_every {
+            errand_core::validate::limit("vacuum_every", every as usize)?;
+        }
         migrate(&pool, &settings.schema).await?;
-        let mut job_options = (*pool.connect_options()).clone();
+        // No JIT: a claim's plan may be estimated costly enough (a generic
+        // plan over a table with many dead rows) that the server compiles it
+        // on every execution, which takes 15 – 30 ms for a claim of 0.1 ms.
+        let mut job_options = (*pool.connect_options()).clone().options([("jit", "off")]);
         if !settings.synchronous_job_updates {
             job_options = job_options.options([("synchronous_commit", "off")]);
         }
@@ -207,7 +235,7 @@ impl PgStore {
             .connect_lazy_with(
                 (*pool.connect_options())
                     .clone()
-                    .options([("errand.notify", "deferred")]),
+                    .options([("errand.notify", "deferred"), ("jit", "off")]),
             );
         let q = Queries::new(&settings.schema);
         let notify_signal = Arc::new(Notify::new());
@@ -240,6 +268,11 @@ impl PgStore {
                 busy_queues: std::sync::Mutex::default(),
                 wakeup,
                 listener,
+                vacuum: Vacuum {
+                    every: settings.vacuum_every.map(u64::from),
+                    ended: AtomicU64::new(0),
+                    running: Arc::new(AtomicBool::new(false)),
+                },
             }),
         })
     }
@@ -295,6 +328,32 @@ impl PgStore {
     fn notify(&self) {
         self.inner.wakeup.notify();
         self.inner.notify_signal.notify_one();
+    }
+
+    /// Counts jobs ended through this store and starts a vacuum in the
+    /// background once `vacuum_every` of them have ended since the last one.
+    fn ended(&self, jobs: usize) {
+        let vacuum = &self.inner.vacuum;
+        let Some(every) = vacuum.every else {
+            return;
+        };
+        let jobs = u64::try_from(jobs).unwrap_or(u64::MAX);
+        let ended = vacuum.ended.fetch_add(jobs, Ordering::Relaxed) + jobs;
+        if ended < every || vacuum.running.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        vacuum.ended.store(0, Ordering::Relaxed);
+        let pool = self.inner.pool.clone();
+        let sql = self.inner.q.vacuum.clone();
+        let running = Arc::clone(&vacuum.running);
+        tokio::spawn(async move {
+            // VACUUM cannot run in a transaction, so not as a prepared
+            // statement either: the simple protocol sends it on its own.
+            if let Err(e) = sqlx::raw_sql(sql).execute(&pool).await {
+                tracing::warn!(error = %e, "errand could not vacuum its jobs table");
+            }
+            running.store(false, Ordering::Release);
+        });
     }
 
     fn busy_queues(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
@@ -550,6 +609,7 @@ impl Store for PgStore {
         if wakes {
             self.notify();
         }
+        self.ended(applied.len());
         Ok(params
             .items
             .iter()

@@ -109,4 +109,9 @@ mod postgres {
         let probe_worker = option_env!("CARGO_BIN_EXE_errand-probe-worker").map(Into::into);
         backends::restart_case(&server, postgres::harness_at, probe_worker).await;
     }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn vacuums_after_vacuum_every_jobs_end() {
+        postgres::vacuums_after_vacuum_every_jobs_end().await;
+    }
 }

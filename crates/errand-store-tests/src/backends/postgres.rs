@@ -3,7 +3,7 @@
 
 use std::str::FromStr;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -192,4 +192,85 @@ impl OpenTx for Open {
     async fn rollback(self: Box<Self>) -> Result<()> {
         self.tx.rollback().await.map_err(db)
     }
+}
+
+/// A store vacuums its jobs table once `vacuum_every` jobs ended through
+/// it (autovacuum would not look at a table with so few changes), and
+/// refuses a zero naming the field.
+pub async fn vacuums_after_vacuum_every_jobs_end() {
+    use crate::cases::{claim_params, eventually};
+    use errand::{EnqueueParams, FinalizeItem, FinalizeParams, Outcome};
+
+    let h = harness().await;
+    let schema = h.namespace.clone().unwrap_or_default();
+    let options = PgConnectOptions::from_str(&h.url)
+        .unwrap_or_else(|e| panic!("ERRAND_TEST_POSTGRES_URL {}: {e}", h.url));
+    let settings = |vacuum_every| PgOptions {
+        schema: schema.clone(),
+        listen: false,
+        vacuum_every,
+        ..PgOptions::default()
+    };
+    let refused = PgStore::connect_with(options.clone(), settings(Some(0))).await;
+    let message = refused.err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(message.contains("vacuum_every"), "zero refused: {message}");
+
+    let Ok(store) = PgStore::connect_with(options, settings(Some(5))).await else {
+        panic!("open the store with vacuum_every 5");
+    };
+    let vacuums = || async {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT vacuum_count FROM pg_stat_user_tables WHERE schemaname = $1 AND relname = 'jobs'",
+        )
+        .bind(&schema)
+        .fetch_one(store.pool())
+        .await
+        .unwrap_or_else(|e| panic!("read the table's vacuum count: {e}"))
+    };
+    let before = vacuums().await;
+    let now = Utc::now();
+    let jobs = (0..5)
+        .map(|i| NewJob::new("k", serde_json::json!(i)))
+        .collect();
+    let params = EnqueueParams {
+        jobs,
+        now,
+        max_input_bytes: 1 << 20,
+    };
+    let Ok(_) = store.enqueue(params).await else {
+        panic!("enqueue");
+    };
+    let Ok(claimed) = store
+        .claim(claim_params("w", &["default"], &["k"], 5, now))
+        .await
+    else {
+        panic!("claim");
+    };
+    assert_eq!(claimed.len(), 5);
+    let items = claimed
+        .iter()
+        .map(|job| FinalizeItem {
+            id: job.id,
+            attempt: job.attempt,
+            outcome: Outcome::Complete {
+                output: serde_json::Value::Null,
+            },
+        })
+        .collect();
+    let finalize = FinalizeParams {
+        worker: "w".into(),
+        items,
+        now,
+    };
+    let Ok(applied) = store.finalize(finalize).await else {
+        panic!("finalize");
+    };
+    assert!(applied.iter().all(|ok| *ok));
+    eventually(
+        Duration::from_secs(30),
+        "a vacuum after 5 ended jobs",
+        || async { vacuums().await > before },
+    )
+    .await;
+    h.finish().await;
 }
