@@ -216,10 +216,21 @@ impl PgStore {
             errand_core::validate::limit("vacuum_every", every as usize)?;
         }
         migrate(&pool, &settings.schema).await?;
-        // No JIT: a claim's plan may be estimated costly enough (a generic
-        // plan over a table with many dead rows) that the server compiles it
-        // on every execution, which takes 15 – 30 ms for a claim of 0.1 ms.
-        let mut job_options = (*pool.connect_options()).clone().options([("jit", "off")]);
+        // Every statement of this pool is written for one index walk (claims
+        // along the due index in its order and stopping at their limit,
+        // results and renewals by primary key, rescues along the lease
+        // index). Planner estimates of a job table are wrong most of the
+        // time (it changes entirely within seconds, and without ANALYZE it
+        // has no column statistics at all): once a vacuum had recorded the
+        // table's size, a claim of 64 jobs was planned as a bitmap scan of
+        // every due job plus a sort, 300 – 800 ms instead of 1. So no bitmap
+        // or sequential scans here, and no JIT: a plan estimated costly can
+        // be compiled on every execution (15 – 30 ms for a 0.1 ms claim).
+        let mut job_options = (*pool.connect_options()).clone().options([
+            ("jit", "off"),
+            ("enable_bitmapscan", "off"),
+            ("enable_seqscan", "off"),
+        ]);
         if !settings.synchronous_job_updates {
             job_options = job_options.options([("synchronous_commit", "off")]);
         }
