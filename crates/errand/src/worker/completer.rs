@@ -26,13 +26,14 @@ pub(crate) async fn run(shared: Arc<Shared>, mut rx: UnboundedReceiver<FinalizeI
             }
         }
         // Group commit: results that arrive within a short window share one
-        // write, so a busy worker writes far fewer, larger statements. With
-        // no job left running no other result can come: write at once.
+        // write, so a busy worker writes far fewer, larger statements. (Also
+        // when no other job runs: writing such a result at once met the next
+        // enqueue head-on, and SQLite's busy handler turned that into 12 ms
+        // waits for 1 % of pickups.)
         let deadline = tokio::time::Instant::now() + GROUP_WINDOW;
         while batch.len() < MAX_BATCH {
             match rx.try_recv() {
                 Ok(item) => batch.push(item),
-                Err(_) if shared.running().is_empty() => break,
                 Err(_) => match tokio::time::timeout_at(deadline, rx.recv()).await {
                     Ok(Some(item)) => batch.push(item),
                     _ => break,
