@@ -322,6 +322,16 @@ impl PgStore {
         enqueue_all_in(conn, &self.inner.q, jobs, Utc::now()).await
     }
 
+    /// Vacuums the jobs table now (as the store does by itself after every
+    /// `vacuum_every` ended jobs), for example after deleting many jobs.
+    pub async fn vacuum(&self) -> Result<()> {
+        sqlx::raw_sql(self.inner.q.vacuum.clone())
+            .execute(&self.inner.pool)
+            .await
+            .map_err(db_error)?;
+        Ok(())
+    }
+
     /// Drops the schema and everything in it (tests, uninstall).
     pub async fn drop_schema(&self) -> Result<()> {
         sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
