@@ -95,7 +95,7 @@ struct Vacuum {
     every: Option<u64>,
     /// Jobs ended through this store since its last vacuum began.
     ended: AtomicU64,
-    running: Arc<AtomicBool>,
+    running: AtomicBool,
 }
 
 impl Drop for Inner {
@@ -282,7 +282,7 @@ impl PgStore {
                 vacuum: Vacuum {
                     every: settings.vacuum_every.map(u64::from),
                     ended: AtomicU64::new(0),
-                    running: Arc::new(AtomicBool::new(false)),
+                    running: AtomicBool::new(false),
                 },
             }),
         })
@@ -325,6 +325,8 @@ impl PgStore {
     /// Vacuums the jobs table now (as the store does by itself after every
     /// `vacuum_every` ended jobs), for example after deleting many jobs.
     pub async fn vacuum(&self) -> Result<()> {
+        // VACUUM cannot run in a transaction, so not as a prepared statement
+        // either: the simple protocol sends it on its own.
         sqlx::raw_sql(self.inner.q.vacuum.clone())
             .execute(&self.inner.pool)
             .await
@@ -364,16 +366,12 @@ impl PgStore {
             return;
         }
         vacuum.ended.store(0, Ordering::Relaxed);
-        let pool = self.inner.pool.clone();
-        let sql = self.inner.q.vacuum.clone();
-        let running = Arc::clone(&vacuum.running);
+        let store = self.clone();
         tokio::spawn(async move {
-            // VACUUM cannot run in a transaction, so not as a prepared
-            // statement either: the simple protocol sends it on its own.
-            if let Err(e) = sqlx::raw_sql(sql).execute(&pool).await {
+            if let Err(e) = store.vacuum().await {
                 tracing::warn!(error = %e, "errand could not vacuum its jobs table");
             }
-            running.store(false, Ordering::Release);
+            store.inner.vacuum.running.store(false, Ordering::Release);
         });
     }
 

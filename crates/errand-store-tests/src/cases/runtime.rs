@@ -20,6 +20,14 @@ fn worker(h: &Harness) -> WorkerBuilder {
         .poll_interval(Duration::from_millis(50))
 }
 
+/// A worker running `sleepy` jobs, each of which records in `gauge` how
+/// many run at once.
+fn gauged_worker(h: &Harness, gauge: &Arc<Gauge>) -> WorkerBuilder {
+    worker(h)
+        .register(jobs::sleepy::job())
+        .state_arc(Arc::clone(gauge))
+}
+
 pub async fn runtime_retries_until_attempts_exhausted_with_every_error(h: &Harness) {
     let job = client(h)
         .enqueue(jobs::always_fails::enqueue("report".into()))
@@ -239,9 +247,7 @@ pub async fn runtime_cancel_running_job_through_token(h: &Harness) {
 
 pub async fn runtime_worker_processes_and_shuts_down_gracefully(h: &Harness) {
     let gauge = Arc::new(Gauge::default());
-    let running = worker(h)
-        .register(jobs::sleepy::job())
-        .state_arc(Arc::clone(&gauge))
+    let running = gauged_worker(h, &gauge)
         .concurrency(8)
         .kind_limit("sleepy", 3)
         .build()
@@ -279,9 +285,7 @@ pub async fn runtime_concurrency_holds_when_claiming_ahead(h: &Harness) {
     // Short jobs with more due than a claim takes: the worker claims ahead,
     // yet never runs more than its concurrency at once.
     let gauge = Arc::new(Gauge::default());
-    let running = worker(h)
-        .register(jobs::sleepy::job())
-        .state_arc(Arc::clone(&gauge))
+    let running = gauged_worker(h, &gauge)
         .concurrency(4)
         .build()
         .unwrap()
@@ -391,9 +395,7 @@ pub async fn runtime_concurrency_holds_when_claiming_ahead(h: &Harness) {
 
 pub async fn runtime_shutdown_releases_unfinished_jobs_without_attempt(h: &Harness) {
     let gauge = Arc::new(Gauge::default());
-    let running = worker(h)
-        .register(jobs::sleepy::job())
-        .state_arc(Arc::clone(&gauge))
+    let running = gauged_worker(h, &gauge)
         .shutdown_timeout(Duration::from_millis(200))
         .build()
         .unwrap()
