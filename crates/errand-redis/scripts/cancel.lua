@@ -1,8 +1,8 @@
--- ARGV: prefix, now, then job ids. Waiting jobs are cancelled at once,
+-- ARGV: prefix, origin, now, then job ids. Waiting jobs are cancelled at once,
 -- running ones are asked to stop. Returns {cancelled ids, requested ids}.
-local now = ARGV[2]
+local now = ARGV[3]
 local cancelled, requested = {}, {}
-for i = 3, #ARGV do
+for i = 4, #ARGV do
     local id = ARGV[i]
     local jk = jkey(id)
     if redis.call('HEXISTS', P .. ':claims', id) == 1 then

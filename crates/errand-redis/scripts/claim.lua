@@ -1,13 +1,13 @@
--- ARGV: prefix, worker, now, lease_until, limit, queue count, then queue and
+-- ARGV: prefix, origin, worker, now, lease_until, limit, queue count, then queue and
 -- cap per queue (-1: none), kind count, then kind, cap, global limit per
 -- kind (-1: none). Returns id, attempt and the fields spec, errors,
 -- max_attempts, run_at per claimed job, in claim order: queues in the given
 -- order, then priority, run_at, id.
-local worker, now, lease = ARGV[2], tonumber(ARGV[3]), ARGV[4]
-local limit = tonumber(ARGV[5])
+local worker, now, lease = ARGV[3], tonumber(ARGV[4]), ARGV[5]
+local limit = tonumber(ARGV[6])
 local queues = {}
-local i = 7
-for q = 1, tonumber(ARGV[6]) do
+local i = 8
+for q = 1, tonumber(ARGV[7]) do
     queues[q] = { ARGV[i], tonumber(ARGV[i + 1]) }
     i = i + 2
 end
@@ -73,7 +73,7 @@ for _, q in ipairs(queues) do
                 leases[#leases + 1] = lease
                 leases[#leases + 1] = id
                 records[#records + 1] = id
-                records[#records + 1] = claim_record(attempt, ARGV[3], rel, tagged[kind], worker)
+                records[#records + 1] = claim_record(attempt, ARGV[4], rel, tagged[kind], worker)
                 started[kind] = (started[kind] or 0) + 1
                 room[kind] = r - 1
                 any_room = any_room - 1

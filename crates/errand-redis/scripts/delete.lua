@@ -1,6 +1,6 @@
--- ARGV: prefix, id. Deletes a job that is not running. Returns 1 when
+-- ARGV: prefix, origin, id. Deletes a job that is not running. Returns 1 when
 -- deleted, 0 when there is no such job, -1 when it is running.
-local id = ARGV[2]
+local id = ARGV[3]
 local jk = jkey(id)
 if redis.call('HEXISTS', P .. ':claims', id) == 1 then
     return -1

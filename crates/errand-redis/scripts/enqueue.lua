@@ -1,4 +1,4 @@
--- ARGV: prefix, now, count, then 10 fields per job: kind, queue, priority,
+-- ARGV: prefix, origin, now, count, then 10 fields per job: kind, queue, priority,
 -- tenant, max_attempts, run_at, unique_key, unique_scope, unique_until, spec
 -- ('' is null). `spec` is the JSON of what never changes (input, meta,
 -- creation time, batch, cron entry, and again kind, queue, priority, tenant
@@ -6,10 +6,10 @@
 -- Returns id, duplicate (0/1) per job. A duplicate is the job holding the
 -- unique key (possibly an earlier job of the same call); a `period` key whose
 -- time is over is released first.
-local now = ARGV[2]
-local n = tonumber(ARGV[3])
+local now = ARGV[3]
+local n = tonumber(ARGV[4])
 local function arg(i, field)
-    return ARGV[3 + (i - 1) * 10 + field]
+    return ARGV[4 + (i - 1) * 10 + field]
 end
 
 -- First pass: which jobs are new, and which duplicate a held key.

@@ -1,13 +1,13 @@
--- ARGV: prefix, worker, now, count, then per attempt: id, attempt, outcome,
+-- ARGV: prefix, origin, worker, now, count, then per attempt: id, attempt, outcome,
 -- a, b. Outcomes: complete (a: output JSON), retry (a: run_at, b: error
 -- JSON), fail and cancel (a: error JSON), snooze (a: run_at; the attempt is
 -- given back). Returns 1 per applied attempt, 0 when the job no longer runs
 -- under this worker and attempt (fencing).
-local worker, now = ARGV[2], ARGV[3]
-local count = tonumber(ARGV[4])
+local worker, now = ARGV[3], ARGV[4]
+local count = tonumber(ARGV[5])
 local ids = {}
 for i = 1, count do
-    ids[i] = ARGV[4 + (i - 1) * 5 + 1]
+    ids[i] = ARGV[5 + (i - 1) * 5 + 1]
 end
 local records = hmget_in_slices(P .. ':claims', ids)
 local out = {}
@@ -15,7 +15,7 @@ local woke = false
 local ended = {}
 local per_kind = {}
 for i = 1, count do
-    local b = 4 + (i - 1) * 5
+    local b = 5 + (i - 1) * 5
     local id, attempt, outcome, a, e = ARGV[b + 1], ARGV[b + 2], ARGV[b + 3], ARGV[b + 4], ARGV[b + 5]
     local current, started_at, rel, kind, holder = parse_claim(records[i])
     if current == tonumber(attempt) and holder == worker then

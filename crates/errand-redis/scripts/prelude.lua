@@ -1,7 +1,9 @@
 -- Shared by every script (prepended when the scripts are built). ARGV[1] is
 -- the key prefix; it carries a hash tag, so every key below lands in one
 -- Redis Cluster slot. KEYS[1] is `<prefix>:jobs`, named so that a cluster
--- routes the script to that slot.
+-- routes the script to that slot. ARGV[2] is the calling store's origin,
+-- the message of its wake-ups: its own listener drops them (that store has
+-- woken its workers already). A script's own arguments start at ARGV[3].
 --
 -- Keys: <P>:seq (ids), <P>:job:<id> (hash of one job; times in unix
 -- microseconds; absent fields are null), <P>:jobs (every id, scored by id),
@@ -19,6 +21,7 @@
 -- the finalize or the rescue writes the outcome, the attempt, the worker and
 -- the start time into it. Readers put the claim over the hash.
 local P = ARGV[1]
+local ORIGIN = ARGV[2]
 
 local function jkey(id)
     return P .. ':job:' .. id
@@ -140,5 +143,5 @@ local function end_claims(ids, per_kind)
 end
 
 local function wake()
-    redis.call('PUBLISH', P .. ':wake', '')
+    redis.call('PUBLISH', P .. ':wake', ORIGIN)
 end

@@ -1,7 +1,7 @@
--- ARGV: prefix, now, now as RFC 3339 (for the error). Jobs whose lease ended
+-- ARGV: prefix, origin, now, now as RFC 3339 (for the error). Jobs whose lease ended
 -- before now have used their attempt: they record "lease expired" and wait
 -- again, or fail for good without attempts left. Returns their ids.
-local now = ARGV[2]
+local now = ARGV[3]
 local expired = redis.call('ZRANGEBYSCORE', P .. ':running', '-inf', '(' .. now)
 if #expired == 0 then
     return expired
@@ -17,7 +17,7 @@ for i, id in ipairs(expired) do
     per_kind[kind] = (per_kind[kind] or 0) + 1
     errors = with_error(errors, cjson.encode({
         attempt = attempt,
-        at = ARGV[3],
+        at = ARGV[4],
         message = 'lease expired (worker ' .. worker .. ' stopped renewing it)',
         kind = 'lease_expired',
     }))

@@ -1,7 +1,7 @@
--- ARGV: prefix, id, now. A finished job waits again at now with one more
+-- ARGV: prefix, origin, id, now. A finished job waits again at now with one more
 -- attempt allowed; an `active` unique key is taken again. Returns 1 when
 -- the job was finished, else 0.
-local id, now = ARGV[2], ARGV[3]
+local id, now = ARGV[3], ARGV[4]
 local jk = jkey(id)
 local state, queue, priority, attempt, max_attempts, ukey, uscope, kind = unpack(redis.call('HMGET', jk,
     'state', 'queue', 'priority', 'attempt', 'max_attempts', 'unique_key', 'unique_scope', 'kind'))

@@ -135,6 +135,8 @@ pub struct RedisStore {
 struct Inner {
     conn: ConnectionManager,
     prefix: String,
+    /// The message of this store's wake-ups, which its own listener drops.
+    origin: String,
     scripts: Scripts,
     wakeup: Arc<WakeupSender>,
     listener: Option<JoinHandle<()>>,
@@ -156,10 +158,12 @@ impl std::fmt::Debug for RedisStore {
     }
 }
 
-/// Wakes this process's workers on every message of the store's channel;
-/// resubscribes by itself after the connection drops (and wakes the workers
-/// then too: jobs may have come while it was away).
-async fn listen(client: redis::Client, channel: String, wakeup: Arc<WakeupSender>) {
+/// Wakes this process's workers on every message of the store's channel but
+/// the store's own (`origin`: its workers were woken when its call returned;
+/// the echo would only send them to claim again for nothing); resubscribes
+/// by itself after the connection drops (and wakes the workers then too:
+/// jobs may have come while it was away).
+async fn listen(client: redis::Client, channel: String, origin: String, wakeup: Arc<WakeupSender>) {
     let mut pause = Duration::from_millis(100);
     loop {
         match client.get_async_pubsub().await {
@@ -168,8 +172,10 @@ async fn listen(client: redis::Client, channel: String, wakeup: Arc<WakeupSender
                     pause = Duration::from_millis(100);
                     wakeup.notify();
                     let mut messages = pubsub.on_message();
-                    while messages.next().await.is_some() {
-                        wakeup.notify();
+                    while let Some(message) = messages.next().await {
+                        if message.get_payload_bytes() != origin.as_bytes() {
+                            wakeup.notify();
+                        }
                     }
                     tracing::warn!("errand lost its Redis subscription; reconnecting");
                 }
@@ -215,10 +221,12 @@ impl RedisStore {
             .map_err(redis_error)?;
         check_layout(&mut conn.clone(), &options.prefix).await?;
         let wakeup = Arc::new(WakeupSender::default());
+        let origin = format!("{:016x}", fastrand::u64(..));
         let listener = options.listen.then(|| {
             tokio::spawn(listen(
                 client.clone(),
                 format!("{}:wake", options.prefix),
+                origin.clone(),
                 Arc::clone(&wakeup),
             ))
         });
@@ -226,6 +234,7 @@ impl RedisStore {
             inner: Arc::new(Inner {
                 conn,
                 prefix: options.prefix,
+                origin,
                 scripts: Scripts::new(),
                 wakeup,
                 listener,
@@ -276,7 +285,10 @@ impl RedisStore {
 
     fn invocation<'a>(&'a self, script: &'a redis::Script) -> redis::ScriptInvocation<'a> {
         let mut invocation = script.prepare_invoke();
-        invocation.key(self.key("jobs")).arg(&self.inner.prefix);
+        invocation
+            .key(self.key("jobs"))
+            .arg(&self.inner.prefix)
+            .arg(&self.inner.origin);
         invocation
     }
 
