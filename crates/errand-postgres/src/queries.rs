@@ -80,6 +80,7 @@ queries! {
     job_state => "job_state.sql",
     notify => "notify.sql",
     vacuum => "vacuum.sql",
+    table_rows => "table_rows.sql",
 }
 
 #[cfg(test)]
