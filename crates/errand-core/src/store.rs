@@ -381,25 +381,50 @@ impl Wakeup {
 }
 
 /// Sends wake-up signals to every [`Wakeup`] of a store.
+///
+/// A store that also tells other processes (a notification channel) sends
+/// its [`origin`](Self::origin) as the message and hands every message it
+/// hears to [`heard`](Self::heard), which drops the store's own: its workers
+/// were woken when its call returned, and the echo would only send them to
+/// claim again for nothing.
 #[derive(Debug)]
-pub struct WakeupSender(watch::Sender<u64>);
+pub struct WakeupSender {
+    signal: watch::Sender<u64>,
+    origin: String,
+}
 
 impl Default for WakeupSender {
     fn default() -> Self {
-        WakeupSender(watch::Sender::new(0))
+        WakeupSender {
+            signal: watch::Sender::new(0),
+            origin: format!("{:016x}", fastrand::u64(..)),
+        }
     }
 }
 
 impl WakeupSender {
     /// Signals every receiver.
     pub fn notify(&self) {
-        self.0
+        self.signal
             .send_modify(|generation| *generation = generation.wrapping_add(1));
+    }
+
+    /// The message this store's notifications to other processes carry.
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    /// Signals every receiver for a notification heard from the channel,
+    /// unless this store sent it.
+    pub fn heard(&self, message: &[u8]) {
+        if message != self.origin.as_bytes() {
+            self.notify();
+        }
     }
 
     /// A new receiver.
     pub fn subscribe(&self) -> Wakeup {
-        Wakeup(self.0.subscribe())
+        Wakeup(self.signal.subscribe())
     }
 }
 
@@ -489,5 +514,22 @@ impl<S: Store + ?Sized> Store for std::sync::Arc<S> {
     }
     fn provide(&self, states: &mut StateMap) {
         (**self).provide(states)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::WakeupSender;
+
+    #[test]
+    fn a_store_does_not_wake_itself_with_its_own_notification() {
+        let sender = WakeupSender::default();
+        let other = WakeupSender::default();
+        assert_ne!(sender.origin(), other.origin());
+        let wakeup = sender.subscribe();
+        sender.heard(sender.origin().as_bytes());
+        assert_eq!(wakeup.0.has_changed().ok(), Some(false));
+        sender.heard(other.origin().as_bytes());
+        assert_eq!(wakeup.0.has_changed().ok(), Some(true));
     }
 }

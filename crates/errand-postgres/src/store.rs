@@ -149,10 +149,9 @@ impl std::fmt::Debug for PgStore {
 /// Forwards notifications of new jobs to this process's workers, and
 /// reconnects by itself. Notifications sent while disconnected are lost, so
 /// every reconnect also wakes the workers. Notifications this store sent
-/// itself (payload `origin`) are dropped: its workers were woken when the
-/// write returned, and a second wake-up would only send an empty claim that
-/// the next job's claim then waits behind.
-async fn listen(pool: PgPool, channel: String, origin: String, wakeup: Arc<WakeupSender>) {
+/// itself are dropped (see [`WakeupSender::heard`]): a second wake-up would
+/// only send an empty claim that the next job's claim then waits behind.
+async fn listen(pool: PgPool, channel: String, wakeup: Arc<WakeupSender>) {
     let mut pause = Duration::from_millis(100);
     loop {
         let mut listener = match PgListener::connect_with(&pool).await {
@@ -174,8 +173,7 @@ async fn listen(pool: PgPool, channel: String, origin: String, wakeup: Arc<Wakeu
         wakeup.notify();
         loop {
             match listener.try_recv().await {
-                Ok(Some(note)) if note.payload() == origin => {}
-                Ok(Some(_)) => wakeup.notify(),
+                Ok(Some(note)) => wakeup.heard(note.payload().as_bytes()),
                 // The connection was lost; the next call reconnects.
                 Ok(None) => wakeup.notify(),
                 Err(e) => {
@@ -272,20 +270,17 @@ impl PgStore {
             );
         let q = Queries::new(&settings.schema);
         let notify_signal = Arc::new(Notify::new());
-        // Tells this store's own notifications apart from other processes'.
-        let origin = format!("{:016x}", fastrand::u64(..));
+        let wakeup = Arc::new(WakeupSender::default());
         let notifier = tokio::spawn(send_notifications(
             pool.clone(),
             q.notify.clone(),
-            origin.clone(),
+            wakeup.origin().to_owned(),
             Arc::clone(&notify_signal),
         ));
-        let wakeup = Arc::new(WakeupSender::default());
         let listener = settings.listen.then(|| {
             tokio::spawn(listen(
                 pool.clone(),
                 channel(&settings.schema),
-                origin,
                 Arc::clone(&wakeup),
             ))
         });

@@ -135,8 +135,6 @@ pub struct RedisStore {
 struct Inner {
     conn: ConnectionManager,
     prefix: String,
-    /// The message of this store's wake-ups, which its own listener drops.
-    origin: String,
     scripts: Scripts,
     wakeup: Arc<WakeupSender>,
     listener: Option<JoinHandle<()>>,
@@ -159,11 +157,10 @@ impl std::fmt::Debug for RedisStore {
 }
 
 /// Wakes this process's workers on every message of the store's channel but
-/// the store's own (`origin`: its workers were woken when its call returned;
-/// the echo would only send them to claim again for nothing); resubscribes
-/// by itself after the connection drops (and wakes the workers then too:
-/// jobs may have come while it was away).
-async fn listen(client: redis::Client, channel: String, origin: String, wakeup: Arc<WakeupSender>) {
+/// the store's own (see [`WakeupSender::heard`]); resubscribes by itself
+/// after the connection drops (and wakes the workers then too: jobs may have
+/// come while it was away).
+async fn listen(client: redis::Client, channel: String, wakeup: Arc<WakeupSender>) {
     let mut pause = Duration::from_millis(100);
     loop {
         match client.get_async_pubsub().await {
@@ -173,9 +170,7 @@ async fn listen(client: redis::Client, channel: String, origin: String, wakeup: 
                     wakeup.notify();
                     let mut messages = pubsub.on_message();
                     while let Some(message) = messages.next().await {
-                        if message.get_payload_bytes() != origin.as_bytes() {
-                            wakeup.notify();
-                        }
+                        wakeup.heard(message.get_payload_bytes());
                     }
                     tracing::warn!("errand lost its Redis subscription; reconnecting");
                 }
@@ -221,12 +216,10 @@ impl RedisStore {
             .map_err(redis_error)?;
         check_layout(&mut conn.clone(), &options.prefix).await?;
         let wakeup = Arc::new(WakeupSender::default());
-        let origin = format!("{:016x}", fastrand::u64(..));
         let listener = options.listen.then(|| {
             tokio::spawn(listen(
                 client.clone(),
                 format!("{}:wake", options.prefix),
-                origin.clone(),
                 Arc::clone(&wakeup),
             ))
         });
@@ -234,7 +227,6 @@ impl RedisStore {
             inner: Arc::new(Inner {
                 conn,
                 prefix: options.prefix,
-                origin,
                 scripts: Scripts::new(),
                 wakeup,
                 listener,
@@ -288,7 +280,7 @@ impl RedisStore {
         invocation
             .key(self.key("jobs"))
             .arg(&self.inner.prefix)
-            .arg(&self.inner.origin);
+            .arg(self.inner.wakeup.origin());
         invocation
     }
 
