@@ -10,7 +10,8 @@
 -- <P>:wait:<queue> (due waiting jobs: score = priority, member = see
 -- `member`, so equal priorities sort by run_at then id), <P>:scheduled
 -- (waiting jobs not yet due, by run_at), <P>:running (claimed jobs, by lease
--- end), <P>:claims (the claim of each running job, see `claim_record`),
+-- end), <P>:claims (the claim of each running job, see `claim_record`,
+-- and a field `0` that keeps it a hash table, see claim.lua),
 -- <P>:cancel (running jobs asked to stop), <P>:running_kind (running jobs
 -- per kind, for global limits), <P>:unique:<key> (the id holding a unique
 -- key), <P>:queues (queue names), <P>:wake (the wake-up channel).

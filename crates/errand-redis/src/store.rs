@@ -418,7 +418,7 @@ impl Store for RedisStore {
                 .arg(kind.global_limit.map_or(-1, i64::from));
         }
         let out: Vec<redis::Value> = self.run(&invocation, "claim").await?;
-        let mut jobs = Vec::with_capacity(out.len() / 3);
+        let mut jobs = Vec::with_capacity(out.len() / 6);
         let mut items = out.into_iter();
         let claim = |attempt| Claim {
             attempt,
@@ -426,18 +426,15 @@ impl Store for RedisStore {
             worker: params.worker.clone(),
         };
         let until = micros(until);
-        while let (Some(id), Some(attempt), Some(values)) =
-            (items.next(), items.next(), items.next())
-        {
+        while let (Some(id), Some(attempt)) = (items.next(), items.next()) {
             let id: i64 = parse(id, "claim")?;
-            let (spec, errors, max_attempts, run_at): (String, String, String, String) =
-                parse(values, "claim")?;
-            let map = HashMap::from([
-                ("spec".to_owned(), spec),
-                ("errors".to_owned(), errors),
-                ("max_attempts".to_owned(), max_attempts),
-                ("run_at".to_owned(), run_at),
-            ]);
+            let mut map = HashMap::with_capacity(4);
+            for field in ["spec", "errors", "max_attempts", "run_at"] {
+                let value = items.next().ok_or_else(|| {
+                    Error::Backend(format!("unexpected reply to claim: job {id} lacks {field}"))
+                })?;
+                map.insert(field.to_owned(), parse::<String>(value, "claim")?);
+            }
             let running = Running {
                 claim: claim(parse(attempt, "claim")?),
                 lease_until: Some(until),
