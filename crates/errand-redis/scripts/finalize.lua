@@ -18,7 +18,7 @@ for i = 1, count do
     local b = 5 + (i - 1) * 5
     local id, attempt, outcome, a, e = ARGV[b + 1], ARGV[b + 2], ARGV[b + 3], ARGV[b + 4], ARGV[b + 5]
     local current, started_at, rel, kind, holder = parse_claim(records[i])
-    if current == tonumber(attempt) and holder == worker then
+    if current == number[attempt] and holder == worker then
         local jk = jkey(id)
         ended[#ended + 1] = id
         per_kind[kind] = (per_kind[kind] or 0) + 1

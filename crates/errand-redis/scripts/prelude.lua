@@ -49,7 +49,7 @@ end
 -- id, next attempt (zero-padded), releases ('0'/'1'), kind of a wait-set
 -- member.
 local function parse_member(m)
-    return string.match(string.sub(m, 17, 36), '^0*(.*)$'), string.sub(m, 37, 46), string.sub(m, 47, 47),
+    return string.sub(m, string.match(m, '^0*()', 17), 36), string.sub(m, 37, 46), string.sub(m, 47, 47),
         string.sub(m, 48)
 end
 
@@ -75,15 +75,28 @@ local function claim_record(attempt, started_at, rel, tagged_kind, worker)
     return attempt .. ' ' .. started_at .. ' ' .. rel .. ' ' .. tagged_kind .. worker
 end
 
+-- `number[s]` is `tonumber(s)`, parsed once per script call: tonumber runs
+-- strtod, which costs as much as a dozen table lookups, and the strings a
+-- script converts per job (attempts, lengths) repeat from job to job.
+local number = setmetatable({}, {
+    __index = function(cache, s)
+        local n = tonumber(s)
+        cache[s] = n
+        return n
+    end,
+})
+
 -- attempt (number), started_at, releases ('0'/'1'), kind, worker of a claim
--- record, or nil for none.
+-- record, or nil for none. The match captures the position of the kind
+-- rather than the rest of the record: each string a script makes is
+-- hashed and copied.
 local function parse_claim(record)
     if not record then
         return nil
     end
-    local attempt, started, rel, len, rest = string.match(record, '^(%d+) (%d+) (%d) (%d+):(.*)$')
-    len = tonumber(len)
-    return tonumber(attempt), started, rel, string.sub(rest, 1, len), string.sub(rest, len + 1)
+    local attempt, started, rel, len, at = string.match(record, '^(%d+) (%d+) (%d) (%d+):()')
+    len = number[len]
+    return number[attempt], started, rel, string.sub(record, at, at + len - 1), string.sub(record, at + len)
 end
 
 -- A key of scope `active` is free again once its job has finished.
