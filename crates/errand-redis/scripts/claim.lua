@@ -5,6 +5,7 @@
 -- reply a probe for each of Redis's special fields: `err`, `ok`, `double`
 -- and more), in claim order: queues in the given order, then priority,
 -- run_at, id.
+
 -- Redis keeps a hash of at most `hash-max-listpack-entries` fields (512 by
 -- default) whose values are at most `hash-max-listpack-value` bytes (64) as
 -- one packed list, in which every HSET, HMGET and HDEL looks a field up by
