@@ -13,7 +13,9 @@
 -- under load, and such walks were a third of the server's work per job
 -- (claim and finalize, counted with callgrind). A field `0` (no job has that
 -- id) with a value longer than that limit makes Redis keep the hash as a
--- hash table, and keeps it even when no job runs.
+-- hash table, and keeps it even when no job runs. Checked here rather than
+-- once at connect: a server restarted without persistence, or flushed,
+-- loses the field while stores stay connected.
 local function keep_claims_a_table()
     if redis.call('HEXISTS', P .. ':claims', '0') == 0 then
         redis.call('HSET', P .. ':claims', '0', string.rep('-', 1024))

@@ -31,11 +31,7 @@ mod redis {
             })
         };
         let first = enqueue().await.expect("enqueue before the flush");
-        let client = ::redis::Client::open(h.url.as_str()).expect("redis URL");
-        let mut conn = client
-            .get_multiplexed_async_connection()
-            .await
-            .expect("connect");
+        let mut conn = redis::connection(&h.url).await;
         let () = ::redis::cmd("SCRIPT")
             .arg("FLUSH")
             .query_async(&mut conn)
@@ -48,104 +44,16 @@ mod redis {
         h.finish().await;
     }
 
-    /// A hash of few, short fields is a packed list in Redis, in which every
-    /// field is found by walking the list: `<prefix>:claims` (a field per
-    /// running job) must stay a hash table, with jobs running and without.
     #[tokio::test]
     async fn the_claims_hash_stays_a_hash_table() {
-        use errand::{
-            ClaimParams, EnqueueParams, FinalizeItem, FinalizeParams, KindClaim, NewJob, Outcome,
-            QueueClaim, Store,
-        };
-        let h = redis::harness().await;
-        let prefix = h.namespace.clone().expect("Redis harnesses have a prefix");
-        let client = ::redis::Client::open(h.url.as_str()).expect("redis URL");
-        let mut conn = client
-            .get_multiplexed_async_connection()
-            .await
-            .expect("connect");
-        let now = chrono::Utc::now();
-        h.store
-            .enqueue(EnqueueParams {
-                jobs: (0..3)
-                    .map(|n| NewJob::new("k", serde_json::json!(n)))
-                    .collect(),
-                now,
-                max_input_bytes: 1 << 20,
-            })
-            .await
-            .expect("enqueue");
-        let claimed = h
-            .store
-            .claim(ClaimParams {
-                worker: "w".into(),
-                queues: vec![QueueClaim {
-                    name: "default".into(),
-                    cap: None,
-                }],
-                kinds: vec![KindClaim {
-                    kind: "k".into(),
-                    cap: None,
-                    global_limit: None,
-                }],
-                limit: 3,
-                lease: std::time::Duration::from_secs(30),
-                now,
-            })
-            .await
-            .expect("claim");
-        assert_eq!(claimed.len(), 3);
-        let key = format!("{prefix}:claims");
-        let encoding = ::redis::cmd("OBJECT").arg("ENCODING").arg(&key).clone();
-        assert_eq!(
-            encoding
-                .query_async::<Option<String>>(&mut conn)
-                .await
-                .expect("OBJECT ENCODING")
-                .as_deref(),
-            Some("hashtable")
-        );
-        let items = claimed
-            .iter()
-            .map(|job| FinalizeItem {
-                id: job.id,
-                attempt: job.attempt,
-                outcome: Outcome::Complete {
-                    output: serde_json::Value::Null,
-                },
-            })
-            .collect();
-        let applied = h
-            .store
-            .finalize(FinalizeParams {
-                worker: "w".into(),
-                items,
-                now,
-            })
-            .await
-            .expect("finalize");
-        assert_eq!(applied, vec![true; 3]);
-        assert_eq!(
-            encoding
-                .query_async::<Option<String>>(&mut conn)
-                .await
-                .expect("OBJECT ENCODING")
-                .as_deref(),
-            Some("hashtable"),
-            "with no job running"
-        );
-        h.finish().await;
+        redis::the_claims_hash_stays_a_hash_table().await;
     }
 
     #[tokio::test]
     async fn stores_in_another_key_layout_are_refused() {
         let h = redis::harness().await;
         let prefix = h.namespace.clone().expect("Redis harnesses have a prefix");
-        let client = ::redis::Client::open(h.url.as_str()).expect("redis URL");
-        let mut conn = client
-            .get_multiplexed_async_connection()
-            .await
-            .expect("connect");
+        let mut conn = redis::connection(&h.url).await;
         let layout: Option<String> = ::redis::cmd("GET")
             .arg(format!("{prefix}:layout"))
             .query_async(&mut conn)

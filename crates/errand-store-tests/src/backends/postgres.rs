@@ -198,8 +198,8 @@ impl OpenTx for Open {
 /// it (autovacuum would not look at a table with so few changes), and
 /// refuses a zero naming the field.
 pub async fn vacuums_after_vacuum_every_jobs_end() {
-    use crate::cases::{claim_params, eventually};
-    use errand::{EnqueueParams, FinalizeItem, FinalizeParams, Outcome};
+    use crate::cases::{claim_params, completions, eventually};
+    use errand::{EnqueueParams, FinalizeParams};
 
     let h = harness().await;
     let schema = h.namespace.clone().unwrap_or_default();
@@ -247,19 +247,9 @@ pub async fn vacuums_after_vacuum_every_jobs_end() {
         panic!("claim");
     };
     assert_eq!(claimed.len(), 5);
-    let items = claimed
-        .iter()
-        .map(|job| FinalizeItem {
-            id: job.id,
-            attempt: job.attempt,
-            outcome: Outcome::Complete {
-                output: serde_json::Value::Null,
-            },
-        })
-        .collect();
     let finalize = FinalizeParams {
         worker: "w".into(),
-        items,
+        items: completions(&claimed),
         now,
     };
     let Ok(applied) = store.finalize(finalize).await else {

@@ -57,3 +57,54 @@ pub async fn harness_at(url: String) -> Harness {
         })),
     }
 }
+
+/// A connection of its own to the server at `url`, for a case that reads
+/// keys behind the store's back.
+pub async fn connection(url: &str) -> redis::aio::MultiplexedConnection {
+    let client = redis::Client::open(url).unwrap_or_else(|e| panic!("Redis URL {url}: {e}"));
+    client
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap_or_else(|e| panic!("connect to Redis at {url}: {e}"))
+}
+
+/// A hash of few, short fields is a packed list in Redis, in which every
+/// field is found by walking the list: `<prefix>:claims` (a field per
+/// running job) must stay a hash table, with jobs running and without.
+pub async fn the_claims_hash_stays_a_hash_table() {
+    use crate::cases::{claim, completions, enqueue, job, t0};
+    use errand::FinalizeParams;
+
+    let h = harness().await;
+    let prefix = h.namespace.clone().unwrap_or_default();
+    let mut conn = connection(&h.url).await;
+    let mut encoding = redis::cmd("OBJECT");
+    encoding.arg("ENCODING").arg(format!("{prefix}:claims"));
+    let now = t0();
+    enqueue(&h, vec![job("k"), job("k"), job("k")], now).await;
+    let claimed = claim(&h, "w", &["k"], 3, now).await;
+    assert_eq!(claimed.len(), 3);
+    let running: Option<String> = encoding
+        .query_async(&mut conn)
+        .await
+        .unwrap_or_else(|e| panic!("OBJECT ENCODING: {e}"));
+    assert_eq!(running.as_deref(), Some("hashtable"));
+    let Ok(applied) = h
+        .store
+        .finalize(FinalizeParams {
+            worker: "w".into(),
+            items: completions(&claimed),
+            now,
+        })
+        .await
+    else {
+        panic!("finalize");
+    };
+    assert_eq!(applied, vec![true; 3]);
+    let idle: Option<String> = encoding
+        .query_async(&mut conn)
+        .await
+        .unwrap_or_else(|e| panic!("OBJECT ENCODING: {e}"));
+    assert_eq!(idle.as_deref(), Some("hashtable"), "with no job running");
+    h.finish().await;
+}

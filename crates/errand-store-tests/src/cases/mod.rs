@@ -131,6 +131,19 @@ pub(crate) async fn finalize(
         .expect("finalize")[0]
 }
 
+/// Items that complete each of `jobs` (with a null output) in one finalize.
+pub(crate) fn completions(jobs: &[JobRow]) -> Vec<FinalizeItem> {
+    jobs.iter()
+        .map(|job| FinalizeItem {
+            id: job.id,
+            attempt: job.attempt,
+            outcome: Outcome::Complete {
+                output: serde_json::Value::Null,
+            },
+        })
+        .collect()
+}
+
 /// Polls `check` until it holds or `limit` passes.
 pub(crate) async fn eventually<F, Fut>(limit: Duration, what: &str, mut check: F)
 where
