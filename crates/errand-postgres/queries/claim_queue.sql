@@ -1,6 +1,7 @@
 -- The claim of one queue when no limit applies: one statement; SKIP LOCKED
 -- lets concurrent claimers take different jobs instead of waiting.
 -- $1 queue, $2 worker, $3 now, $4 lease end, $5 kinds, $6 limit.
+-- The picked rows are updated by their ctid (see claim_queue_busy.sql).
 --
 -- Due jobs are read one priority at a time, so that `run_at <= now` bounds
 -- each index range: jobs scheduled for later, however many, are never walked.
@@ -21,9 +22,9 @@ WITH RECURSIVE heads AS (
     ) AS later
 ),
 picked AS (
-    SELECT due.id FROM heads AS h
+    SELECT due.ctid FROM heads AS h
     CROSS JOIN LATERAL (
-        SELECT id FROM {schema}.jobs
+        SELECT ctid FROM {schema}.jobs
         WHERE state = 'available' AND queue = $1 AND priority = h.priority
           AND (run_at, id) >= (h.run_at, h.id) AND run_at <= $3 AND kind = ANY($5)
         ORDER BY run_at, id
@@ -36,7 +37,7 @@ UPDATE {schema}.jobs AS j
 SET state = 'running', attempt = j.attempt + 1, worker = $2, started_at = $3,
     lease_until = $4, cancel_requested = false
 FROM picked
-WHERE j.id = picked.id
+WHERE j.ctid = picked.ctid
 RETURNING j.id, j.kind, j.queue, j.priority, j.tenant, j.input, j.output, j.errors, j.state,
           j.attempt, j.max_attempts, j.run_at, j.created_at, j.started_at, j.finished_at,
           j.lease_until, j.worker, j.unique_key, j.batch_id, j.cron_name, j.cron_fire_at,

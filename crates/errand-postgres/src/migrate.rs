@@ -27,6 +27,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "no_kind_index",
         include_str!("../migrations/0005_no_kind_index.sql"),
     ),
+    (
+        6,
+        "fillfactor",
+        include_str!("../migrations/0006_fillfactor.sql"),
+    ),
 ];
 
 const PREPARE: &str = "CREATE SCHEMA IF NOT EXISTS {schema};

@@ -1,0 +1,12 @@
+-- A job's row is written three times within seconds: the enqueue inserts it,
+-- the claim and the result each write a new version of it. Packed full,
+-- a page has no room for the new versions, so each update put its version on
+-- another page: two pages locked and dirtied per update, an extra WAL record
+-- marking the old version, and every concurrent update appending at the
+-- table's end. Half of each page is left free at insert: a claim of a whole
+-- page's jobs keeps their new versions on that page, and the versions it
+-- leaves dead are pruned to make room for the results. The cost is a heap
+-- twice as large for the rows kept after they finish; a table that keeps
+-- millions of finished jobs may set it back (`ALTER TABLE ... SET
+-- (fillfactor = 100)`): rows inserted afterwards are packed again.
+ALTER TABLE {schema}.jobs SET (fillfactor = 50);
