@@ -10,9 +10,13 @@
 -- join walking the whole key). A row that another transaction changed after
 -- this statement's snapshot is locked in its new version, which the update
 -- does not see: it is left waiting for the next claim, never half-claimed.
+--
+-- `hashtext(queue) = hashtext($1)` selects the due index's range (the index
+-- is keyed by the name's hash, see migration 0007); `queue = $1` then drops
+-- jobs of another queue whose name has the same hash.
 WITH picked AS (
     SELECT ctid FROM {schema}.jobs
-    WHERE state = 'available' AND queue = $1 AND run_at <= $3 AND kind = ANY($5)
+    WHERE state = 'available' AND hashtext(queue) = hashtext($1) AND queue = $1 AND run_at <= $3 AND kind = ANY($5)
     ORDER BY priority, run_at, id
     LIMIT $6
     FOR UPDATE SKIP LOCKED

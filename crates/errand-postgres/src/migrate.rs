@@ -32,6 +32,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "fillfactor",
         include_str!("../migrations/0006_fillfactor.sql"),
     ),
+    (
+        7,
+        "due_index_key",
+        include_str!("../migrations/0007_due_index_key.sql"),
+    ),
 ];
 
 const PREPARE: &str = "CREATE SCHEMA IF NOT EXISTS {schema};
