@@ -11,12 +11,13 @@
 #   BATCH       jobs per claim and per completion (default 16)
 # The queries come from this checkout. PLAN_CACHE_MODE=auto lets the server
 # choose between custom and generic plans (the store forces generic ones).
+# KEEP=1 keeps the work folder (scripts, logs, callgrind files) for a look.
 #
 # The table holds 20,000 jobs more than the rounds take: with only the jobs
 # it claims, and column statistics taken before any ran (no worker set), the
-# planner's cheapest completion walked the whole table (see
-# finalize_complete.sql); that plan loses to the index lookups from a few
-# thousand rows on.
+# completion of older code was planned as a walk of the whole table
+# (finalize_complete.sql now rules that out); the extra jobs keep counts of
+# older code comparable.
 #
 # It runs `postgres --single` (one backend, no client protocol: parameters
 # arrive as literals of EXECUTE) on a throwaway cluster, once without the

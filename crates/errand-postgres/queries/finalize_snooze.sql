@@ -3,12 +3,8 @@
 UPDATE {schema}.jobs AS j
 SET state = 'available', run_at = c.run_at, attempt = j.attempt - 1, lease_until = NULL
 FROM jsonb_to_recordset($1) AS c(id bigint, attempt integer, run_at timestamptz)
--- Each id is looked up by primary key, whatever the statistics say:
--- `j.state || ''` keeps the planner off the partial 'running' indexes, whose
--- dead entries pile up between vacuums (and a stale estimate once made it scan
--- them once per input row), and the ids as an array make the lookups an index
--- condition (with statistics taken before any job ran, every worker null, the
--- plan by estimate walked the whole primary key once per statement).
+-- Each id is looked up by primary key, whatever the statistics say (see
+-- finalize_complete.sql).
 WHERE j.id = ANY(ARRAY(SELECT (e ->> 'id')::bigint FROM jsonb_array_elements($1) AS e))
   AND j.id = c.id AND (j.state || '') = 'running' AND j.attempt = c.attempt AND j.worker = $2
 RETURNING j.id

@@ -111,4 +111,9 @@ mod postgres {
     async fn vacuums_after_vacuum_every_jobs_end() {
         postgres::vacuums_after_vacuum_every_jobs_end().await;
     }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn queues_sharing_a_hash_are_claimed_apart() {
+        postgres::queues_sharing_a_hash_are_claimed_apart().await;
+    }
 }

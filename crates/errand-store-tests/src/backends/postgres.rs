@@ -264,3 +264,63 @@ pub async fn vacuums_after_vacuum_every_jobs_end() {
     .await;
     h.finish().await;
 }
+
+/// Two queues whose names have the same hash share one range of the due
+/// index (keyed by `hashtext(queue)`): every kind of claim (idle, busy, and
+/// limited by a queue cap) takes only the jobs of the queue it asks for.
+pub async fn queues_sharing_a_hash_are_claimed_apart() {
+    use crate::cases::{claim_params, enqueue, job, t0};
+
+    let h = harness().await;
+    // Found with `GROUP BY hashtext('queue-' || i) HAVING count(*) > 1`.
+    let (mine, other) = ("queue-18608", "queue-239561");
+    let pool = PgPool::connect(&h.url)
+        .await
+        .unwrap_or_else(|e| panic!("connect to {}: {e}", h.url));
+    let same: bool = sqlx::query_scalar("SELECT hashtext($1) = hashtext($2)")
+        .bind(mine)
+        .bind(other)
+        .fetch_one(&pool)
+        .await
+        .unwrap_or_else(|e| panic!("compare the hashes: {e}"));
+    assert!(same, "{mine} and {other} should share a hash");
+    pool.close().await;
+
+    let now = t0();
+    let in_queue = |queue: &str, priority: i16| NewJob {
+        queue: queue.into(),
+        priority,
+        ..job("k")
+    };
+    let jobs = vec![
+        in_queue(other, 0),
+        in_queue(mine, 1),
+        in_queue(other, 1),
+        in_queue(mine, 0),
+        in_queue(other, 0),
+        in_queue(mine, 0),
+    ];
+    let ids: Vec<JobId> = enqueue(&h, jobs, now).await.iter().map(|e| e.id).collect();
+    let claim = |params| async {
+        let rows = h
+            .store
+            .claim(params)
+            .await
+            .unwrap_or_else(|e| panic!("claim: {e}"));
+        rows.iter().map(|row| row.id).collect::<Vec<_>>()
+    };
+    // A queue's first claim takes the idle form (each priority from its head).
+    let first = claim(claim_params("w", &[mine], &["k"], 2, now)).await;
+    assert_eq!(first, vec![ids[3], ids[5]]);
+    // The queue filled that claim, so the next one walks it as busy.
+    let second = claim(claim_params("w", &[mine], &["k"], 10, now)).await;
+    assert_eq!(second, vec![ids[1]]);
+    // A queue cap takes the limited path.
+    let mut capped = claim_params("w", &[other], &["k"], 10, now);
+    capped.queues[0].cap = Some(2);
+    let third = claim(capped).await;
+    assert_eq!(third, vec![ids[0], ids[4]]);
+    let rest = claim(claim_params("w", &[other], &["k"], 10, now)).await;
+    assert_eq!(rest, vec![ids[2]]);
+    h.finish().await;
+}
