@@ -46,7 +46,8 @@ pub struct PgOptions {
     /// transactional completions are always synchronous.
     pub synchronous_job_updates: bool,
     /// Vacuum the jobs table after this many jobs ended through this store
-    /// (default 20,000; `None` leaves it to autovacuum), in a table of up to
+    /// (the results of its workers, and the jobs they completed in their own
+    /// transaction with `PgTx`; default 20,000; `None` leaves it to autovacuum), in a table of up to
     /// 8 × `vacuum_every` rows; in a larger one the distance grows with the
     /// square root of its rows (52,000 at a million rows with the default).
     /// Every claim and every result leaves a dead row version, and its
@@ -56,8 +57,9 @@ pub struct PgOptions {
     /// index of the whole table, finished jobs kept included: the square
     /// root balances the two costs. Autovacuum looks at a table at most
     /// once per `autovacuum_naptime` (a minute by default), in which a busy
-    /// queue ends a million jobs. The vacuum runs in the background and is
-    /// skipped while another is under way; a role that does not own the
+    /// queue ends a million jobs. The vacuum runs in the background; jobs
+    /// that end meanwhile count toward the next, which starts as soon as it
+    /// ends if they are enough already. A role that does not own the
     /// table gets a warning from the server and nothing else happens.
     pub vacuum_every: Option<u32>,
 }
@@ -323,6 +325,12 @@ impl PgStore {
         &self.inner.pool
     }
 
+    /// The fenced completion statement of this store's schema (`PgTx` ends
+    /// a job's own transaction with it).
+    pub(crate) fn complete_statement(&self) -> sqlx::SqlStr {
+        self.inner.q.finalize_complete.clone()
+    }
+
     /// Enqueues a typed job on the application's own connection (typically
     /// `&mut *tx`), in this store's schema: the job exists, and workers are
     /// notified, only if that transaction commits.
@@ -390,7 +398,7 @@ impl PgStore {
 
     /// Counts jobs ended through this store and starts a vacuum in the
     /// background once `vacuum_distance` of them have ended since the last one.
-    fn ended(&self, jobs: usize) {
+    pub(crate) fn ended(&self, jobs: usize) {
         let vacuum = &self.inner.vacuum;
         if vacuum.every.is_none() {
             return;
@@ -409,6 +417,8 @@ impl PgStore {
                 tracing::warn!(error = %e, "errand could not vacuum its jobs table");
             }
             store.inner.vacuum.running.store(false, Ordering::Release);
+            // Jobs that ended while it ran may already call for the next one.
+            store.ended(0);
         });
     }
 
@@ -844,8 +854,7 @@ impl Store for PgStore {
 
     fn provide(&self, states: &mut StateMap) {
         states.insert(PgTxSource {
-            pool: self.inner.pool.clone(),
-            complete: self.inner.q.finalize_complete.clone(),
+            store: self.clone(),
         });
     }
 }

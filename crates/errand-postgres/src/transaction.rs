@@ -8,16 +8,17 @@ use errand_core::{
     TransactionEnd,
 };
 use serde_json::json;
-use sqlx::{PgConnection, PgPool, Postgres, SqlStr, Transaction};
+use sqlx::{PgConnection, Postgres, Transaction};
 use tokio::sync::{Mutex, OwnedMappedMutexGuard, OwnedMutexGuard};
 
+use crate::PgStore;
 use crate::error::db_error;
 
-/// What a worker on a `PgStore` offers to `PgTx` (see `Store::provide`).
+/// What a worker on a `PgStore` offers to `PgTx` (see `Store::provide`): the
+/// store whose pool the transactions use, whose fenced completion statement
+/// ends them, and which counts their ends toward its next vacuum.
 pub(crate) struct PgTxSource {
-    pub pool: PgPool,
-    /// The fenced completion statement of the store's schema.
-    pub complete: SqlStr,
+    pub store: PgStore,
 }
 
 type Slot = Arc<Mutex<Option<Transaction<'static, Postgres>>>>;
@@ -64,7 +65,7 @@ impl PgTx {
     pub async fn conn(&self) -> Result<PgTxConn> {
         let mut guard: OwnedMutexGuard<_> = Arc::clone(&self.slot).lock_owned().await;
         if guard.is_none() {
-            *guard = Some(self.source.pool.begin().await.map_err(db_error)?);
+            *guard = Some(self.source.store.pool().begin().await.map_err(db_error)?);
         }
         OwnedMutexGuard::try_map(guard, |tx| tx.as_deref_mut()).map_err(|_| {
             errand_core::Error::Config("the job's transaction has already ended".to_owned())
@@ -111,7 +112,7 @@ impl AttemptTransaction for PgAttempt {
             "attempt": completion.attempt,
             "output": completion.output,
         }]);
-        let applied: Option<i64> = sqlx::query_scalar(self.source.complete.clone())
+        let applied: Option<i64> = sqlx::query_scalar(self.source.store.complete_statement())
             .bind(item)
             .bind(&completion.worker)
             .bind(completion.now)
@@ -123,6 +124,7 @@ impl AttemptTransaction for PgAttempt {
             return Ok(TransactionEnd::Stale);
         }
         tx.commit().await.map_err(db_error)?;
+        self.source.store.ended(1);
         Ok(TransactionEnd::Committed)
     }
 

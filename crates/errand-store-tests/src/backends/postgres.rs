@@ -262,6 +262,51 @@ pub async fn vacuums_after_vacuum_every_jobs_end() {
         || async { vacuums().await > before },
     )
     .await;
+
+    // Jobs that end with their own transaction (`PgTx`) count too.
+    let after_results = vacuums().await;
+    let probe = PgTx {
+        store: store.clone(),
+    };
+    let table = probe
+        .effects_table()
+        .await
+        .unwrap_or_else(|e| panic!("create the effects table: {e}"));
+    let worker = probe
+        .with_effect_job(errand::Worker::builder(Arc::new(store.clone())))
+        .state(EffectGates::new(table))
+        .build()
+        .unwrap_or_else(|e| panic!("build the worker: {e}"));
+    let jobs = (0..5)
+        .map(|i| {
+            let effect = Effect {
+                key: format!("vacuum-{i}"),
+                ..Effect::default()
+            };
+            NewJob::new("tx_effect", serde_json::json!(effect))
+        })
+        .collect();
+    let Ok(_) = store
+        .enqueue(EnqueueParams {
+            jobs,
+            now: Utc::now(),
+            max_input_bytes: 1 << 20,
+        })
+        .await
+    else {
+        panic!("enqueue the transactional jobs");
+    };
+    let summary = worker
+        .drain()
+        .await
+        .unwrap_or_else(|e| panic!("drain: {e}"));
+    assert_eq!(summary.completed, 5, "{summary:?}");
+    eventually(
+        Duration::from_secs(30),
+        "a vacuum after 5 jobs completed in their own transactions",
+        || async { vacuums().await > after_results },
+    )
+    .await;
     h.finish().await;
 }
 
