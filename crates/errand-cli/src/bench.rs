@@ -25,6 +25,10 @@ pub struct BenchArgs {
     /// Jobs running at once in the worker.
     #[arg(long, default_value_t = 32)]
     concurrency: usize,
+    /// Jobs the worker asks for in one claim (default: the worker's own,
+    /// four times the concurrency, at most 200).
+    #[arg(long)]
+    claim_batch: Option<usize>,
     /// Single enqueues to time (at most --jobs).
     #[arg(long, default_value_t = 5_000)]
     single: u64,
@@ -63,6 +67,8 @@ struct Report {
     backend: String,
     jobs: u64,
     concurrency: usize,
+    /// `None`: the worker's default.
+    claim_batch: Option<usize>,
     producers: u64,
     backlog: u64,
     backlog_state: BacklogState,
@@ -360,13 +366,16 @@ pub async fn run(target: Target<'_>, args: BenchArgs, json: bool) -> anyhow::Res
         reached: Notify::new(),
     });
     let (probe_tx, mut probe_rx) = mpsc::unbounded_channel::<u64>();
-    let worker = Worker::builder(Arc::clone(&store))
+    let mut builder = Worker::builder(Arc::clone(&store))
         .register(bench_noop::job())
         .register(bench_probe::job())
         .concurrency(args.concurrency)
         .state_arc(Arc::clone(&done))
-        .state(probe_tx)
-        .build()?;
+        .state(probe_tx);
+    if let Some(batch) = args.claim_batch {
+        builder = builder.claim_batch(batch);
+    }
+    let worker = builder.build()?;
     let started = Instant::now();
     let handle = worker.start();
     done.reached.notified().await;
@@ -406,6 +415,7 @@ pub async fn run(target: Target<'_>, args: BenchArgs, json: bool) -> anyhow::Res
         backend: store.backend().to_owned(),
         jobs: args.jobs,
         concurrency: args.concurrency,
+        claim_batch: args.claim_batch,
         producers,
         backlog: args.backlog,
         backlog_state: args.backlog_state,
@@ -424,6 +434,9 @@ pub async fn run(target: Target<'_>, args: BenchArgs, json: bool) -> anyhow::Res
         println!("backend              {}", report.backend);
         println!("jobs                 {}", report.jobs);
         println!("concurrency          {}", report.concurrency);
+        if let Some(batch) = report.claim_batch {
+            println!("claim batch          {batch}");
+        }
         if report.backlog > 0 {
             println!(
                 "backlog              {} {:?}",

@@ -123,7 +123,7 @@ impl WorkerBuilder {
         self
     }
 
-    /// Most jobs claimed in one store round trip (default: twice the
+    /// Most jobs claimed in one store round trip (default: four times the
     /// concurrency, at most 200; a claim takes more jobs than there are free
     /// slots only when the worker claims ahead of short jobs).
     pub fn claim_batch(mut self, n: usize) -> Self {
@@ -222,7 +222,12 @@ impl WorkerBuilder {
             }
         }
         validate::limit("concurrency", self.concurrency)?;
-        let claim_batch = self.claim_batch.unwrap_or((2 * self.concurrency).min(200));
+        // Four times rather than twice: a busy worker makes half the claims
+        // per job (BENCHMARKS.md, "claim batch"); the cap bounds how long
+        // one claim holds the store (a Redis script blocks its server).
+        let claim_batch = self
+            .claim_batch
+            .unwrap_or(self.concurrency.saturating_mul(4).min(200));
         validate::limit("claim_batch", claim_batch)?;
         for (queue, n) in &self.queue_limits {
             validate::queue(queue)?;
