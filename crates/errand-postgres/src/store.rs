@@ -46,10 +46,11 @@ pub struct PgOptions {
     /// transactional completions are always synchronous.
     pub synchronous_job_updates: bool,
     /// Vacuum the jobs table after this many jobs ended through this store
-    /// (the results of its workers, and the jobs they completed in their own
-    /// transaction with `PgTx`; default 20,000; `None` leaves it to autovacuum), in a table of up to
-    /// 8 × `vacuum_every` rows; in a larger one the distance grows with the
-    /// square root of its rows (52,000 at a million rows with the default).
+    /// (the results of its workers, and the jobs they completed in their
+    /// own transaction with `PgTx`; default 20,000; `None` leaves it to
+    /// autovacuum), in a table of up to 8 × `vacuum_every` rows; in a
+    /// larger one the distance grows with the square root of its rows
+    /// (52,000 at a million rows with the default).
     /// Every claim and every result leaves a dead row version, and its
     /// entry in the index of due jobs stays until a vacuum; claims walk
     /// those entries from the front of the queue, so their cost grows with
