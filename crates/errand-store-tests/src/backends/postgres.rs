@@ -198,7 +198,7 @@ impl OpenTx for Open {
 /// it (autovacuum would not look at a table with so few changes), and
 /// refuses a zero naming the field.
 pub async fn vacuums_after_vacuum_every_jobs_end() {
-    use crate::cases::{claim_params, completions, eventually};
+    use crate::cases::{claim_params, completions, effect_job, eventually};
     use errand::{EnqueueParams, FinalizeParams};
 
     let h = harness().await;
@@ -279,11 +279,10 @@ pub async fn vacuums_after_vacuum_every_jobs_end() {
         .unwrap_or_else(|e| panic!("build the worker: {e}"));
     let jobs = (0..5)
         .map(|i| {
-            let effect = Effect {
+            effect_job(&Effect {
                 key: format!("vacuum-{i}"),
                 ..Effect::default()
-            };
-            NewJob::new("tx_effect", serde_json::json!(effect))
+            })
         })
         .collect();
     let Ok(_) = store

@@ -51,7 +51,8 @@ fn effect_key() -> String {
     format!("effect-{:016x}", fastrand::u64(..))
 }
 
-fn effect_job(effect: &Effect) -> NewJob {
+/// A `tx_effect` job that writes `effect` through its own transaction.
+pub(crate) fn effect_job(effect: &Effect) -> NewJob {
     NewJob::new("tx_effect", serde_json::to_value(effect).unwrap())
 }
 

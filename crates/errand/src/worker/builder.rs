@@ -223,7 +223,7 @@ impl WorkerBuilder {
         }
         validate::limit("concurrency", self.concurrency)?;
         // Four times rather than twice: a busy worker makes half the claims
-        // per job (BENCHMARKS.md, "claim batch"); the cap bounds how long
+        // per job (BENCHMARKS.md, "Claim batch"); the cap bounds how long
         // one claim holds the store (a Redis script blocks its server).
         let claim_batch = self
             .claim_batch
