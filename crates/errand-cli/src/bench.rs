@@ -295,8 +295,16 @@ async fn open(args: &BenchArgs, target: Target<'_>) -> anyhow::Result<(Arc<dyn S
 
 /// `errand bench`.
 pub async fn run(target: Target<'_>, args: BenchArgs, json: bool) -> anyhow::Result<()> {
-    errand::validate::limit("jobs", usize::try_from(args.jobs).unwrap_or(usize::MAX))?;
-    errand::validate::limit("concurrency", args.concurrency)?;
+    errand::validate::limit(
+        "jobs",
+        usize::try_from(args.jobs).unwrap_or(usize::MAX),
+        100_000_000,
+    )?;
+    errand::validate::limit(
+        "concurrency",
+        args.concurrency,
+        errand::validate::MAX_CONCURRENCY,
+    )?;
     let (store, scratch) = open(&args, target).await?;
     let client = Client::new(Arc::clone(&store));
     let say = |line: String| {

@@ -156,8 +156,12 @@ fn describe(stats: &Stats) -> String {
 
 /// `errand demo`.
 pub async fn run(target: store::Target<'_>, args: DemoArgs) -> anyhow::Result<()> {
-    errand::validate::limit("concurrency", args.concurrency)?;
-    errand::validate::limit("rate", args.rate as usize)?;
+    errand::validate::limit(
+        "concurrency",
+        args.concurrency,
+        errand::validate::MAX_CONCURRENCY,
+    )?;
+    errand::validate::limit("rate", args.rate as usize, 1_000_000)?;
     let store = store::open(target, "sqlite://errand-demo.db").await?;
     let client = Client::new(Arc::clone(&store));
     let counters = Arc::new(Counters::default());

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use clap::{Args, Subcommand};
-use errand::{Client, Error, JobId, JobRow, JobState, ListParams, NewJob, Unique};
+use errand::{Cancellation, Client, Error, JobId, JobRow, JobState, ListParams, NewJob, Unique};
 
 use crate::store::{self, DEFAULT_URL, Target};
 
@@ -121,9 +121,13 @@ fn parse_new_job(args: EnqueueArgs) -> Result<NewJob, Error> {
                     format!("{e} (use a positive duration such as 10s or 5m)"),
                 )
             })?;
-            let d = chrono::TimeDelta::from_std(d)
-                .map_err(|_| Error::invalid("delay", delay, "is too long"))?;
-            Some(Utc::now() + d)
+            Some(errand::validate::after("delay", Utc::now(), d).map_err(|_| {
+                Error::invalid(
+                    "delay",
+                    delay,
+                    "is too long: a job may be due at 2199-12-31T23:59:59.999999Z at the latest",
+                )
+            })?)
         }
         (None, Some(at)) => Some(
             DateTime::parse_from_rfc3339(at)
@@ -285,7 +289,10 @@ pub async fn run(target: Target<'_>, command: JobsCommand, json: bool) -> anyhow
     match command {
         JobsCommand::List(args) => list(&client, args, json).await,
         JobsCommand::Show { id } => {
-            let job = client.get(JobId(id)).await?.ok_or(Error::NotFound(id))?;
+            let job = client
+                .get(JobId(id))
+                .await?
+                .ok_or(Error::job_not_found(JobId(id)))?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&job)?);
             } else {
@@ -294,29 +301,19 @@ pub async fn run(target: Target<'_>, command: JobsCommand, json: bool) -> anyhow
             Ok(())
         }
         JobsCommand::Retry { id } => {
-            if !client.retry(JobId(id)).await? {
-                client.get(JobId(id)).await?.ok_or(Error::NotFound(id))?;
-                return Err(Error::Conflict(format!("job {id} has not finished: only completed, failed or cancelled jobs can be retried")).into());
-            }
+            client.retry(JobId(id)).await?;
             report(json, id, "retried");
             Ok(())
         }
         JobsCommand::Cancel { id } => {
-            let out = client.cancel(JobId(id)).await?;
-            if !out.cancelled.is_empty() {
-                report(json, id, "cancelled");
-            } else if !out.requested.is_empty() {
-                report(json, id, "cancel_requested");
-            } else {
-                client.get(JobId(id)).await?.ok_or(Error::NotFound(id))?;
-                return Err(Error::Conflict(format!("job {id} has already finished")).into());
+            match client.cancel(JobId(id)).await? {
+                Cancellation::Cancelled => report(json, id, "cancelled"),
+                Cancellation::Requested => report(json, id, "cancel_requested"),
             }
             Ok(())
         }
         JobsCommand::Delete { id } => {
-            if !client.delete(JobId(id)).await? {
-                return Err(Error::NotFound(id).into());
-            }
+            client.delete(JobId(id)).await?;
             report(json, id, "deleted");
             Ok(())
         }

@@ -8,6 +8,7 @@ mod store;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use errand::ErrorClass;
 
 /// errand: persistent background jobs.
 #[derive(Parser, Debug)]
@@ -48,13 +49,36 @@ enum Command {
     Stats(jobs::StatsArgs),
 }
 
-/// Bad input exits with 2, other failures with 1.
+/// Exit codes: 2 when the command names something wrong (a bad value, a job
+/// or store that does not exist), 1 when a well-formed command could not be
+/// carried out (the job's state does not allow it, the store failed).
 fn exit_code(error: &anyhow::Error) -> u8 {
-    match error.downcast_ref::<errand::Error>() {
-        Some(errand::Error::Invalid { .. } | errand::Error::NotFound(_)) => 2,
-        _ if error.downcast_ref::<store::UsageError>().is_some() => 2,
+    if error.downcast_ref::<store::UsageError>().is_some() {
+        return 2;
+    }
+    match error
+        .downcast_ref::<errand::Error>()
+        .map(errand::Error::kind)
+    {
+        Some(ErrorClass::Invalid | ErrorClass::NotFound) => 2,
         _ => 1,
     }
+}
+
+/// The error and its causes, each once: errand's errors already quote
+/// their driver's message, which is also their `source()`.
+fn describe(error: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in error.chain() {
+        let line = cause.to_string();
+        if !text.contains(&line) {
+            if !text.is_empty() {
+                text.push_str(": ");
+            }
+            text.push_str(&line);
+        }
+    }
+    text
 }
 
 fn main() -> ExitCode {
@@ -82,7 +106,7 @@ fn main() -> ExitCode {
     match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", describe(&e));
             ExitCode::from(exit_code(&e))
         }
     }

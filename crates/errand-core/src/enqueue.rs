@@ -2,9 +2,9 @@ use std::collections::BTreeMap;
 use std::marker::PhantomData;
 use std::time::Duration;
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 
-use crate::{Error, Job, NewJob, Result, Unique};
+use crate::{Job, NewJob, Result, Unique, validate};
 
 #[derive(Debug, Clone, Copy)]
 enum When {
@@ -111,16 +111,11 @@ impl<J: Job> EnqueueBuilder<J> {
     /// The job as the store receives it, with times resolved against `now`.
     pub fn into_new_job(self, now: DateTime<Utc>) -> Result<NewJob> {
         let options = J::options();
-        let input = serde_json::to_value(&self.input)
-            .map_err(|e| Error::invalid("input", J::KIND, format!("does not serialize: {e}")))?;
+        let input = crate::json::to_stored("input", &self.input)?;
         let run_at = match self.when {
             When::Now => None,
             When::At(at) => Some(at),
-            When::After(delay) => {
-                let delta = TimeDelta::from_std(delay)
-                    .map_err(|_| Error::invalid("delay", format!("{delay:?}"), "is too long"))?;
-                Some(now + delta)
-            }
+            When::After(delay) => Some(validate::after("delay", now, delay)?),
         };
         Ok(NewJob {
             kind: J::KIND.to_owned(),

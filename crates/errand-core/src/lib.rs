@@ -10,6 +10,7 @@ mod enqueue;
 mod error;
 mod job;
 mod job_error;
+pub mod json;
 mod new_job;
 mod row;
 mod state;
@@ -20,17 +21,17 @@ pub mod validate;
 pub use backoff::Backoff;
 pub use context::{Attempt, FromContext, JobContext, JobContextParts, Meta, State, StateMap};
 pub use enqueue::EnqueueBuilder;
-pub use error::{Error, Result};
+pub use error::{BoxError, Error, ErrorClass, Result};
 pub use job::{IntoJobResult, Job, JobOptions};
 pub use job_error::{JobError, JobErrorAction};
 pub use new_job::{NewJob, Unique, UniqueScope, runs_pay_off, shape_runs};
 pub use row::{AttemptError, CronRef, ErrorKind, JobId, JobRow};
 pub use state::JobState;
 pub use store::{
-    CancelOutcome, CancelParams, Capabilities, ClaimParams, DeleteParams, EnqueueParams, Enqueued,
-    FinalizeGroups, FinalizeItem, FinalizeParams, GetParams, KindClaim, LeaseStatus, ListParams,
-    Outcome, QueueClaim, RenewParams, RescueParams, RetryParams, StateCount, Stats, StatsParams,
-    Store, Wakeup, WakeupSender,
+    CancelOutcome, CancelParams, Cancellation, Capabilities, ClaimParams, DeleteParams,
+    EnqueueParams, Enqueued, FinalizeGroups, FinalizeItem, FinalizeParams, GetParams, KindClaim,
+    LeaseStatus, ListParams, Outcome, QueueClaim, RenewParams, RescueParams, RetryParams,
+    StateCount, Stats, StatsParams, Store, Wakeup, WakeupSender,
 };
 pub use tokio_util::sync::CancellationToken;
 pub use transaction::{AttemptTransaction, Completion, TransactionEnd, TransactionSlot};

@@ -61,13 +61,7 @@ impl Unique {
         let UniqueScope::Period(period) = self.scope else {
             return Ok(None);
         };
-        chrono::TimeDelta::from_std(period)
-            .ok()
-            .and_then(|d| now.checked_add_signed(d))
-            .map(Some)
-            .ok_or_else(|| {
-                crate::Error::invalid("unique_period", format!("{period:?}"), "is too long")
-            })
+        validate::after("unique_period", now, period).map(Some)
     }
 
     /// The scope as stores record it: `active`, `period` or `forever`.
@@ -144,7 +138,11 @@ impl NewJob {
         for (key, value) in &self.meta {
             validate::meta_entry(key, value)?;
         }
+        if let Some(at) = self.run_at {
+            validate::time("run_at", at)?;
+        }
         validate::input_size(&self.input, max_input_bytes)?;
+        crate::json::check_stored("input", &self.input)?;
         Ok(())
     }
 }

@@ -64,6 +64,24 @@ impl JobState {
         )
     }
 
+    /// The public state of a job from the state a store keeps (`available`
+    /// for every waiting job, else the public name), its `run_at` and the
+    /// attempts it used.
+    pub fn of_stored(
+        stored: &str,
+        run_at: DateTime<Utc>,
+        attempt: u32,
+        now: DateTime<Utc>,
+    ) -> Result<JobState, Error> {
+        if stored == "available" {
+            Ok(JobState::of_waiting(run_at, attempt, now))
+        } else {
+            stored.parse().map_err(|_| {
+                Error::backend_msg(format!("the store holds an unknown job state {stored:?}"))
+            })
+        }
+    }
+
     /// The public state of a job that waits for a worker, derived from its
     /// `run_at` and the attempts it already used. Backends store "waiting" once
     /// and derive scheduled/available/retrying on read, so no process has to

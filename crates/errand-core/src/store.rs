@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
-use crate::{AttemptError, JobId, JobRow, JobState, NewJob, Result, StateMap};
+use crate::{AttemptError, Error, JobId, JobRow, JobState, NewJob, Result, StateMap};
 
 /// What a backend can do beyond the common contract.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -287,16 +287,72 @@ pub struct CancelParams {
     pub now: DateTime<Utc>,
 }
 
-/// What a cancel did.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// What a cancel did, for every id it was given.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CancelOutcome {
     /// Jobs that were waiting and are now cancelled.
     pub cancelled: Vec<JobId>,
     /// Jobs that are running and were asked to stop.
     pub requested: Vec<JobId>,
+    /// Jobs that had already finished, with their state; nothing changed.
+    pub finished: Vec<(JobId, JobState)>,
+    /// Ids of no job.
+    pub missing: Vec<JobId>,
 }
 
-/// Run a finished job again: it becomes available at `now` with one more attempt allowed.
+impl CancelOutcome {
+    /// What cancelling `ids` does, given the public states of the jobs that
+    /// exist (`found`): waiting jobs are cancelled, running ones asked to
+    /// stop, finished ones left alone; the rest are missing. Stores read the
+    /// states and apply the plan in one transaction (or script).
+    pub fn plan(ids: &[JobId], found: &[(JobId, JobState)]) -> CancelOutcome {
+        let mut outcome = CancelOutcome::default();
+        let mut seen = std::collections::HashSet::new();
+        for &id in ids.iter().filter(|id| seen.insert(**id)) {
+            match found.iter().find(|(j, _)| *j == id) {
+                None => outcome.missing.push(id),
+                Some((_, JobState::Running)) => outcome.requested.push(id),
+                Some((_, state)) if state.is_finished() => outcome.finished.push((id, *state)),
+                Some(_) => outcome.cancelled.push(id),
+            }
+        }
+        outcome
+    }
+
+    /// The effect on the one job `id`: cancelled or asked to stop, or the
+    /// error saying why not ([`Error::NotFound`], or [`Error::Conflict`]
+    /// naming the state of a job that had already finished).
+    pub fn of(&self, id: JobId) -> Result<Cancellation> {
+        if self.cancelled.contains(&id) {
+            Ok(Cancellation::Cancelled)
+        } else if self.requested.contains(&id) {
+            Ok(Cancellation::Requested)
+        } else if let Some((_, state)) = self.finished.iter().find(|(j, _)| *j == id) {
+            Err(Error::wrong_state(
+                id,
+                *state,
+                "a finished job cannot be cancelled",
+            ))
+        } else {
+            Err(Error::job_not_found(id))
+        }
+    }
+}
+
+/// What cancelling one job did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Cancellation {
+    /// It was waiting and is now cancelled.
+    Cancelled,
+    /// It is running: its CancellationToken fires on the worker that runs it,
+    /// and it ends cancelled unless it completes first.
+    Requested,
+}
+
+/// Run a finished job again: it becomes available at `now` with one more
+/// attempt allowed. A missing job is [`Error::NotFound`]; one that has not
+/// finished is an [`Error::Conflict`] naming its state.
 #[derive(Debug, Clone)]
 pub struct RetryParams {
     /// The job.
@@ -305,11 +361,50 @@ pub struct RetryParams {
     pub now: DateTime<Utc>,
 }
 
-/// Delete a job that is not running.
+impl RetryParams {
+    /// Whether a job found in `state` (`None`: no such job) may be retried.
+    pub fn check(&self, state: Option<JobState>) -> Result<()> {
+        match state {
+            None => Err(Error::job_not_found(self.id)),
+            Some(state) if state.is_finished() => Ok(()),
+            Some(state) => Err(Error::wrong_state(
+                self.id,
+                state,
+                "only completed, failed or cancelled jobs can be retried",
+            )),
+        }
+    }
+
+    /// The conflict of a retry whose job's unique key another unfinished job holds.
+    pub fn key_taken(&self) -> Error {
+        Error::conflict(format!(
+            "job {} cannot be retried: another unfinished job holds its unique key",
+            self.id
+        ))
+    }
+}
+
+/// Delete a job that is not running. A missing job is [`Error::NotFound`];
+/// a running one is an [`Error::Conflict`].
 #[derive(Debug, Clone)]
 pub struct DeleteParams {
     /// The job.
     pub id: JobId,
+}
+
+impl DeleteParams {
+    /// Whether a job found in `state` (`None`: no such job) may be deleted.
+    pub fn check(&self, state: Option<JobState>) -> Result<()> {
+        match state {
+            None => Err(Error::job_not_found(self.id)),
+            Some(JobState::Running) => Err(Error::wrong_state(
+                self.id,
+                JobState::Running,
+                "cancel it and let it end before deleting it",
+            )),
+            Some(_) => Ok(()),
+        }
+    }
 }
 
 /// Count jobs per queue and public state.
@@ -451,14 +546,16 @@ pub trait Store: Send + Sync + 'static {
     async fn get(&self, params: GetParams) -> Result<Option<JobRow>>;
     /// Lists jobs.
     async fn list(&self, params: ListParams) -> Result<Vec<JobRow>>;
-    /// Cancels jobs.
+    /// Cancels jobs; says for every id what happened to it.
     async fn cancel(&self, params: CancelParams) -> Result<CancelOutcome>;
-    /// Retries a finished job; false if it does not exist or has not finished.
-    async fn retry(&self, params: RetryParams) -> Result<bool>;
+    /// Retries a finished job ([`Error::NotFound`], or [`Error::Conflict`]
+    /// naming the state of a job that has not finished).
+    async fn retry(&self, params: RetryParams) -> Result<()>;
     /// Counts jobs per queue and state.
     async fn stats(&self, params: StatsParams) -> Result<Stats>;
-    /// Deletes a job that is not running; false if there was none to delete.
-    async fn delete(&self, params: DeleteParams) -> Result<bool>;
+    /// Deletes a job that is not running ([`Error::NotFound`], or
+    /// [`Error::Conflict`] for a running job).
+    async fn delete(&self, params: DeleteParams) -> Result<()>;
     /// A receiver of wake-up signals: new jobs may be due.
     fn subscribe(&self) -> Wakeup;
     /// Adds what this store offers to jobs' extractors (for example what a
@@ -500,13 +597,13 @@ impl<S: Store + ?Sized> Store for std::sync::Arc<S> {
     async fn cancel(&self, params: CancelParams) -> Result<CancelOutcome> {
         (**self).cancel(params).await
     }
-    async fn retry(&self, params: RetryParams) -> Result<bool> {
+    async fn retry(&self, params: RetryParams) -> Result<()> {
         (**self).retry(params).await
     }
     async fn stats(&self, params: StatsParams) -> Result<Stats> {
         (**self).stats(params).await
     }
-    async fn delete(&self, params: DeleteParams) -> Result<bool> {
+    async fn delete(&self, params: DeleteParams) -> Result<()> {
         (**self).delete(params).await
     }
     fn subscribe(&self) -> Wakeup {

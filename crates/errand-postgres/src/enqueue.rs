@@ -1,6 +1,5 @@
 use std::collections::BTreeMap;
 use std::future::Future;
-use std::sync::OnceLock;
 
 use chrono::{DateTime, Utc};
 use errand_core::validate::DEFAULT_MAX_INPUT_BYTES;
@@ -10,6 +9,7 @@ use errand_core::{
 use serde::Serialize;
 use sqlx::PgConnection;
 
+use crate::PgStore;
 use crate::error::db_error;
 use crate::queries::Queries;
 
@@ -42,7 +42,7 @@ fn meta_json(meta: &BTreeMap<String, String>) -> serde_json::Value {
 
 fn assign(ids: Vec<i64>, slots: &[usize], results: &mut [Option<Enqueued>]) -> Result<()> {
     if ids.len() != slots.len() {
-        return Err(Error::Backend(format!(
+        return Err(Error::backend_msg(format!(
             "bulk insert stored {} of {} jobs",
             ids.len(),
             slots.len()
@@ -198,7 +198,7 @@ async fn insert_one(
             id: JobId(id),
             duplicate: true,
         })
-        .ok_or_else(|| Error::Backend("insert skipped but no job holds its unique key".into()))
+        .ok_or_else(|| Error::backend_msg("insert skipped but no job holds its unique key"))
 }
 
 /// Validates and inserts on the application's connection.
@@ -214,14 +214,12 @@ pub(crate) async fn enqueue_all_in(
     insert_jobs(conn, q, &jobs, now).await
 }
 
-fn default_queries() -> &'static Queries {
-    static DEFAULT: OnceLock<Queries> = OnceLock::new();
-    DEFAULT.get_or_init(|| Queries::new(crate::store::DEFAULT_SCHEMA))
-}
-
-/// Sends a typed job through the application's own PostgreSQL transaction
-/// (schema `errand`; for another schema use [`PgStore::enqueue_in`](crate::PgStore::enqueue_in)).
-/// The job exists, and workers are notified, only if the transaction commits.
+/// Sends a typed job through the application's own PostgreSQL transaction,
+/// into the schema of the given store: `job.enqueue_in_pg(&store, &mut *tx)`.
+/// The same as [`PgStore::enqueue_in`](crate::PgStore::enqueue_in), in
+/// builder position; named apart from `SqliteEnqueueExt::enqueue_in_sqlite`
+/// so that an application using both stores can import both. The job
+/// exists, and workers are notified, only if the transaction commits.
 ///
 /// ```no_run
 /// # use errand_core::{EnqueueBuilder, Job, JobContext, JobError};
@@ -232,25 +230,28 @@ fn default_queries() -> &'static Queries {
 /// #     type Output = ();
 /// #     async fn run(&self, _: String, _: JobContext) -> Result<(), JobError> { Ok(()) }
 /// # }
-/// use errand_postgres::PgEnqueueExt;
+/// use errand_postgres::{PgEnqueueExt, PgStore};
 ///
-/// # async fn signup(pool: sqlx::PgPool) -> errand_core::Result<()> {
-/// let mut tx = pool.begin().await.map_err(|e| errand_core::Error::Backend(e.to_string()))?;
-/// EnqueueBuilder::<Welcome>::new("ada@example.com".into()).enqueue_in(&mut *tx).await?;
-/// tx.commit().await.map_err(|e| errand_core::Error::Backend(e.to_string()))?;
+/// # async fn signup(store: PgStore, pool: sqlx::PgPool) -> Result<(), Box<dyn std::error::Error>> {
+/// let mut tx = pool.begin().await?;
+/// EnqueueBuilder::<Welcome>::new("ada@example.com".into())
+///     .enqueue_in_pg(&store, &mut *tx)
+///     .await?;
+/// tx.commit().await?;
 /// # Ok(()) }
 /// ```
 pub trait PgEnqueueExt {
-    /// Inserts the job on `conn`; it exists once the surrounding transaction commits.
-    fn enqueue_in(self, conn: &mut PgConnection) -> impl Future<Output = Result<Enqueued>> + Send;
+    /// Inserts the job on `conn` into `store`'s schema; it exists once the
+    /// surrounding transaction commits.
+    fn enqueue_in_pg(
+        self,
+        store: &PgStore,
+        conn: &mut PgConnection,
+    ) -> impl Future<Output = Result<Enqueued>> + Send;
 }
 
 impl<J: Job> PgEnqueueExt for EnqueueBuilder<J> {
-    async fn enqueue_in(self, conn: &mut PgConnection) -> Result<Enqueued> {
-        let now = Utc::now();
-        let job = self.into_new_job(now)?;
-        let mut done = enqueue_all_in(conn, default_queries(), vec![job], now).await?;
-        done.pop()
-            .ok_or_else(|| Error::Backend("enqueue returned no result".into()))
+    async fn enqueue_in_pg(self, store: &PgStore, conn: &mut PgConnection) -> Result<Enqueued> {
+        store.enqueue_in(conn, self).await
     }
 }

@@ -87,7 +87,7 @@ pub(crate) async fn migrate(pool: &PgPool, schema: &str) -> Result<()> {
     if let Some(newest) = applied.last()
         && *newest > known
     {
-        return Err(Error::Config(format!(
+        return Err(Error::conflict(format!(
             "schema {schema} is at version {newest}, newer than this errand knows ({known}): upgrade errand"
         )));
     }

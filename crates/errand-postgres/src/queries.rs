@@ -77,7 +77,7 @@ queries! {
     cancel_running => "cancel_running.sql",
     retry => "retry.sql",
     delete => "delete.sql",
-    job_state => "job_state.sql",
+    job_states => "job_states.sql",
     notify => "notify.sql",
     vacuum => "vacuum.sql",
     table_rows => "table_rows.sql",

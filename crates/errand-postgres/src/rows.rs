@@ -9,7 +9,7 @@ use crate::error::db_error;
 
 fn json<T: serde::de::DeserializeOwned>(column: &str, value: serde_json::Value) -> Result<T> {
     serde_json::from_value(value)
-        .map_err(|e| Error::Backend(format!("stored {column} does not decode: {e}")))
+        .map_err(|e| Error::backend_msg(format!("stored {column} does not decode: {e}")))
 }
 
 /// Decodes a row selected with the column list of `get.sql`.
@@ -18,11 +18,7 @@ pub(crate) fn job_row(row: &PgRow, now: DateTime<Utc>) -> Result<JobRow> {
     let attempt: i32 = row.try_get("attempt").map_err(db_error)?;
     let attempt = u32::try_from(attempt).unwrap_or(0);
     let run_at: DateTime<Utc> = row.try_get("run_at").map_err(db_error)?;
-    let state = if stored_state == "available" {
-        JobState::of_waiting(run_at, attempt, now)
-    } else {
-        stored_state.parse::<JobState>()?
-    };
+    let state = JobState::of_stored(&stored_state, run_at, attempt, now)?;
     let cron_name: Option<String> = row.try_get("cron_name").map_err(db_error)?;
     let cron_fire_at: Option<DateTime<Utc>> = row.try_get("cron_fire_at").map_err(db_error)?;
     let max_attempts: i32 = row.try_get("max_attempts").map_err(db_error)?;

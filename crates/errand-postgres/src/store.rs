@@ -10,8 +10,8 @@ use chrono::{DateTime, Utc};
 use errand_core::{
     CancelOutcome, CancelParams, Capabilities, ClaimParams, DeleteParams, EnqueueBuilder,
     EnqueueParams, Enqueued, Error, FinalizeGroups, FinalizeParams, GetParams, Job, JobId, JobRow,
-    LeaseStatus, ListParams, NewJob, RenewParams, RescueParams, Result, RetryParams, StateCount,
-    StateMap, Stats, StatsParams, Store, Wakeup, WakeupSender,
+    JobState, LeaseStatus, ListParams, NewJob, RenewParams, RescueParams, Result, RetryParams,
+    StateCount, StateMap, Stats, StatsParams, Store, Wakeup, WakeupSender,
 };
 use serde_json::json;
 use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
@@ -219,7 +219,7 @@ impl PgStore {
     /// Connects with explicit options.
     pub async fn connect_with(options: PgConnectOptions, settings: PgOptions) -> Result<Self> {
         validate_schema(&settings.schema)?;
-        errand_core::validate::limit("max_connections", settings.max_connections as usize)?;
+        errand_core::validate::limit("max_connections", settings.max_connections as usize, 10_000)?;
         // Pool connections are not pinged before each use (a round trip per
         // operation); a dead one fails its statement, which the worker retries.
         let pool = PgPoolOptions::new()
@@ -238,7 +238,7 @@ impl PgStore {
     pub async fn from_pool(pool: PgPool, settings: PgOptions) -> Result<Self> {
         validate_schema(&settings.schema)?;
         if let Some(every) = settings.vacuum_every {
-            errand_core::validate::limit("vacuum_every", every as usize)?;
+            errand_core::validate::limit("vacuum_every", every as usize, u32::MAX as usize)?;
         }
         migrate(&pool, &settings.schema).await?;
         // Every statement of this pool is written for one index walk (claims
@@ -346,7 +346,7 @@ impl PgStore {
         let job = job.into_new_job(now)?;
         let mut done = enqueue_all_in(conn, &self.inner.q, vec![job], now).await?;
         done.pop()
-            .ok_or_else(|| Error::Backend("enqueue returned no result".into()))
+            .ok_or_else(|| Error::backend_msg("enqueue returned no result"))
     }
 
     /// Enqueues jobs by kind name on the application's own connection.
@@ -378,6 +378,34 @@ impl PgStore {
                 .store(vacuum_distance(every, rows), Ordering::Relaxed);
         }
         Ok(())
+    }
+
+    /// The public states of the jobs of `ids` that exist, locked until the
+    /// admin operation's transaction ends.
+    async fn job_states(
+        &self,
+        conn: &mut PgConnection,
+        ids: &[i64],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<(JobId, JobState)>> {
+        let rows = sqlx::query(self.inner.q.job_states.clone())
+            .bind(ids)
+            .fetch_all(conn)
+            .await
+            .map_err(db_error)?;
+        rows.iter()
+            .map(|row| {
+                let stored: String = row.try_get("state").map_err(db_error)?;
+                let attempt: i32 = row.try_get("attempt").map_err(db_error)?;
+                let state = JobState::of_stored(
+                    &stored,
+                    row.try_get("run_at").map_err(db_error)?,
+                    u32::try_from(attempt).unwrap_or(0),
+                    now,
+                )?;
+                Ok((JobId(row.try_get("id").map_err(db_error)?), state))
+            })
+            .collect()
     }
 
     /// Drops the schema and everything in it (tests, uninstall).
@@ -769,42 +797,44 @@ impl Store for PgStore {
             return Ok(CancelOutcome::default());
         }
         let ids: Vec<i64> = params.ids.iter().map(|id| id.0).collect();
-        let cancelled: Vec<i64> = sqlx::query_scalar(self.inner.q.cancel_waiting.clone())
-            .bind(&ids)
-            .bind(params.now)
-            .fetch_all(&self.inner.pool)
-            .await
-            .map_err(db_error)?;
-        let requested: Vec<i64> = sqlx::query_scalar(self.inner.q.cancel_running.clone())
-            .bind(&ids)
-            .fetch_all(&self.inner.pool)
-            .await
-            .map_err(db_error)?;
-        Ok(CancelOutcome {
-            cancelled: cancelled.into_iter().map(JobId).collect(),
-            requested: requested.into_iter().map(JobId).collect(),
-        })
+        let mut tx = self.inner.pool.begin().await.map_err(db_error)?;
+        let found = self.job_states(&mut tx, &ids, params.now).await?;
+        let outcome = CancelOutcome::plan(&params.ids, &found);
+        if !outcome.cancelled.is_empty() {
+            sqlx::query(self.inner.q.cancel_waiting.clone())
+                .bind(outcome.cancelled.iter().map(|id| id.0).collect::<Vec<_>>())
+                .bind(params.now)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_error)?;
+        }
+        if !outcome.requested.is_empty() {
+            sqlx::query(self.inner.q.cancel_running.clone())
+                .bind(outcome.requested.iter().map(|id| id.0).collect::<Vec<_>>())
+                .execute(&mut *tx)
+                .await
+                .map_err(db_error)?;
+        }
+        tx.commit().await.map_err(db_error)?;
+        Ok(outcome)
     }
 
-    async fn retry(&self, params: RetryParams) -> Result<bool> {
-        let done = sqlx::query(self.inner.q.retry.clone())
+    async fn retry(&self, params: RetryParams) -> Result<()> {
+        let mut tx = self.inner.pool.begin().await.map_err(db_error)?;
+        let found = self.job_states(&mut tx, &[params.id.0], params.now).await?;
+        params.check(found.first().map(|(_, state)| *state))?;
+        sqlx::query(self.inner.q.retry.clone())
             .bind(params.id.0)
             .bind(params.now)
-            .execute(&self.inner.pool)
+            .execute(&mut *tx)
             .await
             .map_err(|e| match db_error(e) {
-                Error::Conflict(_) => Error::Conflict(format!(
-                    "job {} cannot be retried: another unfinished job holds its unique key",
-                    params.id
-                )),
+                Error::Conflict { .. } => params.key_taken(),
                 other => other,
-            })?
-            .rows_affected()
-            == 1;
-        if done {
-            self.notify();
-        }
-        Ok(done)
+            })?;
+        tx.commit().await.map_err(db_error)?;
+        self.notify();
+        Ok(())
     }
 
     async fn stats(&self, params: StatsParams) -> Result<Stats> {
@@ -827,28 +857,17 @@ impl Store for PgStore {
         Ok(Stats { counts })
     }
 
-    async fn delete(&self, params: DeleteParams) -> Result<bool> {
-        let deleted = sqlx::query(self.inner.q.delete.clone())
+    async fn delete(&self, params: DeleteParams) -> Result<()> {
+        let mut tx = self.inner.pool.begin().await.map_err(db_error)?;
+        let found = self.job_states(&mut tx, &[params.id.0], Utc::now()).await?;
+        params.check(found.first().map(|(_, state)| *state))?;
+        sqlx::query(self.inner.q.delete.clone())
             .bind(params.id.0)
-            .execute(&self.inner.pool)
+            .execute(&mut *tx)
             .await
-            .map_err(db_error)?
-            .rows_affected()
-            == 1;
-        if !deleted {
-            let state: Option<String> = sqlx::query_scalar(self.inner.q.job_state.clone())
-                .bind(params.id.0)
-                .fetch_optional(&self.inner.pool)
-                .await
-                .map_err(db_error)?;
-            if state.as_deref() == Some("running") {
-                return Err(Error::Conflict(format!(
-                    "job {} is running: cancel it before deleting it",
-                    params.id
-                )));
-            }
-        }
-        Ok(deleted)
+            .map_err(db_error)?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(())
     }
 
     fn subscribe(&self) -> Wakeup {

@@ -67,9 +67,8 @@ impl PgTx {
         if guard.is_none() {
             *guard = Some(self.source.store.pool().begin().await.map_err(db_error)?);
         }
-        OwnedMutexGuard::try_map(guard, |tx| tx.as_deref_mut()).map_err(|_| {
-            errand_core::Error::Config("the job's transaction has already ended".to_owned())
-        })
+        OwnedMutexGuard::try_map(guard, |tx| tx.as_deref_mut())
+            .map_err(|_| errand_core::Error::conflict("the job's transaction has already ended"))
     }
 }
 

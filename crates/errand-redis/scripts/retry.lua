@@ -1,20 +1,33 @@
--- ARGV: prefix, origin, id, now. A finished job waits again at now with one more
--- attempt allowed; an `active` unique key is taken again. Returns 1 when
--- the job was finished, else 0.
+-- ARGV: prefix, origin, id, now. A finished job waits again at now with one
+-- more attempt allowed; an `active` unique key is taken again. Returns
+-- {'done'}; {'missing'} when there is no such job; {'state', state, run_at,
+-- attempt} when the job has not finished (state `running` or the stored
+-- `available`); {'taken'} when another unfinished job holds its unique key.
 local id, now = ARGV[3], ARGV[4]
 local jk = jkey(id)
-local state, queue, priority, attempt, max_attempts, ukey, uscope, kind = unpack(redis.call('HMGET', jk,
-    'state', 'queue', 'priority', 'attempt', 'max_attempts', 'unique_key', 'unique_scope', 'kind'))
+local state, queue, priority, attempt, max_attempts, ukey, uscope, kind, run_at = unpack(redis.call('HMGET',
+    jk, 'state', 'queue', 'priority', 'attempt', 'max_attempts', 'unique_key', 'unique_scope', 'kind', 'run_at'))
+if not state then
+    return { 'missing' }
+end
 -- A running job's hash holds the state it was claimed in, never a finished one.
+if redis.call('HEXISTS', P .. ':claims', id) == 1 then
+    return { 'state', 'running', run_at, attempt }
+end
 if state ~= 'completed' and state ~= 'failed' and state ~= 'cancelled' then
-    return 0
+    return { 'state', state, run_at, attempt }
+end
+if ukey and uscope == 'active' then
+    local slot = P .. ':unique:' .. ukey
+    local holder = redis.call('GET', slot)
+    if holder and holder ~= id then
+        return { 'taken' }
+    end
+    redis.call('SET', slot, id)
 end
 redis.call('HDEL', jk, 'finished_at', 'output')
 redis.call('HSET', jk, 'state', 'available', 'run_at', now,
     'max_attempts', math.max(tonumber(max_attempts), tonumber(attempt) + 1))
-if ukey and uscope == 'active' then
-    redis.call('SET', P .. ':unique:' .. ukey, id)
-end
 place(id, queue, priority, now, now, attempt, uscope, kind)
 wake()
-return 1
+return { 'done' }

@@ -8,8 +8,8 @@ pub(crate) fn redis_error(e: redis::RedisError) -> Error {
         || e.is_timeout()
         || e.is_cluster_error()
     {
-        Error::Unavailable(e.to_string())
+        Error::unavailable(e.to_string(), e)
     } else {
-        Error::Backend(e.to_string())
+        Error::backend(e.to_string(), e)
     }
 }

@@ -10,7 +10,7 @@ pub(crate) fn micros(t: DateTime<Utc>) -> i64 {
 }
 
 fn corrupt(id: i64, field: &str, why: impl std::fmt::Display) -> Error {
-    Error::Backend(format!("job {id}: stored {field} is unreadable: {why}"))
+    Error::backend_msg(format!("job {id}: stored {field} is unreadable: {why}"))
 }
 
 /// What never changes about a job, stored as one JSON field (`spec`): a

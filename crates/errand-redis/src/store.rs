@@ -191,7 +191,7 @@ fn json<T: serde::Serialize>(value: &T) -> Result<String> {
 
 fn parse<T: redis::FromRedisValue>(value: redis::Value, what: &str) -> Result<T> {
     redis::from_redis_value(value)
-        .map_err(|e| Error::Backend(format!("unexpected reply to {what}: {e}")))
+        .map_err(|e| Error::backend_msg(format!("unexpected reply to {what}: {e}")))
 }
 
 impl RedisStore {
@@ -431,7 +431,7 @@ impl Store for RedisStore {
             let mut map = HashMap::with_capacity(4);
             for field in ["spec", "errors", "max_attempts", "run_at"] {
                 let value = items.next().ok_or_else(|| {
-                    Error::Backend(format!("unexpected reply to claim: job {id} lacks {field}"))
+                    Error::backend_msg(format!("unexpected reply to claim: job {id} lacks {field}"))
                 })?;
                 map.insert(field.to_owned(), parse::<String>(value, "claim")?);
             }
@@ -581,21 +581,56 @@ impl Store for RedisStore {
         for id in &params.ids {
             invocation.arg(id.0);
         }
-        let (cancelled, requested): (Vec<i64>, Vec<i64>) = self.run(&invocation, "cancel").await?;
+        type Reply = (Vec<i64>, Vec<i64>, Vec<i64>, Vec<String>, Vec<i64>);
+        let (cancelled, requested, finished, states, missing): Reply =
+            self.run(&invocation, "cancel").await?;
+        let finished = finished
+            .into_iter()
+            .zip(states)
+            .map(|(id, state)| {
+                let state = JobState::of_stored(&state, params.now, 0, params.now)?;
+                Ok((JobId(id), state))
+            })
+            .collect::<Result<Vec<_>>>()?;
         Ok(CancelOutcome {
             cancelled: cancelled.into_iter().map(JobId).collect(),
             requested: requested.into_iter().map(JobId).collect(),
+            finished,
+            missing: missing.into_iter().map(JobId).collect(),
         })
     }
 
-    async fn retry(&self, params: RetryParams) -> Result<bool> {
+    async fn retry(&self, params: RetryParams) -> Result<()> {
         let mut invocation = self.invocation(&self.inner.scripts.retry);
         invocation.arg(params.id.0).arg(micros(params.now));
-        let done: i64 = self.run(&invocation, "retry").await?;
-        if done == 1 {
-            self.inner.wakeup.notify();
+        let reply: Vec<String> = self.run(&invocation, "retry").await?;
+        match reply.iter().map(String::as_str).collect::<Vec<_>>()[..] {
+            ["done"] => {
+                self.inner.wakeup.notify();
+                Ok(())
+            }
+            ["missing"] => params.check(None),
+            ["taken"] => Err(params.key_taken()),
+            ["state", stored, run_at, attempt] => {
+                let run_at = run_at
+                    .parse()
+                    .ok()
+                    .and_then(DateTime::from_timestamp_micros)
+                    .ok_or_else(|| {
+                        Error::backend_msg(format!(
+                            "job {}: stored run_at {run_at:?} is unreadable",
+                            params.id
+                        ))
+                    })?;
+                let attempt = attempt.parse().unwrap_or(0);
+                params.check(Some(JobState::of_stored(
+                    stored, run_at, attempt, params.now,
+                )?))
+            }
+            _ => Err(Error::backend_msg(format!(
+                "unexpected reply to retry: {reply:?}"
+            ))),
         }
-        Ok(done == 1)
     }
 
     async fn stats(&self, params: StatsParams) -> Result<Stats> {
@@ -676,17 +711,15 @@ impl Store for RedisStore {
         Ok(Stats { counts })
     }
 
-    async fn delete(&self, params: DeleteParams) -> Result<bool> {
+    async fn delete(&self, params: DeleteParams) -> Result<()> {
         let mut invocation = self.invocation(&self.inner.scripts.delete);
         invocation.arg(params.id.0);
         let done: i64 = self.run(&invocation, "delete").await?;
-        if done < 0 {
-            return Err(Error::Conflict(format!(
-                "job {} is running: cancel it before deleting it",
-                params.id
-            )));
+        match done {
+            1 => Ok(()),
+            0 => params.check(None),
+            _ => params.check(Some(JobState::Running)),
         }
-        Ok(done == 1)
     }
 
     fn subscribe(&self) -> Wakeup {

@@ -9,6 +9,7 @@ use errand_core::{
 use serde::Serialize;
 use sqlx::SqliteConnection;
 
+use crate::SqliteStore;
 use crate::error::db_error;
 use crate::queries;
 use crate::rows::micros;
@@ -91,7 +92,7 @@ fn consecutive(first_id: i64, slots: &[usize], results: &mut [Option<Enqueued>])
 fn check_count(stored: u64, expected: usize) -> Result<i64> {
     let stored = usize::try_from(stored).unwrap_or(0);
     if stored != expected {
-        return Err(Error::Backend(format!(
+        return Err(Error::backend_msg(format!(
             "bulk insert stored {stored} of {expected} jobs"
         )));
     }
@@ -233,15 +234,11 @@ async fn insert_one(
             id: JobId(id),
             duplicate: true,
         })
-        .ok_or_else(|| Error::Backend("insert skipped but no job holds its unique key".into()))
+        .ok_or_else(|| Error::backend_msg("insert skipped but no job holds its unique key"))
 }
 
-/// Enqueues jobs on the application's own connection, typically `&mut *tx` of
-/// its sqlx transaction: the jobs exist if and only if that transaction commits.
-///
-/// Workers in this process notice them at their next poll: SQLite gives no
-/// signal on another connection's commit.
-pub async fn enqueue_all_in(
+/// Validates and inserts jobs on the application's own connection.
+pub(crate) async fn enqueue_all_in(
     conn: &mut SqliteConnection,
     jobs: Vec<NewJob>,
     now: DateTime<Utc>,
@@ -252,7 +249,11 @@ pub async fn enqueue_all_in(
     insert_jobs(conn, &jobs, now).await
 }
 
-/// Sends a typed job through the application's own SQLite transaction.
+/// Sends a typed job through the application's own SQLite transaction, for
+/// the given store: `job.enqueue_in_sqlite(&store, &mut *tx)`. The same as
+/// [`SqliteStore::enqueue_in`](crate::SqliteStore::enqueue_in), in builder
+/// position; named apart from `PgEnqueueExt::enqueue_in_pg` so that an
+/// application using both stores can import both.
 ///
 /// ```no_run
 /// # use errand_core::{EnqueueBuilder, Job, JobContext, JobError};
@@ -263,32 +264,34 @@ pub async fn enqueue_all_in(
 /// #     type Output = ();
 /// #     async fn run(&self, _: String, _: JobContext) -> Result<(), JobError> { Ok(()) }
 /// # }
-/// use errand_sqlite::SqliteEnqueueExt;
+/// use errand_sqlite::{SqliteEnqueueExt, SqliteStore};
 ///
-/// # async fn signup(pool: sqlx::SqlitePool) -> errand_core::Result<()> {
-/// let mut tx = pool.begin().await.map_err(|e| errand_core::Error::Backend(e.to_string()))?;
+/// # async fn signup(store: SqliteStore, pool: sqlx::SqlitePool) -> Result<(), Box<dyn std::error::Error>> {
+/// let mut tx = pool.begin().await?;
 /// // ... insert the user with &mut *tx ...
 /// EnqueueBuilder::<Welcome>::new("ada@example.com".into())
-///     .enqueue_in(&mut *tx)
+///     .enqueue_in_sqlite(&store, &mut *tx)
 ///     .await?;
-/// tx.commit().await.map_err(|e| errand_core::Error::Backend(e.to_string()))?;
+/// tx.commit().await?;
+/// store.notify_committed(); // wake this process's workers now
 /// # Ok(()) }
 /// ```
 pub trait SqliteEnqueueExt {
-    /// Inserts the job on `conn`; it exists once the surrounding transaction commits.
-    fn enqueue_in(
+    /// Inserts the job on `conn` for `store`; it exists once the surrounding
+    /// transaction commits.
+    fn enqueue_in_sqlite(
         self,
+        store: &SqliteStore,
         conn: &mut SqliteConnection,
     ) -> impl Future<Output = Result<Enqueued>> + Send;
 }
 
 impl<J: Job> SqliteEnqueueExt for EnqueueBuilder<J> {
-    async fn enqueue_in(self, conn: &mut SqliteConnection) -> Result<Enqueued> {
-        let now = Utc::now();
-        let job = self.into_new_job(now)?;
-        let mut results = enqueue_all_in(conn, vec![job], now).await?;
-        results
-            .pop()
-            .ok_or_else(|| Error::Backend("enqueue returned no result".into()))
+    async fn enqueue_in_sqlite(
+        self,
+        store: &SqliteStore,
+        conn: &mut SqliteConnection,
+    ) -> Result<Enqueued> {
+        store.enqueue_in(conn, self).await
     }
 }

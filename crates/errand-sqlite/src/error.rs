@@ -1,12 +1,14 @@
 use errand_core::Error;
 
-/// The one translation from sqlx errors to errand errors for this backend.
+/// The one translation from sqlx errors to errand errors for this backend;
+/// the sqlx error stays as the cause.
 pub(crate) fn db_error(e: sqlx::Error) -> Error {
+    let message = e.to_string();
     match &e {
         sqlx::Error::Io(_)
         | sqlx::Error::PoolTimedOut
         | sqlx::Error::PoolClosed
-        | sqlx::Error::WorkerCrashed => Error::Unavailable(e.to_string()),
+        | sqlx::Error::WorkerCrashed => Error::unavailable(message, e),
         sqlx::Error::Database(db) => {
             // SQLITE_BUSY (5) and SQLITE_LOCKED (6), with their extended codes:
             // another writer held the lock for longer than the busy timeout.
@@ -15,14 +17,14 @@ pub(crate) fn db_error(e: sqlx::Error) -> Error {
                 .and_then(|c| c.parse::<i32>().ok())
                 .is_some_and(|c| matches!(c & 0xff, 5 | 6));
             if busy {
-                Error::Unavailable(e.to_string())
+                Error::unavailable(message, e)
             } else if db.is_unique_violation() {
-                Error::Conflict(db.message().to_owned())
+                Error::conflict(db.message().to_owned())
             } else {
-                Error::Backend(e.to_string())
+                Error::backend(message, e)
             }
         }
-        _ => Error::Backend(e.to_string()),
+        _ => Error::backend(message, e),
     }
 }
 

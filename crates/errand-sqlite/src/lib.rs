@@ -14,7 +14,7 @@ mod rows;
 mod store;
 mod transaction;
 
-pub use enqueue::{SqliteEnqueueExt, enqueue_all_in};
+pub use enqueue::SqliteEnqueueExt;
 pub use migrate::MIGRATIONS;
 pub use store::{SqliteOptions, SqliteStore};
 pub use transaction::{SqliteTx, SqliteTxConn};

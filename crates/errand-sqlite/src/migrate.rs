@@ -28,7 +28,7 @@ pub(crate) async fn migrate(pool: &SqlitePool) -> Result<()> {
     if let Some(newest) = applied.last()
         && *newest > known
     {
-        return Err(Error::Config(format!(
+        return Err(Error::conflict(format!(
             "the database schema is at version {newest}, newer than this errand knows ({known}): upgrade errand"
         )));
     }

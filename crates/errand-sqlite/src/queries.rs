@@ -22,5 +22,5 @@ pub const CANCEL_WAITING: &str = include_str!("../queries/cancel_waiting.sql");
 pub const CANCEL_RUNNING: &str = include_str!("../queries/cancel_running.sql");
 pub const RETRY: &str = include_str!("../queries/retry.sql");
 pub const DELETE: &str = include_str!("../queries/delete.sql");
-pub const JOB_STATE: &str = include_str!("../queries/job_state.sql");
+pub const JOB_STATES: &str = include_str!("../queries/job_states.sql");
 pub const STATS: &str = include_str!("../queries/stats.sql");

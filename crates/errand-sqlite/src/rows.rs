@@ -14,7 +14,7 @@ pub(crate) fn micros(t: DateTime<Utc>) -> i64 {
 
 pub(crate) fn from_micros(us: i64) -> Result<DateTime<Utc>> {
     DateTime::from_timestamp_micros(us)
-        .ok_or_else(|| Error::Backend(format!("stored time {us} is out of range")))
+        .ok_or_else(|| Error::backend_msg(format!("stored time {us} is out of range")))
 }
 
 fn opt_time(us: Option<i64>) -> Result<Option<DateTime<Utc>>> {
@@ -23,7 +23,7 @@ fn opt_time(us: Option<i64>) -> Result<Option<DateTime<Utc>>> {
 
 fn json<T: serde::de::DeserializeOwned>(column: &str, text: &str) -> Result<T> {
     serde_json::from_str(text)
-        .map_err(|e| Error::Backend(format!("stored {column} is not valid JSON: {e}")))
+        .map_err(|e| Error::backend_msg(format!("stored {column} is not valid JSON: {e}")))
 }
 
 /// Decodes a row selected with the column list of `get.sql`.
@@ -33,11 +33,7 @@ pub(crate) fn job_row(row: &SqliteRow, now: DateTime<Utc>) -> Result<JobRow> {
     let attempt: i64 = row.try_get("attempt").map_err(get_err)?;
     let attempt = u32::try_from(attempt).unwrap_or(0);
     let run_at = from_micros(row.try_get("run_at").map_err(get_err)?)?;
-    let state = if stored_state == "available" {
-        JobState::of_waiting(run_at, attempt, now)
-    } else {
-        stored_state.parse::<JobState>()?
-    };
+    let state = JobState::of_stored(&stored_state, run_at, attempt, now)?;
     let output: Option<String> = row.try_get("output").map_err(get_err)?;
     let errors: String = row.try_get("errors").map_err(get_err)?;
     let meta: String = row.try_get("meta").map_err(get_err)?;

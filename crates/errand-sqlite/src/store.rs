@@ -8,20 +8,20 @@ use crate::transaction::SqliteTxSource;
 use async_trait::async_trait;
 use chrono::{DateTime, SecondsFormat, Utc};
 use errand_core::{
-    CancelOutcome, CancelParams, Capabilities, ClaimParams, DeleteParams, EnqueueParams, Enqueued,
-    Error, FinalizeGroups, FinalizeParams, GetParams, JobId, JobRow, LeaseStatus, ListParams,
-    RenewParams, RescueParams, Result, RetryParams, StateCount, StateMap, Stats, StatsParams,
-    Store, Wakeup, WakeupSender,
+    CancelOutcome, CancelParams, Capabilities, ClaimParams, DeleteParams, EnqueueBuilder,
+    EnqueueParams, Enqueued, Error, FinalizeGroups, FinalizeParams, GetParams, Job, JobId, JobRow,
+    JobState, LeaseStatus, ListParams, NewJob, RenewParams, RescueParams, Result, RetryParams,
+    StateCount, StateMap, Stats, StatsParams, Store, Wakeup, WakeupSender,
 };
 use serde_json::json;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
 
-use crate::enqueue::{insert_jobs, single_statement};
+use crate::enqueue::{enqueue_all_in, insert_jobs, single_statement};
 use crate::error::{db_error, write_once};
 use crate::migrate::migrate;
 use crate::queries;
-use crate::rows::{job_row, micros};
+use crate::rows::{from_micros, job_row, micros};
 
 /// Tuning of a [`SqliteStore`].
 #[derive(Debug, Clone)]
@@ -140,6 +140,34 @@ impl SqliteStore {
         self.inner.wakeup.notify();
     }
 
+    /// Enqueues a typed job on the application's own connection to this
+    /// store's database (typically `&mut *tx` of its sqlx transaction): the
+    /// job exists if and only if that transaction commits. Call
+    /// [`notify_committed`](Self::notify_committed) after the commit to wake
+    /// this process's workers at once (SQLite gives no signal of another
+    /// connection's commit; otherwise they find the job at their next poll).
+    pub async fn enqueue_in<J: Job>(
+        &self,
+        conn: &mut sqlx::SqliteConnection,
+        job: EnqueueBuilder<J>,
+    ) -> Result<Enqueued> {
+        let now = Utc::now();
+        let job = job.into_new_job(now)?;
+        let mut done = enqueue_all_in(conn, vec![job], now).await?;
+        done.pop()
+            .ok_or_else(|| Error::backend_msg("enqueue returned no result"))
+    }
+
+    /// Enqueues jobs by kind name on the application's own connection (all or
+    /// none, with the transaction).
+    pub async fn enqueue_all_in(
+        &self,
+        conn: &mut sqlx::SqliteConnection,
+        jobs: Vec<NewJob>,
+    ) -> Result<Vec<Enqueued>> {
+        enqueue_all_in(conn, jobs, Utc::now()).await
+    }
+
     /// Closes the connections.
     pub async fn close(&self) {
         self.inner.writer.close().await;
@@ -206,6 +234,30 @@ fn rfc3339(t: DateTime<Utc>) -> String {
 
 fn ids_json(ids: &[i64]) -> String {
     serde_json::Value::from(ids.to_vec()).to_string()
+}
+
+/// The public states of the jobs of `ids` that exist, read in the admin
+/// operation's write transaction so that they hold until it commits.
+async fn job_states(
+    conn: &mut sqlx::SqliteConnection,
+    ids: &[i64],
+    now: DateTime<Utc>,
+) -> Result<Vec<(JobId, JobState)>> {
+    let rows = sqlx::query(queries::JOB_STATES)
+        .bind(ids_json(ids))
+        .fetch_all(conn)
+        .await
+        .map_err(db_error)?;
+    rows.iter()
+        .map(|row| {
+            let stored: String = row.try_get("state").map_err(db_error)?;
+            let attempt: i64 = row.try_get("attempt").map_err(db_error)?;
+            let run_at = from_micros(row.try_get("run_at").map_err(db_error)?)?;
+            let state =
+                JobState::of_stored(&stored, run_at, u32::try_from(attempt).unwrap_or(0), now)?;
+            Ok((JobId(row.try_get("id").map_err(db_error)?), state))
+        })
+        .collect()
 }
 
 #[async_trait]
@@ -501,45 +553,47 @@ impl Store for SqliteStore {
         }
         let ids: Vec<i64> = params.ids.iter().map(|id| id.0).collect();
         let mut tx = self.begin_write().await?;
-        let cancelled: Vec<i64> = sqlx::query_scalar(queries::CANCEL_WAITING)
-            .bind(ids_json(&ids))
-            .bind(micros(params.now))
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(db_error)?;
-        let requested: Vec<i64> = sqlx::query_scalar(queries::CANCEL_RUNNING)
-            .bind(ids_json(&ids))
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(db_error)?;
+        let found = job_states(&mut tx, &ids, params.now).await?;
+        let outcome = CancelOutcome::plan(&params.ids, &found);
+        if !outcome.cancelled.is_empty() {
+            sqlx::query(queries::CANCEL_WAITING)
+                .bind(ids_json(
+                    &outcome.cancelled.iter().map(|id| id.0).collect::<Vec<_>>(),
+                ))
+                .bind(micros(params.now))
+                .execute(&mut *tx)
+                .await
+                .map_err(db_error)?;
+        }
+        if !outcome.requested.is_empty() {
+            sqlx::query(queries::CANCEL_RUNNING)
+                .bind(ids_json(
+                    &outcome.requested.iter().map(|id| id.0).collect::<Vec<_>>(),
+                ))
+                .execute(&mut *tx)
+                .await
+                .map_err(db_error)?;
+        }
         tx.commit().await.map_err(db_error)?;
-        Ok(CancelOutcome {
-            cancelled: cancelled.into_iter().map(JobId).collect(),
-            requested: requested.into_iter().map(JobId).collect(),
-        })
+        Ok(outcome)
     }
 
-    async fn retry(&self, params: RetryParams) -> Result<bool> {
+    async fn retry(&self, params: RetryParams) -> Result<()> {
         let mut tx = self.begin_write().await?;
-        let done = sqlx::query(queries::RETRY)
+        let found = job_states(&mut tx, &[params.id.0], params.now).await?;
+        params.check(found.first().map(|(_, state)| *state))?;
+        sqlx::query(queries::RETRY)
             .bind(params.id.0)
             .bind(micros(params.now))
             .execute(&mut *tx)
             .await
             .map_err(|e| match db_error(e) {
-                Error::Conflict(_) => Error::Conflict(format!(
-                    "job {} cannot be retried: another unfinished job holds its unique key",
-                    params.id
-                )),
+                Error::Conflict { .. } => params.key_taken(),
                 other => other,
-            })?
-            .rows_affected()
-            == 1;
+            })?;
         tx.commit().await.map_err(db_error)?;
-        if done {
-            self.inner.wakeup.notify();
-        }
-        Ok(done)
+        self.inner.wakeup.notify();
+        Ok(())
     }
 
     async fn stats(&self, params: StatsParams) -> Result<Stats> {
@@ -562,30 +616,17 @@ impl Store for SqliteStore {
         Ok(Stats { counts })
     }
 
-    async fn delete(&self, params: DeleteParams) -> Result<bool> {
+    async fn delete(&self, params: DeleteParams) -> Result<()> {
         let mut tx = self.begin_write().await?;
-        let deleted = sqlx::query(queries::DELETE)
+        let found = job_states(&mut tx, &[params.id.0], Utc::now()).await?;
+        params.check(found.first().map(|(_, state)| *state))?;
+        sqlx::query(queries::DELETE)
             .bind(params.id.0)
             .execute(&mut *tx)
             .await
-            .map_err(db_error)?
-            .rows_affected()
-            == 1;
-        if !deleted {
-            let state: Option<String> = sqlx::query_scalar(queries::JOB_STATE)
-                .bind(params.id.0)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(db_error)?;
-            if state.as_deref() == Some("running") {
-                return Err(Error::Conflict(format!(
-                    "job {} is running: cancel it before deleting it",
-                    params.id
-                )));
-            }
-        }
+            .map_err(db_error)?;
         tx.commit().await.map_err(db_error)?;
-        Ok(deleted)
+        Ok(())
     }
 
     fn subscribe(&self) -> Wakeup {

@@ -77,9 +77,8 @@ impl SqliteTx {
                 .map_err(db_error)?;
             *guard = Some(tx);
         }
-        OwnedMutexGuard::try_map(guard, |tx| tx.as_deref_mut()).map_err(|_| {
-            errand_core::Error::Config("the job's transaction has already ended".to_owned())
-        })
+        OwnedMutexGuard::try_map(guard, |tx| tx.as_deref_mut())
+            .map_err(|_| errand_core::Error::conflict("the job's transaction has already ended"))
     }
 }
 

@@ -20,6 +20,7 @@ macro_rules! conformance_suite {
         $crate::conformance_cases!($factory;
             enqueue_returns_ids_in_order,
             enqueue_rejects_bad_input_and_stores_nothing,
+            enqueue_refuses_values_a_store_cannot_hold,
             bulk_enqueue_of_mixed_jobs_keeps_every_field,
             bulk_enqueue_is_all_or_nothing,
             delayed_job_is_scheduled_until_due,
@@ -38,6 +39,8 @@ macro_rules! conformance_suite {
             expired_lease_is_rescued_as_a_used_attempt,
             rescue_fails_job_without_attempts_left,
             cancel_waiting_and_running_jobs,
+            admin_calls_say_why_nothing_happened,
+            retry_refuses_a_unique_key_held_by_another_job,
             unique_key_active_scope,
             unique_key_forever_and_period_scopes,
             manual_retry_and_delete,

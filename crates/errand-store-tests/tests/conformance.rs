@@ -113,6 +113,11 @@ mod postgres {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn transactional_enqueue_reaches_the_stores_schema() {
+        postgres::transactional_enqueue_reaches_the_stores_schema().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn queues_sharing_a_hash_are_claimed_apart() {
         postgres::queues_sharing_a_hash_are_claimed_apart().await;
     }

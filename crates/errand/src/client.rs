@@ -3,9 +3,9 @@ use std::sync::Arc;
 use chrono::Utc;
 use errand_core::validate::{self, DEFAULT_MAX_INPUT_BYTES};
 use errand_core::{
-    CancelOutcome, CancelParams, DeleteParams, EnqueueBuilder, EnqueueParams, Enqueued, Error,
-    GetParams, Job, JobId, JobRow, ListParams, NewJob, Result, RetryParams, Stats, StatsParams,
-    Store,
+    CancelOutcome, CancelParams, Cancellation, DeleteParams, EnqueueBuilder, EnqueueParams,
+    Enqueued, Error, GetParams, Job, JobId, JobRow, ListParams, NewJob, Result, RetryParams, Stats,
+    StatsParams, Store,
 };
 
 use crate::Deferred;
@@ -45,7 +45,7 @@ impl Client {
 
     /// Rejects inputs larger than `bytes` once serialized (default 1 MiB).
     pub fn max_input_bytes(mut self, bytes: usize) -> Result<Self> {
-        validate::limit("max_input_bytes", bytes)?;
+        validate::limit("max_input_bytes", bytes, validate::MAX_INPUT_BYTES)?;
         self.max_input_bytes = bytes;
         Ok(self)
     }
@@ -62,7 +62,7 @@ impl Client {
         let enqueued = self.enqueue_raw(vec![new]).await?;
         let first = enqueued
             .first()
-            .ok_or_else(|| Error::Backend("enqueue returned no result".into()))?;
+            .ok_or_else(|| Error::backend_msg("enqueue returned no result"))?;
         Ok(Deferred::new(self.clone(), first.id, first.duplicate))
     }
 
@@ -133,18 +133,32 @@ impl Client {
     }
 
     /// Cancels a job: a waiting one at once, a running one through its
-    /// CancellationToken.
-    pub async fn cancel(&self, id: JobId) -> Result<CancelOutcome> {
+    /// CancellationToken (it ends cancelled unless it completes first).
+    ///
+    /// A missing job is [`Error::NotFound`]; a job that has already finished
+    /// is an [`Error::Conflict`] naming its state.
+    pub async fn cancel(&self, id: JobId) -> Result<Cancellation> {
+        self.cancel_many([id]).await?.of(id)
+    }
+
+    /// Cancels many jobs in one write and says, for every id, what happened
+    /// to it (cancelled, asked to stop, already finished, missing).
+    pub async fn cancel_many(&self, ids: impl IntoIterator<Item = JobId>) -> Result<CancelOutcome> {
         self.store
             .cancel(CancelParams {
-                ids: vec![id],
+                ids: ids.into_iter().collect(),
                 now: Utc::now(),
             })
             .await
     }
 
-    /// Runs a finished (failed, cancelled or completed) job again.
-    pub async fn retry(&self, id: JobId) -> Result<bool> {
+    /// Runs a finished (completed, failed or cancelled) job again, with one
+    /// more attempt allowed.
+    ///
+    /// A missing job is [`Error::NotFound`]; a job that has not finished is
+    /// an [`Error::Conflict`] naming its state, as is one whose unique key
+    /// another unfinished job holds now.
+    pub async fn retry(&self, id: JobId) -> Result<()> {
         self.store
             .retry(RetryParams {
                 id,
@@ -166,8 +180,9 @@ impl Client {
             .await
     }
 
-    /// Deletes a job that is not running.
-    pub async fn delete(&self, id: JobId) -> Result<bool> {
+    /// Deletes a job that is not running: [`Error::NotFound`] for a missing
+    /// job, [`Error::Conflict`] for a running one.
+    pub async fn delete(&self, id: JobId) -> Result<()> {
         self.store.delete(DeleteParams { id }).await
     }
 }

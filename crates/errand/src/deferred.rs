@@ -1,7 +1,7 @@
 use std::marker::PhantomData;
 use std::time::Duration;
 
-use errand_core::{AttemptError, CancelOutcome, Error, JobId, JobRow, JobState, Result};
+use errand_core::{AttemptError, Cancellation, Error, JobId, JobRow, JobState, Result};
 use serde::de::DeserializeOwned;
 
 use crate::Client;
@@ -52,7 +52,7 @@ impl<O> Deferred<O> {
         self.client
             .get(self.id)
             .await?
-            .ok_or(Error::NotFound(self.id.0))
+            .ok_or(Error::job_not_found(self.id))
     }
 
     /// Its current state.
@@ -70,8 +70,9 @@ impl<O> Deferred<O> {
         Ok(self.job().await?.errors)
     }
 
-    /// Asks the job to stop (or cancels it if it has not started).
-    pub async fn cancel(&self) -> Result<CancelOutcome> {
+    /// Cancels the job if it has not started, or asks it to stop; see
+    /// [`Client::cancel`].
+    pub async fn cancel(&self) -> Result<Cancellation> {
         self.client.cancel(self.id).await
     }
 }

@@ -38,9 +38,11 @@ impl<J: Job> ErasedJob for Erased<J> {
             })?;
             let id = ctx.id();
             let output = job.run(input, ctx).await?;
-            serde_json::to_value(output).map_err(|e| {
+            // An output no store can hold faithfully (NaN, NUL) fails the job
+            // for good, saying where: retrying would produce it again.
+            errand_core::json::to_stored("output", &output).map_err(|e| {
                 JobError::fatal(format!(
-                    "output of job {id} ({}) does not serialize: {e}",
+                    "output of job {id} ({}) cannot be stored: {e}",
                     J::KIND
                 ))
             })

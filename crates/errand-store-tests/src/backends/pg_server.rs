@@ -17,7 +17,7 @@ pub struct PgServer {
 }
 
 fn failed(what: &str, e: impl std::fmt::Display) -> Error {
-    Error::Backend(format!("throwaway PostgreSQL: {what}: {e}"))
+    Error::backend_msg(format!("throwaway PostgreSQL: {what}: {e}"))
 }
 
 /// The server binaries: `ERRAND_TEST_PG_BINDIR`, else `pg_config --bindir`,

@@ -22,7 +22,7 @@ pub fn url() -> String {
 }
 
 fn db(e: sqlx::Error) -> Error {
-    Error::Backend(e.to_string())
+    Error::backend("the test database failed", e)
 }
 
 /// Opens a store on `url` in `schema` (default `errand`).
@@ -150,7 +150,7 @@ impl TxProbe for PgTx {
         let id = done
             .first()
             .map(|e| e.id)
-            .ok_or_else(|| Error::Backend("no id".into()))?;
+            .ok_or_else(|| Error::backend_msg("no id"))?;
         Ok(Box::new(Open { tx, id }))
     }
 
@@ -366,5 +366,52 @@ pub async fn queues_sharing_a_hash_are_claimed_apart() {
     assert_eq!(third, vec![ids[0], ids[4]]);
     let rest = claim(claim_params("w", &[other], &["k"], 10, now)).await;
     assert_eq!(rest, vec![ids[2]]);
+    h.finish().await;
+}
+
+/// `PgEnqueueExt::enqueue_in_pg` and `PgStore::enqueue_in` write into the
+/// schema of the store they are given (each harness has a schema of its
+/// own), on the application's own pool and transaction.
+pub async fn transactional_enqueue_reaches_the_stores_schema() {
+    use errand::{GetParams, JobState, PgEnqueueExt};
+
+    let h = harness().await;
+    let store = PgStore::connect_with(
+        PgConnectOptions::from_str(&h.url)
+            .unwrap_or_else(|e| panic!("ERRAND_TEST_POSTGRES_URL {}: {e}", h.url)),
+        PgOptions {
+            schema: h.namespace.clone().unwrap_or_default(),
+            ..PgOptions::default()
+        },
+    )
+    .await
+    .unwrap_or_else(|e| panic!("open the harness's schema: {e}"));
+    let app = PgPool::connect(&h.url)
+        .await
+        .unwrap_or_else(|e| panic!("connect to {}: {e}", h.url));
+    let mut tx = app.begin().await.unwrap_or_else(|e| panic!("begin: {e}"));
+    let by_trait = crate::jobs::typed_input::enqueue(crate::jobs::Email {
+        to: "ada@example.com".into(),
+    })
+    .enqueue_in_pg(&store, &mut tx)
+    .await
+    .unwrap_or_else(|e| panic!("enqueue_in_pg: {e}"));
+    let by_store = store
+        .enqueue_in(&mut tx, crate::jobs::noop::enqueue())
+        .await
+        .unwrap_or_else(|e| panic!("PgStore::enqueue_in: {e}"));
+    tx.commit().await.unwrap_or_else(|e| panic!("commit: {e}"));
+    let now = chrono::Utc::now();
+    for (id, kind) in [(by_trait.id, "typed_input"), (by_store.id, "noop")] {
+        let row = h
+            .store
+            .get(GetParams { id, now })
+            .await
+            .unwrap_or_else(|e| panic!("get: {e}"))
+            .unwrap_or_else(|| panic!("job {id} ({kind}) is not in the store's schema"));
+        assert_eq!((row.kind.as_str(), row.state), (kind, JobState::Available));
+    }
+    app.close().await;
+    drop(store);
     h.finish().await;
 }

@@ -17,7 +17,7 @@ pub struct RedisServer {
 }
 
 fn failed(what: &str, e: impl std::fmt::Display) -> Error {
-    Error::Backend(format!("throwaway Redis: {what}: {e}"))
+    Error::backend_msg(format!("throwaway Redis: {what}: {e}"))
 }
 
 impl RedisServer {

@@ -13,13 +13,13 @@ use crate::jobs::{Effect, EffectGates};
 use crate::{Harness, OpenTx, TxProbe};
 
 fn db(e: sqlx::Error) -> Error {
-    Error::Backend(e.to_string())
+    Error::backend("the test database failed", e)
 }
 
 /// A new store on a new file, with a probe for transactional enqueue.
 pub async fn harness() -> Harness {
     let dir = tempfile::tempdir()
-        .map_err(|e| Error::Backend(e.to_string()))
+        .map_err(|e| Error::backend("no temporary directory", e))
         .unwrap_or_else(|e| panic!("{e}"));
     let path = dir.path().join("errand.db");
     let store = SqliteStore::open(&path)
@@ -33,10 +33,13 @@ pub async fn harness() -> Harness {
     .await
     .unwrap_or_else(|e| panic!("application pool: {e}"));
     Harness {
-        store: Arc::new(store),
+        store: Arc::new(store.clone()),
         url: format!("sqlite://{}", path.display()),
         namespace: None,
-        tx: Some(Arc::new(SqliteTx { app })),
+        tx: Some(Arc::new(SqliteTx {
+            app,
+            store: store.clone(),
+        })),
         probe_worker: None,
         guard: Box::new(dir),
         cleanup: None,
@@ -45,6 +48,7 @@ pub async fn harness() -> Harness {
 
 struct SqliteTx {
     app: SqlitePool,
+    store: SqliteStore,
 }
 
 /// The effects table of the `tx_effect` job.
@@ -81,11 +85,15 @@ struct Open {
 impl TxProbe for SqliteTx {
     async fn begin_and_enqueue(&self, job: NewJob, now: DateTime<Utc>) -> Result<Box<dyn OpenTx>> {
         let mut tx = self.app.begin().await.map_err(db)?;
-        let done = errand_sqlite::enqueue_all_in(&mut tx, vec![job], now).await?;
+        let job = NewJob {
+            run_at: Some(job.run_at.unwrap_or(now)),
+            ..job
+        };
+        let done = self.store.enqueue_all_in(&mut tx, vec![job]).await?;
         let id = done
             .first()
             .map(|e| e.id)
-            .ok_or_else(|| Error::Backend("no id".into()))?;
+            .ok_or_else(|| Error::backend_msg("no id"))?;
         Ok(Box::new(Open { tx, id }))
     }
 

@@ -18,24 +18,194 @@ pub async fn cancel_waiting_and_running_jobs(h: &Harness) {
     )
     .await;
     let running = enqueue_one(h, job("k"), now).await;
+    let done = enqueue_one(h, job("done"), now).await;
     claim(h, "w", &["k"], 5, now).await;
+    claim(h, "w", &["done"], 5, now).await;
+    let complete = Outcome::Complete {
+        output: serde_json::Value::Null,
+    };
+    assert!(finalize(h, "w", done, 1, complete, now).await);
     let out = h
         .store
         .cancel(CancelParams {
-            ids: vec![waiting, running, JobId(999_999)],
+            ids: vec![waiting, running, JobId(999_999), done, waiting],
             now,
         })
         .await
         .unwrap();
-    assert_eq!(out.cancelled, [waiting]);
+    assert_eq!(out.cancelled, [waiting], "a waiting job is cancelled once");
     assert_eq!(out.requested, [running]);
+    assert_eq!(
+        out.finished,
+        [(done, JobState::Completed)],
+        "a finished job is reported with its state"
+    );
+    assert_eq!(out.missing, [JobId(999_999)], "a missing id is reported");
     let w = get(h, waiting, now).await;
     assert_eq!((w.state, w.finished_at), (JobState::Cancelled, Some(now)));
     let r = get(h, running, now).await;
     assert_eq!((r.state, r.cancel_requested), (JobState::Running, true));
+    assert_eq!(get(h, done, now).await.state, JobState::Completed);
     assert!(
         claim(h, "w", &["k"], 5, now + secs(120)).await.is_empty(),
         "a cancelled job never runs"
+    );
+    // Cancelling the cancelled job again changes nothing and says why.
+    let again = h
+        .store
+        .cancel(CancelParams {
+            ids: vec![waiting],
+            now: now + secs(1),
+        })
+        .await
+        .unwrap();
+    assert_eq!(again.finished, [(waiting, JobState::Cancelled)]);
+    assert_eq!(get(h, waiting, now).await.finished_at, Some(now));
+    let one = again.of(waiting);
+    assert!(
+        matches!(
+            one,
+            Err(Error::Conflict {
+                state: Some(JobState::Cancelled),
+                ..
+            })
+        ),
+        "{one:?}"
+    );
+    assert!(matches!(
+        out.of(JobId(999_999)),
+        Err(Error::NotFound { .. })
+    ));
+}
+
+/// Retry, delete and cancel of a job that does not exist, or whose state
+/// does not allow it, are typed errors (`NotFound`, `Conflict` naming the
+/// state) and change nothing.
+pub async fn admin_calls_say_why_nothing_happened(h: &Harness) {
+    let now = t0();
+    let missing = JobId(987_654_321);
+    let retry = h.store.retry(RetryParams { id: missing, now }).await;
+    assert!(matches!(retry, Err(Error::NotFound { .. })), "{retry:?}");
+    let delete = h.store.delete(DeleteParams { id: missing }).await;
+    assert!(matches!(delete, Err(Error::NotFound { .. })), "{delete:?}");
+    let e = delete.unwrap_err().to_string();
+    assert!(e.contains("987654321"), "the error names the job: {e}");
+
+    let scheduled = enqueue_one(
+        h,
+        NewJob {
+            run_at: Some(now + secs(60)),
+            ..job("k")
+        },
+        now,
+    )
+    .await;
+    let available = enqueue_one(h, job("k"), now).await;
+    let retry = h.store.retry(RetryParams { id: scheduled, now }).await;
+    assert!(
+        matches!(
+            retry,
+            Err(Error::Conflict {
+                state: Some(JobState::Scheduled),
+                ..
+            })
+        ),
+        "{retry:?}"
+    );
+    let retry = h.store.retry(RetryParams { id: available, now }).await;
+    assert!(
+        matches!(
+            retry,
+            Err(Error::Conflict {
+                state: Some(JobState::Available),
+                ..
+            })
+        ),
+        "{retry:?}"
+    );
+    let e = retry.unwrap_err().to_string();
+    assert!(
+        e.contains("available") && e.contains(&available.to_string()),
+        "{e}"
+    );
+    claim(h, "w", &["k"], 1, now).await;
+    let retry = h.store.retry(RetryParams { id: available, now }).await;
+    assert!(
+        matches!(
+            retry,
+            Err(Error::Conflict {
+                state: Some(JobState::Running),
+                ..
+            })
+        ),
+        "{retry:?}"
+    );
+    let delete = h.store.delete(DeleteParams { id: available }).await;
+    assert!(
+        matches!(
+            delete,
+            Err(Error::Conflict {
+                state: Some(JobState::Running),
+                ..
+            })
+        ),
+        "{delete:?}"
+    );
+    // A failed attempt waiting for the next one is retrying, not finished.
+    let error = errand::AttemptError {
+        attempt: 1,
+        at: now,
+        message: "x".into(),
+        kind: errand::ErrorKind::Error,
+    };
+    let later = Outcome::Retry {
+        run_at: now + secs(30),
+        error,
+    };
+    assert!(finalize(h, "w", available, 1, later, now).await);
+    let retry = h.store.retry(RetryParams { id: available, now }).await;
+    assert!(
+        matches!(
+            retry,
+            Err(Error::Conflict {
+                state: Some(JobState::Retrying),
+                ..
+            })
+        ),
+        "{retry:?}"
+    );
+    let row = get(h, available, now).await;
+    assert_eq!(
+        (row.state, row.run_at, row.attempt),
+        (JobState::Retrying, now + secs(30), 1),
+        "a refused retry changes nothing"
+    );
+    assert_eq!(get(h, scheduled, now).await.state, JobState::Scheduled);
+}
+
+/// A finished job whose `active` unique key another unfinished job took
+/// since cannot be retried: that would make two unfinished jobs hold it.
+pub async fn retry_refuses_a_unique_key_held_by_another_job(h: &Harness) {
+    let now = t0();
+    let keyed = || NewJob {
+        unique: Some(Unique::active("nightly-report")),
+        ..job("k")
+    };
+    let first = enqueue_one(h, keyed(), now).await;
+    claim(h, "w", &["k"], 1, now).await;
+    let complete = Outcome::Complete {
+        output: serde_json::Value::Null,
+    };
+    assert!(finalize(h, "w", first, 1, complete, now).await);
+    let second = enqueue(h, vec![keyed()], now).await[0];
+    assert!(!second.duplicate, "the key is free once the first finished");
+    let retry = h.store.retry(RetryParams { id: first, now }).await;
+    assert!(matches!(retry, Err(Error::Conflict { .. })), "{retry:?}");
+    assert_eq!(get(h, first, now).await.state, JobState::Completed);
+    let third = enqueue(h, vec![keyed()], now).await[0];
+    assert!(
+        third.duplicate && third.id == second.id,
+        "the second job still holds the key"
     );
 }
 
@@ -175,12 +345,12 @@ pub async fn manual_retry_and_delete(h: &Harness) {
     assert!(
         matches!(
             h.store.delete(DeleteParams { id }).await,
-            Err(Error::Conflict(_))
+            Err(Error::Conflict { .. })
         ),
         "a running job cannot be deleted"
     );
     assert!(
-        !h.store.retry(RetryParams { id, now }).await.unwrap(),
+        h.store.retry(RetryParams { id, now }).await.is_err(),
         "a running job cannot be retried"
     );
     let e = errand::AttemptError {
@@ -190,15 +360,13 @@ pub async fn manual_retry_and_delete(h: &Harness) {
         kind: errand::ErrorKind::Error,
     };
     assert!(finalize(h, "w", id, 1, Outcome::Fail { error: e }, now).await);
-    assert!(
-        h.store
-            .retry(RetryParams {
-                id,
-                now: now + secs(5)
-            })
-            .await
-            .unwrap()
-    );
+    h.store
+        .retry(RetryParams {
+            id,
+            now: now + secs(5),
+        })
+        .await
+        .unwrap();
     let row = get(h, id, now + secs(5)).await;
     assert_eq!(
         (row.state, row.run_at, row.finished_at),
@@ -224,7 +392,7 @@ pub async fn manual_retry_and_delete(h: &Harness) {
         )
         .await
     );
-    assert!(h.store.delete(DeleteParams { id }).await.unwrap());
+    h.store.delete(DeleteParams { id }).await.unwrap();
     assert!(
         h.store
             .get(errand::GetParams { id, now })
@@ -233,7 +401,10 @@ pub async fn manual_retry_and_delete(h: &Harness) {
             .is_none()
     );
     assert!(
-        !h.store.delete(DeleteParams { id }).await.unwrap(),
+        matches!(
+            h.store.delete(DeleteParams { id }).await,
+            Err(Error::NotFound { .. })
+        ),
         "deleting twice finds nothing"
     );
 }

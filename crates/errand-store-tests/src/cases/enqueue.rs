@@ -1,3 +1,5 @@
+use std::time::Duration;
+
 use errand::{EnqueueParams, Error, JobState, ListParams, NewJob};
 
 use super::*;
@@ -133,6 +135,145 @@ pub async fn enqueue_rejects_bad_input_and_stores_nothing(h: &Harness) {
         }
     }
     assert_eq!(count(h).await, 0, "a rejected enqueue stores nothing");
+}
+
+/// What one store can hold and another cannot is refused on every store
+/// before anything is written (a NUL character: PostgreSQL's text and jsonb
+/// cannot hold it; times outside 1970..=2199: Redis scores and PostgreSQL's
+/// range), and everything within those bounds reads back exactly as written.
+pub async fn enqueue_refuses_values_a_store_cannot_hold(h: &Harness) {
+    let now = t0();
+    let mut meta_nul = std::collections::BTreeMap::new();
+    meta_nul.insert("request".to_owned(), "a\0b".to_owned());
+    let mut meta_key_nul = std::collections::BTreeMap::new();
+    meta_key_nul.insert("re\0quest".to_owned(), "x".to_owned());
+    let cases: Vec<(NewJob, &str)> = vec![
+        (
+            NewJob::new("k", serde_json::json!({"to": "ada\u{0}@example.com"})),
+            "input.to",
+        ),
+        (
+            NewJob::new("k", serde_json::json!([1, {"a\u{0}": 1}])),
+            "input[1].a\\0",
+        ),
+        (
+            NewJob {
+                meta: meta_nul,
+                ..job("k")
+            },
+            "meta[request]",
+        ),
+        (
+            NewJob {
+                meta: meta_key_nul,
+                ..job("k")
+            },
+            "meta key",
+        ),
+        (
+            NewJob {
+                unique: Some(errand::Unique::active("key\0")),
+                ..job("k")
+            },
+            "unique_key",
+        ),
+        (
+            NewJob {
+                run_at: Some(DateTime::<Utc>::MAX_UTC),
+                ..job("k")
+            },
+            "run_at",
+        ),
+        (
+            NewJob {
+                run_at: errand::validate::latest_time()
+                    .checked_add_signed(TimeDelta::microseconds(1)),
+                ..job("k")
+            },
+            "run_at",
+        ),
+        (
+            NewJob {
+                run_at: DateTime::from_timestamp(-1, 0),
+                ..job("k")
+            },
+            "run_at",
+        ),
+        (
+            NewJob {
+                max_attempts: u32::MAX,
+                ..job("k")
+            },
+            "max_attempts",
+        ),
+        (
+            NewJob {
+                unique: Some(errand::Unique::period(
+                    "report",
+                    Duration::from_secs(300 * 366 * 24 * 3600),
+                )),
+                ..job("k")
+            },
+            "unique_period",
+        ),
+    ];
+    for (bad, field) in cases {
+        // Alone and as the last job of a bulk: neither stores anything.
+        for jobs in [vec![bad.clone()], vec![job("k"), bad]] {
+            let err = h
+                .store
+                .enqueue(EnqueueParams {
+                    jobs,
+                    now,
+                    max_input_bytes: 1 << 20,
+                })
+                .await
+                .expect_err("a value a store cannot hold must be refused");
+            match &err {
+                Error::Invalid { field: f, .. } => assert_eq!(f, field, "{err}"),
+                other => panic!("expected Invalid for {field}, got {other}"),
+            }
+        }
+    }
+    assert_eq!(count(h).await, 0, "a refused enqueue stores nothing");
+
+    // At the bounds, and values that stores are known to normalize, read
+    // back exactly.
+    let input = serde_json::json!({
+        "big": u64::MAX, "small": i64::MIN, "float": 1e300, "tenth": 0.1,
+        "text": "naïve 😀 \u{1}\u{7f}", "": [[], {}], "nested": {"a": [null, true, false]}
+    });
+    let latest = errand::validate::latest_time();
+    let earliest = errand::validate::earliest_time();
+    let ids = enqueue(
+        h,
+        vec![
+            NewJob {
+                run_at: Some(latest),
+                max_attempts: errand::validate::MAX_ATTEMPTS,
+                ..NewJob::new("k", input.clone())
+            },
+            NewJob {
+                run_at: Some(earliest),
+                ..NewJob::new("k", serde_json::json!("\u{1}"))
+            },
+        ],
+        now,
+    )
+    .await;
+    let far = get(h, ids[0].id, now).await;
+    assert_eq!(far.input, input, "the input reads back as written");
+    assert_eq!(far.run_at, latest);
+    assert_eq!(far.max_attempts, errand::validate::MAX_ATTEMPTS);
+    assert_eq!(far.state, JobState::Scheduled);
+    let early = get(h, ids[1].id, now).await;
+    assert_eq!((early.run_at, early.state), (earliest, JobState::Available));
+    let claimed = claim(h, "w", &["k"], 5, now).await;
+    assert_eq!(
+        claimed.iter().map(|j| j.id).collect::<Vec<_>>(),
+        [ids[1].id],
+        "the earliest job is due, the latest is not"
+    );
 }
 
 pub async fn bulk_enqueue_is_all_or_nothing(h: &Harness) {

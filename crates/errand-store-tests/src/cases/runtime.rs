@@ -236,7 +236,7 @@ pub async fn runtime_cancel_running_job_through_token(h: &Harness) {
     })
     .await;
     let out = job.cancel().await.unwrap();
-    assert_eq!(out.requested, [job.id()]);
+    assert_eq!(out, errand::Cancellation::Requested);
     let end = job.wait_timeout(Duration::from_secs(10)).await.unwrap();
     match end {
         Finished::Cancelled(errors) => assert_eq!(errors[0].kind, ErrorKind::Cancelled),

@@ -3,7 +3,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use errand_core::validate;
-use errand_core::{Backoff, Error, Job, Result, StateMap, Store};
+use errand_core::{Backoff, Error, Job, JobOptions, NewJob, Result, StateMap, Store};
 
 use super::{Config, Shared, Worker};
 use crate::registry::Registered;
@@ -13,8 +13,12 @@ use crate::registry::Registered;
 pub struct WorkerBuilder {
     store: Arc<dyn Store>,
     registry: HashMap<String, Registered>,
+    /// Kinds in the order they were registered: the order of the queues a
+    /// worker serves when none are listed.
+    kinds: Vec<String>,
     duplicate_kinds: Vec<String>,
-    queues: Vec<String>,
+    queues: Option<Vec<String>>,
+    allow_unserved_kinds: bool,
     concurrency: usize,
     claim_batch: Option<usize>,
     queue_limits: HashMap<String, usize>,
@@ -60,8 +64,10 @@ impl WorkerBuilder {
         WorkerBuilder {
             store,
             registry: HashMap::new(),
+            kinds: Vec::new(),
             duplicate_kinds: Vec::new(),
-            queues: vec!["default".to_owned()],
+            queues: None,
+            allow_unserved_kinds: false,
             concurrency: 10,
             claim_batch: None,
             queue_limits: HashMap::new(),
@@ -95,22 +101,40 @@ impl WorkerBuilder {
             .is_some()
         {
             self.duplicate_kinds.push(J::KIND.to_owned());
+        } else {
+            self.kinds.push(J::KIND.to_owned());
         }
         self
     }
 
     /// The queues to consume, in order of preference: the first queue with due
-    /// jobs wins. Default: `["default"]`.
+    /// jobs wins.
+    ///
+    /// Without this call a worker serves the queues its kinds declare
+    /// (`#[errand::job(queue = "...")]`, else `default`), in the order the
+    /// kinds were registered. With it, [`build`](Self::build) refuses a
+    /// registered kind whose declared queue is not listed (its jobs would
+    /// never run here), unless [`allow_unserved_kinds`](Self::allow_unserved_kinds).
     pub fn queues<I, S>(mut self, queues: I) -> Self
     where
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        self.queues = queues.into_iter().map(Into::into).collect();
+        self.queues = Some(queues.into_iter().map(Into::into).collect());
         self
     }
 
-    /// Most jobs running at once in this worker (default 10).
+    /// Accepts registered kinds whose declared queue this worker does not
+    /// serve: for deployments where each process registers every kind but
+    /// serves only some queues, and for kinds only ever enqueued into
+    /// another queue with `.queue(..)`.
+    pub fn allow_unserved_kinds(mut self) -> Self {
+        self.allow_unserved_kinds = true;
+        self
+    }
+
+    /// Most jobs running at once in this worker (default 10, at most
+    /// [`MAX_CONCURRENCY`](errand_core::validate::MAX_CONCURRENCY)).
     ///
     /// While its queues have more due jobs than it takes and its jobs end
     /// faster than a claim's round trip to the store (and within 10 ms on
@@ -125,50 +149,59 @@ impl WorkerBuilder {
 
     /// Most jobs claimed in one store round trip (default: four times the
     /// concurrency, at most 200; a claim takes more jobs than there are free
-    /// slots only when the worker claims ahead of short jobs).
+    /// slots only when the worker claims ahead of short jobs). At most
+    /// [`MAX_CLAIM_BATCH`](errand_core::validate::MAX_CLAIM_BATCH).
     pub fn claim_batch(mut self, n: usize) -> Self {
         self.claim_batch = Some(n);
         self
     }
 
-    /// Most jobs of `queue` running at once in this worker.
+    /// Most jobs of `queue` running at once in this worker; the queue must be
+    /// one the worker serves.
     pub fn queue_limit(mut self, queue: impl Into<String>, n: usize) -> Self {
         self.queue_limits.insert(queue.into(), n);
         self
     }
 
-    /// Most jobs of `kind` running at once in this worker.
+    /// Most jobs of `kind` running at once in this worker; the kind must be
+    /// registered.
     pub fn kind_limit(mut self, kind: impl Into<String>, n: usize) -> Self {
         self.kind_limits.insert(kind.into(), n);
         self
     }
 
-    /// Most jobs of `kind` running at once across every worker of the store.
+    /// Most jobs of `kind` running at once across every worker of the store
+    /// (at most [`MAX_GLOBAL_LIMIT`](errand_core::validate::MAX_GLOBAL_LIMIT));
+    /// the kind must be registered.
     pub fn global_limit(mut self, kind: impl Into<String>, n: u32) -> Self {
         self.global_limits.insert(kind.into(), n);
         self
     }
 
-    /// How long a claim holds a job without renewal (default 30 s). Leases are
-    /// renewed every third of this; a dead worker's jobs return after it.
+    /// How long a claim holds a job without renewal (default 30 s, between
+    /// 300 ms and 24 h). Leases are renewed every third of this (at least
+    /// every second); a dead worker's jobs return after it.
     pub fn lease(mut self, lease: Duration) -> Self {
         self.lease = lease;
         self
     }
 
-    /// How long shutdown waits for running jobs before cancelling them (default 30 s).
+    /// How long shutdown waits for running jobs before cancelling them
+    /// (default 30 s, at most 24 h).
     pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
         self.shutdown_timeout = timeout;
         self
     }
 
-    /// How often an idle worker looks for due jobs without a wake-up signal (default 1 s).
+    /// How often an idle worker looks for due jobs without a wake-up signal
+    /// (default 1 s, at most 24 h).
     pub fn poll_interval(mut self, interval: Duration) -> Self {
         self.poll_interval = interval;
         self
     }
 
-    /// How often the worker returns jobs with expired leases (default: half the lease).
+    /// How often the worker returns jobs with expired leases (default: half
+    /// the lease, between 100 ms and 30 s; at most 24 h).
     pub fn rescue_interval(mut self, interval: Duration) -> Self {
         self.rescue_interval = Some(interval);
         self
@@ -198,83 +231,150 @@ impl WorkerBuilder {
         self
     }
 
-    /// Checks the configuration and builds the worker.
+    /// Checks the configuration and builds the worker. The error names the
+    /// first bad setting and its value.
     pub fn build(mut self) -> Result<Worker> {
         if let Some(kind) = self.duplicate_kinds.first() {
             return Err(Error::invalid("kind", kind, "is registered twice"));
         }
-        if self.registry.is_empty() {
-            return Err(Error::Config(
-                "no job kind registered: call .register(my_job::job())".into(),
-            ));
-        }
-        if self.queues.is_empty() {
+        if self.kinds.is_empty() {
             return Err(Error::invalid(
-                "queues",
-                "[]",
-                "must name at least one queue",
+                "register",
+                "(no kinds)",
+                "register at least one job kind: .register(my_job::job())",
             ));
         }
-        for (i, queue) in self.queues.iter().enumerate() {
-            validate::queue(queue)?;
-            if self.queues[..i].contains(queue) {
-                return Err(Error::invalid("queues", queue, "is listed twice"));
-            }
+        for kind in &self.kinds {
+            validate::kind(kind)?;
+            check_options(kind, &self.registry[kind].options)?;
         }
-        validate::limit("concurrency", self.concurrency)?;
+        let declared: Vec<(String, String)> = self
+            .kinds
+            .iter()
+            .map(|kind| (kind.clone(), declared_queue(&self.registry[kind].options)))
+            .collect();
+        let queues = match self.queues.take() {
+            Some(queues) => {
+                if queues.is_empty() {
+                    return Err(Error::invalid(
+                        "queues",
+                        "[]",
+                        "must name at least one queue",
+                    ));
+                }
+                for (i, queue) in queues.iter().enumerate() {
+                    validate::queue(queue)?;
+                    if queues[..i].contains(queue) {
+                        return Err(Error::invalid("queues", queue, "is listed twice"));
+                    }
+                }
+                if !self.allow_unserved_kinds
+                    && let Some((kind, queue)) = declared.iter().find(|(_, q)| !queues.contains(q))
+                {
+                    return Err(Error::invalid(
+                        "queues",
+                        format!("{queues:?}"),
+                        format!(
+                            "do not include {queue:?}, the queue of registered kind {kind:?}: its jobs would never run here (add the queue, or call .allow_unserved_kinds() if another worker serves it)"
+                        ),
+                    ));
+                }
+                queues
+            }
+            None => {
+                let mut queues: Vec<String> = Vec::new();
+                for (_, queue) in declared {
+                    if !queues.contains(&queue) {
+                        queues.push(queue);
+                    }
+                }
+                queues
+            }
+        };
+        validate::limit("concurrency", self.concurrency, validate::MAX_CONCURRENCY)?;
         // Four times rather than twice: a busy worker makes half the claims
         // per job (BENCHMARKS.md, "Claim batch"); the cap bounds how long
         // one claim holds the store (a Redis script blocks its server).
         let claim_batch = self
             .claim_batch
             .unwrap_or(self.concurrency.saturating_mul(4).min(200));
-        validate::limit("claim_batch", claim_batch)?;
-        for (queue, n) in &self.queue_limits {
+        validate::limit("claim_batch", claim_batch, validate::MAX_CLAIM_BATCH)?;
+        for (queue, n) in sorted(&self.queue_limits) {
             validate::queue(queue)?;
-            validate::limit(&format!("queue_limit[{queue}]"), *n)?;
+            if !queues.contains(queue) {
+                return Err(Error::invalid(
+                    "queue_limit",
+                    queue,
+                    format!("is not a queue this worker serves ({queues:?})"),
+                ));
+            }
+            validate::limit(
+                &format!("queue_limit[{queue}]"),
+                *n,
+                validate::MAX_CONCURRENCY,
+            )?;
         }
-        for (kind, n) in &self.kind_limits {
-            validate::limit(&format!("kind_limit[{kind}]"), *n)?;
+        for (kind, n) in sorted(&self.kind_limits) {
+            self.registered("kind_limit", kind)?;
+            validate::limit(
+                &format!("kind_limit[{kind}]"),
+                *n,
+                validate::MAX_CONCURRENCY,
+            )?;
         }
-        for (kind, n) in &self.global_limits {
-            validate::limit(&format!("global_limit[{kind}]"), *n as usize)?;
+        for (kind, n) in sorted(&self.global_limits) {
+            self.registered("global_limit", kind)?;
+            validate::limit(
+                &format!("global_limit[{kind}]"),
+                *n as usize,
+                validate::MAX_GLOBAL_LIMIT as usize,
+            )?;
         }
-        if self.lease < Duration::from_millis(300) {
-            return Err(Error::invalid(
-                "lease",
-                format!("{:?}", self.lease),
-                "must be at least 300ms",
-            ));
-        }
-        if self.poll_interval.is_zero() {
-            return Err(Error::invalid(
-                "poll_interval",
-                "0s",
-                "must be longer than zero",
-            ));
-        }
+        validate::duration(
+            "lease",
+            self.lease,
+            validate::MIN_LEASE,
+            validate::MAX_LEASE,
+        )?;
+        validate::duration(
+            "shutdown_timeout",
+            self.shutdown_timeout,
+            Duration::ZERO,
+            validate::MAX_WORKER_INTERVAL,
+        )?;
+        validate::duration(
+            "poll_interval",
+            self.poll_interval,
+            Duration::from_millis(1),
+            validate::MAX_WORKER_INTERVAL,
+        )?;
         let rescue_interval = self
             .rescue_interval
             .unwrap_or((self.lease / 2).clamp(Duration::from_millis(100), Duration::from_secs(30)));
-        if rescue_interval.is_zero() {
-            return Err(Error::invalid(
-                "rescue_interval",
-                "0s",
-                "must be longer than zero",
-            ));
-        }
+        validate::duration(
+            "rescue_interval",
+            rescue_interval,
+            Duration::from_millis(1),
+            validate::MAX_WORKER_INTERVAL,
+        )?;
+        let name = match self.name.take() {
+            Some(name) => {
+                validate::worker_name(&name)?;
+                name
+            }
+            None => worker_name(),
+        };
         self.store.provide(&mut self.states);
-        for (kind, registered) in &self.registry {
-            validate::kind(kind)?;
-            registered
+        for kind in &self.kinds {
+            self.registry[kind]
                 .handler
                 .check(&self.states)
-                .map_err(|reason| Error::Config(format!("job {kind}: {reason}")))?;
+                .map_err(|reason| Error::invalid("kind", kind, reason))?;
         }
         let concurrency = self.concurrency;
         let config = Config {
-            name: self.name.unwrap_or_else(worker_name),
-            queues: self.queues,
+            name,
+            queues,
             concurrency: self.concurrency,
             claim_batch,
             queue_limits: self.queue_limits,
@@ -299,4 +399,81 @@ impl WorkerBuilder {
             }),
         })
     }
+
+    /// A limit's kind must be registered: a limit on a typo would hold nothing.
+    fn registered(&self, field: &str, kind: &str) -> Result<()> {
+        if self.registry.contains_key(kind) {
+            return Ok(());
+        }
+        Err(Error::invalid(
+            field,
+            kind,
+            format!("is not a registered kind ({:?})", self.kinds),
+        ))
+    }
+}
+
+/// The queue a kind's jobs go to unless an enqueue says otherwise.
+fn declared_queue(options: &JobOptions) -> String {
+    options
+        .queue
+        .clone()
+        .unwrap_or_else(|| NewJob::DEFAULT_QUEUE.to_owned())
+}
+
+/// A kind's own options (set by `#[errand::job]` or an `impl Job`), checked
+/// as the builder's are.
+fn check_options(kind: &str, options: &JobOptions) -> Result<()> {
+    if let Some(queue) = &options.queue {
+        validate::queue(queue).map_err(|e| in_kind(kind, e))?;
+    }
+    if let Some(n) = options.max_attempts {
+        validate::max_attempts(n).map_err(|e| in_kind(kind, e))?;
+    }
+    if let Some(timeout) = options.timeout {
+        validate::duration(
+            &format!("timeout of {kind}"),
+            timeout,
+            Duration::from_millis(1),
+            Duration::MAX,
+        )?;
+    }
+    if let Some(n) = options.concurrency {
+        validate::limit(
+            &format!("concurrency of {kind}"),
+            n,
+            validate::MAX_CONCURRENCY,
+        )?;
+    }
+    if let Some(n) = options.global_concurrency {
+        validate::limit(
+            &format!("global_concurrency of {kind}"),
+            n as usize,
+            validate::MAX_GLOBAL_LIMIT as usize,
+        )?;
+    }
+    Ok(())
+}
+
+/// An option's error, its field prefixed with the kind that set it.
+fn in_kind(kind: &str, e: Error) -> Error {
+    match e {
+        Error::Invalid {
+            field,
+            value,
+            reason,
+        } => Error::Invalid {
+            field: format!("{field} of {kind}"),
+            value,
+            reason,
+        },
+        other => other,
+    }
+}
+
+/// A map's entries in key order, so that the first bad one named is always the same.
+fn sorted<V>(map: &HashMap<String, V>) -> Vec<(&String, &V)> {
+    let mut entries: Vec<_> = map.iter().collect();
+    entries.sort_by(|a, b| a.0.cmp(b.0));
+    entries
 }

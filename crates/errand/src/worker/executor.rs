@@ -4,7 +4,7 @@ use std::any::Any;
 use std::panic::AssertUnwindSafe;
 use std::time::Duration;
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 use errand_core::{
     AttemptError, Backoff, CancellationToken, Completion, ErrorKind, FinalizeItem, JobContext,
     JobContextParts, JobError, JobErrorAction, JobRow, Outcome, TransactionEnd,
@@ -14,12 +14,10 @@ use tracing::Instrument;
 
 use super::Shared;
 
-/// `now + delay`, saturating far in the future instead of overflowing.
+/// `now + delay`, saturating at the latest time a store holds instead of
+/// overflowing (a snooze or backoff of "forever" never fails the job).
 pub(crate) fn later(now: DateTime<Utc>, delay: Duration) -> DateTime<Utc> {
-    TimeDelta::from_std(delay)
-        .ok()
-        .and_then(|d| now.checked_add_signed(d))
-        .unwrap_or(DateTime::<Utc>::MAX_UTC)
+    errand_core::validate::saturating_after(now, delay)
 }
 
 fn panic_message(payload: &(dyn Any + Send)) -> String {
@@ -192,14 +190,16 @@ pub(crate) fn decide(
     let error = AttemptError {
         attempt,
         at: now,
-        message: e.message().to_owned(),
+        // Errand writes this text itself: a NUL from the job's error is
+        // replaced, as no job's end may fail to be recorded.
+        message: errand_core::json::without_nul(e.message()).into_owned(),
         kind: e.kind(),
     };
     if cancel_requested {
         return Outcome::Cancel {
             error: AttemptError {
                 kind: ErrorKind::Cancelled,
-                message: format!("cancelled on request: {}", e.message()),
+                message: format!("cancelled on request: {}", error.message),
                 ..error
             },
         };
@@ -221,6 +221,7 @@ pub(crate) fn decide(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::TimeDelta;
 
     #[test]
     fn retries_until_attempts_are_used_up() {

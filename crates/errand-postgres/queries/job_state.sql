@@ -1,1 +1,0 @@
-SELECT state FROM {schema}.jobs WHERE id = $1

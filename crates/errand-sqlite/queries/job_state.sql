@@ -1,1 +1,0 @@
-SELECT state FROM errand_jobs WHERE id = ?1

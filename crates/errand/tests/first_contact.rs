@@ -1,0 +1,300 @@
+//! What a new user meets in the first hour: workers that serve their kinds'
+//! queues, settings and inputs that are refused with the field and the value
+//! instead of a panic or a job that never runs, admin calls that say why
+//! nothing happened. Every case runs on a real SQLite file.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use std::time::Duration;
+
+use errand::{
+    Cancellation, Client, EnqueueBuilder, Error, Finished, JobError, JobId, JobState, SqliteStore,
+    Worker,
+};
+use serde::{Deserialize, Serialize};
+
+#[derive(Serialize, Deserialize)]
+struct Email {
+    to: String,
+}
+
+#[errand::job(queue = "mail")]
+async fn send_email(input: Email) -> Result<String, JobError> {
+    Ok(input.to)
+}
+
+#[errand::job(queue = "media")]
+async fn resize(input: u32) -> Result<u32, JobError> {
+    Ok(input * 2)
+}
+
+#[errand::job]
+async fn cleanup() -> Result<(), JobError> {
+    Ok(())
+}
+
+#[derive(Serialize, Deserialize)]
+struct Reading {
+    celsius: f64,
+}
+
+#[errand::job]
+async fn record(input: Reading) -> Result<f64, JobError> {
+    Ok(input.celsius)
+}
+
+#[errand::job]
+async fn not_a_number() -> Result<f64, JobError> {
+    Ok(f64::NAN)
+}
+
+async fn store() -> (SqliteStore, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path().join("jobs.db")).await.unwrap();
+    (store, dir)
+}
+
+fn invalid_field(result: Result<impl std::fmt::Debug, Error>) -> String {
+    match result {
+        Err(Error::Invalid { field, .. }) => field,
+        other => panic!("expected an Invalid error, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_worker_without_queues_serves_the_queues_of_its_kinds() {
+    let (store, _dir) = store().await;
+    let client = Client::new(store.clone());
+    let mail = client
+        .enqueue(send_email::enqueue(Email {
+            to: "ada@example.com".into(),
+        }))
+        .await
+        .unwrap();
+    let media = client.enqueue(resize::enqueue(21)).await.unwrap();
+    let plain = client.enqueue(cleanup::enqueue()).await.unwrap();
+    let worker = Worker::builder(store)
+        .register(send_email::job())
+        .register(resize::job())
+        .register(cleanup::job())
+        .build()
+        .unwrap();
+    let summary = worker.drain().await.unwrap();
+    assert_eq!(summary.completed, 3, "{summary:?}");
+    assert_eq!(
+        mail.wait_timeout(Duration::from_secs(5)).await.unwrap(),
+        Finished::Completed("ada@example.com".to_owned())
+    );
+    assert_eq!(
+        media.wait_timeout(Duration::from_secs(5)).await.unwrap(),
+        Finished::Completed(42)
+    );
+    assert_eq!(plain.state().await.unwrap(), JobState::Completed);
+}
+
+#[tokio::test]
+async fn a_worker_whose_queues_leave_a_kind_unserved_is_refused() {
+    let (store, _dir) = store().await;
+    let built = Worker::builder(store.clone())
+        .register(send_email::job())
+        .register(resize::job())
+        .queues(["high", "default", "low"])
+        .build();
+    let Err(Error::Invalid { field, reason, .. }) = built else {
+        panic!("expected an error naming the unserved queue");
+    };
+    assert_eq!(field, "queues");
+    assert!(
+        reason.contains("\"mail\"") && reason.contains("send_email"),
+        "{reason}"
+    );
+    // A deployment that serves some queues per process says so.
+    let worker = Worker::builder(store)
+        .register(send_email::job())
+        .register(resize::job())
+        .queues(["media"])
+        .allow_unserved_kinds()
+        .build()
+        .unwrap();
+    assert!(format!("{worker:?}").contains("media"));
+}
+
+#[tokio::test]
+async fn limits_on_unknown_kinds_or_unserved_queues_are_refused() {
+    let (store, _dir) = store().await;
+    let builder = || Worker::builder(store.clone()).register(send_email::job());
+    let e = builder().kind_limit("send_emial", 2).build();
+    assert_eq!(invalid_field(e), "kind_limit");
+    let e = builder().global_limit("resize", 2).build();
+    assert_eq!(invalid_field(e), "global_limit");
+    let e = builder().queue_limit("mial", 2).build();
+    assert_eq!(invalid_field(e), "queue_limit");
+    let ok = builder()
+        .kind_limit("send_email", 2)
+        .global_limit("send_email", 4)
+        .queue_limit("mail", 3)
+        .build();
+    assert!(ok.is_ok(), "{ok:?}");
+}
+
+#[tokio::test]
+async fn settings_beyond_their_maximum_are_errors_not_panics() {
+    let (store, _dir) = store().await;
+    let builder = || Worker::builder(store.clone()).register(cleanup::job());
+    assert_eq!(
+        invalid_field(builder().concurrency(usize::MAX).build()),
+        "concurrency"
+    );
+    assert_eq!(
+        invalid_field(builder().claim_batch(usize::MAX).build()),
+        "claim_batch"
+    );
+    assert_eq!(
+        invalid_field(builder().lease(Duration::MAX).build()),
+        "lease"
+    );
+    assert_eq!(
+        invalid_field(builder().shutdown_timeout(Duration::MAX).build()),
+        "shutdown_timeout"
+    );
+    assert_eq!(
+        invalid_field(builder().poll_interval(Duration::MAX).build()),
+        "poll_interval"
+    );
+    assert_eq!(
+        invalid_field(builder().rescue_interval(Duration::MAX).build()),
+        "rescue_interval"
+    );
+    assert_eq!(
+        invalid_field(builder().global_limit("cleanup", u32::MAX).build()),
+        "global_limit[cleanup]"
+    );
+    assert_eq!(invalid_field(builder().name("a\nb").build()), "name");
+    // The documented maxima themselves are accepted, and such a worker starts
+    // and shuts down.
+    let worker = builder()
+        .concurrency(errand::validate::MAX_CONCURRENCY)
+        .lease(errand::validate::MAX_LEASE)
+        .shutdown_timeout(errand::validate::MAX_WORKER_INTERVAL)
+        .build()
+        .unwrap();
+    worker.start().shutdown().await;
+    let client = Client::new(store.clone());
+    assert_eq!(
+        invalid_field(client.clone().max_input_bytes(usize::MAX)),
+        "max_input_bytes"
+    );
+}
+
+#[tokio::test]
+async fn times_that_overflow_are_errors_naming_the_field() {
+    let (store, _dir) = store().await;
+    let client = Client::new(store);
+    let years = Duration::from_secs(300_000 * 366 * 24 * 3600);
+    let e = client.enqueue(cleanup::enqueue().delay(years)).await;
+    assert_eq!(invalid_field(e), "delay");
+    let e = client
+        .enqueue(cleanup::enqueue().delay(Duration::MAX))
+        .await;
+    assert_eq!(invalid_field(e), "delay");
+    let e = client
+        .enqueue(cleanup::enqueue().run_at(chrono::DateTime::<chrono::Utc>::MAX_UTC))
+        .await;
+    assert_eq!(invalid_field(e), "run_at");
+    let e = client
+        .enqueue(cleanup::enqueue().unique(errand::Unique::period("k", Duration::MAX)))
+        .await;
+    assert_eq!(invalid_field(e), "unique_period");
+    assert!(client.list(Default::default()).await.is_err(), "limit 0");
+    let listed = client
+        .list(errand::ListParams {
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(listed.is_empty(), "nothing was enqueued: {listed:?}");
+}
+
+#[tokio::test]
+async fn a_nan_input_is_refused_and_a_nan_output_fails_the_job_saying_where() {
+    let (store, _dir) = store().await;
+    let client = Client::new(store.clone());
+    let e = client
+        .enqueue(EnqueueBuilder::<record>::new(Reading { celsius: f64::NAN }))
+        .await;
+    let Err(Error::Invalid { field, reason, .. }) = e else {
+        panic!("expected Invalid, got {e:?}");
+    };
+    assert_eq!(field, "input.celsius");
+    assert!(reason.contains("finite"), "{reason}");
+    let e = client
+        .enqueue_many([
+            record::enqueue(Reading { celsius: 20.5 }),
+            record::enqueue(Reading {
+                celsius: f64::INFINITY,
+            }),
+        ])
+        .await;
+    assert_eq!(invalid_field(e), "input.celsius");
+    let fine = client
+        .enqueue(record::enqueue(Reading { celsius: 20.5 }))
+        .await
+        .unwrap();
+    let nan = client.enqueue(not_a_number::enqueue()).await.unwrap();
+    let worker = Worker::builder(store)
+        .register(record::job())
+        .register(not_a_number::job())
+        .build()
+        .unwrap();
+    worker.drain().await.unwrap();
+    assert_eq!(fine.output().await.unwrap(), Some(20.5));
+    let Finished::Failed(errors) = nan.wait_timeout(Duration::from_secs(5)).await.unwrap() else {
+        panic!("a NaN output fails the job");
+    };
+    assert!(
+        errors[0].message.contains("output") && errors[0].message.contains("finite"),
+        "{}",
+        errors[0].message
+    );
+}
+
+#[tokio::test]
+async fn admin_calls_on_missing_or_wrong_state_jobs_are_typed_errors() {
+    let (store, _dir) = store().await;
+    let client = Client::new(store.clone());
+    let missing = JobId(4242);
+    for result in [
+        client.cancel(missing).await.map(|_| ()),
+        client.retry(missing).await,
+        client.delete(missing).await,
+    ] {
+        match result {
+            Err(e @ Error::NotFound { .. }) => {
+                assert_eq!(e.kind(), errand::ErrorClass::NotFound);
+                assert!(e.to_string().contains("4242"), "{e}");
+            }
+            other => panic!("expected NotFound, got {other:?}"),
+        }
+    }
+    let job = client.enqueue(cleanup::enqueue()).await.unwrap();
+    match client.retry(job.id()).await {
+        Err(e @ Error::Conflict { .. }) => {
+            assert_eq!(e.job_state(), Some(JobState::Available));
+            assert!(e.to_string().contains("available"), "{e}");
+        }
+        other => panic!("expected a conflict naming the state, got {other:?}"),
+    }
+    let worker = Worker::builder(store)
+        .register(cleanup::job())
+        .build()
+        .unwrap();
+    worker.drain().await.unwrap();
+    match job.cancel().await {
+        Err(e) => assert_eq!(e.job_state(), Some(JobState::Completed), "{e}"),
+        other => panic!("a completed job cannot be cancelled: {other:?}"),
+    }
+    client.retry(job.id()).await.unwrap();
+    assert_eq!(job.cancel().await.unwrap(), Cancellation::Cancelled);
+    client.delete(job.id()).await.unwrap();
+    assert!(client.get(job.id()).await.unwrap().is_none());
+}
