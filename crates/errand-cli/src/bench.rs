@@ -13,6 +13,18 @@ use tokio::sync::{Notify, mpsc};
 
 use crate::store::{self, Target, UsageError};
 
+/// A count of at least 1 and at most errand's largest concurrency.
+pub fn positive_usize(text: &str) -> Result<usize, String> {
+    let n: i64 = text
+        .parse()
+        .map_err(|e| format!("{text} is not a whole number: {e}"))?;
+    let max = errand::validate::MAX_CONCURRENCY;
+    usize::try_from(n)
+        .ok()
+        .filter(|n| (1..=max).contains(n))
+        .ok_or_else(|| format!("{n} is not in 1..={max}"))
+}
+
 /// Arguments of `errand bench`.
 #[derive(Args, Debug)]
 pub struct BenchArgs {
@@ -20,28 +32,28 @@ pub struct BenchArgs {
     #[arg(long, default_value = "sqlite")]
     backend: String,
     /// Jobs to enqueue in bulk and process.
-    #[arg(long, default_value_t = 10_000)]
+    #[arg(long, default_value_t = 10_000, allow_negative_numbers = true, value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
     jobs: u64,
     /// Jobs running at once in the worker.
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, default_value_t = 32, allow_negative_numbers = true, value_parser = positive_usize)]
     concurrency: usize,
     /// Jobs the worker asks for in one claim (default: the worker's own,
     /// four times the concurrency, at most 200).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, value_parser = positive_usize)]
     claim_batch: Option<usize>,
     /// Single enqueues to time (at most --jobs).
-    #[arg(long, default_value_t = 5_000)]
+    #[arg(long, default_value_t = 5_000, allow_negative_numbers = true, value_parser = clap::value_parser!(u64).range(0..=100_000_000))]
     single: u64,
     /// Concurrent tasks making the single enqueues, as request handlers would
     /// (1: one after the other).
-    #[arg(long, default_value_t = 8)]
+    #[arg(long, default_value_t = 8, allow_negative_numbers = true, value_parser = clap::value_parser!(u64).range(1..=10_000))]
     producers: u64,
     /// Enqueue-to-start samples.
-    #[arg(long, default_value_t = 1_000)]
+    #[arg(long, default_value_t = 1_000, allow_negative_numbers = true, value_parser = clap::value_parser!(u64).range(0..=1_000_000))]
     latency_samples: u64,
     /// Jobs to put in the table before measuring, to show that the figures
     /// do not depend on the table's size (see --backlog-state).
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, allow_negative_numbers = true, value_parser = clap::value_parser!(u64).range(0..=100_000_000))]
     backlog: u64,
     /// What the backlog is: `pending` (half due in a queue the measured
     /// worker does not serve, half scheduled a day ahead in its own queue)

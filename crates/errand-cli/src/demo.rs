@@ -18,16 +18,16 @@ use crate::store;
 #[derive(Args, Debug)]
 pub struct DemoArgs {
     /// Enqueue this many jobs up front (default: a steady stream until Ctrl-C).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
     jobs: Option<u64>,
     /// Exit once every job has finished, printing a summary (needs --jobs).
     #[arg(long, requires = "jobs")]
     exit_when_done: bool,
     /// Jobs enqueued per second in streaming mode.
-    #[arg(long, default_value_t = 20)]
+    #[arg(long, default_value_t = 20, allow_negative_numbers = true, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     rate: u32,
     /// Jobs running at once.
-    #[arg(long, default_value_t = 8)]
+    #[arg(long, default_value_t = 8, allow_negative_numbers = true, value_parser = crate::bench::positive_usize)]
     concurrency: usize,
 }
 

@@ -14,8 +14,9 @@ use crate::store::{self, DEFAULT_URL, Target};
 pub struct EnqueueArgs {
     /// The job kind.
     kind: String,
-    /// The input, as JSON.
-    #[arg(long, default_value = "null")]
+    /// The input, as JSON; `@FILE` reads it from a file, `-` from standard
+    /// input (for inputs too large for a command line).
+    #[arg(long, default_value = "null", allow_hyphen_values = true)]
     input: String,
     /// The queue.
     #[arg(long, default_value = "default")]
@@ -51,21 +52,25 @@ pub enum JobsCommand {
     /// Show one job with its input, output and errors.
     Show {
         /// The job id.
+        #[arg(allow_negative_numbers = true)]
         id: i64,
     },
     /// Run a finished job again.
     Retry {
         /// The job id.
+        #[arg(allow_negative_numbers = true)]
         id: i64,
     },
     /// Cancel a waiting job, or ask a running one to stop.
     Cancel {
         /// The job id.
+        #[arg(allow_negative_numbers = true)]
         id: i64,
     },
     /// Delete a job that is not running.
     Delete {
         /// The job id.
+        #[arg(allow_negative_numbers = true)]
         id: i64,
     },
 }
@@ -86,7 +91,7 @@ pub struct ListArgs {
     #[arg(long)]
     tenant: Option<String>,
     /// Most rows to show.
-    #[arg(long, default_value_t = 50)]
+    #[arg(long, default_value_t = 50, allow_negative_numbers = true, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     limit: u32,
 }
 
@@ -98,13 +103,52 @@ pub struct StatsArgs {
     tenant: Option<String>,
 }
 
-async fn client(target: Target<'_>) -> anyhow::Result<Client> {
-    Ok(Client::new(store::open(target, DEFAULT_URL).await?))
+/// A client of the target store; only commands that add jobs may create a
+/// SQLite file.
+async fn client(target: Target<'_>, create: bool) -> anyhow::Result<Client> {
+    let store = if create {
+        store::open(target, DEFAULT_URL).await?
+    } else {
+        store::open_existing(target, DEFAULT_URL).await?
+    };
+    Ok(Client::new(store))
+}
+
+/// The text of `--input`: as given, from the file after `@`, or from
+/// standard input for `-`; never more than the largest input a store takes.
+fn input_text(arg: &str) -> Result<String, Error> {
+    use std::io::Read;
+    let limit = errand::validate::MAX_INPUT_BYTES as u64;
+    let read = |reader: &mut dyn Read| -> std::io::Result<String> {
+        let mut text = String::new();
+        reader.take(limit + 1).read_to_string(&mut text)?;
+        Ok(text)
+    };
+    let text = if arg == "-" {
+        read(&mut std::io::stdin().lock()).map_err(|e| {
+            Error::invalid("input", arg, format!("standard input cannot be read: {e}"))
+        })?
+    } else if let Some(path) = arg.strip_prefix('@') {
+        std::fs::File::open(path)
+            .and_then(|mut file| read(&mut file))
+            .map_err(|e| Error::invalid("input", arg, format!("cannot be read: {e}")))?
+    } else {
+        return Ok(arg.to_owned());
+    };
+    if text.len() as u64 > limit {
+        return Err(Error::invalid(
+            "input",
+            arg,
+            format!("is larger than {limit} bytes"),
+        ));
+    }
+    Ok(text)
 }
 
 fn parse_new_job(args: EnqueueArgs) -> Result<NewJob, Error> {
-    let input: serde_json::Value = serde_json::from_str(&args.input)
-        .map_err(|e| Error::invalid("input", &args.input, format!("is not valid JSON: {e}")))?;
+    let text = input_text(&args.input)?;
+    let input: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| Error::invalid("input", &text, format!("is not valid JSON: {e}")))?;
     let max_attempts = u32::try_from(args.max_attempts).map_err(|_| {
         Error::invalid(
             "max_attempts",
@@ -163,7 +207,7 @@ pub async fn enqueue(target: Target<'_>, args: EnqueueArgs, json: bool) -> anyho
     // Check the input before touching the store: bad input changes nothing.
     let job = parse_new_job(args)?;
     job.validate(errand::validate::DEFAULT_MAX_INPUT_BYTES)?;
-    let client = client(target).await?;
+    let client = client(target, true).await?;
     let done = client.enqueue_raw(vec![job]).await?;
     let first = done.first().context("the store returned no result")?;
     if json {
@@ -285,7 +329,7 @@ fn show(job: &JobRow) {
 
 /// `errand jobs ...`.
 pub async fn run(target: Target<'_>, command: JobsCommand, json: bool) -> anyhow::Result<()> {
-    let client = client(target).await?;
+    let client = client(target, false).await?;
     match command {
         JobsCommand::List(args) => list(&client, args, json).await,
         JobsCommand::Show { id } => {
@@ -330,7 +374,7 @@ fn report(json: bool, id: i64, what: &str) {
 
 /// `errand stats`.
 pub async fn stats(target: Target<'_>, args: StatsArgs, json: bool) -> anyhow::Result<()> {
-    let client = client(target).await?;
+    let client = client(target, false).await?;
     let stats = client.stats(args.tenant.as_deref()).await?;
     if json {
         println!("{}", serde_json::to_string_pretty(&stats)?);

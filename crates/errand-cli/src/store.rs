@@ -2,10 +2,9 @@
 
 use std::sync::Arc;
 
-use std::str::FromStr;
-
 use errand::postgres::{PgOptions, PgStore};
 use errand::redis::{RedisOptions, RedisStore};
+use errand::sqlite::SqliteOptions;
 use errand::{SqliteStore, Store};
 
 /// The store used when no URL is given.
@@ -44,19 +43,34 @@ pub fn backend_of(url: &str) -> anyhow::Result<&'static str> {
     } else {
         let scheme = url.split(':').next().unwrap_or(url);
         Err(UsageError(format!(
-            "invalid database_url {url:?}: unknown scheme {scheme:?} (supported: sqlite://path.db, postgres://user@host/db, redis://host:6379)"
+            "invalid database_url {:?}: unknown scheme {scheme:?} (supported: sqlite://path.db, postgres://user@host/db, redis://host:6379)",
+            errand::validate::redact_url(url)
         ))
         .into())
     }
 }
 
-/// Opens the target (or `default`), applying migrations.
+/// Opens the target (or `default`), applying migrations; a SQLite file is
+/// created when missing.
 pub async fn open(target: Target<'_>, default: &str) -> anyhow::Result<Arc<dyn Store>> {
+    open_with(target, default, true).await
+}
+
+/// Opens a store that must exist already: a missing SQLite file is an
+/// error naming it, not a new empty database (commands that only read or
+/// change existing jobs).
+pub async fn open_existing(target: Target<'_>, default: &str) -> anyhow::Result<Arc<dyn Store>> {
+    open_with(target, default, false).await
+}
+
+async fn open_with(
+    target: Target<'_>,
+    default: &str,
+    create: bool,
+) -> anyhow::Result<Arc<dyn Store>> {
     let url = target.url.unwrap_or(default);
     match backend_of(url)? {
         "postgres" => {
-            let options = errand::postgres::PgConnectOptions::from_str(url)
-                .map_err(|e| errand::Error::invalid("database_url", url, e.to_string()))?;
             let settings = PgOptions {
                 schema: target
                     .schema
@@ -64,6 +78,7 @@ pub async fn open(target: Target<'_>, default: &str) -> anyhow::Result<Arc<dyn S
                     .to_owned(),
                 ..PgOptions::default()
             };
+            let options = errand::postgres::connect_options(url)?;
             Ok(Arc::new(PgStore::connect_with(options, settings).await?))
         }
         "redis" => {
@@ -76,7 +91,14 @@ pub async fn open(target: Target<'_>, default: &str) -> anyhow::Result<Arc<dyn S
             };
             Ok(Arc::new(RedisStore::connect_with(url, options).await?))
         }
-        _ => Ok(Arc::new(SqliteStore::connect(url).await?)),
+        _ => {
+            let tuning = SqliteOptions {
+                create_if_missing: create,
+                ..SqliteOptions::default()
+            };
+            let options = errand::sqlite::connect_options(url)?;
+            Ok(Arc::new(SqliteStore::connect_with(options, tuning).await?))
+        }
     }
 }
 

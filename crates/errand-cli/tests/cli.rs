@@ -60,6 +60,9 @@ fn bad_input_is_rejected_with_field_and_value_and_stores_nothing() {
             "{args:?} must name {field} and {quoted}: {err}"
         );
     }
+    assert!(!db.exists(), "bad input creates no store");
+    let created = errand(&db, &["migrate"]);
+    assert_eq!(created.status.code(), Some(0), "{}", stderr(&created));
     let list = errand(&db, &["jobs", "list", "--json"]);
     assert_eq!(list.status.code(), Some(0), "{}", stderr(&list));
     assert_eq!(json(&list), serde_json::json!([]), "nothing was stored");
@@ -232,4 +235,162 @@ fn bench_prints_every_figure_as_json() {
     let unknown = errand(&db, &["bench", "--backend", "oracle"]);
     assert_eq!(unknown.status.code(), Some(2));
     assert!(stderr(&unknown).contains("oracle"));
+}
+
+fn errand_with(url: &str, args: &[&str], stdin: Option<&[u8]>) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_errand"))
+        .args(args)
+        .env("ERRAND_DATABASE_URL", url)
+        .env_remove("RUST_LOG")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run errand");
+    let mut pipe = child.stdin.take().expect("stdin");
+    if let Some(bytes) = stdin {
+        pipe.write_all(bytes).expect("write stdin");
+    }
+    drop(pipe);
+    child.wait_with_output().expect("wait for errand")
+}
+
+#[test]
+fn commands_that_only_read_never_create_a_sqlite_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let typo = dir.path().join("jbos.db");
+    for args in [
+        &["jobs", "list"][..],
+        &["jobs", "show", "1"],
+        &["jobs", "cancel", "1"],
+        &["jobs", "retry", "1"],
+        &["jobs", "delete", "1"],
+        &["stats"],
+    ] {
+        let out = errand(&typo, args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("jbos.db") && stderr(&out).contains("not found"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+        assert!(!typo.exists(), "{args:?} created the file");
+    }
+    // No URL at all: the default ./errand.db is not created either.
+    let out = Command::new(env!("CARGO_BIN_EXE_errand"))
+        .arg("stats")
+        .current_dir(dir.path())
+        .env_remove("ERRAND_DATABASE_URL")
+        .output()
+        .expect("run errand");
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(!dir.path().join("errand.db").exists());
+    // A file that is not a database, and one in a missing folder, are named.
+    let junk = dir.path().join("junk.db");
+    std::fs::write(&junk, b"not a database, just text that is long enough").unwrap();
+    let out = errand(&junk, &["jobs", "list"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("junk.db") && stderr(&out).contains("not a SQLite database"),
+        "{}",
+        stderr(&out)
+    );
+    let nowhere = dir.path().join("missing-folder").join("jobs.db");
+    let out = errand(&nowhere, &["enqueue", "k"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("missing-folder"), "{}", stderr(&out));
+}
+
+#[test]
+fn inputs_larger_than_a_command_line_come_from_a_file_or_stdin() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("jobs.db");
+    let url = format!("sqlite://{}", db.display());
+    // 600 KiB: more than one argument may carry (128 KiB on Linux).
+    let big = serde_json::json!({"blob": "x".repeat(600 * 1024)});
+    let file = dir.path().join("input.json");
+    std::fs::write(&file, big.to_string()).unwrap();
+    let at = format!("@{}", file.display());
+    let out = errand_with(&url, &["enqueue", "k", "--input", &at, "--json"], None);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let from_file = json(&out)["id"].as_i64().unwrap();
+    let out = errand_with(
+        &url,
+        &["enqueue", "k", "--input", "-", "--json"],
+        Some(big.to_string().as_bytes()),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let from_stdin = json(&out)["id"].as_i64().unwrap();
+    for id in [from_file, from_stdin] {
+        let show = errand(&db, &["jobs", "show", &id.to_string(), "--json"]);
+        assert_eq!(json(&show)["input"], big);
+    }
+    let missing = format!("@{}", dir.path().join("nope.json").display());
+    let out = errand_with(&url, &["enqueue", "k", "--input", &missing], None);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("input") && stderr(&out).contains("nope.json"));
+    // A negative JSON number is an input, not an option.
+    let out = errand_with(&url, &["enqueue", "k", "--input", "-5", "--json"], None);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
+
+#[test]
+fn out_of_range_numbers_and_delays_name_their_option_and_change_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("jobs.db");
+    assert_eq!(errand(&db, &["migrate"]).status.code(), Some(0));
+    for (args, name) in [
+        (&["jobs", "list", "--limit", "-1"][..], "--limit"),
+        (&["jobs", "list", "--limit", "0"], "--limit"),
+        (&["jobs", "list", "--limit", "100000"], "--limit"),
+        (&["enqueue", "k", "--priority", "40000"], "--priority"),
+        (&["enqueue", "k", "--delay", "300000years"], "delay"),
+        (
+            &["enqueue", "k", "--max-attempts", "4294967295"],
+            "max_attempts",
+        ),
+        (
+            &["enqueue", "k", "--run-at", "9999-01-01T00:00:00Z"],
+            "run_at",
+        ),
+        (&["bench", "--concurrency", "-3"], "--concurrency"),
+        (&["demo", "--rate", "-1"], "--rate"),
+    ] {
+        let out = errand(&db, args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains(name), "{args:?}: {}", stderr(&out));
+    }
+    let list = errand(&db, &["jobs", "list", "--json"]);
+    assert_eq!(json(&list), serde_json::json!([]), "nothing was stored");
+    let out = errand(&db, &["jobs", "show", "-3"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("job -3 not found"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn unreachable_servers_and_foreign_urls_are_named() {
+    for url in [
+        "postgres://postgres:secret@127.0.0.1:1/test",
+        "redis://:secret@127.0.0.1:1",
+    ] {
+        let out = errand_with(url, &["jobs", "list"], None);
+        assert_eq!(out.status.code(), Some(1), "{url}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert!(
+            err.contains("127.0.0.1:1") && err.contains("refused"),
+            "{url}: the error names the server and the reason: {err}"
+        );
+        assert!(
+            !err.contains("secret"),
+            "{url}: the password is shown: {err}"
+        );
+    }
+    let out = errand_with("mysql://app:secret@db/app", &["stats"], None);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("mysql") && !stderr(&out).contains("secret"));
 }

@@ -165,6 +165,22 @@ impl Error {
         }
     }
 
+    /// The same error with `what` (what was being done, naming the target)
+    /// in front of the message of a store error.
+    pub fn context(self, what: impl fmt::Display) -> Self {
+        match self {
+            Error::Unavailable { message, source } => Error::Unavailable {
+                message: format!("{what}: {message}"),
+                source,
+            },
+            Error::Backend { message, source } => Error::Backend {
+                message: format!("{what}: {message}"),
+                source,
+            },
+            other => other,
+        }
+    }
+
     /// The kind of this error.
     pub fn kind(&self) -> ErrorClass {
         match self {

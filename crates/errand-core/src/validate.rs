@@ -126,6 +126,49 @@ fn name(field: &str, value: &str, max: usize) -> Result<()> {
     Ok(())
 }
 
+/// `url` with the password of its user info replaced by `***`, for messages.
+pub fn redact_url(url: &str) -> String {
+    let Some(start) = url.find("://").map(|i| i + 3) else {
+        return url.to_owned();
+    };
+    let rest = &url[start..];
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let authority = &rest[..end];
+    match authority.rfind('@').and_then(|at| {
+        let user_info = &authority[..at];
+        user_info.find(':').map(|colon| (colon, at))
+    }) {
+        Some((colon, at)) => format!(
+            "{}{}:***{}",
+            &url[..start],
+            &authority[..colon],
+            &url[start + at..]
+        ),
+        None => url.to_owned(),
+    }
+}
+
+/// Checks that a database URL names one of `schemes` (`postgres`,
+/// `postgresql`, ...) before a store tries to connect to it.
+pub fn url_scheme(url: &str, schemes: &[&str]) -> Result<()> {
+    let scheme = url.split_once(':').map(|(s, _)| s);
+    match scheme {
+        Some(scheme) if schemes.iter().any(|s| s.eq_ignore_ascii_case(scheme)) => Ok(()),
+        _ => Err(Error::invalid(
+            "database_url",
+            redact_url(url),
+            format!(
+                "this store takes {} URLs",
+                schemes
+                    .iter()
+                    .map(|s| format!("{s}://"))
+                    .collect::<Vec<_>>()
+                    .join(" or ")
+            ),
+        )),
+    }
+}
+
 /// A job kind: 1 to 128 bytes of letters, digits and `_ - . : /`.
 pub fn kind(kind: &str) -> Result<()> {
     name("kind", kind, MAX_KIND_LEN)
@@ -278,6 +321,32 @@ mod tests {
         );
         let m = message(duration("lease", Duration::MAX, MIN_LEASE, MAX_LEASE));
         assert!(m.contains("lease") && m.contains("between"), "{m}");
+    }
+
+    #[test]
+    fn urls_lose_their_password_and_keep_their_scheme() {
+        assert_eq!(
+            redact_url("postgres://app:s3cret@db:5432/app?sslmode=require"),
+            "postgres://app:***@db:5432/app?sslmode=require"
+        );
+        assert_eq!(
+            redact_url("redis://:pw@127.0.0.1:1"),
+            "redis://:***@127.0.0.1:1"
+        );
+        assert_eq!(
+            redact_url("redis://127.0.0.1:6379"),
+            "redis://127.0.0.1:6379"
+        );
+        assert_eq!(redact_url("sqlite://jobs.db"), "sqlite://jobs.db");
+        assert!(url_scheme("postgresql://x/db", &["postgres", "postgresql"]).is_ok());
+        let m = message(url_scheme("mysql://u:pw@x/db", &["postgres", "postgresql"]));
+        assert!(
+            m.contains("database_url")
+                && m.contains("mysql://u:***@x/db")
+                && m.contains("postgres://"),
+            "{m}"
+        );
+        assert!(url_scheme("jobs.db", &["sqlite"]).is_err());
     }
 
     #[test]

@@ -17,5 +17,5 @@ mod transaction;
 pub use enqueue::PgEnqueueExt;
 pub use migrate::migration_sql;
 pub use sqlx::postgres::PgConnectOptions;
-pub use store::{DEFAULT_SCHEMA, PgOptions, PgStore};
+pub use store::{DEFAULT_SCHEMA, PgOptions, PgStore, connect_options};
 pub use transaction::{PgTx, PgTxConn};

@@ -15,7 +15,7 @@ use errand_core::{
 };
 use serde_json::json;
 use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
-use sqlx::{PgConnection, PgPool, Row, SqlStr};
+use sqlx::{Connection, PgConnection, PgPool, Row, SqlStr};
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
@@ -63,6 +63,9 @@ pub struct PgOptions {
     /// ends if they are enough already. A role that does not own the
     /// table gets a warning from the server and nothing else happens.
     pub vacuum_every: Option<u32>,
+    /// Longest wait for the server to accept a connection (default 10 s, at
+    /// most an hour). A refused connection is reported at once.
+    pub connect_timeout: Duration,
 }
 
 impl Default for PgOptions {
@@ -73,6 +76,7 @@ impl Default for PgOptions {
             listen: true,
             synchronous_job_updates: false,
             vacuum_every: Some(20_000),
+            connect_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -133,6 +137,37 @@ impl Drop for Inner {
         if let Some(listener) = self.listener.take() {
             listener.abort();
         }
+    }
+}
+
+/// Parses a `postgres://` (or `postgresql://`) URL, refusing any other
+/// scheme: the error names the URL, without its password.
+pub fn connect_options(url: &str) -> Result<PgConnectOptions> {
+    errand_core::validate::url_scheme(url, &["postgres", "postgresql"])?;
+    PgConnectOptions::from_str(url).map_err(|e| {
+        Error::invalid(
+            "database_url",
+            errand_core::validate::redact_url(url),
+            e.to_string(),
+        )
+    })
+}
+
+/// The server and database of `options` as a URL without a password.
+fn describe(options: &PgConnectOptions) -> String {
+    let database = options.get_database().unwrap_or(options.get_username());
+    match options.get_socket() {
+        Some(socket) => format!(
+            "postgres://{}@{}/{database} (socket)",
+            options.get_username(),
+            socket.display()
+        ),
+        None => format!(
+            "postgres://{}@{}:{}/{database}",
+            options.get_username(),
+            options.get_host(),
+            options.get_port()
+        ),
     }
 }
 
@@ -211,25 +246,46 @@ async fn send_notifications(pool: PgPool, notify: SqlStr, origin: String, signal
 impl PgStore {
     /// Connects to a `postgres://` URL and applies migrations (schema `errand`).
     pub async fn connect(url: &str) -> Result<Self> {
-        let options = PgConnectOptions::from_str(url)
-            .map_err(|e| Error::invalid("database_url", url, e.to_string()))?;
-        Self::connect_with(options, PgOptions::default()).await
+        Self::connect_with(connect_options(url)?, PgOptions::default()).await
     }
 
-    /// Connects with explicit options.
+    /// Connects with explicit options. One connection is opened first, so
+    /// that a refused or failed connection is reported at once, naming the
+    /// server (a pool would retry it until its timeout).
     pub async fn connect_with(options: PgConnectOptions, settings: PgOptions) -> Result<Self> {
         validate_schema(&settings.schema)?;
         errand_core::validate::limit("max_connections", settings.max_connections as usize, 10_000)?;
+        errand_core::validate::duration(
+            "connect_timeout",
+            settings.connect_timeout,
+            Duration::from_millis(1),
+            Duration::from_secs(3600),
+        )?;
+        let target = describe(&options);
+        let first = tokio::time::timeout(
+            settings.connect_timeout,
+            PgConnection::connect_with(&options),
+        )
+        .await
+        .map_err(|_| Error::Unavailable {
+            message: format!(
+                "cannot connect to {target}: no answer within {:?} (PgOptions::connect_timeout)",
+                settings.connect_timeout
+            ),
+            source: None,
+        })?
+        .map_err(|e| db_error(e).context(format!("cannot connect to {target}")))?;
         // Pool connections are not pinged before each use (a round trip per
         // operation); a dead one fails its statement, which the worker retries.
         let pool = PgPoolOptions::new()
             .test_before_acquire(false)
             .max_connections(settings.max_connections)
-            .acquire_timeout(Duration::from_secs(10))
-            .connect_with(options)
+            .acquire_timeout(settings.connect_timeout)
+            .connect_lazy_with(options);
+        drop(first);
+        Self::from_pool(pool, settings)
             .await
-            .map_err(db_error)?;
-        Self::from_pool(pool, settings).await
+            .map_err(|e| e.context(format!("at {target}")))
     }
 
     /// Uses an existing pool (for example the application's own) for durable

@@ -37,6 +37,9 @@ pub struct RedisOptions {
     /// Subscribe to wake-up messages (default true). Without it, workers in
     /// other processes notice new jobs at their poll interval.
     pub listen: bool,
+    /// Longest wait for the server to accept a connection (default 10 s, at
+    /// most an hour). A refused connection is reported at once.
+    pub connect_timeout: Duration,
 }
 
 impl Default for RedisOptions {
@@ -44,6 +47,7 @@ impl Default for RedisOptions {
         RedisOptions {
             prefix: DEFAULT_PREFIX.to_owned(),
             listen: true,
+            connect_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -79,7 +83,7 @@ const LAYOUT: i64 = 2;
 /// Marks a new store with [`LAYOUT`] and refuses one written in another
 /// layout (a store of layout 1, before the key existed, has ids but no
 /// layout key), rather than misreading its jobs.
-async fn check_layout(conn: &mut ConnectionManager, prefix: &str) -> Result<()> {
+async fn check_layout(conn: &mut impl redis::aio::ConnectionLike, prefix: &str) -> Result<()> {
     let layout_key = format!("{prefix}:layout");
     let (layout, has_jobs): (Option<i64>, bool) = redis::pipe()
         .get(&layout_key)
@@ -200,21 +204,46 @@ impl RedisStore {
         Self::connect_with(url, RedisOptions::default()).await
     }
 
-    /// Connects with explicit options.
+    /// Connects with explicit options. One connection is opened first, so
+    /// that a refused or failed connection is reported at once, naming the
+    /// server (the store's own connection would retry it).
     pub async fn connect_with(url: &str, options: RedisOptions) -> Result<Self> {
         validate_prefix(&options.prefix)?;
+        errand_core::validate::duration(
+            "connect_timeout",
+            options.connect_timeout,
+            Duration::from_millis(1),
+            Duration::from_secs(3600),
+        )?;
+        errand_core::validate::url_scheme(
+            url,
+            &["redis", "rediss", "valkey", "valkeys", "redis+unix", "unix"],
+        )?;
+        let target = errand_core::validate::redact_url(url);
         let client = redis::Client::open(url)
-            .map_err(|e| Error::invalid("database_url", url, e.to_string()))?;
+            .map_err(|e| Error::invalid("database_url", &target, e.to_string()))?;
+        let cannot =
+            |e: redis::RedisError| redis_error(e).context(format!("cannot connect to {target}"));
+        let first = redis::AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(options.connect_timeout))
+            .set_response_timeout(Some(options.connect_timeout));
+        let mut probe = client
+            .get_multiplexed_async_connection_with_config(&first)
+            .await
+            .map_err(cannot)?;
+        check_layout(&mut probe, &options.prefix)
+            .await
+            .map_err(|e| e.context(format!("at {target}")))?;
+        drop(probe);
         // A bulk enqueue of many thousand jobs is one script that may run for
         // a second or more on a busy server: answers may take that long.
         let config = redis::aio::ConnectionManagerConfig::new()
             .set_response_timeout(Some(RESPONSE_TIMEOUT))
-            .set_connection_timeout(Some(Duration::from_secs(5)));
+            .set_connection_timeout(Some(options.connect_timeout));
         let conn = client
             .get_connection_manager_with_config(config)
             .await
-            .map_err(redis_error)?;
-        check_layout(&mut conn.clone(), &options.prefix).await?;
+            .map_err(cannot)?;
         let wakeup = Arc::new(WakeupSender::default());
         let listener = options.listen.then(|| {
             tokio::spawn(listen(

@@ -16,5 +16,5 @@ mod transaction;
 
 pub use enqueue::SqliteEnqueueExt;
 pub use migrate::MIGRATIONS;
-pub use store::{SqliteOptions, SqliteStore};
+pub use store::{SqliteOptions, SqliteStore, connect_options};
 pub use transaction::{SqliteTx, SqliteTxConn};

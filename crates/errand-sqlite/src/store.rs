@@ -23,6 +23,48 @@ use crate::migrate::migrate;
 use crate::queries;
 use crate::rows::{from_micros, job_row, micros};
 
+/// Parses a `sqlite://path` (or `sqlite:path`, `sqlite::memory:`) URL,
+/// refusing any other scheme: the error names the URL.
+pub fn connect_options(url: &str) -> Result<SqliteConnectOptions> {
+    errand_core::validate::url_scheme(url, &["sqlite"])?;
+    SqliteConnectOptions::from_str(url)
+        .map_err(|e| Error::invalid("database_url", url, e.to_string()))
+}
+
+/// An error met while opening the file at `target`, naming it. A file that
+/// is not a database, or cannot be opened at all, is the caller's to fix.
+fn open_error(target: &str, e: Error) -> Error {
+    let code = match &e {
+        Error::Backend {
+            source: Some(source),
+            ..
+        }
+        | Error::Unavailable {
+            source: Some(source),
+            ..
+        } => source
+            .downcast_ref::<sqlx::Error>()
+            .and_then(|e| e.as_database_error())
+            .and_then(|db| db.code())
+            .and_then(|c| c.parse::<i32>().ok()),
+        _ => None,
+    };
+    match code.map(|c| c & 0xff) {
+        // SQLITE_CANTOPEN, SQLITE_NOTADB
+        Some(14) => Error::invalid(
+            "database_url",
+            target,
+            "cannot be opened: unable to open database file (does its folder exist, may this user write it?)",
+        ),
+        Some(26) => Error::invalid(
+            "database_url",
+            target,
+            "is not a SQLite database (file is not a database)",
+        ),
+        _ => e.context(format!("cannot open {target}")),
+    }
+}
+
 /// Tuning of a [`SqliteStore`].
 #[derive(Debug, Clone)]
 pub struct SqliteOptions {
@@ -33,6 +75,11 @@ pub struct SqliteOptions {
     /// `synchronous=FULL` instead of `NORMAL`: survives power loss at the cost
     /// of an fsync per commit. NORMAL in WAL mode is safe against process crashes.
     pub synchronous_full: bool,
+    /// Create the database file when it does not exist (default true). With
+    /// false, opening a missing file is an [`Error::NotFound`] naming it:
+    /// for tools that only read, so that a typo in a path does not leave an
+    /// empty database behind.
+    pub create_if_missing: bool,
 }
 
 impl Default for SqliteOptions {
@@ -41,6 +88,7 @@ impl Default for SqliteOptions {
             busy_timeout: Duration::from_secs(30),
             readers: 4,
             synchronous_full: false,
+            create_if_missing: true,
         }
     }
 }
@@ -75,9 +123,7 @@ impl SqliteStore {
     /// Opens (creating if needed) the database at a `sqlite://path` URL and
     /// applies migrations.
     pub async fn connect(url: &str) -> Result<Self> {
-        let options = SqliteConnectOptions::from_str(url)
-            .map_err(|e| Error::invalid("database_url", url, e.to_string()))?;
-        Self::connect_with(options, SqliteOptions::default()).await
+        Self::connect_with(connect_options(url)?, SqliteOptions::default()).await
     }
 
     /// Opens (creating if needed) the database file at `path`.
@@ -86,13 +132,29 @@ impl SqliteStore {
         Self::connect_with(options, SqliteOptions::default()).await
     }
 
-    /// Opens with explicit connection options and tuning.
+    /// Opens with explicit connection options and tuning. Every error names
+    /// the file.
     pub async fn connect_with(
         options: SqliteConnectOptions,
         tuning: SqliteOptions,
     ) -> Result<Self> {
+        let path = options.get_filename().to_path_buf();
+        let target = format!("sqlite://{}", path.display());
+        let in_memory = path.to_string_lossy().starts_with("file:");
+        if !tuning.create_if_missing && !in_memory && !path.exists() {
+            return Err(Error::NotFound {
+                entity: "SQLite database",
+                id: path.display().to_string(),
+            });
+        }
+        Self::open_checked(options, tuning)
+            .await
+            .map_err(|e| open_error(&target, e))
+    }
+
+    async fn open_checked(options: SqliteConnectOptions, tuning: SqliteOptions) -> Result<Self> {
         let options = options
-            .create_if_missing(true)
+            .create_if_missing(tuning.create_if_missing)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(if tuning.synchronous_full {
                 SqliteSynchronous::Full

@@ -298,3 +298,111 @@ async fn admin_calls_on_missing_or_wrong_state_jobs_are_typed_errors() {
     client.delete(job.id()).await.unwrap();
     assert!(client.get(job.id()).await.unwrap().is_none());
 }
+
+#[tokio::test]
+async fn connecting_names_the_file_or_server_and_refuses_foreign_urls() {
+    let e = SqliteStore::connect("postgres://app@db/app").await;
+    assert_eq!(invalid_field(e), "database_url");
+    let dir = tempfile::tempdir().unwrap();
+    let junk = dir.path().join("junk.db");
+    std::fs::write(&junk, b"this is text, not a database file at all").unwrap();
+    let e = SqliteStore::open(&junk).await.unwrap_err().to_string();
+    assert!(
+        e.contains("junk.db") && e.contains("not a SQLite database"),
+        "{e}"
+    );
+    let missing = dir.path().join("no").join("such").join("jobs.db");
+    let e = SqliteStore::open(&missing).await.unwrap_err().to_string();
+    assert!(e.contains("no/such/jobs.db"), "{e}");
+    let options = errand::sqlite::connect_options("sqlite://never.db").unwrap();
+    let tuning = errand::sqlite::SqliteOptions {
+        create_if_missing: false,
+        ..Default::default()
+    };
+    let e = SqliteStore::connect_with(options, tuning)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::NotFound { .. }), "{e}");
+    assert!(!std::path::Path::new("never.db").exists());
+}
+
+#[cfg(feature = "postgres")]
+#[tokio::test]
+async fn postgres_refuses_other_schemes_and_reports_a_refused_connection_naming_it() {
+    let e = errand::PgStore::connect("mysql://app:secret@db/app").await;
+    let Err(Error::Invalid { field, value, .. }) = e else {
+        panic!("a mysql:// URL must be refused: {e:?}");
+    };
+    assert_eq!(field, "database_url");
+    assert!(!value.contains("secret"), "{value}");
+    let e = errand::PgStore::connect("postgres://postgres:secret@127.0.0.1:1/test")
+        .await
+        .unwrap_err();
+    assert!(e.is_transient(), "{e}");
+    let text = e.to_string();
+    assert!(
+        text.contains("127.0.0.1:1") && text.contains("refused") && !text.contains("secret"),
+        "{text}"
+    );
+    assert!(
+        std::error::Error::source(&e).is_some(),
+        "the driver's error is kept"
+    );
+}
+
+#[cfg(feature = "redis")]
+#[tokio::test]
+async fn redis_refuses_other_schemes_and_reports_a_refused_connection_naming_it() {
+    let e = errand::RedisStore::connect("http://127.0.0.1:6379").await;
+    assert_eq!(invalid_field(e), "database_url");
+    let e = errand::RedisStore::connect("redis://:secret@127.0.0.1:1")
+        .await
+        .unwrap_err();
+    assert!(e.is_transient(), "{e}");
+    let text = e.to_string();
+    assert!(
+        text.contains("127.0.0.1:1") && text.contains("refused") && !text.contains("secret"),
+        "{text}"
+    );
+}
+
+/// A server that accepts the connection and never answers: the connect
+/// timeout bounds the wait, and the error says so, naming the server.
+#[cfg(all(feature = "postgres", feature = "redis"))]
+#[tokio::test]
+async fn a_silent_server_is_given_up_after_the_connect_timeout() {
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let timeout = Duration::from_millis(300);
+    let pg = errand::PgStore::connect_with(
+        errand::postgres::connect_options(&format!("postgres://postgres@127.0.0.1:{port}/test"))
+            .unwrap(),
+        errand::postgres::PgOptions {
+            connect_timeout: timeout,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap_err();
+    assert!(pg.is_transient(), "{pg}");
+    let text = pg.to_string();
+    assert!(
+        text.contains(&format!("127.0.0.1:{port}")) && text.contains("300ms"),
+        "{text}"
+    );
+    let redis = errand::RedisStore::connect_with(
+        &format!("redis://127.0.0.1:{port}"),
+        errand::redis::RedisOptions {
+            connect_timeout: timeout,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap_err();
+    assert!(redis.is_transient(), "{redis}");
+    assert!(
+        redis.to_string().contains(&format!("127.0.0.1:{port}")),
+        "{redis}"
+    );
+    drop(silent);
+}
