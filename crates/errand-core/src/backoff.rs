@@ -65,9 +65,17 @@ impl Backoff {
             Backoff::Exponential { base, max, jitter } => {
                 let exp = attempt.saturating_sub(1).min(32);
                 let raw = base.saturating_mul(1u32 << exp.min(31)).min(*max);
-                let jitter = jitter.clamp(0.0, 1.0);
+                // Whatever the settings (a NaN jitter, a base near
+                // Duration::MAX), a delay is computed, never a panic.
+                let jitter = if jitter.is_nan() {
+                    0.0
+                } else {
+                    jitter.clamp(0.0, 1.0)
+                };
                 let factor = 1.0 + jitter * (fastrand::f64() * 2.0 - 1.0);
-                raw.mul_f64(factor).min(*max)
+                Duration::try_from_secs_f64(raw.as_secs_f64() * factor)
+                    .unwrap_or(*max)
+                    .min(*max)
             }
         }
     }
@@ -90,6 +98,22 @@ mod tests {
             );
         }
         assert!(b.delay(40, &e) <= Duration::from_secs(3600));
+    }
+
+    #[test]
+    fn extreme_settings_give_a_delay_and_never_panic() {
+        let e = JobError::retry("x");
+        for (base, max, jitter) in [
+            (Duration::MAX, Duration::MAX, 0.2),
+            (Duration::MAX, Duration::MAX, f64::NAN),
+            (Duration::from_secs(1), Duration::MAX, f64::INFINITY),
+            (Duration::ZERO, Duration::ZERO, -3.0),
+        ] {
+            let b = Backoff::Exponential { base, max, jitter };
+            for attempt in [0, 1, 2, 31, 32, 33, u32::MAX] {
+                assert!(b.delay(attempt, &e) <= max);
+            }
+        }
     }
 
     #[test]

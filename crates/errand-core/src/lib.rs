@@ -35,3 +35,8 @@ pub use store::{
 };
 pub use tokio_util::sync::CancellationToken;
 pub use transaction::{AttemptTransaction, Completion, TransactionEnd, TransactionSlot};
+
+/// This crate's README, compiled as a doctest so that its code stays true.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

@@ -19,3 +19,8 @@ pub use migrate::migration_sql;
 pub use sqlx::postgres::PgConnectOptions;
 pub use store::{DEFAULT_SCHEMA, PgOptions, PgStore, connect_options};
 pub use transaction::{PgTx, PgTxConn};
+
+/// This crate's README, compiled as a doctest so that its code stays true.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

@@ -12,3 +12,8 @@ mod scripts;
 mod store;
 
 pub use store::{DEFAULT_PREFIX, RedisOptions, RedisStore};
+
+/// This crate's README, compiled as a doctest so that its code stays true.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

@@ -18,3 +18,8 @@ pub use enqueue::SqliteEnqueueExt;
 pub use migrate::MIGRATIONS;
 pub use store::{SqliteOptions, SqliteStore, connect_options};
 pub use transaction::{SqliteTx, SqliteTxConn};
+
+/// This crate's README, compiled as a doctest so that its code stays true.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

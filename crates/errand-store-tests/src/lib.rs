@@ -84,3 +84,8 @@ macro_rules! conformance_cases {
         )*
     };
 }
+
+/// This crate's README, compiled as a doctest so that its code stays true.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

@@ -75,7 +75,23 @@ pub mod redis {
 #[cfg(feature = "redis")]
 pub use errand_redis::RedisStore;
 
-/// The workspace README's example, compiled as a doctest so that it stays true.
+/// The workspace README's example, compiled as a doctest so that it stays true
+/// (and run as `examples/quickstart.rs`).
 #[doc = include_str!("../../../README.md")]
 #[cfg(doctest)]
 pub struct ReadmeDoctests;
+
+/// This crate's README, compiled as a doctest.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct CrateReadmeDoctests;
+
+/// Every snippet of the guide, compiled as a doctest; it uses every store.
+#[doc = include_str!("../../../docs/guide.md")]
+#[cfg(all(doctest, feature = "sqlite", feature = "postgres", feature = "redis"))]
+pub struct GuideDoctests;
+
+/// The delivery guarantees, compiled as a doctest (for any code they show).
+#[doc = include_str!("../../../docs/guarantees.md")]
+#[cfg(doctest)]
+pub struct GuaranteesDoctests;

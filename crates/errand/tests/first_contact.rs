@@ -406,3 +406,115 @@ async fn a_silent_server_is_given_up_after_the_connect_timeout() {
     );
     drop(silent);
 }
+
+/// An application with both SQL stores imports both extension traits; each
+/// enqueues into the store it is given (on PostgreSQL, that store's schema).
+#[cfg(feature = "postgres")]
+#[tokio::test]
+async fn both_transactional_enqueue_traits_work_side_by_side() {
+    use errand::{PgEnqueueExt, SqliteEnqueueExt};
+
+    let (sqlite, dir) = store().await;
+    let app = sqlx::SqlitePool::connect(&format!(
+        "sqlite://{}",
+        dir.path().join("jobs.db").display()
+    ))
+    .await
+    .unwrap();
+    let mut tx = app.begin().await.unwrap();
+    let job = cleanup::enqueue()
+        .enqueue_in_sqlite(&sqlite, &mut tx)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert!(Client::new(sqlite).get(job.id).await.unwrap().is_some());
+
+    let url = std::env::var("ERRAND_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
+    let schema = format!("errand_first_contact_{}", std::process::id());
+    let pg = errand::PgStore::connect_with(
+        errand::postgres::connect_options(&url).unwrap(),
+        errand::postgres::PgOptions {
+            schema: schema.clone(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let mut tx = pg.pool().begin().await.unwrap();
+    let job = cleanup::enqueue()
+        .enqueue_in_pg(&pg, &mut tx)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let found = Client::new(pg.clone()).get(job.id).await.unwrap();
+    pg.drop_schema().await.unwrap();
+    assert_eq!(
+        found.map(|j| j.kind),
+        Some("cleanup".to_owned()),
+        "in schema {schema}"
+    );
+}
+
+/// A kind written by hand with the longest timeout and backoff there are,
+/// a snooze of `Duration::MAX`, a wait of `Duration::MAX`: none panics.
+struct Patient;
+
+impl errand::Job for Patient {
+    const KIND: &'static str = "patient";
+    type Input = u32;
+    type Output = u32;
+
+    fn options() -> errand::JobOptions {
+        errand::JobOptions {
+            timeout: Some(Duration::MAX),
+            backoff: Some(errand::Backoff::Exponential {
+                base: Duration::MAX,
+                max: Duration::MAX,
+                jitter: f64::NAN,
+            }),
+            ..Default::default()
+        }
+    }
+
+    async fn run(&self, input: u32, ctx: errand::JobContext) -> Result<u32, JobError> {
+        match (input, ctx.attempt()) {
+            (0, _) => Err(JobError::snooze(Duration::MAX)),
+            (1, 1) => Err(JobError::retry("again, some day")),
+            (n, _) => Ok(n),
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_longest_durations_never_panic() {
+    let (store, _dir) = store().await;
+    let client = Client::new(store.clone());
+    let snoozed = client
+        .enqueue(EnqueueBuilder::<Patient>::new(0))
+        .await
+        .unwrap();
+    let retried = client
+        .enqueue(EnqueueBuilder::<Patient>::new(1))
+        .await
+        .unwrap();
+    let done = client
+        .enqueue(EnqueueBuilder::<Patient>::new(7))
+        .await
+        .unwrap();
+    let worker = Worker::builder(store).register(Patient).build().unwrap();
+    let summary = worker.drain().await.unwrap();
+    assert_eq!(
+        (summary.completed, summary.snoozed, summary.retried),
+        (1, 1, 1)
+    );
+    let latest = errand::validate::latest_time();
+    for job in [&snoozed, &retried] {
+        let row = job.job().await.unwrap();
+        assert_eq!(row.run_at, latest, "a delay past 2199 runs at its end");
+    }
+    assert_eq!(
+        done.wait_timeout(Duration::MAX).await.unwrap(),
+        Finished::Completed(7)
+    );
+}
