@@ -24,17 +24,34 @@ pub fn to_stored<T: Serialize + ?Sized>(field: &str, value: &T) -> Result<serde_
     Ok(json)
 }
 
-/// Checks a JSON value for NUL characters in its strings and keys.
+/// Deepest nesting of arrays and objects a stored value may have: every
+/// store reads values back with serde_json, which refuses more than 128.
+pub const MAX_DEPTH: usize = 100;
+
+/// Checks a JSON value for NUL characters in its strings and keys, and for
+/// nesting deeper than [`MAX_DEPTH`].
 pub fn check_stored(field: &str, value: &serde_json::Value) -> Result<()> {
-    if let Some(mut path) = find_nul(value) {
-        path.reverse();
-        return Err(Error::invalid(
-            path_of(field, &path),
-            "(contains U+0000)",
-            "must not contain the NUL character (U+0000): PostgreSQL cannot store it",
-        ));
+    match find_unstorable(value, 0) {
+        None => Ok(()),
+        Some((mut path, Unstorable::Nul)) => {
+            path.reverse();
+            Err(Error::invalid(
+                path_of(field, &path),
+                "(contains U+0000)",
+                "must not contain the NUL character (U+0000): PostgreSQL cannot store it",
+            ))
+        }
+        Some((mut path, Unstorable::Deep)) => {
+            path.reverse();
+            Err(Error::invalid(
+                path_of(field, &path),
+                format!("(nested more than {MAX_DEPTH} levels)"),
+                format!(
+                    "must be nested at most {MAX_DEPTH} levels deep: stores read values back with serde_json, which stops at 128"
+                ),
+            ))
+        }
     }
-    Ok(())
 }
 
 /// Checks a plain string (a meta value, a unique key) for NUL characters.
@@ -59,24 +76,35 @@ pub fn without_nul(text: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
-/// The path to the first NUL under `value`, innermost part first; nothing
-/// is allocated unless one is found.
-fn find_nul(value: &serde_json::Value) -> Option<Vec<String>> {
+/// What a store cannot hold.
+enum Unstorable {
+    Nul,
+    Deep,
+}
+
+/// The path to the first NUL or too deep a nesting under `value`, innermost
+/// part first; nothing is allocated unless one is found.
+fn find_unstorable(value: &serde_json::Value, depth: usize) -> Option<(Vec<String>, Unstorable)> {
+    let nested = |depth: usize| (depth >= MAX_DEPTH).then(|| (Vec::new(), Unstorable::Deep));
     match value {
-        serde_json::Value::String(s) => s.contains('\0').then(Vec::new),
-        serde_json::Value::Array(items) => items.iter().enumerate().find_map(|(i, item)| {
-            let mut path = find_nul(item)?;
-            path.push(format!("[{i}]"));
-            Some(path)
+        serde_json::Value::String(s) => s.contains('\0').then(|| (Vec::new(), Unstorable::Nul)),
+        serde_json::Value::Array(items) => nested(depth).or_else(|| {
+            items.iter().enumerate().find_map(|(i, item)| {
+                let (mut path, why) = find_unstorable(item, depth + 1)?;
+                path.push(format!("[{i}]"));
+                Some((path, why))
+            })
         }),
-        serde_json::Value::Object(map) => map.iter().find_map(|(key, item)| {
-            let mut path = if key.contains('\0') {
-                Vec::new()
-            } else {
-                find_nul(item)?
-            };
-            path.push(format!(".{}", key.replace('\0', "\\0")));
-            Some(path)
+        serde_json::Value::Object(map) => nested(depth).or_else(|| {
+            map.iter().find_map(|(key, item)| {
+                let (mut path, why) = if key.contains('\0') {
+                    (Vec::new(), Unstorable::Nul)
+                } else {
+                    find_unstorable(item, depth + 1)?
+                };
+                path.push(format!(".{}", key.replace('\0', "\\0")));
+                Some((path, why))
+            })
         }),
         _ => None,
     }
@@ -556,6 +584,20 @@ mod tests {
             .unwrap_or_default();
         assert!(m.contains("input.ok[1].k\\0"), "{m}");
         assert!(check_text("unique_key", "a\0").is_err());
+        let mut deep = serde_json::json!(1);
+        for _ in 0..MAX_DEPTH {
+            deep = serde_json::json!([deep]);
+        }
+        assert!(
+            check_stored("input", &deep).is_ok(),
+            "{MAX_DEPTH} levels are fine"
+        );
+        let deeper = serde_json::json!({ "a": deep });
+        let m = check_stored("input", &deeper)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(m.contains("input.a") && m.contains("nested"), "{m}");
         assert_eq!(without_nul("a\0b"), "a\u{FFFD}b");
     }
 }

@@ -147,7 +147,18 @@ pub async fn enqueue_refuses_values_a_store_cannot_hold(h: &Harness) {
     meta_nul.insert("request".to_owned(), "a\0b".to_owned());
     let mut meta_key_nul = std::collections::BTreeMap::new();
     meta_key_nul.insert("re\0quest".to_owned(), "x".to_owned());
+    let nested = |levels: usize| {
+        (0..levels).fold(serde_json::json!("core"), |inner, _| {
+            serde_json::json!([inner])
+        })
+    };
+    let too_deep = NewJob::new(
+        "k",
+        serde_json::json!({ "tree": nested(errand::json::MAX_DEPTH) }),
+    );
+    let too_deep_field = format!("input.tree{}", "[0]".repeat(errand::json::MAX_DEPTH - 1));
     let cases: Vec<(NewJob, &str)> = vec![
+        (too_deep, too_deep_field.as_str()),
         (
             NewJob::new("k", serde_json::json!({"to": "ada\u{0}@example.com"})),
             "input.to",
@@ -257,10 +268,19 @@ pub async fn enqueue_refuses_values_a_store_cannot_hold(h: &Harness) {
                 run_at: Some(earliest),
                 ..NewJob::new("k", serde_json::json!("\u{1}"))
             },
+            NewJob {
+                run_at: Some(latest),
+                ..NewJob::new("k", nested(errand::json::MAX_DEPTH))
+            },
         ],
         now,
     )
     .await;
+    assert_eq!(
+        get(h, ids[2].id, now).await.input,
+        nested(errand::json::MAX_DEPTH),
+        "the deepest input allowed reads back"
+    );
     let far = get(h, ids[0].id, now).await;
     assert_eq!(far.input, input, "the input reads back as written");
     assert_eq!(far.run_at, latest);
