@@ -144,6 +144,11 @@ pub(crate) fn single_statement(jobs: &[NewJob]) -> bool {
     jobs.len() <= 1 || runs.len() == 1 || !runs_pay_off(&runs, jobs.len())
 }
 
+/// Attempts of a keyed insert before giving up: each new attempt follows a
+/// holder committed in the instant between the insert and its lookup, so
+/// more than two mean the key changes hands continuously.
+const UNIQUE_ATTEMPTS: usize = 20;
+
 async fn insert_one(
     conn: &mut PgConnection,
     q: &Queries,
@@ -163,42 +168,45 @@ async fn insert_one(
             (Some(unique.key.as_str()), Some(scope), until)
         }
     };
-    let id: Option<i64> = sqlx::query_scalar(q.enqueue_one.clone())
-        .bind(&job.kind)
-        .bind(&job.queue)
-        .bind(job.priority)
-        .bind(job.tenant.as_deref())
-        .bind(&job.input)
-        .bind(i32::try_from(job.max_attempts).unwrap_or(i32::MAX))
-        .bind(job.run_at.unwrap_or(now))
-        .bind(now)
-        .bind(unique_key)
-        .bind(unique_scope)
-        .bind(unique_until)
-        .bind(job.batch_id)
-        .bind(job.cron.as_ref().map(|c| c.name.as_str()))
-        .bind(job.cron.as_ref().map(|c| c.fire_at))
-        .bind(meta_json(&job.meta))
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(db_error)?;
-    if let Some(id) = id {
-        return Ok(Enqueued {
-            id: JobId(id),
-            duplicate: false,
-        });
+    let statement = if unique_key.is_some() {
+        q.enqueue_unique.clone()
+    } else {
+        q.enqueue_one.clone()
+    };
+    for _ in 0..UNIQUE_ATTEMPTS {
+        let row: Option<(i64, bool)> = sqlx::query_as(statement.clone())
+            .bind(&job.kind)
+            .bind(&job.queue)
+            .bind(job.priority)
+            .bind(job.tenant.as_deref())
+            .bind(&job.input)
+            .bind(i32::try_from(job.max_attempts).unwrap_or(i32::MAX))
+            .bind(job.run_at.unwrap_or(now))
+            .bind(now)
+            .bind(unique_key)
+            .bind(unique_scope)
+            .bind(unique_until)
+            .bind(job.batch_id)
+            .bind(job.cron.as_ref().map(|c| c.name.as_str()))
+            .bind(job.cron.as_ref().map(|c| c.fire_at))
+            .bind(meta_json(&job.meta))
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(db_error)?;
+        if let Some((id, duplicate)) = row {
+            return Ok(Enqueued {
+                id: JobId(id),
+                duplicate,
+            });
+        }
     }
-    let holder: Option<i64> = sqlx::query_scalar(q.unique_holder.clone())
-        .bind(unique_key)
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(db_error)?;
-    holder
-        .map(|id| Enqueued {
-            id: JobId(id),
-            duplicate: true,
-        })
-        .ok_or_else(|| Error::backend_msg("insert skipped but no job holds its unique key"))
+    Err(Error::Unavailable {
+        message: format!(
+            "unique key {:?} changed hands {UNIQUE_ATTEMPTS} times during one enqueue; nothing was enqueued",
+            unique_key.unwrap_or_default()
+        ),
+        source: None,
+    })
 }
 
 /// Validates and inserts on the application's connection.

@@ -57,7 +57,7 @@ queries! {
     enqueue_bulk => "enqueue_bulk.sql",
     enqueue_one => "enqueue_one.sql",
     unique_release_expired => "unique_release_expired.sql",
-    unique_holder => "unique_holder.sql",
+    enqueue_unique => "enqueue_unique.sql",
     lock_kinds => "lock_kinds.sql",
     claim_running_counts => "claim_running_counts.sql",
     claim_candidates => "claim_candidates.sql",

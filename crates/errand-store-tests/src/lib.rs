@@ -21,6 +21,7 @@ macro_rules! conformance_suite {
             enqueue_returns_ids_in_order,
             enqueue_rejects_bad_input_and_stores_nothing,
             enqueue_refuses_values_a_store_cannot_hold,
+            unique_enqueue_races_the_holders_completion,
             bulk_enqueue_of_mixed_jobs_keeps_every_field,
             bulk_enqueue_is_all_or_nothing,
             delayed_job_is_scheduled_until_due,

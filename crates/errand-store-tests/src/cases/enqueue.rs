@@ -371,3 +371,124 @@ pub async fn enqueue_in_another_process_wakes_this_ones_workers(h: &Harness) {
         );
     }
 }
+
+/// An enqueue with a unique key always ends in a new job or in the id of the
+/// job that holds the key at that moment, also while the holder finishes:
+/// single, bulk and transactional enqueues race the holder's completion.
+pub async fn unique_enqueue_races_the_holders_completion(h: &Harness) {
+    use std::sync::Arc;
+
+    let rounds = 120;
+    let mut settled_by_completion = 0;
+    for round in 0..rounds {
+        let kind = format!("race{round}");
+        let key = format!("race-key-{round}");
+        let keyed = {
+            let (kind, key) = (kind.clone(), key.clone());
+            move || NewJob {
+                unique: Some(errand::Unique::active(key.clone())),
+                ..job(&kind)
+            }
+        };
+        let now = t0();
+        let holder = enqueue_one(h, keyed(), now).await;
+        let claimed = claim(h, "w", &[kind.as_str()], 1, now).await;
+        assert_eq!(claimed[0].id, holder);
+
+        let mut racers = Vec::new();
+        let store = Arc::clone(&h.store);
+        racers.push(tokio::spawn(async move {
+            let done = store
+                .finalize(errand::FinalizeParams {
+                    worker: "w".into(),
+                    items: vec![errand::FinalizeItem {
+                        id: holder,
+                        attempt: 1,
+                        outcome: Outcome::Complete {
+                            output: serde_json::Value::Null,
+                        },
+                    }],
+                    now,
+                })
+                .await
+                .expect("complete the holder");
+            assert_eq!(done, [true]);
+            Vec::new()
+        }));
+        for racer in 0..4 {
+            let store = Arc::clone(&h.store);
+            let jobs = if racer == 3 {
+                vec![job(&kind), keyed(), job(&kind)] // a bulk with one keyed job
+            } else {
+                vec![keyed()]
+            };
+            racers.push(tokio::spawn(async move {
+                let keyed_at = usize::from(jobs.len() == 3);
+                let done = store
+                    .enqueue(EnqueueParams {
+                        jobs,
+                        now,
+                        max_input_bytes: 1 << 20,
+                    })
+                    .await
+                    .unwrap_or_else(|e| panic!("a keyed enqueue must not fail: {e}"));
+                vec![done[keyed_at]]
+            }));
+        }
+        if let Some(tx) = h.tx.clone() {
+            let job = keyed();
+            racers.push(tokio::spawn(async move {
+                let open = tx.begin_and_enqueue(job, now).await.unwrap_or_else(|e| {
+                    panic!("a keyed enqueue in a transaction must not fail: {e}")
+                });
+                let id = open.id();
+                open.commit().await.expect("commit");
+                vec![errand::Enqueued {
+                    id,
+                    duplicate: id == holder,
+                }]
+            }));
+        }
+        let mut results = Vec::new();
+        for racer in racers {
+            results.extend(racer.await.expect("racer"));
+        }
+        let new: Vec<JobId> = results
+            .iter()
+            .filter(|e| !e.duplicate)
+            .map(|e| e.id)
+            .collect();
+        let new_ids: std::collections::BTreeSet<JobId> = new.iter().copied().collect();
+        assert!(
+            new_ids.len() <= 1,
+            "round {round}: at most one new job may take the key: {results:?}"
+        );
+        for e in results.iter().filter(|e| e.duplicate) {
+            assert!(
+                e.id == holder || new_ids.contains(&e.id),
+                "round {round}: a duplicate names the holder at that moment: {results:?}"
+            );
+        }
+        if !new_ids.is_empty() {
+            settled_by_completion += 1;
+        }
+        let unfinished = h
+            .store
+            .list(ListParams {
+                kind: Some(kind.clone()),
+                limit: 100,
+                now,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|j| j.unique_key.as_deref() == Some(key.as_str()) && !j.state.is_finished())
+            .count();
+        assert!(
+            unfinished <= 1,
+            "round {round}: {unfinished} unfinished jobs hold {key}"
+        );
+    }
+    println!("{settled_by_completion} of {rounds} rounds made a new job after the holder finished");
+}

@@ -1,1 +1,0 @@
-SELECT id FROM {schema}.jobs WHERE unique_slot = $1
