@@ -292,49 +292,28 @@ impl ser::Serializer for Finite {
     }
 }
 
-impl ser::SerializeSeq for Compound {
-    type Ok = ();
-    type Error = NotFinite;
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), NotFinite> {
-        self.element(value)
-    }
-    fn end(self) -> Result<(), NotFinite> {
-        Ok(())
-    }
+/// The compounds whose parts are elements, walked the same way.
+macro_rules! walk_elements {
+    ($($trait:ident :: $method:ident),*) => {
+        $(impl ser::$trait for Compound {
+            type Ok = ();
+            type Error = NotFinite;
+            fn $method<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), NotFinite> {
+                self.element(value)
+            }
+            fn end(self) -> Result<(), NotFinite> {
+                Ok(())
+            }
+        })*
+    };
 }
 
-impl ser::SerializeTuple for Compound {
-    type Ok = ();
-    type Error = NotFinite;
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), NotFinite> {
-        self.element(value)
-    }
-    fn end(self) -> Result<(), NotFinite> {
-        Ok(())
-    }
-}
-
-impl ser::SerializeTupleStruct for Compound {
-    type Ok = ();
-    type Error = NotFinite;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), NotFinite> {
-        self.element(value)
-    }
-    fn end(self) -> Result<(), NotFinite> {
-        Ok(())
-    }
-}
-
-impl ser::SerializeTupleVariant for Compound {
-    type Ok = ();
-    type Error = NotFinite;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), NotFinite> {
-        self.element(value)
-    }
-    fn end(self) -> Result<(), NotFinite> {
-        Ok(())
-    }
-}
+walk_elements!(
+    SerializeSeq::serialize_element,
+    SerializeTuple::serialize_element,
+    SerializeTupleStruct::serialize_field,
+    SerializeTupleVariant::serialize_field
+);
 
 impl ser::SerializeMap for Compound {
     type Ok = ();
@@ -362,35 +341,27 @@ impl ser::SerializeMap for Compound {
     }
 }
 
-impl ser::SerializeStruct for Compound {
-    type Ok = ();
-    type Error = NotFinite;
-    fn serialize_field<T: Serialize + ?Sized>(
-        &mut self,
-        key: &'static str,
-        value: &T,
-    ) -> Result<(), NotFinite> {
-        self.field(key, value)
-    }
-    fn end(self) -> Result<(), NotFinite> {
-        Ok(())
-    }
+/// The compounds whose parts are named fields, walked the same way.
+macro_rules! walk_fields {
+    ($($trait:ident),*) => {
+        $(impl ser::$trait for Compound {
+            type Ok = ();
+            type Error = NotFinite;
+            fn serialize_field<T: Serialize + ?Sized>(
+                &mut self,
+                key: &'static str,
+                value: &T,
+            ) -> Result<(), NotFinite> {
+                self.field(key, value)
+            }
+            fn end(self) -> Result<(), NotFinite> {
+                Ok(())
+            }
+        })*
+    };
 }
 
-impl ser::SerializeStructVariant for Compound {
-    type Ok = ();
-    type Error = NotFinite;
-    fn serialize_field<T: Serialize + ?Sized>(
-        &mut self,
-        key: &'static str,
-        value: &T,
-    ) -> Result<(), NotFinite> {
-        self.field(key, value)
-    }
-    fn end(self) -> Result<(), NotFinite> {
-        Ok(())
-    }
-}
+walk_fields!(SerializeStruct, SerializeStructVariant);
 
 /// Renders a map key for a path: strings and numbers as they are.
 struct KeyName;
