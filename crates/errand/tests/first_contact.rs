@@ -140,35 +140,23 @@ async fn limits_on_unknown_kinds_or_unserved_queues_are_refused() {
 async fn settings_beyond_their_maximum_are_errors_not_panics() {
     let (store, _dir) = store().await;
     let builder = || Worker::builder(store.clone()).register(cleanup::job());
-    assert_eq!(
-        invalid_field(builder().concurrency(usize::MAX).build()),
-        "concurrency"
-    );
-    assert_eq!(
-        invalid_field(builder().claim_batch(usize::MAX).build()),
-        "claim_batch"
-    );
-    assert_eq!(
-        invalid_field(builder().lease(Duration::MAX).build()),
-        "lease"
-    );
-    assert_eq!(
-        invalid_field(builder().shutdown_timeout(Duration::MAX).build()),
-        "shutdown_timeout"
-    );
-    assert_eq!(
-        invalid_field(builder().poll_interval(Duration::MAX).build()),
-        "poll_interval"
-    );
-    assert_eq!(
-        invalid_field(builder().rescue_interval(Duration::MAX).build()),
-        "rescue_interval"
-    );
-    assert_eq!(
-        invalid_field(builder().global_limit("cleanup", u32::MAX).build()),
-        "global_limit[cleanup]"
-    );
-    assert_eq!(invalid_field(builder().name("a\nb").build()), "name");
+    type Setting = fn(errand::WorkerBuilder) -> errand::WorkerBuilder;
+    let settings: [(Setting, &str); 8] = [
+        (|b| b.concurrency(usize::MAX), "concurrency"),
+        (|b| b.claim_batch(usize::MAX), "claim_batch"),
+        (|b| b.lease(Duration::MAX), "lease"),
+        (|b| b.shutdown_timeout(Duration::MAX), "shutdown_timeout"),
+        (|b| b.poll_interval(Duration::MAX), "poll_interval"),
+        (|b| b.rescue_interval(Duration::MAX), "rescue_interval"),
+        (
+            |b| b.global_limit("cleanup", u32::MAX),
+            "global_limit[cleanup]",
+        ),
+        (|b| b.name("a\nb"), "name"),
+    ];
+    for (setting, field) in settings {
+        assert_eq!(invalid_field(setting(builder()).build()), field);
+    }
     // The documented maxima themselves are accepted, and such a worker starts
     // and shuts down.
     let worker = builder()
