@@ -1,7 +1,6 @@
 //! `errand bench`: enqueue rate (single and bulk), processing rate of no-op
 //! jobs, and enqueue-to-start latency with an idle worker in the same process.
 
-use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
@@ -60,6 +59,11 @@ pub struct BenchArgs {
     /// or `finished` (completed jobs kept in the table).
     #[arg(long, default_value = "pending")]
     backlog_state: BacklogState,
+    /// PostgreSQL: write claims, renewals and results with
+    /// `synchronous_commit = off` (`PgOptions::synchronous_job_updates =
+    /// false`), to measure what the durable default costs.
+    #[arg(long)]
+    async_job_updates: bool,
 }
 
 /// What `--backlog` puts in the table.
@@ -84,6 +88,9 @@ struct Report {
     producers: u64,
     backlog: u64,
     backlog_state: BacklogState,
+    /// PostgreSQL: claims, renewals and results committed without waiting
+    /// for the WAL flush (`--async-job-updates`).
+    async_job_updates: bool,
     enqueue_single_per_s: f64,
     enqueue_bulk_per_s: f64,
     process_per_s: f64,
@@ -255,14 +262,14 @@ async fn open(args: &BenchArgs, target: Target<'_>) -> anyhow::Result<(Arc<dyn S
                 .duration_since(std::time::UNIX_EPOCH)
                 .map(|d| d.as_secs())
                 .unwrap_or(0);
-            let options = errand::postgres::PgConnectOptions::from_str(url)
-                .map_err(|e| errand::Error::invalid("database_url", url, e.to_string()))?;
+            let options = errand::postgres::connect_options(url)?;
             let settings = errand::postgres::PgOptions {
                 schema: target
                     .schema
                     .map_or_else(|| format!("errand_bench_{secs}"), str::to_owned),
                 max_connections: 20,
                 listen: true,
+                synchronous_job_updates: !args.async_job_updates,
                 ..errand::postgres::PgOptions::default()
             };
             let store = errand::postgres::PgStore::connect_with(options, settings).await?;
@@ -439,6 +446,7 @@ pub async fn run(target: Target<'_>, args: BenchArgs, json: bool) -> anyhow::Res
         producers,
         backlog: args.backlog,
         backlog_state: args.backlog_state,
+        async_job_updates: args.async_job_updates,
         enqueue_single_per_s,
         enqueue_bulk_per_s,
         process_per_s,

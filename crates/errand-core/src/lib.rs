@@ -30,8 +30,8 @@ pub use state::JobState;
 pub use store::{
     CancelOutcome, CancelParams, Cancellation, Capabilities, ClaimParams, DeleteParams,
     EnqueueParams, Enqueued, FinalizeGroups, FinalizeItem, FinalizeParams, GetParams, KindClaim,
-    LeaseStatus, ListParams, Outcome, QueueClaim, RenewParams, RescueParams, RetryParams,
-    StateCount, Stats, StatsParams, Store, Wakeup, WakeupSender,
+    LeaseStatus, ListParams, Outcome, QueueClaim, RenewParams, RescueParams, RescueUnheldParams,
+    RetryParams, StateCount, Stats, StatsParams, Store, Wakeup, WakeupSender,
 };
 pub use tokio_util::sync::CancellationToken;
 pub use transaction::{AttemptTransaction, Completion, TransactionEnd, TransactionSlot};

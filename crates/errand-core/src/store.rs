@@ -246,6 +246,26 @@ pub struct RescueParams {
     pub now: DateTime<Utc>,
 }
 
+/// Rescue the jobs the store holds as running for a worker that no longer
+/// runs them: their claim reached the store but not the worker (the
+/// connection broke on the way back), or the store lost the worker's
+/// result (a server crash with asynchronous commits). Each such job has
+/// used its attempt, as a rescued one does, and waits again at once
+/// instead of after its lease.
+#[derive(Debug, Clone)]
+pub struct RescueUnheldParams {
+    /// The worker.
+    pub worker: String,
+    /// Every job the worker holds (runs, or has a result to write for) among
+    /// those it claimed before `claimed_before`.
+    pub held: Vec<JobId>,
+    /// Only jobs claimed (their `started_at`) before this time are
+    /// considered: claims sent since may not have reached the worker yet.
+    pub claimed_before: DateTime<Utc>,
+    /// The rescue time.
+    pub now: DateTime<Utc>,
+}
+
 /// Read one job.
 #[derive(Debug, Clone)]
 pub struct GetParams {
@@ -542,6 +562,8 @@ pub trait Store: Send + Sync + 'static {
     async fn renew_leases(&self, params: RenewParams) -> Result<Vec<LeaseStatus>>;
     /// Rescues jobs with expired leases; returns their ids.
     async fn rescue(&self, params: RescueParams) -> Result<Vec<JobId>>;
+    /// Rescues a worker's running jobs that it no longer holds; returns their ids.
+    async fn rescue_unheld(&self, params: RescueUnheldParams) -> Result<Vec<JobId>>;
     /// Reads one job.
     async fn get(&self, params: GetParams) -> Result<Option<JobRow>>;
     /// Lists jobs.
@@ -587,6 +609,9 @@ impl<S: Store + ?Sized> Store for std::sync::Arc<S> {
     }
     async fn rescue(&self, params: RescueParams) -> Result<Vec<JobId>> {
         (**self).rescue(params).await
+    }
+    async fn rescue_unheld(&self, params: RescueUnheldParams) -> Result<Vec<JobId>> {
+        (**self).rescue_unheld(params).await
     }
     async fn get(&self, params: GetParams) -> Result<Option<JobRow>> {
         (**self).get(params).await

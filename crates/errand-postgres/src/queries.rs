@@ -70,6 +70,7 @@ queries! {
     finalize_snooze => "finalize_snooze.sql",
     renew_leases => "renew_leases.sql",
     rescue => "rescue.sql",
+    rescue_unheld => "rescue_unheld.sql",
     get => "get.sql",
     list => "list.sql",
     stats => "stats.sql",

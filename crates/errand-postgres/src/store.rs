@@ -10,8 +10,8 @@ use chrono::{DateTime, Utc};
 use errand_core::{
     CancelOutcome, CancelParams, Capabilities, ClaimParams, DeleteParams, EnqueueBuilder,
     EnqueueParams, Enqueued, Error, FinalizeGroups, FinalizeParams, GetParams, Job, JobId, JobRow,
-    JobState, LeaseStatus, ListParams, NewJob, RenewParams, RescueParams, Result, RetryParams,
-    StateCount, StateMap, Stats, StatsParams, Store, Wakeup, WakeupSender,
+    JobState, LeaseStatus, ListParams, NewJob, RenewParams, RescueParams, RescueUnheldParams,
+    Result, RetryParams, StateCount, StateMap, Stats, StatsParams, Store, Wakeup, WakeupSender,
 };
 use serde_json::json;
 use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
@@ -24,6 +24,11 @@ use crate::error::db_error;
 use crate::migrate::migrate;
 use crate::queries::{Queries, channel, validate_schema};
 use crate::rows::job_row;
+
+/// Longest pause between two tries of the wake-up listener to reconnect:
+/// once the server is back, other processes' wake-ups arrive again within it
+/// (the poll interval covers the gap).
+const LISTEN_RETRY_MAX: Duration = Duration::from_secs(1);
 
 /// The schema used when none is configured.
 pub const DEFAULT_SCHEMA: &str = "errand";
@@ -39,11 +44,16 @@ pub struct PgOptions {
     /// find new jobs at their poll interval.
     pub listen: bool,
     /// Write claims, lease renewals, rescues and attempt results with
-    /// `synchronous_commit = on` (default false: off). Off, a crash of the
-    /// PostgreSQL server may lose the last milliseconds of those writes; each
-    /// such loss only makes a job run again, which at-least-once allows, and it
-    /// saves a WAL flush per write. Enqueues, admin operations and
-    /// transactional completions are always synchronous.
+    /// `synchronous_commit = on` (default true): a crash of the PostgreSQL
+    /// server then never forgets an acknowledged claim or result, so an
+    /// attempt number is never handed out twice and a recorded end stays
+    /// recorded. False (`synchronous_commit = off`) saves a WAL flush per
+    /// write, at a cost docs/guarantees.md states: a server crash may forget
+    /// the last moments of those writes, so a claim may be handed out again
+    /// with the same attempt number (the job runs twice under one attempt)
+    /// and a result the worker saw acknowledged may be lost (the job runs
+    /// again once its worker notices, or once its lease expires). Enqueues,
+    /// admin operations and transactional completions are always synchronous.
     pub synchronous_job_updates: bool,
     /// Vacuum the jobs table after this many jobs ended through this store
     /// (the results of its workers, and the jobs they completed in their
@@ -74,7 +84,7 @@ impl Default for PgOptions {
             schema: DEFAULT_SCHEMA.to_owned(),
             max_connections: 10,
             listen: true,
-            synchronous_job_updates: false,
+            synchronous_job_updates: true,
             vacuum_every: Some(20_000),
             connect_timeout: Duration::from_secs(10),
         }
@@ -140,6 +150,30 @@ impl Drop for Inner {
     }
 }
 
+/// A connection idle this long is pinged before it is used again.
+const IDLE_PING: Duration = Duration::from_secs(1);
+
+/// Options of the store's pools. Connections are not pinged before each use
+/// (a round trip per operation), only after they sat idle for [`IDLE_PING`]:
+/// after a server restart every idle connection is dead, and finding that
+/// with a ping inside the acquire beats a failed statement (and a retry
+/// pause) per dead connection. A busy worker's connections never idle that
+/// long; an idle worker's first claim after a quiet second pays one ping.
+fn pool_options(max_connections: u32, acquire_timeout: Duration) -> PgPoolOptions {
+    PgPoolOptions::new()
+        .test_before_acquire(false)
+        .max_connections(max_connections)
+        .acquire_timeout(acquire_timeout)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for < IDLE_PING {
+                    return Ok(true);
+                }
+                Ok(conn.ping().await.is_ok())
+            })
+        })
+}
+
 /// Parses a `postgres://` (or `postgresql://`) URL, refusing any other
 /// scheme: the error names the URL, without its password.
 pub fn connect_options(url: &str) -> Result<PgConnectOptions> {
@@ -199,14 +233,14 @@ async fn listen(pool: PgPool, channel: String, wakeup: Arc<WakeupSender>) {
             Err(e) => {
                 tracing::warn!(error = %e, retry_in = ?pause, "errand listener could not connect");
                 tokio::time::sleep(pause).await;
-                pause = (pause * 2).min(Duration::from_secs(5));
+                pause = (pause * 2).min(LISTEN_RETRY_MAX);
                 continue;
             }
         };
         if let Err(e) = listener.listen(&channel).await {
             tracing::warn!(error = %e, "errand listener could not LISTEN");
             tokio::time::sleep(pause).await;
-            pause = (pause * 2).min(Duration::from_secs(5));
+            pause = (pause * 2).min(LISTEN_RETRY_MAX);
             continue;
         }
         pause = Duration::from_millis(100);
@@ -275,12 +309,7 @@ impl PgStore {
             source: None,
         })?
         .map_err(|e| db_error(e).context(format!("cannot connect to {target}")))?;
-        // Pool connections are not pinged before each use (a round trip per
-        // operation); a dead one fails its statement, which the worker retries.
-        let pool = PgPoolOptions::new()
-            .test_before_acquire(false)
-            .max_connections(settings.max_connections)
-            .acquire_timeout(settings.connect_timeout)
+        let pool = pool_options(settings.max_connections, settings.connect_timeout)
             .connect_lazy_with(options);
         drop(first);
         Self::from_pool(pool, settings)
@@ -322,20 +351,24 @@ impl PgStore {
         if !settings.synchronous_job_updates {
             job_options = job_options.options([("synchronous_commit", "off")]);
         }
-        let jobs = PgPoolOptions::new()
-            .test_before_acquire(false)
-            .max_connections((settings.max_connections / 2).max(2))
-            .acquire_timeout(Duration::from_secs(10))
-            .connect_lazy_with(job_options);
-        let enqueue = PgPoolOptions::new()
-            .test_before_acquire(false)
-            .max_connections((settings.max_connections / 2).max(2))
-            .acquire_timeout(Duration::from_secs(10))
-            .connect_lazy_with(
-                (*pool.connect_options())
-                    .clone()
-                    .options([("errand.notify", "deferred"), ("jit", "off")]),
-            );
+        // Workers retry every failed call, so their pool gives up an acquire
+        // after at most 2 s: sqlx retries a refused connect with a backoff
+        // of up to a fifth of the acquire timeout, and a server that comes
+        // back must be used again within about a second, not two.
+        let jobs = pool_options(
+            (settings.max_connections / 2).max(2),
+            settings.connect_timeout.min(Duration::from_secs(2)),
+        )
+        .connect_lazy_with(job_options);
+        let enqueue = pool_options(
+            (settings.max_connections / 2).max(2),
+            settings.connect_timeout,
+        )
+        .connect_lazy_with(
+            (*pool.connect_options())
+                .clone()
+                .options([("errand.notify", "deferred"), ("jit", "off")]),
+        );
         let q = Queries::new(&settings.schema);
         let notify_signal = Arc::new(Notify::new());
         let wakeup = Arc::new(WakeupSender::default());
@@ -814,6 +847,24 @@ impl Store for PgStore {
         let ids: Vec<i64> = sqlx::query_scalar(self.inner.q.rescue.clone())
             .bind(params.now)
             .fetch_all(&self.inner.jobs)
+            .await
+            .map_err(db_error)?;
+        if !ids.is_empty() {
+            self.notify();
+        }
+        Ok(ids.into_iter().map(JobId).collect())
+    }
+
+    async fn rescue_unheld(&self, params: RescueUnheldParams) -> Result<Vec<JobId>> {
+        let held: Vec<i64> = params.held.iter().map(|id| id.0).collect();
+        // On the durable pool: a rescue must not be forgotten by a crash
+        // that the worker would not notice.
+        let ids: Vec<i64> = sqlx::query_scalar(self.inner.q.rescue_unheld.clone())
+            .bind(&params.worker)
+            .bind(held)
+            .bind(params.claimed_before)
+            .bind(params.now)
+            .fetch_all(&self.inner.pool)
             .await
             .map_err(db_error)?;
         if !ids.is_empty() {

@@ -159,3 +159,39 @@ end
 local function wake()
     redis.call('PUBLISH', P .. ':wake', ORIGIN)
 end
+
+-- Rescues the running jobs `ids`, whose claim records are `records`: each
+-- has used its attempt and records the error `message(worker)` at `at`
+-- (RFC 3339); it waits again at `now`, or fails for good without attempts
+-- left.
+local function rescue_claims(ids, records, now, at, message)
+    local woke = false
+    local per_kind = {}
+    for i, id in ipairs(ids) do
+        local jk = jkey(id)
+        local attempt, started_at, _, kind, worker = parse_claim(records[i])
+        local queue, priority, max_attempts, errors, ukey, uscope = unpack(redis.call('HMGET', jk, 'queue',
+            'priority', 'max_attempts', 'errors', 'unique_key', 'unique_scope'))
+        per_kind[kind] = (per_kind[kind] or 0) + 1
+        errors = with_error(errors, cjson.encode({
+            attempt = attempt,
+            at = at,
+            message = message(worker),
+            kind = 'lease_expired',
+        }))
+        if attempt >= tonumber(max_attempts) then
+            redis.call('HSET', jk, 'state', 'failed', 'finished_at', now, 'run_at', now, 'errors', errors,
+                'attempt', attempt, 'worker', worker, 'started_at', started_at)
+            release_unique(id, ukey, uscope)
+        else
+            redis.call('HSET', jk, 'state', 'available', 'run_at', now, 'errors', errors, 'attempt', attempt,
+                'worker', worker, 'started_at', started_at)
+            place(id, queue, priority, now, now, attempt, uscope, kind)
+            woke = true
+        end
+    end
+    end_claims(ids, per_kind)
+    if woke then
+        wake()
+    end
+end

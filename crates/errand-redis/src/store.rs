@@ -7,8 +7,8 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use errand_core::{
     CancelOutcome, CancelParams, Capabilities, ClaimParams, DeleteParams, EnqueueParams, Enqueued,
     Error, FinalizeParams, GetParams, JobId, JobRow, JobState, LeaseStatus, ListParams, Outcome,
-    RenewParams, RescueParams, Result, RetryParams, StateCount, Stats, StatsParams, Store, Wakeup,
-    WakeupSender,
+    RenewParams, RescueParams, RescueUnheldParams, Result, RetryParams, StateCount, Stats,
+    StatsParams, Store, Wakeup, WakeupSender,
 };
 use futures::StreamExt;
 use redis::aio::ConnectionManager;
@@ -23,6 +23,11 @@ pub const DEFAULT_PREFIX: &str = "{errand}";
 
 /// Jobs read per round trip when counting them for `stats`.
 const STATS_PAGE: usize = 1000;
+
+/// Longest pause between two tries of the wake-up listener to reconnect:
+/// once the server is back, other processes' wake-ups arrive again within it
+/// (the poll interval covers the gap).
+const LISTEN_RETRY_MAX: Duration = Duration::from_secs(1);
 
 /// Longest wait for an answer before the connection counts as lost.
 const RESPONSE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -185,7 +190,7 @@ async fn listen(client: redis::Client, channel: String, wakeup: Arc<WakeupSender
             }
         }
         tokio::time::sleep(pause).await;
-        pause = (pause * 2).min(Duration::from_secs(5));
+        pause = (pause * 2).min(LISTEN_RETRY_MAX);
     }
 }
 
@@ -237,7 +242,10 @@ impl RedisStore {
         drop(probe);
         // A bulk enqueue of many thousand jobs is one script that may run for
         // a second or more on a busy server: answers may take that long.
+        // Reconnects are tried at most 250 ms apart: a server that comes
+        // back is used again within that (the default backoff grew to 3.2 s).
         let config = redis::aio::ConnectionManagerConfig::new()
+            .set_max_delay(Duration::from_millis(250))
             .set_response_timeout(Some(RESPONSE_TIMEOUT))
             .set_connection_timeout(Some(options.connect_timeout));
         let conn = client
@@ -547,6 +555,23 @@ impl Store for RedisStore {
             .arg(micros(params.now))
             .arg(params.now.to_rfc3339_opts(SecondsFormat::Micros, true));
         let ids: Vec<i64> = self.run(&invocation, "rescue").await?;
+        if !ids.is_empty() {
+            self.inner.wakeup.notify();
+        }
+        Ok(ids.into_iter().map(JobId).collect())
+    }
+
+    async fn rescue_unheld(&self, params: RescueUnheldParams) -> Result<Vec<JobId>> {
+        let mut invocation = self.invocation(&self.inner.scripts.rescue_unheld);
+        invocation
+            .arg(&params.worker)
+            .arg(micros(params.claimed_before))
+            .arg(micros(params.now))
+            .arg(params.now.to_rfc3339_opts(SecondsFormat::Micros, true));
+        for id in &params.held {
+            invocation.arg(id.0);
+        }
+        let ids: Vec<i64> = self.run(&invocation, "rescue_unheld").await?;
         if !ids.is_empty() {
             self.inner.wakeup.notify();
         }

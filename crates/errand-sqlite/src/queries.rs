@@ -16,6 +16,7 @@ pub const FINALIZE_END: &str = include_str!("../queries/finalize_end.sql");
 pub const FINALIZE_SNOOZE: &str = include_str!("../queries/finalize_snooze.sql");
 pub const RENEW_LEASES: &str = include_str!("../queries/renew_leases.sql");
 pub const RESCUE: &str = include_str!("../queries/rescue.sql");
+pub const RESCUE_UNHELD: &str = include_str!("../queries/rescue_unheld.sql");
 pub const GET: &str = include_str!("../queries/get.sql");
 pub const LIST: &str = include_str!("../queries/list.sql");
 pub const CANCEL_WAITING: &str = include_str!("../queries/cancel_waiting.sql");

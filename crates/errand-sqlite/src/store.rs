@@ -10,8 +10,8 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use errand_core::{
     CancelOutcome, CancelParams, Capabilities, ClaimParams, DeleteParams, EnqueueBuilder,
     EnqueueParams, Enqueued, Error, FinalizeGroups, FinalizeParams, GetParams, Job, JobId, JobRow,
-    JobState, LeaseStatus, ListParams, NewJob, RenewParams, RescueParams, Result, RetryParams,
-    StateCount, StateMap, Stats, StatsParams, Store, Wakeup, WakeupSender,
+    JobState, LeaseStatus, ListParams, NewJob, RenewParams, RescueParams, RescueUnheldParams,
+    Result, RetryParams, StateCount, StateMap, Stats, StatsParams, Store, Wakeup, WakeupSender,
 };
 use serde_json::json;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -572,6 +572,24 @@ impl Store for SqliteStore {
     async fn rescue(&self, params: RescueParams) -> Result<Vec<JobId>> {
         let ids: Vec<i64> = write_once(|| {
             sqlx::query_scalar(queries::RESCUE)
+                .bind(micros(params.now))
+                .bind(rfc3339(params.now))
+                .fetch_all(&self.inner.writer)
+        })
+        .await?;
+        if !ids.is_empty() {
+            self.inner.wakeup.notify();
+        }
+        Ok(ids.into_iter().map(JobId).collect())
+    }
+
+    async fn rescue_unheld(&self, params: RescueUnheldParams) -> Result<Vec<JobId>> {
+        let held = ids_json(&params.held.iter().map(|id| id.0).collect::<Vec<_>>());
+        let ids: Vec<i64> = write_once(|| {
+            sqlx::query_scalar(queries::RESCUE_UNHELD)
+                .bind(&params.worker)
+                .bind(held.clone())
+                .bind(micros(params.claimed_before))
                 .bind(micros(params.now))
                 .bind(rfc3339(params.now))
                 .fetch_all(&self.inner.writer)

@@ -39,6 +39,7 @@ macro_rules! conformance_suite {
             renew_extends_lease_and_reports_lost_and_cancelled,
             expired_lease_is_rescued_as_a_used_attempt,
             rescue_fails_job_without_attempts_left,
+            rescue_unheld_gives_back_what_a_worker_no_longer_runs,
             cancel_waiting_and_running_jobs,
             admin_calls_say_why_nothing_happened,
             retry_refuses_a_unique_key_held_by_another_job,

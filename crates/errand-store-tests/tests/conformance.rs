@@ -108,6 +108,13 @@ mod postgres {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn async_workers_recover_forgotten_results_after_a_restart() {
+        let server = PgServer::start().expect("a throwaway PostgreSQL server (initdb, pg_ctl)");
+        let probe_worker = option_env!("CARGO_BIN_EXE_errand-probe-worker").map(Into::into);
+        backends::async_restart_case(&server, postgres::harness_at, probe_worker).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn vacuums_after_vacuum_every_jobs_end() {
         postgres::vacuums_after_vacuum_every_jobs_end().await;
     }

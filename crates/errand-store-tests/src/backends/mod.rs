@@ -19,8 +19,9 @@ pub mod sqlite;
 pub trait ThrowawayServer: Sync {
     /// The URL of the server.
     fn url(&self) -> String;
-    /// Kills the server and starts it again on the same data.
-    fn crash_and_restart(&self) -> Result<()>;
+    /// Kills the server, leaves it down for `down`, and starts it again on
+    /// the same data; returns once it accepts connections.
+    fn crash_and_restart(&self, down: std::time::Duration) -> Result<()>;
 }
 
 /// The restart case on a throwaway server: `harness` opens a fresh store at
@@ -37,7 +38,30 @@ pub async fn restart_case<S, F, Fut>(
     let mut h = harness(server.url()).await;
     h.probe_worker = probe_worker;
     crate::cases::workers_reconnect_after_the_server_restarts(&h, || async {
-        tokio::task::block_in_place(|| server.crash_and_restart())
+        // Down for 5 s, as a real crash and restart would be: long enough
+        // for every worker's backoff to grow.
+        tokio::task::block_in_place(|| server.crash_and_restart(std::time::Duration::from_secs(5)))
+            .unwrap_or_else(|e| panic!("restart the throwaway server: {e}"));
+    })
+    .await;
+    h.finish().await;
+}
+
+/// The restart scenario with asynchronous PostgreSQL job updates (see
+/// [`crate::cases::async_workers_recover_forgotten_results_after_a_restart`]).
+pub async fn async_restart_case<S, F, Fut>(
+    server: &S,
+    harness: F,
+    probe_worker: Option<std::path::PathBuf>,
+) where
+    S: ThrowawayServer,
+    F: FnOnce(String) -> Fut,
+    Fut: std::future::Future<Output = crate::Harness>,
+{
+    let mut h = harness(server.url()).await;
+    h.probe_worker = probe_worker;
+    crate::cases::async_workers_recover_forgotten_results_after_a_restart(&h, || async {
+        tokio::task::block_in_place(|| server.crash_and_restart(std::time::Duration::from_secs(5)))
             .unwrap_or_else(|e| panic!("restart the throwaway server: {e}"));
     })
     .await;

@@ -102,8 +102,10 @@ impl PgServer {
     }
 
     /// Stops it the hard way (as a crash would) and starts it again.
-    pub fn crash_and_restart(&self) -> Result<()> {
+    pub fn crash_and_restart(&self, down: std::time::Duration) -> Result<()> {
         self.pg_ctl(&["stop", "-m", "immediate", "-w"])?;
+        // The outage being simulated, not a wait for something.
+        std::thread::sleep(down);
         self.pg_ctl(&["start", "-w", "-t", "60"])
     }
 
@@ -161,7 +163,7 @@ impl super::ThrowawayServer for PgServer {
         PgServer::url(self)
     }
 
-    fn crash_and_restart(&self) -> Result<()> {
-        PgServer::crash_and_restart(self)
+    fn crash_and_restart(&self, down: std::time::Duration) -> Result<()> {
+        PgServer::crash_and_restart(self, down)
     }
 }

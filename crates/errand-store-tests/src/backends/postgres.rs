@@ -25,12 +25,15 @@ fn db(e: sqlx::Error) -> Error {
     Error::backend("the test database failed", e)
 }
 
-/// Opens a store on `url` in `schema` (default `errand`).
+/// Opens a store on `url` in `schema` (default `errand`). With
+/// `ERRAND_PROBE_ASYNC_UPDATES=1` in the environment, its job updates are
+/// asynchronous commits (`synchronous_job_updates = false`).
 pub async fn open(url: &str, schema: Option<&str>) -> Result<Arc<dyn Store>> {
     let options = PgConnectOptions::from_str(url)
         .map_err(|e| Error::invalid("database_url", url, e.to_string()))?;
     let settings = PgOptions {
         schema: schema.unwrap_or("errand").to_owned(),
+        synchronous_job_updates: std::env::var("ERRAND_PROBE_ASYNC_UPDATES").as_deref() != Ok("1"),
         ..PgOptions::default()
     };
     Ok(Arc::new(PgStore::connect_with(options, settings).await?))

@@ -43,8 +43,10 @@ impl RedisServer {
     }
 
     /// Kills the server with SIGKILL and starts it again on the same data.
-    pub fn crash_and_restart(&self) -> Result<()> {
+    pub fn crash_and_restart(&self, down: std::time::Duration) -> Result<()> {
         self.kill();
+        // The outage being simulated, not a wait for something.
+        std::thread::sleep(down);
         self.launch()
     }
 
@@ -104,7 +106,7 @@ impl super::ThrowawayServer for RedisServer {
         RedisServer::url(self)
     }
 
-    fn crash_and_restart(&self) -> Result<()> {
-        RedisServer::crash_and_restart(self)
+    fn crash_and_restart(&self, down: std::time::Duration) -> Result<()> {
+        RedisServer::crash_and_restart(self, down)
     }
 }

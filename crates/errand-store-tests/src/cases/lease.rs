@@ -1,3 +1,5 @@
+use std::collections::BTreeSet;
+
 use errand::{ErrorKind, JobState, NewJob, RenewParams, RescueParams};
 
 use super::*;
@@ -109,4 +111,94 @@ pub async fn rescue_fails_job_without_attempts_left(h: &Harness) {
     assert_eq!(row.state, JobState::Failed);
     assert_eq!(row.finished_at, Some(now + secs(31)));
     assert_eq!(row.errors[0].kind, ErrorKind::LeaseExpired);
+}
+
+/// A worker that saw the store fail tells it which jobs it holds; the store
+/// rescues that worker's other running jobs claimed before the given time
+/// (claims whose answer was lost, results the store lost) at once, as used
+/// attempts, and leaves alone held jobs, later claims and other workers.
+pub async fn rescue_unheld_gives_back_what_a_worker_no_longer_runs(h: &Harness) {
+    let now = t0();
+    let held = enqueue_one(h, job("k"), now).await;
+    let lost = enqueue_one(h, job("k"), now).await;
+    let last_attempt = enqueue_one(
+        h,
+        NewJob {
+            max_attempts: 1,
+            ..job("k")
+        },
+        now,
+    )
+    .await;
+    let others = enqueue_one(h, job("k"), now).await;
+    assert_eq!(claim(h, "w", &["k"], 3, now).await.len(), 3);
+    assert_eq!(claim(h, "other", &["k"], 1, now).await[0].id, others);
+    let later = enqueue_one(h, job("k"), now).await;
+    assert_eq!(claim(h, "w", &["k"], 1, now + secs(10)).await[0].id, later);
+
+    let rescued = h
+        .store
+        .rescue_unheld(errand::RescueUnheldParams {
+            worker: "w".into(),
+            held: vec![held],
+            claimed_before: now + secs(5),
+            now: now + secs(6),
+        })
+        .await
+        .unwrap();
+    let rescued: BTreeSet<JobId> = rescued.into_iter().collect();
+    assert_eq!(rescued, BTreeSet::from([lost, last_attempt]));
+
+    let row = get(h, lost, now + secs(6)).await;
+    assert_eq!(
+        (row.state, row.attempt, row.run_at),
+        (JobState::Available, 1, now + secs(6)),
+        "a rescued job waits again at once, its attempt used"
+    );
+    assert_eq!(row.errors.len(), 1);
+    assert_eq!(row.errors[0].kind, ErrorKind::LeaseExpired);
+    assert!(
+        row.errors[0].message.contains("no longer runs"),
+        "{}",
+        row.errors[0].message
+    );
+    assert_eq!(
+        get(h, last_attempt, now + secs(6)).await.state,
+        JobState::Failed,
+        "without attempts left it fails for good"
+    );
+    for (id, what) in [
+        (held, "a held job"),
+        (later, "a job claimed after the given time"),
+        (others, "another worker's job"),
+    ] {
+        assert_eq!(
+            get(h, id, now + secs(6)).await.state,
+            JobState::Running,
+            "{what} keeps running"
+        );
+    }
+    // A late result of the rescued attempt is fenced off; the next claim
+    // hands out a new attempt number.
+    let late = Outcome::Complete {
+        output: serde_json::Value::Null,
+    };
+    assert!(!finalize(h, "w", lost, 1, late, now + secs(7)).await);
+    let again = claim(h, "w2", &["k"], 5, now + secs(7)).await;
+    assert_eq!(
+        again.iter().map(|j| (j.id, j.attempt)).collect::<Vec<_>>(),
+        [(lost, 2)]
+    );
+    // Nothing to give back: an empty answer.
+    let none = h
+        .store
+        .rescue_unheld(errand::RescueUnheldParams {
+            worker: "nobody".into(),
+            held: Vec::new(),
+            claimed_before: now + secs(60),
+            now: now + secs(60),
+        })
+        .await
+        .unwrap();
+    assert!(none.is_empty());
 }

@@ -393,6 +393,8 @@ impl WorkerBuilder {
                 registry: self.registry,
                 states: Arc::new(self.states),
                 running: Mutex::new(HashMap::new()),
+                finishing: Mutex::new(HashMap::new()),
+                store_trouble: std::sync::atomic::AtomicBool::new(false),
                 lanes: super::fetch::Lanes::default(),
                 slots: tokio::sync::Semaphore::new(concurrency),
                 run_micros: std::sync::atomic::AtomicU64::new(0),

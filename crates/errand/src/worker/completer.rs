@@ -47,15 +47,22 @@ pub(crate) async fn run(shared: Arc<Shared>, mut rx: UnboundedReceiver<FinalizeI
         };
         match shared.store.finalize(params).await {
             Ok(applied) => {
+                let mut finishing = shared.finishing();
                 for (item, ok) in batch.iter().zip(applied) {
+                    finishing.remove(&item.id);
                     if !ok {
+                        // What the store said, no more: the attempt is not
+                        // running under this worker there (rescued after its
+                        // lease, cancelled, deleted, or this result was
+                        // written already by a write whose answer was lost).
                         tracing::warn!(
                             job = %item.id,
                             attempt = item.attempt,
-                            "late result dropped: the job's lease expired and it was handed to another attempt"
+                            "result not recorded: the store no longer has this attempt of the job running under this worker"
                         );
                     }
                 }
+                drop(finishing);
                 batch.clear();
                 error_pause = Duration::from_millis(50);
             }
@@ -63,9 +70,10 @@ pub(crate) async fn run(shared: Arc<Shared>, mut rx: UnboundedReceiver<FinalizeI
                 // Keep the batch and try again. Should a lease run out first,
                 // another attempt runs the job again and this result is dropped
                 // by fencing: at-least-once, never lost.
+                shared.trouble();
                 tracing::warn!(error = %e, jobs = batch.len(), retry_in = ?error_pause, "errand could not record job results");
                 tokio::time::sleep(error_pause).await;
-                error_pause = (error_pause * 2).min(Duration::from_secs(5));
+                error_pause = (error_pause * 2).min(super::MAX_ERROR_PAUSE);
             }
         }
     }

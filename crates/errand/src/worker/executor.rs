@@ -124,7 +124,7 @@ pub(crate) async fn execute(shared: &Shared, job: JobRow, token: CancellationTok
                 Ok(TransactionEnd::Stale) => {
                     let _enter = span.enter();
                     tracing::warn!(
-                        "late result rolled back: the job's lease expired and it was handed to another attempt"
+                        "result rolled back: the store no longer has this attempt of the job running under this worker"
                     );
                     return Attempted::Committed(false);
                 }

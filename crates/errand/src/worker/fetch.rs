@@ -10,7 +10,7 @@ use errand_core::{CancellationToken, ClaimParams, FinalizeItem, JobRow, KindClai
 use tokio::sync::Notify;
 use tokio::sync::mpsc::UnboundedSender;
 
-use super::executor::{Attempted, execute};
+use super::executor::execute;
 use super::{RunningJob, Shared};
 
 /// Longest a busy worker waits for more free slots before it claims.
@@ -82,6 +82,13 @@ impl Lanes {
         }
     }
 
+    /// When the oldest claim now in flight was sent (its `now`), if any:
+    /// jobs claimed since then may be held by the store for this worker
+    /// before the worker knows of them.
+    pub fn oldest_claim(&self) -> Option<chrono::DateTime<Utc>> {
+        self.in_flight().claims.iter().min().copied()
+    }
+
     /// Waits for a job to end (for the shutdown, once no lane runs).
     pub async fn job_ended(&self) {
         self.freed[0].notified().await;
@@ -93,6 +100,8 @@ impl Lanes {
 #[derive(Default)]
 pub(crate) struct InFlight {
     jobs: usize,
+    /// The `now` of each claim in flight.
+    claims: Vec<chrono::DateTime<Utc>>,
     per_queue: HashMap<String, usize>,
     per_kind: HashMap<String, usize>,
 }
@@ -100,6 +109,7 @@ pub(crate) struct InFlight {
 /// The room one claim reserves.
 struct Reservation {
     jobs: usize,
+    claimed_at: chrono::DateTime<Utc>,
     queues: Vec<(String, usize)>,
     kinds: Vec<(String, usize)>,
 }
@@ -109,6 +119,7 @@ impl Reservation {
         let most = |cap: Option<u32>| cap.map(|c| c.min(params.limit) as usize);
         Reservation {
             jobs: params.limit as usize,
+            claimed_at: params.now,
             queues: params
                 .queues
                 .iter()
@@ -126,6 +137,7 @@ impl Reservation {
 impl InFlight {
     fn add(&mut self, r: &Reservation) {
         self.jobs += r.jobs;
+        self.claims.push(r.claimed_at);
         for (queue, n) in &r.queues {
             *self.per_queue.entry(queue.clone()).or_default() += n;
         }
@@ -136,6 +148,9 @@ impl InFlight {
 
     fn remove(&mut self, r: &Reservation) {
         self.jobs = self.jobs.saturating_sub(r.jobs);
+        if let Some(i) = self.claims.iter().position(|at| *at == r.claimed_at) {
+            self.claims.swap_remove(i);
+        }
         for (queue, n) in &r.queues {
             if let Some(held) = self.per_queue.get_mut(queue) {
                 *held = held.saturating_sub(*n);
@@ -229,12 +244,7 @@ fn spawn_job(shared: &Arc<Shared>, job: JobRow, finalize: &UnboundedSender<Final
         task_shared.record_run(started.elapsed());
         // Whoever removes the entry owns the job's end: this task, or the
         // shutdown that released it first.
-        if task_shared.running().remove(&id).is_some() {
-            if let Attempted::Finalize(item) = attempted
-                && finalize.send(item).is_err()
-            {
-                tracing::error!(job = %id, "errand completer is gone; the job returns when its lease expires");
-            }
+        if task_shared.finish(id, attempted, &finalize) {
             task_shared.lanes.slot_freed();
         }
     });
@@ -355,6 +365,10 @@ async fn lane(
                 lanes.busy.store(false, Ordering::Relaxed);
             }
             Err(e) => {
+                // The claim may have reached the store and its answer been
+                // lost: the store then holds jobs for this worker that it
+                // does not know of (see Shared::store_trouble).
+                shared.trouble();
                 lanes.release(&reservation);
                 lanes.busy.store(false, Ordering::Relaxed);
                 tracing::warn!(error = %e, retry_in = ?error_pause, "errand could not claim jobs");
@@ -362,7 +376,7 @@ async fn lane(
                     _ = tokio::time::sleep(error_pause) => {}
                     _ = stop.cancelled() => break,
                 }
-                error_pause = (error_pause * 2).min(Duration::from_secs(5));
+                error_pause = (error_pause * 2).min(super::MAX_ERROR_PAUSE);
                 continue;
             }
         }

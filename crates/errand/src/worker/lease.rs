@@ -5,7 +5,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
-use errand_core::{CancellationToken, JobId, RenewParams, RescueParams};
+use std::sync::atomic::Ordering;
+
+use errand_core::{CancellationToken, JobId, RenewParams, RescueParams, RescueUnheldParams};
 
 use super::Shared;
 use super::executor::later;
@@ -20,6 +22,9 @@ pub(crate) async fn keep_leases(shared: Arc<Shared>, stop: CancellationToken) {
         tokio::select! {
             _ = ticker.tick() => {}
             _ = stop.cancelled() => break,
+        }
+        if shared.store_trouble.load(Ordering::Relaxed) {
+            rescue_unheld(&shared).await;
         }
         let jobs: Vec<(JobId, u32)> = shared
             .running()
@@ -51,7 +56,42 @@ pub(crate) async fn keep_leases(shared: Arc<Shared>, stop: CancellationToken) {
                     }
                 }
             }
-            Err(e) => tracing::warn!(error = %e, "errand could not renew leases"),
+            Err(e) => {
+                shared.trouble();
+                tracing::warn!(error = %e, "errand could not renew leases");
+            }
+        }
+    }
+}
+
+/// After a failed store call: tells the store which jobs this worker holds
+/// (running, or with an end still to write) among those it claimed before
+/// its oldest claim in flight, so that the store rescues the others at once
+/// instead of after their lease. Read in this order: claims in flight, then
+/// `running`, then `finishing` (a claim's jobs enter `running` before the
+/// claim leaves the flight; an end enters `finishing` before it leaves
+/// `running`), so no job held is missed.
+async fn rescue_unheld(shared: &Shared) {
+    shared.store_trouble.store(false, Ordering::Relaxed);
+    let now = Utc::now();
+    let claimed_before = shared.lanes.oldest_claim().unwrap_or(now).min(now);
+    let mut held: Vec<JobId> = shared.running().keys().copied().collect();
+    held.extend(shared.finishing().keys().copied());
+    let params = RescueUnheldParams {
+        worker: shared.config.name.clone(),
+        held,
+        claimed_before,
+        now,
+    };
+    match shared.store.rescue_unheld(params).await {
+        Ok(ids) if !ids.is_empty() => tracing::warn!(
+            jobs = ?ids,
+            "the store held these jobs as running under this worker, which does not run them (a claim's answer or a result was lost): rescued them, each counting its attempt"
+        ),
+        Ok(_) => {}
+        Err(e) => {
+            shared.trouble();
+            tracing::warn!(error = %e, "errand could not tell the store which jobs it holds");
         }
     }
 }
@@ -70,7 +110,10 @@ pub(crate) async fn rescue(shared: Arc<Shared>, stop: CancellationToken) {
                 tracing::warn!(jobs = ?ids, "rescued jobs whose worker stopped renewing their lease");
             }
             Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "errand could not rescue expired leases"),
+            Err(e) => {
+                shared.trouble();
+                tracing::warn!(error = %e, "errand could not rescue expired leases");
+            }
         }
     }
 }

@@ -47,12 +47,24 @@ pub(crate) struct RunningJob {
     pub abort: Option<AbortHandle>,
 }
 
+/// Longest pause between two tries of a failed store call: a store that
+/// comes back is used again within this time.
+pub(crate) const MAX_ERROR_PAUSE: Duration = Duration::from_millis(500);
+
 pub(crate) struct Shared {
     pub store: Arc<dyn Store>,
     pub config: Config,
     pub registry: HashMap<String, Registered>,
     pub states: Arc<StateMap>,
     pub running: Mutex<HashMap<JobId, RunningJob>>,
+    /// Jobs that ended here and whose end the completer has yet to write
+    /// (id, attempt): with `running`, every job this worker holds.
+    pub finishing: Mutex<HashMap<JobId, u32>>,
+    /// A store call failed since the store last heard which jobs this
+    /// worker holds: a claim may have reached it without its answer reaching
+    /// us, or the store may have lost a result. The lease keeper then has
+    /// the store rescue the jobs it holds for this worker beyond those.
+    pub store_trouble: std::sync::atomic::AtomicBool,
     /// The fetch lanes' shared state; tells them when a running job ends.
     pub lanes: fetch::Lanes,
     /// One permit per job that may execute at once (the concurrency). Claimed
@@ -71,6 +83,45 @@ impl Shared {
             std::sync::atomic::Ordering::Relaxed,
             |old| Some(moving_average(old, sample)),
         );
+    }
+
+    /// Notes a failed store call (see [`Shared::store_trouble`]).
+    pub fn trouble(&self) {
+        self.store_trouble
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// The jobs whose end the completer still has to write.
+    pub fn finishing(&self) -> MutexGuard<'_, HashMap<JobId, u32>> {
+        // Every update is a single insert or remove: a poisoned map is sound.
+        self.finishing
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Ends job `id` here, if it is still in `running` (else the shutdown
+    /// released it first): its end to write moves to `finishing` while
+    /// `running` is locked, so that a reader of `running` then `finishing`
+    /// sees it in one of them. Returns whether this call ended it.
+    pub fn finish(
+        &self,
+        id: JobId,
+        attempted: executor::Attempted,
+        finalize: &mpsc::UnboundedSender<FinalizeItem>,
+    ) -> bool {
+        let mut running = self.running();
+        if running.remove(&id).is_none() {
+            return false;
+        }
+        if let executor::Attempted::Finalize(item) = attempted {
+            self.finishing().insert(id, item.attempt);
+            drop(running);
+            if finalize.send(item).is_err() {
+                self.finishing().remove(&id);
+                tracing::error!(job = %id, "errand completer is gone; the job returns when its lease expires");
+            }
+        }
+        true
     }
 
     pub fn running(&self) -> MutexGuard<'_, HashMap<JobId, RunningJob>> {
@@ -220,7 +271,17 @@ impl WorkerHandle {
                 _ = tokio::time::sleep_until(deadline) => break,
             }
         }
-        let unfinished: Vec<(JobId, RunningJob)> = shared.running().drain().collect();
+        // Taken from `running` and put into `finishing` under the lock of
+        // `running`, as job ends are (see Shared::finish).
+        let unfinished: Vec<(JobId, RunningJob)> = {
+            let mut running = shared.running();
+            let unfinished: Vec<(JobId, RunningJob)> = running.drain().collect();
+            let mut finishing = shared.finishing();
+            for (id, job) in &unfinished {
+                finishing.insert(*id, job.attempt);
+            }
+            unfinished
+        };
         if !unfinished.is_empty() {
             tracing::warn!(
                 jobs = unfinished.len(),
