@@ -64,6 +64,21 @@ pub struct BenchArgs {
     /// false`), to measure what the durable default costs.
     #[arg(long)]
     async_job_updates: bool,
+    /// Run the jobs in this many worker processes (`errand bench-worker`)
+    /// sharing the store, instead of the single-process figures.
+    #[arg(long, allow_negative_numbers = true, value_parser = clap::value_parser!(u64).range(1..=64))]
+    processes: Option<u64>,
+    /// With --processes: each job sleeps this many milliseconds (N, or A..B
+    /// drawn uniformly).
+    #[arg(long, default_value = "0", value_parser = crate::processes::job_ms)]
+    job_ms: (u64, u64),
+    /// With --processes: also run with this global limit on the jobs, and
+    /// compare with the unlimited control.
+    #[arg(long, allow_negative_numbers = true, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    global_limit: Option<u32>,
+    /// With --processes: also run one process of the same total concurrency.
+    #[arg(long)]
+    compare_one: bool,
 }
 
 /// What `--backlog` puts in the table.
@@ -217,12 +232,47 @@ fn percentile(sorted: &[u64], p: f64) -> f64 {
     sorted[rank.min(sorted.len() - 1)] as f64 / 1e6
 }
 
+/// Removes what the bench created.
+async fn clean(scratch: Scratch) -> anyhow::Result<()> {
+    match scratch {
+        Scratch::Schema(pg) => pg.drop_schema().await?,
+        Scratch::Prefix(redis) => {
+            redis.clear().await?;
+        }
+        Scratch::None | Scratch::Dir(..) => {}
+    }
+    Ok(())
+}
+
 /// What the bench created and removes at the end.
 enum Scratch {
     None,
-    Dir(#[allow(dead_code)] tempfile::TempDir),
+    /// A database file in a temporary folder (deleted with it), and its URL.
+    Dir(#[allow(dead_code)] tempfile::TempDir, String),
     Schema(errand::postgres::PgStore),
     Prefix(errand::RedisStore),
+}
+
+impl Scratch {
+    /// The URL and namespace (schema, key prefix) another process opens the
+    /// bench's store with.
+    fn target<'a>(&'a self, given: Target<'a>) -> Target<'a> {
+        match self {
+            Scratch::None => given,
+            Scratch::Dir(_, url) => Target {
+                url: Some(url),
+                schema: None,
+            },
+            Scratch::Schema(pg) => Target {
+                url: given.url,
+                schema: Some(pg.schema()),
+            },
+            Scratch::Prefix(redis) => Target {
+                url: given.url,
+                schema: Some(redis.prefix()),
+            },
+        }
+    }
 }
 
 async fn open(args: &BenchArgs, target: Target<'_>) -> anyhow::Result<(Arc<dyn Store>, Scratch)> {
@@ -247,7 +297,7 @@ async fn open(args: &BenchArgs, target: Target<'_>) -> anyhow::Result<(Arc<dyn S
                 &url,
             )
             .await?;
-            Ok((store, Scratch::Dir(dir)))
+            Ok((store, Scratch::Dir(dir, url)))
         }
         "postgres" => {
             let url = target
@@ -346,6 +396,57 @@ pub async fn run(target: Target<'_>, args: BenchArgs, json: bool) -> anyhow::Res
         ));
     }
 
+    if let Some(processes) = args.processes {
+        let plan = crate::processes::Plan {
+            processes: usize::try_from(processes).unwrap_or(1),
+            concurrency: args.concurrency,
+            jobs: args.jobs,
+            job_ms: args.job_ms,
+            global_limit: args.global_limit,
+            compare_one: args.compare_one,
+            async_job_updates: args.async_job_updates,
+        };
+        let scenarios =
+            crate::processes::run(Arc::clone(&store), scratch.target(target), &plan, &say).await;
+        clean(scratch).await?;
+        let scenarios = scenarios?;
+        let ratio = match (scenarios.first(), scenarios.get(1)) {
+            (Some(a), Some(b)) if a.jobs_per_s > 0.0 => Some(b.jobs_per_s / a.jobs_per_s),
+            _ => None,
+        };
+        if json {
+            println!(
+                "{}",
+                serde_json::json!({
+                    "backend": store.backend(),
+                    "jobs": args.jobs,
+                    "job_ms": [args.job_ms.0, args.job_ms.1],
+                    "backlog": args.backlog,
+                    "async_job_updates": args.async_job_updates,
+                    "scenarios": scenarios,
+                    "second_over_first": ratio,
+                })
+            );
+        } else {
+            for s in &scenarios {
+                println!(
+                    "{:<12} {:>2} processes, {:>4} slots {:>10.0} jobs/s  {:>6.2} running  peak connections {}",
+                    s.name,
+                    s.processes,
+                    s.total_concurrency,
+                    s.jobs_per_s,
+                    s.mean_running,
+                    s.peak_server_connections
+                        .map_or_else(|| "-".to_owned(), |n| n.to_string())
+                );
+            }
+            if let Some(ratio) = ratio {
+                println!("second / first: {:.0} %", ratio * 100.0);
+            }
+        }
+        return Ok(());
+    }
+
     // Single enqueues, one round trip each, from several producers.
     let single = args.single.min(args.jobs);
     let producers = args.producers.clamp(1, single.max(1));
@@ -430,13 +531,7 @@ pub async fn run(target: Target<'_>, args: BenchArgs, json: bool) -> anyhow::Res
         }
     }
     handle.shutdown().await;
-    match scratch {
-        Scratch::Schema(pg) => pg.drop_schema().await?,
-        Scratch::Prefix(redis) => {
-            redis.clear().await?;
-        }
-        Scratch::None | Scratch::Dir(_) => {}
-    }
+    clean(scratch).await?;
     latencies.sort_unstable();
     let report = Report {
         backend: store.backend().to_owned(),

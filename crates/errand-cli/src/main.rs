@@ -3,6 +3,7 @@
 mod bench;
 mod demo;
 mod jobs;
+mod processes;
 mod store;
 
 use std::process::ExitCode;
@@ -34,6 +35,9 @@ enum Command {
     Demo(demo::DemoArgs),
     /// Measure enqueue rate, processing rate and pickup latency.
     Bench(bench::BenchArgs),
+    /// One worker process of `errand bench --processes` (not for people).
+    #[command(hide = true)]
+    BenchWorker(processes::WorkerArgs),
     /// Create or upgrade the store's schema.
     Migrate {
         /// Print the SQL instead of applying it (for your own migration tool).
@@ -86,7 +90,7 @@ fn main() -> ExitCode {
     // The demo fails jobs on purpose and shows them in its progress line;
     // elsewhere warnings matter. RUST_LOG overrides both.
     let default_filter = match cli.command {
-        Command::Demo(_) | Command::Bench(_) => "off",
+        Command::Demo(_) | Command::Bench(_) | Command::BenchWorker(_) => "off",
         _ => "warn",
     };
     tracing_subscriber::fmt()
@@ -120,6 +124,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Demo(args) => demo::run(target, args).await,
         Command::Bench(args) => bench::run(target, args, cli.json).await,
+        Command::BenchWorker(args) => processes::worker(target, args).await,
         Command::Migrate { print_sql: true } => {
             println!("{}", store::migration_sql(target)?);
             Ok(())

@@ -493,6 +493,16 @@ impl Wakeup {
             std::future::pending::<()>().await;
         }
     }
+
+    /// True when a signal arrived that this receiver has not seen yet.
+    pub fn has_changed(&self) -> bool {
+        self.0.has_changed().unwrap_or(false)
+    }
+
+    /// Counts every signal so far as seen.
+    pub fn mark_seen(&mut self) {
+        self.0.mark_unchanged();
+    }
 }
 
 /// Sends wake-up signals to every [`Wakeup`] of a store.

@@ -1,3 +1,5 @@
+use std::time::{Duration, Instant};
+
 use errand_core::Error;
 
 /// The one translation from sqlx errors to errand errors for this backend;
@@ -28,28 +30,65 @@ pub(crate) fn db_error(e: sqlx::Error) -> Error {
     }
 }
 
-/// SQLITE_BUSY_SNAPSHOT: another process committed between this statement's
-/// read and its write. The busy timeout does not wait for it; running the
-/// statement again does.
-pub(crate) fn is_busy_snapshot(e: &sqlx::Error) -> bool {
-    matches!(e, sqlx::Error::Database(db) if db.code().as_deref() == Some("517"))
+/// SQLITE_BUSY or SQLITE_LOCKED (with their extended codes, BUSY_SNAPSHOT
+/// among them) in an error of this backend.
+pub(crate) fn is_busy(e: &Error) -> bool {
+    let Error::Unavailable {
+        source: Some(source),
+        ..
+    } = e
+    else {
+        return false;
+    };
+    source
+        .downcast_ref::<sqlx::Error>()
+        .and_then(|e| e.as_database_error())
+        .and_then(|db| db.code())
+        .and_then(|c| c.parse::<i32>().ok())
+        .is_some_and(|c| matches!(c & 0xff, 5 | 6))
 }
 
-/// Runs a single-statement write (atomic on its own, no explicit transaction),
-/// again while it meets a busy snapshot.
-pub(crate) async fn write_once<T, F, Fut>(mut op: F) -> Result<T, Error>
+/// Runs a write again while another process holds the database's write lock
+/// (or committed between its read and its write), for up to `patience`.
+///
+/// The store's writer connection does not wait in SQLite's busy handler:
+/// its sleeps grow from 1 to 100 ms and go to whoever asks while the lock is
+/// free, so with several processes on one file a write could sleep for
+/// tens of milliseconds while others took the lock in turn (a global limit
+/// then had most of its slots empty). Here a write tries again at once a
+/// few times, then every millisecond.
+pub(crate) async fn retry_busy<T, F, Fut>(patience: Duration, mut op: F) -> Result<T, Error>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, Error>>,
+{
+    let started = Instant::now();
+    let mut tries = 0u32;
+    loop {
+        match op().await {
+            Err(e) if is_busy(&e) && started.elapsed() < patience => {
+                tries += 1;
+                if tries <= 8 {
+                    tokio::task::yield_now().await;
+                } else {
+                    tokio::time::sleep(Duration::from_millis(1)).await;
+                }
+            }
+            other => return other,
+        }
+    }
+}
+
+/// [`retry_busy`] for one sqlx statement (atomic on its own, no explicit
+/// transaction).
+pub(crate) async fn write_once<T, F, Fut>(patience: Duration, mut op: F) -> Result<T, Error>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<T, sqlx::Error>>,
 {
-    let mut tries = 0u32;
-    loop {
-        match op().await {
-            Err(e) if is_busy_snapshot(&e) && tries < 50 => {
-                tries += 1;
-                tokio::task::yield_now().await;
-            }
-            other => return other.map_err(db_error),
-        }
-    }
+    retry_busy(patience, || {
+        let run = op();
+        async move { run.await.map_err(db_error) }
+    })
+    .await
 }

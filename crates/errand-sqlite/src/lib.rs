@@ -8,6 +8,7 @@
 
 mod enqueue;
 mod error;
+mod listener;
 mod migrate;
 mod queries;
 mod rows;

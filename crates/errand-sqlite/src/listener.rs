@@ -107,7 +107,9 @@ pub(crate) fn listen(
         ) {
             return;
         }
-        let Ok(mut reader) = reader.lock() else { return };
+        let Ok(mut reader) = reader.lock() else {
+            return;
+        };
         if let Err(e) = reader.read_new(&wakeup) {
             tracing::debug!(error = %e, "errand could not read the wake file; workers poll");
             wakeup.notify();

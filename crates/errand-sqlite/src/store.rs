@@ -18,7 +18,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{Row, SqlitePool};
 
 use crate::enqueue::{enqueue_all_in, insert_jobs, single_statement};
-use crate::error::{db_error, write_once};
+use crate::error::{db_error, retry_busy, write_once};
+use crate::listener::{Signal, listen, wake_path};
 use crate::migrate::migrate;
 use crate::queries;
 use crate::rows::{from_micros, job_row, micros};
@@ -100,7 +101,14 @@ struct Inner {
     reader: SqlitePool,
     /// Connections for jobs' own transactions (`SqliteTx`), opened on first use.
     transactions: SqlitePool,
-    wakeup: WakeupSender,
+    wakeup: Arc<WakeupSender>,
+    /// How long a write waits for another process's write lock.
+    busy_timeout: Duration,
+    /// Tells other processes on the same file (see `listener`); `None` for an
+    /// in-memory database or when the wake file cannot be written.
+    signal: Option<Signal>,
+    /// Hears the other processes' signals while it lives.
+    _watcher: Option<notify::RecommendedWatcher>,
 }
 
 /// The SQLite store: one database file in WAL mode.
@@ -153,6 +161,8 @@ impl SqliteStore {
     }
 
     async fn open_checked(options: SqliteConnectOptions, tuning: SqliteOptions) -> Result<Self> {
+        let path = options.get_filename().to_path_buf();
+        let in_memory = path.to_string_lossy().starts_with("file:");
         let options = options
             .create_if_missing(tuning.create_if_missing)
             .journal_mode(SqliteJournalMode::Wal)
@@ -167,39 +177,76 @@ impl SqliteStore {
             .row_buffer_size(1024);
         // A local file needs no liveness ping on every acquire: that ping is a
         // round trip to the connection's thread per operation.
-        let writer = SqlitePoolOptions::new()
-            .test_before_acquire(false)
-            .max_connections(1)
-            .min_connections(1)
-            .acquire_timeout(tuning.busy_timeout + Duration::from_secs(30))
-            .connect_with(options.clone())
-            .await
-            .map_err(db_error)?;
-        migrate(&writer).await?;
         let reader = SqlitePoolOptions::new()
             .test_before_acquire(false)
             .max_connections(tuning.readers.max(1))
             .connect_with(options.clone())
             .await
             .map_err(db_error)?;
+        // Migrations wait in SQLite's busy handler (once per open); the
+        // writer's statements wait in `retry_busy` instead.
+        migrate(&reader).await?;
+        let writer = SqlitePoolOptions::new()
+            .test_before_acquire(false)
+            .max_connections(1)
+            .min_connections(1)
+            .acquire_timeout(tuning.busy_timeout + Duration::from_secs(30))
+            .connect_with(options.clone().busy_timeout(Duration::ZERO))
+            .await
+            .map_err(db_error)?;
         let transactions = SqlitePoolOptions::new()
             .max_connections(tuning.readers.max(1))
             .acquire_timeout(tuning.busy_timeout + Duration::from_secs(30))
             .connect_lazy_with(options);
+        let wakeup = Arc::new(WakeupSender::default());
+        let (signal, watcher) = if in_memory {
+            (None, None)
+        } else {
+            let path = wake_path(&path);
+            match Signal::open(&path, wakeup.origin())
+                .map_err(|e| e.to_string())
+                .and_then(|signal| {
+                    listen(&path, Arc::clone(&wakeup))
+                        .map(|watcher| (signal, watcher))
+                        .map_err(|e| e.to_string())
+                }) {
+                Ok((signal, watcher)) => (Some(signal), Some(watcher)),
+                Err(e) => {
+                    tracing::warn!(error = %e, path = %path.display(), "errand cannot exchange wake-ups with other processes on this file; their jobs are found at the poll interval");
+                    (None, None)
+                }
+            }
+        };
         Ok(SqliteStore {
             inner: Arc::new(Inner {
                 writer,
                 reader,
                 transactions,
-                wakeup: WakeupSender::default(),
+                wakeup,
+                busy_timeout: tuning.busy_timeout,
+                signal,
+                _watcher: watcher,
             }),
         })
     }
 
-    /// Wakes this process's idle workers, for example after enqueuing in the
-    /// application's own transaction once it committed.
+    /// Wakes the idle workers of this store, in this process and in others
+    /// on the same file, for example after enqueuing in the application's
+    /// own transaction once it committed.
     pub fn notify_committed(&self) {
-        self.inner.wakeup.notify();
+        self.woke(true);
+    }
+
+    /// Jobs may have become claimable or a limit's slot may have freed:
+    /// wakes this process's workers (when `here`) and tells the other
+    /// processes on the file.
+    fn woke(&self, here: bool) {
+        if here {
+            self.inner.wakeup.notify();
+        }
+        if let Some(signal) = &self.inner.signal {
+            signal.send();
+        }
     }
 
     /// Enqueues a typed job on the application's own connection to this
@@ -255,7 +302,7 @@ impl SqliteStore {
         let mut claimed = Vec::new();
         let mut remaining = params.limit;
         for queue in &params.queues {
-            let rows = write_once(|| {
+            let rows = write_once(self.inner.busy_timeout, || {
                 sqlx::query(queries::CLAIM_QUEUE)
                     .bind(&queue.name)
                     .bind(&params.worker)
@@ -282,11 +329,10 @@ impl SqliteStore {
     }
 
     async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
-        self.inner
-            .writer
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(db_error)
+        write_once(self.inner.busy_timeout, || {
+            self.inner.writer.begin_with("BEGIN IMMEDIATE")
+        })
+        .await
     }
 }
 
@@ -331,7 +377,7 @@ impl Store for SqliteStore {
     fn capabilities(&self) -> Capabilities {
         Capabilities {
             transactional_enqueue: true,
-            cross_process_wakeup: false,
+            cross_process_wakeup: self.inner.signal.is_some(),
         }
     }
 
@@ -343,18 +389,20 @@ impl Store for SqliteStore {
             return Ok(Vec::new());
         }
         let results = if single_statement(&params.jobs) {
-            // One INSERT statement: atomic without an explicit transaction.
-            // A write statement in autocommit mode takes the write lock before
-            // it reads, so it waits in the busy handler instead of failing.
-            let mut conn = self.inner.writer.acquire().await.map_err(db_error)?;
-            insert_jobs(&mut conn, &params.jobs, params.now).await?
+            // One INSERT statement: atomic without an explicit transaction,
+            // so it can run again when another process held the lock.
+            retry_busy(self.inner.busy_timeout, || async {
+                let mut conn = self.inner.writer.acquire().await.map_err(db_error)?;
+                insert_jobs(&mut conn, &params.jobs, params.now).await
+            })
+            .await?
         } else {
             let mut tx = self.begin_write().await?;
             let results = insert_jobs(&mut tx, &params.jobs, params.now).await?;
             tx.commit().await.map_err(db_error)?;
             results
         };
-        self.inner.wakeup.notify();
+        self.woke(true);
         Ok(results)
     }
 
@@ -507,7 +555,7 @@ impl Store for SqliteStore {
                 continue;
             }
             let payload = serde_json::Value::from(items.clone()).to_string();
-            let ids = write_once(|| {
+            let ids = write_once(self.inner.busy_timeout, || {
                 let mut query = sqlx::query_scalar::<_, i64>(sql)
                     .bind(payload.clone())
                     .bind(&params.worker)
@@ -520,8 +568,10 @@ impl Store for SqliteStore {
             .await?;
             applied.extend(ids);
         }
-        if wakes {
-            self.inner.wakeup.notify();
+        // Any end frees a slot of a limit: workers of other processes may
+        // claim again; this process's own hear of it from their job ends.
+        if !applied.is_empty() {
+            self.woke(wakes);
         }
         Ok(params
             .items
@@ -540,7 +590,7 @@ impl Store for SqliteStore {
             .map(|(id, attempt)| json!({"id": id.0, "attempt": attempt}))
             .collect();
         let payload = serde_json::Value::from(payload).to_string();
-        let rows = write_once(|| {
+        let rows = write_once(self.inner.busy_timeout, || {
             sqlx::query(queries::RENEW_LEASES)
                 .bind(payload.clone())
                 .bind(&params.worker)
@@ -570,7 +620,7 @@ impl Store for SqliteStore {
     }
 
     async fn rescue(&self, params: RescueParams) -> Result<Vec<JobId>> {
-        let ids: Vec<i64> = write_once(|| {
+        let ids: Vec<i64> = write_once(self.inner.busy_timeout, || {
             sqlx::query_scalar(queries::RESCUE)
                 .bind(micros(params.now))
                 .bind(rfc3339(params.now))
@@ -578,14 +628,14 @@ impl Store for SqliteStore {
         })
         .await?;
         if !ids.is_empty() {
-            self.inner.wakeup.notify();
+            self.woke(true);
         }
         Ok(ids.into_iter().map(JobId).collect())
     }
 
     async fn rescue_unheld(&self, params: RescueUnheldParams) -> Result<Vec<JobId>> {
         let held = ids_json(&params.held.iter().map(|id| id.0).collect::<Vec<_>>());
-        let ids: Vec<i64> = write_once(|| {
+        let ids: Vec<i64> = write_once(self.inner.busy_timeout, || {
             sqlx::query_scalar(queries::RESCUE_UNHELD)
                 .bind(&params.worker)
                 .bind(held.clone())
@@ -596,7 +646,7 @@ impl Store for SqliteStore {
         })
         .await?;
         if !ids.is_empty() {
-            self.inner.wakeup.notify();
+            self.woke(true);
         }
         Ok(ids.into_iter().map(JobId).collect())
     }
@@ -672,7 +722,7 @@ impl Store for SqliteStore {
                 other => other,
             })?;
         tx.commit().await.map_err(db_error)?;
-        self.inner.wakeup.notify();
+        self.woke(true);
         Ok(())
     }
 

@@ -30,7 +30,15 @@ pub(crate) async fn run(shared: Arc<Shared>, mut rx: UnboundedReceiver<FinalizeI
         // when no other job runs: writing such a result at once met the next
         // enqueue head-on, and SQLite's busy handler turned that into 12 ms
         // waits for 1 % of pickups.)
-        let deadline = tokio::time::Instant::now() + GROUP_WINDOW;
+        // Under a global limit a job's slot frees only once its end is
+        // written (the store counts it running until then), so ends are
+        // written at once: only what has already arrived shares the write.
+        let window = if shared.config.global_limits.is_empty() {
+            GROUP_WINDOW
+        } else {
+            Duration::ZERO
+        };
+        let deadline = tokio::time::Instant::now() + window;
         while batch.len() < MAX_BATCH {
             match rx.try_recv() {
                 Ok(item) => batch.push(item),
@@ -63,6 +71,13 @@ pub(crate) async fn run(shared: Arc<Shared>, mut rx: UnboundedReceiver<FinalizeI
                     }
                 }
                 drop(finishing);
+                // A global limit counts the jobs the store has running: its
+                // slots free when these ends are written, not when the jobs
+                // returned (the lanes heard of that already, and may have
+                // claimed too early to get anything).
+                if !shared.config.global_limits.is_empty() {
+                    shared.lanes.slot_freed();
+                }
                 batch.clear();
                 error_pause = Duration::from_millis(50);
             }
