@@ -67,3 +67,49 @@ ensure_redis() {
   echo "error: Redis is required and could not be reached at $ERRAND_TEST_REDIS_URL" >&2
   return 1
 }
+
+cluster_ready() {
+  command -v redis-cli >/dev/null 2>&1 || return 1
+  local first="${ERRAND_TEST_REDIS_CLUSTER_URL%%,*}"
+  redis-cli -u "$first" cluster info 2>/dev/null | grep -q '^cluster_state:ok' || return 1
+  # Three masters, each with a replica.
+  [ "$(redis-cli -u "$first" cluster nodes 2>/dev/null | grep -c 'master' )" -ge 3 ] &&
+    [ "$(redis-cli -u "$first" cluster nodes 2>/dev/null | grep -c 'slave' )" -ge 3 ]
+}
+
+# A Redis Cluster of three masters and three replicas on 127.0.0.1:7000-7005
+# (nothing kept on disk), unless ERRAND_TEST_REDIS_CLUSTER_URL names another.
+ensure_redis_cluster() {
+  if cluster_ready; then return 0; fi
+  case "$ERRAND_TEST_REDIS_CLUSTER_URL" in
+    redis://127.0.0.1:7000,127.0.0.1:7001,127.0.0.1:7002) ;;
+    *) echo "error: the Redis Cluster at ERRAND_TEST_REDIS_CLUSTER_URL=$ERRAND_TEST_REDIS_CLUSTER_URL is unreachable or not ok" >&2; return 1 ;;
+  esac
+  ensure_redis >/dev/null || return 1
+  local base=/tmp/errand-redis-cluster nodes=()
+  echo "==> starting a Redis Cluster on 127.0.0.1:7000-7005"
+  for port in 7000 7001 7002 7003 7004 7005; do
+    redis-cli -p "$port" shutdown nosave >/dev/null 2>&1 || true
+  done
+  rm -rf "$base"
+  for port in 7000 7001 7002 7003 7004 7005; do
+    mkdir -p "$base/$port"
+    redis-server --bind 127.0.0.1 --port "$port" --daemonize yes --dir "$base/$port" \
+      --logfile "$base/$port/redis.log" --save '' --appendonly no \
+      --cluster-enabled yes --cluster-config-file nodes.conf --cluster-node-timeout 2000 >/dev/null || return 1
+    nodes+=("127.0.0.1:$port")
+  done
+  for port in 7000 7001 7002 7003 7004 7005; do
+    for _ in $(seq 1 40); do
+      [ "$(redis-cli -p "$port" ping 2>/dev/null)" = PONG ] && break
+      sleep 0.25
+    done
+  done
+  redis-cli --cluster create "${nodes[@]}" --cluster-replicas 1 --cluster-yes >/dev/null || return 1
+  for _ in $(seq 1 120); do
+    if cluster_ready; then return 0; fi
+    sleep 0.25
+  done
+  echo "error: the Redis Cluster on 127.0.0.1:7000-7005 did not become ready" >&2
+  return 1
+}

@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 
 export ERRAND_TEST_POSTGRES_URL="${ERRAND_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}"
 export ERRAND_TEST_REDIS_URL="${ERRAND_TEST_REDIS_URL:-redis://127.0.0.1:6379}"
+export ERRAND_TEST_REDIS_CLUSTER_URL="${ERRAND_TEST_REDIS_CLUSTER_URL:-redis://127.0.0.1:7000,127.0.0.1:7001,127.0.0.1:7002}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 
 step() { printf '\n==> %s\n' "$*"; }
@@ -18,6 +19,8 @@ step "services: PostgreSQL at $ERRAND_TEST_POSTGRES_URL"
 ensure_postgres
 step "services: Redis at $ERRAND_TEST_REDIS_URL"
 ensure_redis
+step "services: Redis Cluster at $ERRAND_TEST_REDIS_CLUSTER_URL"
+ensure_redis_cluster
 
 step "cargo fmt --check"
 cargo fmt --all --check

@@ -6,6 +6,7 @@
 //! # let _ = store; Ok(()) }
 //! ```
 
+mod connection;
 mod error;
 mod rows;
 mod scripts;

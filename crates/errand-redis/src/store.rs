@@ -11,9 +11,9 @@ use errand_core::{
     StatsParams, Store, Wakeup, WakeupSender,
 };
 use futures::StreamExt;
-use redis::aio::ConnectionManager;
 use tokio::task::JoinHandle;
 
+use crate::connection::{Connection, Target};
 use crate::error::redis_error;
 use crate::rows::{Claim, Fields, Running, SpecRef, micros};
 use crate::scripts::Scripts;
@@ -142,7 +142,7 @@ pub struct RedisStore {
 }
 
 struct Inner {
-    conn: ConnectionManager,
+    conn: Connection,
     prefix: String,
     scripts: Scripts,
     wakeup: Arc<WakeupSender>,
@@ -168,10 +168,13 @@ impl std::fmt::Debug for RedisStore {
 /// Wakes this process's workers on every message of the store's channel but
 /// the store's own (see [`WakeupSender::heard`]); resubscribes by itself
 /// after the connection drops (and wakes the workers then too: jobs may have
-/// come while it was away).
-async fn listen(client: redis::Client, channel: String, wakeup: Arc<WakeupSender>) {
+/// come while it was away). In a cluster a PUBLISH reaches every node, so
+/// any node serves; after a failure the next one is tried.
+async fn listen(nodes: Vec<redis::Client>, channel: String, wakeup: Arc<WakeupSender>) {
     let mut pause = Duration::from_millis(100);
+    let mut node = 0;
     loop {
+        let client = &nodes[node % nodes.len()];
         match client.get_async_pubsub().await {
             Ok(mut pubsub) => match pubsub.subscribe(&channel).await {
                 Ok(()) => {
@@ -189,6 +192,7 @@ async fn listen(client: redis::Client, channel: String, wakeup: Arc<WakeupSender
                 tracing::warn!(error = %e, retry_in = ?pause, "errand could not connect for wake-ups");
             }
         }
+        node += 1;
         tokio::time::sleep(pause).await;
         pause = (pause * 2).min(LISTEN_RETRY_MAX);
     }
@@ -222,40 +226,69 @@ impl RedisStore {
         )?;
         errand_core::validate::url_scheme(
             url,
-            &["redis", "rediss", "valkey", "valkeys", "redis+unix", "unix"],
+            &[
+                "redis",
+                "rediss",
+                "valkey",
+                "valkeys",
+                "redis+unix",
+                "unix",
+                "redis+cluster",
+                "rediss+cluster",
+            ],
         )?;
-        let target = errand_core::validate::redact_url(url);
-        let client = redis::Client::open(url)
-            .map_err(|e| Error::invalid("database_url", &target, e.to_string()))?;
+        let shown = errand_core::validate::redact_url(url);
+        let target = Target::parse(url)?;
+        let nodes = target
+            .nodes()
+            .iter()
+            .map(|node| redis::Client::open(node.as_str()))
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|e| Error::invalid("database_url", &shown, e.to_string()))?;
         let cannot =
-            |e: redis::RedisError| redis_error(e).context(format!("cannot connect to {target}"));
+            |e: redis::RedisError| redis_error(e).context(format!("cannot connect to {shown}"));
         let first = redis::AsyncConnectionConfig::new()
             .set_connection_timeout(Some(options.connect_timeout))
             .set_response_timeout(Some(options.connect_timeout));
-        let mut probe = client
-            .get_multiplexed_async_connection_with_config(&first)
-            .await
-            .map_err(cannot)?;
-        check_layout(&mut probe, &options.prefix)
-            .await
-            .map_err(|e| e.context(format!("at {target}")))?;
-        drop(probe);
+        match &target {
+            Target::Single(_) => {
+                let mut probe = nodes[0]
+                    .get_multiplexed_async_connection_with_config(&first)
+                    .await
+                    .map_err(cannot)?;
+                check_layout(&mut probe, &options.prefix)
+                    .await
+                    .map_err(|e| e.context(format!("at {shown}")))?;
+            }
+            Target::Cluster(_) => {
+                // The cluster connection reaches the seeds once, at once.
+                let mut probe = tokio::time::timeout(
+                    options.connect_timeout,
+                    Connection::open(&target, options.connect_timeout, options.connect_timeout),
+                )
+                .await
+                .map_err(|_| Error::Unavailable {
+                    message: format!(
+                        "cannot connect to {shown}: no answer within {:?} (RedisOptions::connect_timeout)",
+                        options.connect_timeout
+                    ),
+                    source: None,
+                })?
+                .map_err(cannot)?;
+                check_layout(&mut probe, &options.prefix)
+                    .await
+                    .map_err(|e| e.context(format!("at {shown}")))?;
+            }
+        }
         // A bulk enqueue of many thousand jobs is one script that may run for
         // a second or more on a busy server: answers may take that long.
-        // Reconnects are tried at most 250 ms apart: a server that comes
-        // back is used again within that (the default backoff grew to 3.2 s).
-        let config = redis::aio::ConnectionManagerConfig::new()
-            .set_max_delay(Duration::from_millis(250))
-            .set_response_timeout(Some(RESPONSE_TIMEOUT))
-            .set_connection_timeout(Some(options.connect_timeout));
-        let conn = client
-            .get_connection_manager_with_config(config)
+        let conn = Connection::open(&target, options.connect_timeout, RESPONSE_TIMEOUT)
             .await
             .map_err(cannot)?;
         let wakeup = Arc::new(WakeupSender::default());
         let listener = options.listen.then(|| {
             tokio::spawn(listen(
-                client.clone(),
+                nodes,
                 format!("{}:wake", options.prefix),
                 Arc::clone(&wakeup),
             ))
@@ -280,6 +313,9 @@ impl RedisStore {
     /// that made a store of their own. Returns how many keys went.
     pub async fn clear(&self) -> Result<u64> {
         let mut conn = self.inner.conn.clone();
+        if conn.is_cluster() {
+            return self.clear_slot(&mut conn).await;
+        }
         let pattern = format!("{}:*", self.inner.prefix);
         let mut cursor: u64 = 0;
         let mut deleted = 0;
@@ -305,6 +341,44 @@ impl RedisStore {
                 return Ok(deleted);
             }
             cursor = next;
+        }
+    }
+
+    /// `clear` in a cluster: a SCAN would visit one random node, but every
+    /// key of the store is in the slot of its hash tag, on one node.
+    async fn clear_slot(&self, conn: &mut Connection) -> Result<u64> {
+        let jobs = self.key("jobs");
+        let slot: u16 = redis::cmd("CLUSTER")
+            .arg("KEYSLOT")
+            .arg(&jobs)
+            .query_async(conn)
+            .await
+            .map_err(redis_error)?;
+        let prefix = format!("{}:", self.inner.prefix);
+        let mut deleted = 0;
+        loop {
+            let mut list = redis::cmd("CLUSTER");
+            list.arg("GETKEYSINSLOT").arg(slot).arg(1000);
+            let keys: Vec<String> =
+                redis::from_redis_value(conn.on_slot(slot, list).await.map_err(redis_error)?)
+                    .map_err(|e| {
+                        Error::backend_msg(format!(
+                            "unexpected reply to CLUSTER GETKEYSINSLOT: {e}"
+                        ))
+                    })?;
+            // Other stores may share the slot (same hash tag): only ours go.
+            let ours: Vec<&String> = keys.iter().filter(|k| k.starts_with(&prefix)).collect();
+            if ours.is_empty() {
+                return Ok(deleted);
+            }
+            for key in ours {
+                let n: u64 = redis::cmd("UNLINK")
+                    .arg(key)
+                    .query_async(conn)
+                    .await
+                    .map_err(redis_error)?;
+                deleted += n;
+            }
         }
     }
 

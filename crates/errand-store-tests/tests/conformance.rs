@@ -93,6 +93,36 @@ mod redis {
     }
 }
 
+#[cfg(feature = "redis")]
+#[allow(clippy::expect_used)]
+mod redis_cluster {
+    use errand_store_tests::backends::redis::harness_at;
+    use errand_store_tests::backends::redis_cluster::RedisCluster;
+
+    errand_store_tests::conformance_suite!(errand_store_tests::backends::redis::cluster_harness);
+
+    /// The master serving the store's slot dies under running workers; its
+    /// replica takes over; no job is lost.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn jobs_survive_a_failover() {
+        let cluster =
+            RedisCluster::start().expect("a throwaway Redis Cluster (redis-server, redis-cli)");
+        let mut h = harness_at(cluster.url()).await;
+        h.probe_worker = option_env!("CARGO_BIN_EXE_errand-probe-worker").map(Into::into);
+        let jobs_key = format!("{}:jobs", h.namespace.clone().expect("a prefix"));
+        errand_store_tests::cases::jobs_survive_a_cluster_failover(
+            &h,
+            || cluster.replicated(&jobs_key).unwrap_or(false),
+            || {
+                let (old, new) = cluster.fail_over(&jobs_key).expect("fail over");
+                println!("master {old} killed; {new} serves the store's slot");
+            },
+        )
+        .await;
+        h.finish().await;
+    }
+}
+
 #[cfg(feature = "postgres")]
 #[allow(clippy::expect_used)]
 mod postgres {

@@ -13,6 +13,19 @@ pub fn url() -> String {
     std::env::var("ERRAND_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
 }
 
+/// The test cluster: `ERRAND_TEST_REDIS_CLUSTER_URL`, else the local default
+/// that the test script starts (127.0.0.1:7000-7005).
+pub fn cluster_url() -> String {
+    std::env::var("ERRAND_TEST_REDIS_CLUSTER_URL")
+        .unwrap_or_else(|_| "redis://127.0.0.1:7000,127.0.0.1:7001,127.0.0.1:7002".to_owned())
+}
+
+/// A new store under a new key prefix of the test cluster; the prefixes of
+/// the cases hash to slots of every master.
+pub async fn cluster_harness() -> Harness {
+    harness_at(cluster_url()).await
+}
+
 /// Opens a store on `url` under `prefix` (default `{errand}`).
 pub async fn open(url: &str, prefix: Option<&str>) -> Result<Arc<dyn Store>> {
     let options = RedisOptions {

@@ -514,3 +514,56 @@ fn attempts_run_twice(logs: &[PathBuf]) -> Vec<(i64, u32)> {
         .map(|(pair, _)| pair)
         .collect()
 }
+
+/// Worker processes on a Redis Cluster lose no job when the master that
+/// serves the store's slot dies and its replica takes over: jobs whose
+/// claim or result the failover lost run again (at-least-once); every job
+/// completes. `replicated` tells when the replica holds every enqueued job
+/// (a cluster replicates asynchronously: what the master acknowledged in
+/// its last moments may be lost, enqueues included); `fail_over` kills the
+/// master and returns once the replica serves.
+pub async fn jobs_survive_a_cluster_failover<R, F>(h: &Harness, replicated: R, fail_over: F)
+where
+    R: Fn() -> bool,
+    F: FnOnce(),
+{
+    let Some(bin) = probe_bin(h) else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let total: u64 = 3_000;
+    let jobs: Vec<NewJob> = (0..total)
+        .map(|_| NewJob::new("probe", serde_json::json!(2)))
+        .collect();
+    enqueue(h, jobs, chrono::Utc::now()).await;
+    eventually(
+        Duration::from_secs(30),
+        "the replica holds every enqueued job",
+        || async { replicated() },
+    )
+    .await;
+    let logs: Vec<PathBuf> = (0..2)
+        .map(|i| dir.path().join(format!("{i}.log")))
+        .collect();
+    let workers: Vec<Child> = logs
+        .iter()
+        .map(|log| spawn_worker(bin, h, log, 8, 10_000))
+        .collect();
+    eventually(
+        Duration::from_secs(120),
+        "a quarter of the jobs complete before the failover",
+        || async { completed(h).await.is_some_and(|n| n >= total / 4) },
+    )
+    .await;
+    let before = completed(h).await;
+    tokio::task::block_in_place(fail_over);
+    eventually(
+        Duration::from_secs(120),
+        "every job completes after the failover, with the same worker processes",
+        || async { completed(h).await == Some(total) },
+    )
+    .await;
+    println!("completed before the failover: {before:?} of {total}");
+    for worker in workers {
+        terminate(worker).await;
+    }
+    assert_eq!(runs(&logs).len(), total as usize, "every job ran");
+}
