@@ -9,6 +9,8 @@
 //! extractor); with `ERRAND_PROBE_EFFECTS=hang` they record "key attempt" in
 //! the log after writing and hang until killed, before their commit.
 //!
+//! With `ERRAND_PROBE_TIMES=1`, `probe` logs "id attempt start end" (ns).
+//!
 //! Usage: errand-probe-worker DATABASE_URL LOG_FILE CONCURRENCY LEASE_MS [NAMESPACE]
 
 use std::io::Write;
@@ -25,15 +27,23 @@ struct Log(Mutex<std::fs::File>);
 /// quick once rescued.
 #[errand::job(max_attempts = 10)]
 async fn probe(input: u64, id: JobId, attempt: Attempt, log: State<Log>) -> Result<(), JobError> {
+    let start = now_ns();
     let ms = if attempt.0 == 1 { input } else { 1 };
     tokio::time::sleep(Duration::from_millis(ms)).await;
     let Log(file) = &*log;
     let mut file = file
         .lock()
         .map_err(|_| JobError::retry("log lock poisoned"))?;
-    writeln!(file, "{} {}", id.0, attempt.0)?;
+    if TIMES.get().copied().unwrap_or(false) {
+        writeln!(file, "{} {} {start} {}", id.0, attempt.0, now_ns())?;
+    } else {
+        writeln!(file, "{} {}", id.0, attempt.0)?;
+    }
     Ok(())
 }
+
+/// `ERRAND_PROBE_TIMES=1`: `probe` also logs when it started and ended.
+static TIMES: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
 
 /// Nanoseconds of the wall clock, which every process on the machine shares.
 fn now_ns() -> u128 {
@@ -75,6 +85,7 @@ fn arg(args: &[String], i: usize, what: &str) -> Result<String, String> {
 #[tokio::main]
 async fn main() -> Result<(), String> {
     let args: Vec<String> = std::env::args().collect();
+    let _ = TIMES.set(std::env::var("ERRAND_PROBE_TIMES").as_deref() == Ok("1"));
     let url = arg(&args, 1, "DATABASE_URL")?;
     let log_path = arg(&args, 2, "LOG_FILE")?;
     let concurrency: usize = arg(&args, 3, "CONCURRENCY")?
@@ -116,6 +127,7 @@ async fn main() -> Result<(), String> {
     };
     let worker = builder
         .queues(queues)
+        .allow_unserved_kinds()
         .register(probe::job())
         .register(probe_limited::job())
         .global_limit(probe_limited::KIND, PROBE_LIMIT)
