@@ -211,6 +211,10 @@ pub struct FinalizeParams {
     pub items: Vec<FinalizeItem>,
     /// The finalize time.
     pub now: DateTime<Utc>,
+    /// Some of these jobs are of a kind with a global limit: their ends free
+    /// slots that workers of other processes may wait for, so the store
+    /// wakes them (as it does when a job becomes due again).
+    pub frees_global_slots: bool,
 }
 
 /// Extend the leases of a worker's running jobs.

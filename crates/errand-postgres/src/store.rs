@@ -792,7 +792,9 @@ impl Store for PgStore {
             }
             applied.extend(query.fetch_all(&self.inner.jobs).await.map_err(db_error)?);
         }
-        if wakes {
+        // An end under a global limit frees a slot that workers of other
+        // processes may wait for.
+        if wakes || (params.frees_global_slots && !applied.is_empty()) {
             self.notify();
         }
         self.ended(applied.len());

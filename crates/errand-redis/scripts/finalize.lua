@@ -1,5 +1,6 @@
 -- ARGV: prefix, origin, worker, now, count, then per attempt: id, attempt, outcome,
--- a, b. Outcomes: complete (a: output JSON), retry (a: run_at, b: error
+-- a, b; last, 1 when the ends free slots of a global limit (other
+-- processes' workers are woken for them), else 0. Outcomes: complete (a: output JSON), retry (a: run_at, b: error
 -- JSON), fail and cancel (a: error JSON), snooze (a: run_at; the attempt is
 -- given back). Returns 1 per applied attempt, 0 when the job no longer runs
 -- under this worker and attempt (fencing).
@@ -58,7 +59,7 @@ for i = 1, count do
     end
 end
 end_claims(ended, per_kind)
-if woke then
+if woke or (ARGV[#ARGV] == '1' and #ended > 0) then
     wake()
 end
 return out

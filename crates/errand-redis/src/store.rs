@@ -591,6 +591,7 @@ impl Store for RedisStore {
                 .arg(a)
                 .arg(b);
         }
+        invocation.arg(u8::from(params.frees_global_slots));
         let applied: Vec<i64> = self.run(&invocation, "finalize").await?;
         if wakes {
             self.inner.wakeup.notify();

@@ -568,9 +568,10 @@ impl Store for SqliteStore {
             .await?;
             applied.extend(ids);
         }
-        // Any end frees a slot of a limit: workers of other processes may
-        // claim again; this process's own hear of it from their job ends.
-        if !applied.is_empty() {
+        // An end under a global limit frees a slot that workers of other
+        // processes may wait for; this process's own hear of it from their
+        // job ends.
+        if !applied.is_empty() && (wakes || params.frees_global_slots) {
             self.woke(wakes);
         }
         Ok(params

@@ -195,3 +195,29 @@ impl EffectGates {
         Ok(())
     }
 }
+
+/// A gate that `gated` jobs wait at until a case opens it.
+pub struct Gate(tokio::sync::watch::Sender<bool>);
+
+impl Default for Gate {
+    fn default() -> Self {
+        Gate(tokio::sync::watch::Sender::new(false))
+    }
+}
+
+impl Gate {
+    /// Lets every waiting and later `gated` job through.
+    pub fn open(&self) {
+        self.0.send_replace(true);
+    }
+}
+
+/// Marks itself running in the gauge, waits for the gate, then completes.
+#[errand::job]
+pub async fn gated(gate: State<Gate>, gauge: State<Gauge>) -> Result<(), JobError> {
+    gauge.enter();
+    let mut open = gate.0.0.subscribe();
+    let waited = open.wait_for(|open| *open).await.map(|_| ());
+    gauge.leave();
+    waited.map_err(|_| JobError::retry("the gate is gone"))
+}

@@ -62,6 +62,7 @@ macro_rules! conformance_suite {
             runtime_worker_processes_and_shuts_down_gracefully,
             runtime_concurrency_holds_when_claiming_ahead,
             runtime_shutdown_releases_unfinished_jobs_without_attempt,
+            a_freed_global_slot_wakes_a_worker_of_another_store,
             process_killed_with_sigkill_loses_no_job,
             several_processes_share_one_store_without_double_runs,
             transactional_completion_survives_a_kill_between_write_and_commit,

@@ -251,6 +251,7 @@ pub async fn vacuums_after_vacuum_every_jobs_end() {
     };
     assert_eq!(claimed.len(), 5);
     let finalize = FinalizeParams {
+        frees_global_slots: false,
         worker: "w".into(),
         items: completions(&claimed),
         now,

@@ -105,6 +105,7 @@ pub async fn the_claims_hash_stays_a_hash_table() {
     let Ok(applied) = h
         .store
         .finalize(FinalizeParams {
+            frees_global_slots: false,
             worker: "w".into(),
             items: completions(&claimed),
             now,

@@ -400,6 +400,7 @@ pub async fn unique_enqueue_races_the_holders_completion(h: &Harness) {
         racers.push(tokio::spawn(async move {
             let done = store
                 .finalize(errand::FinalizeParams {
+                    frees_global_slots: false,
                     worker: "w".into(),
                     items: vec![errand::FinalizeItem {
                         id: holder,

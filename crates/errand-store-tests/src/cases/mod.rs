@@ -119,6 +119,7 @@ pub(crate) async fn finalize(
 ) -> bool {
     h.store
         .finalize(FinalizeParams {
+            frees_global_slots: false,
             worker: worker.into(),
             items: vec![FinalizeItem {
                 id,

@@ -417,3 +417,67 @@ pub async fn runtime_shutdown_releases_unfinished_jobs_without_attempt(h: &Harne
         assert!(row.errors.is_empty());
     }
 }
+
+/// A job end that frees a slot of a global limit reaches an idle worker of
+/// another store instance (another process) at once: both workers poll
+/// only hourly, so nothing but the end's wake-up can start the next job.
+pub async fn a_freed_global_slot_wakes_a_worker_of_another_store(h: &Harness) {
+    if h.skip_unless(
+        h.store.capabilities().cross_process_wakeup,
+        "wake workers of another process",
+    ) {
+        return;
+    }
+    let other = crate::backends::open(&h.url, h.namespace.as_deref())
+        .await
+        .unwrap();
+    let gate = Arc::new(jobs::Gate::default());
+    let gauge = Arc::new(Gauge::default());
+    let worker = |store: Arc<dyn errand::Store>, queues: &[&str]| {
+        Worker::builder(store)
+            .register(jobs::gated::job())
+            .queues(queues.iter().copied())
+            .allow_unserved_kinds()
+            .global_limit(jobs::gated::KIND, 1)
+            .concurrency(1)
+            .poll_interval(Duration::from_secs(3600))
+            .state_arc(Arc::clone(&gate))
+            .state_arc(Arc::clone(&gauge))
+            .build()
+            .unwrap()
+    };
+    // The other store's worker serves only `shared`, and starts first: its
+    // first claim finds nothing, then it waits for a wake-up (or an hour).
+    let there = worker(other, &["shared"]).start();
+    let here = worker(Arc::clone(&h.store), &["mine", "shared"]).start();
+    let client = client(h);
+    let first = client
+        .enqueue(jobs::gated::enqueue().queue("mine"))
+        .await
+        .unwrap();
+    eventually(
+        Duration::from_secs(10),
+        "the first job runs here",
+        || async { gauge.peak.load(Ordering::SeqCst) == 1 },
+    )
+    .await;
+    let second = client
+        .enqueue(jobs::gated::enqueue().queue("shared"))
+        .await
+        .unwrap();
+    // This worker stops claiming now and ends once its job has ended; the
+    // other must hear of the freed slot from this store.
+    let stopping = tokio::spawn(here.shutdown());
+    gate.open();
+    assert_eq!(
+        first.wait_timeout(Duration::from_secs(10)).await.unwrap(),
+        Finished::Completed(())
+    );
+    stopping.await.unwrap();
+    assert_eq!(
+        second.wait_timeout(Duration::from_secs(10)).await.unwrap(),
+        Finished::Completed(()),
+        "the other store's worker ran the second job without waiting for its poll"
+    );
+    there.shutdown().await;
+}

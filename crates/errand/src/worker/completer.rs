@@ -49,6 +49,7 @@ pub(crate) async fn run(shared: Arc<Shared>, mut rx: UnboundedReceiver<FinalizeI
             }
         }
         let params = FinalizeParams {
+            frees_global_slots: !shared.config.global_limits.is_empty(),
             worker: shared.config.name.clone(),
             items: batch.clone(),
             now: Utc::now(),

@@ -68,6 +68,7 @@ impl Worker {
             let applied = shared
                 .store
                 .finalize(FinalizeParams {
+                    frees_global_slots: !shared.config.global_limits.is_empty(),
                     worker: shared.config.name.clone(),
                     items: items.clone(),
                     now: Utc::now(),

@@ -67,12 +67,19 @@ impl Lanes {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Gives back a claim's reserved room. The other lane may be waiting for
-    /// room that this claim held (and that no job end would announce when
-    /// the claim brought nothing), so it hears of it.
-    fn release(&self, reservation: &Reservation) {
+    /// Gives back the reserved room of lane `lane`'s claim. The other lane
+    /// may be waiting for room that this claim held (and that no job end
+    /// would announce when the claim brought nothing), so it hears of it;
+    /// the claiming lane does not: it would take its own release for a
+    /// freed slot and claim again at once, forever, while a limit holds
+    /// every due job back.
+    fn release(&self, reservation: &Reservation, lane: usize) {
         self.in_flight().remove(reservation);
-        self.slot_freed();
+        for (i, freed) in self.freed.iter().enumerate() {
+            if i != lane {
+                freed.notify_one();
+            }
+        }
     }
 
     /// A job ended: every lane may have room again.
@@ -353,7 +360,7 @@ async fn lane(
                 for job in jobs {
                     spawn_job(shared, job, finalize);
                 }
-                lanes.release(&reservation);
+                lanes.release(&reservation, index);
                 let full = claimed == requested;
                 if full && !lanes.busy.swap(true, Ordering::Relaxed) {
                     lanes.busy_again.notify_one();
@@ -369,7 +376,7 @@ async fn lane(
                 // lost: the store then holds jobs for this worker that it
                 // does not know of (see Shared::store_trouble).
                 shared.trouble();
-                lanes.release(&reservation);
+                lanes.release(&reservation, index);
                 lanes.busy.store(false, Ordering::Relaxed);
                 tracing::warn!(error = %e, retry_in = ?error_pause, "errand could not claim jobs");
                 tokio::select! {
