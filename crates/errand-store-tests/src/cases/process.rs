@@ -483,6 +483,14 @@ async fn restart_scenario<F, Fut>(
         after_restart.is_none_or(|n| n < total),
         "the restart happened while jobs were still waiting"
     );
+    // The promise is a second (measured here: 0.02 - 0.12 s); three leave
+    // room for a slow machine, and still fail the reconnect backoffs of
+    // old, which resumed after 4.3 s.
+    let resumed = *resumed.lock().unwrap();
+    assert!(
+        resumed.is_some_and(|r| r < Duration::from_secs(3)),
+        "the workers resume within seconds of the server accepting connections: {resumed:?}"
+    );
     assert_eq!(runs(&logs).len(), total as usize, "every job ran");
     let twice = attempts_run_twice(&logs);
     if unique_attempts {
