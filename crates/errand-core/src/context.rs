@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::{ErrorKind, JobError, JobErrorAction, JobId, TransactionSlot};
+use crate::transaction::TransactionSlot;
+use crate::{ErrorKind, JobError, JobErrorAction, JobId};
 
 /// Shared values a worker hands to its jobs through [`State<T>`], one per type.
 #[derive(Default, Clone)]

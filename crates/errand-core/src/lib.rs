@@ -1,8 +1,9 @@
 //! Types and traits shared by every errand crate.
 //!
-//! Applications use the `errand` facade, which re-exports this crate. Backend
-//! authors implement [`Store`] and run the conformance suite of
-//! `errand-store-tests` against it.
+//! Applications use the `errand` facade, which re-exports this crate's
+//! application items. Backend authors implement the roles of [`store`]
+//! ([`JobStore`], [`JobAdmin`]) and run the conformance suite of
+//! `errand-store-tests` against them.
 
 mod backoff;
 mod context;
@@ -11,10 +12,11 @@ mod error;
 mod job;
 mod job_error;
 pub mod json;
+pub mod maintenance;
 mod new_job;
 mod row;
 mod state;
-mod store;
+pub mod store;
 mod transaction;
 pub mod validate;
 
@@ -24,17 +26,14 @@ pub use enqueue::EnqueueBuilder;
 pub use error::{BoxError, Error, ErrorClass, Result};
 pub use job::{IntoJobResult, Job, JobOptions};
 pub use job_error::{JobError, JobErrorAction};
-pub use new_job::{NewJob, Unique, UniqueScope, runs_pay_off, shape_runs};
+pub use new_job::{NewJob, Unique, UniqueScope};
 pub use row::{AttemptError, CronRef, ErrorKind, JobId, JobRow};
 pub use state::JobState;
 pub use store::{
-    CancelOutcome, CancelParams, Cancellation, Capabilities, ClaimParams, DeleteParams,
-    EnqueueParams, Enqueued, FinalizeGroups, FinalizeItem, FinalizeParams, GetParams, KindClaim,
-    LeaseStatus, ListParams, Outcome, QueueClaim, RenewParams, RescueParams, RescueUnheldParams,
-    RetryParams, StateCount, Stats, StatsParams, Store, Wakeup, WakeupSender,
+    CancelOutcome, Cancellation, Capabilities, Enqueued, JobAdmin, JobStore, ListParams,
+    PruneOutcome, StateCount, Stats, Store,
 };
 pub use tokio_util::sync::CancellationToken;
-pub use transaction::{AttemptTransaction, Completion, TransactionEnd, TransactionSlot};
 
 /// This crate's README, compiled as a doctest so that its code stays true.
 #[doc = include_str!("../README.md")]

@@ -8,6 +8,9 @@
 
 mod enqueue;
 mod error;
+mod job_admin;
+mod job_store;
+mod maintenance;
 mod migrate;
 mod queries;
 mod rows;

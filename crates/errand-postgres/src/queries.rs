@@ -81,6 +81,8 @@ queries! {
     job_states => "job_states.sql",
     notify => "notify.sql",
     vacuum => "vacuum.sql",
+    reschedule => "reschedule.sql",
+    prune => "prune.sql",
     table_rows => "table_rows.sql",
 }
 

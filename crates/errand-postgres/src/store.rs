@@ -1,25 +1,18 @@
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-use crate::transaction::PgTxSource;
-use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use errand_core::{
-    CancelOutcome, CancelParams, Capabilities, ClaimParams, DeleteParams, EnqueueBuilder,
-    EnqueueParams, Enqueued, Error, FinalizeGroups, FinalizeParams, GetParams, Job, JobId, JobRow,
-    JobState, LeaseStatus, ListParams, NewJob, RenewParams, RescueParams, RescueUnheldParams,
-    Result, RetryParams, StateCount, StateMap, Stats, StatsParams, Store, Wakeup, WakeupSender,
-};
-use serde_json::json;
+use errand_core::store::{ClaimParams, WakeupSender};
+use errand_core::{EnqueueBuilder, Enqueued, Error, Job, JobId, JobRow, JobState, NewJob, Result};
 use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
 use sqlx::{Connection, PgConnection, PgPool, Row, SqlStr};
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
-use crate::enqueue::{enqueue_all_in, insert_jobs, single_statement};
+use crate::enqueue::enqueue_all_in;
 use crate::error::db_error;
 use crate::migrate::migrate;
 use crate::queries::{Queries, channel, validate_schema};
@@ -91,28 +84,28 @@ impl Default for PgOptions {
     }
 }
 
-struct Inner {
+pub(crate) struct Inner {
     /// Durable writes and reads.
-    pool: PgPool,
+    pub(crate) pool: PgPool,
     /// Claims, renewals, rescues and results (see `synchronous_job_updates`).
-    jobs: PgPool,
+    pub(crate) jobs: PgPool,
     /// Enqueues of `Store::enqueue`, whose notification `notifier` sends.
-    enqueue: PgPool,
+    pub(crate) enqueue: PgPool,
     /// Asks the notifier task for one NOTIFY covering every write so far.
-    notify_signal: Arc<Notify>,
-    notifier: Option<JoinHandle<()>>,
+    pub(crate) notify_signal: Arc<Notify>,
+    pub(crate) notifier: Option<JoinHandle<()>>,
     /// Queues whose last claim was full: more due jobs are likely waiting,
     /// and the cheaper `claim_queue_busy` statement applies.
-    busy_queues: std::sync::Mutex<HashSet<String>>,
-    q: Queries,
-    schema: String,
-    wakeup: Arc<WakeupSender>,
-    listener: Option<JoinHandle<()>>,
-    vacuum: Vacuum,
+    pub(crate) busy_queues: std::sync::Mutex<HashSet<String>>,
+    pub(crate) q: Queries,
+    pub(crate) schema: String,
+    pub(crate) wakeup: Arc<WakeupSender>,
+    pub(crate) listener: Option<JoinHandle<()>>,
+    pub(crate) vacuum: Vacuum,
 }
 
 /// When this store next vacuums the jobs table.
-struct Vacuum {
+pub(crate) struct Vacuum {
     every: Option<u64>,
     /// Jobs to end before the next vacuum (`vacuum_distance`).
     distance: AtomicU64,
@@ -133,7 +126,7 @@ struct Vacuum {
 /// longer; the sum is flat near its least: 6 % more at 1/√2 of it.) Below
 /// `8 × every` rows the distance is `every`: a small table's vacuum is cheap
 /// and claims are best served by clearing their path often.
-fn vacuum_distance(every: u64, rows: f64) -> u64 {
+pub(crate) fn vacuum_distance(every: u64, rows: f64) -> u64 {
     let balanced = (every as f64 * rows.max(0.0) / 8.0).sqrt();
     // A float-to-int `as` saturates; the result is a count of jobs.
     every.max(balanced as u64)
@@ -159,7 +152,7 @@ const IDLE_PING: Duration = Duration::from_secs(1);
 /// with a ping inside the acquire beats a failed statement (and a retry
 /// pause) per dead connection. A busy worker's connections never idle that
 /// long; an idle worker's first claim after a quiet second pays one ping.
-fn pool_options(max_connections: u32, acquire_timeout: Duration) -> PgPoolOptions {
+pub(crate) fn pool_options(max_connections: u32, acquire_timeout: Duration) -> PgPoolOptions {
     PgPoolOptions::new()
         .test_before_acquire(false)
         .max_connections(max_connections)
@@ -188,7 +181,7 @@ pub fn connect_options(url: &str) -> Result<PgConnectOptions> {
 }
 
 /// The server and database of `options` as a URL without a password.
-fn describe(options: &PgConnectOptions) -> String {
+pub(crate) fn describe(options: &PgConnectOptions) -> String {
     let database = options.get_database().unwrap_or(options.get_username());
     match options.get_socket() {
         Some(socket) => format!(
@@ -209,7 +202,7 @@ fn describe(options: &PgConnectOptions) -> String {
 /// one database.
 #[derive(Clone)]
 pub struct PgStore {
-    inner: Arc<Inner>,
+    pub(crate) inner: Arc<Inner>,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -225,7 +218,7 @@ impl std::fmt::Debug for PgStore {
 /// every reconnect also wakes the workers. Notifications this store sent
 /// itself are dropped (see [`WakeupSender::heard`]): a second wake-up would
 /// only send an empty claim that the next job's claim then waits behind.
-async fn listen(pool: PgPool, channel: String, wakeup: Arc<WakeupSender>) {
+pub(crate) async fn listen(pool: PgPool, channel: String, wakeup: Arc<WakeupSender>) {
     let mut pause = Duration::from_millis(100);
     loop {
         let mut listener = match PgListener::connect_with(&pool).await {
@@ -263,7 +256,12 @@ async fn listen(pool: PgPool, channel: String, wakeup: Arc<WakeupSender>) {
 /// Sends one NOTIFY each time it is signalled; signals that arrive while a
 /// NOTIFY is on its way are answered by one more, so no write is left
 /// without a notification sent after its commit.
-async fn send_notifications(pool: PgPool, notify: SqlStr, origin: String, signal: Arc<Notify>) {
+pub(crate) async fn send_notifications(
+    pool: PgPool,
+    notify: SqlStr,
+    origin: String,
+    signal: Arc<Notify>,
+) {
     loop {
         signal.notified().await;
         if let Err(e) = sqlx::query(notify.clone())
@@ -471,7 +469,7 @@ impl PgStore {
 
     /// The public states of the jobs of `ids` that exist, locked until the
     /// admin operation's transaction ends.
-    async fn job_states(
+    pub(crate) async fn job_states(
         &self,
         conn: &mut PgConnection,
         ids: &[i64],
@@ -511,7 +509,7 @@ impl PgStore {
 
     /// Wakes workers here at once, and in other processes through the
     /// notifier task (one NOTIFY for every write since its last one).
-    fn notify(&self) {
+    pub(crate) fn notify(&self) {
         self.inner.wakeup.notify();
         self.inner.notify_signal.notify_one();
     }
@@ -519,30 +517,32 @@ impl PgStore {
     /// Counts jobs ended through this store and starts a vacuum in the
     /// background once `vacuum_distance` of them have ended since the last one.
     pub(crate) fn ended(&self, jobs: usize) {
-        let vacuum = &self.inner.vacuum;
-        if vacuum.every.is_none() {
-            return;
+        if self.inner.vacuum.every.is_some() {
+            let jobs = u64::try_from(jobs).unwrap_or(u64::MAX);
+            self.inner.vacuum.ended.fetch_add(jobs, Ordering::Relaxed);
         }
-        let jobs = u64::try_from(jobs).unwrap_or(u64::MAX);
-        let ended = vacuum.ended.fetch_add(jobs, Ordering::Relaxed) + jobs;
-        if ended < vacuum.distance.load(Ordering::Relaxed)
-            || vacuum.running.swap(true, Ordering::AcqRel)
-        {
-            return;
-        }
-        vacuum.ended.store(0, Ordering::Relaxed);
-        let store = self.clone();
-        tokio::spawn(async move {
-            if let Err(e) = store.vacuum().await {
-                tracing::warn!(error = %e, "errand could not vacuum its jobs table");
-            }
-            store.inner.vacuum.running.store(false, Ordering::Release);
-            // Jobs that ended while it ran may already call for the next one.
-            store.ended(0);
-        });
     }
 
-    fn busy_queues(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
+    /// Vacuums when enough jobs ended since the last vacuum (see
+    /// `vacuum_distance`) and no vacuum runs: the policy behind
+    /// `PgOptions::vacuum_every`, run by [`crate::maintenance::Vacuum`].
+    /// Returns how many ended jobs it vacuumed after, if it did.
+    pub(crate) async fn vacuum_if_due(&self) -> Result<Option<u64>> {
+        let vacuum = &self.inner.vacuum;
+        if vacuum.every.is_none()
+            || vacuum.ended.load(Ordering::Relaxed) < vacuum.distance.load(Ordering::Relaxed)
+            || vacuum.running.swap(true, Ordering::AcqRel)
+        {
+            return Ok(None);
+        }
+        // Jobs that end while it runs count toward the next one.
+        let ended = vacuum.ended.swap(0, Ordering::Relaxed);
+        let done = self.vacuum().await;
+        vacuum.running.store(false, Ordering::Release);
+        done.map(|()| Some(ended))
+    }
+
+    pub(crate) fn busy_queues(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
         // A set of names stays consistent whatever panicked while it was held.
         self.inner
             .busy_queues
@@ -550,7 +550,7 @@ impl PgStore {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    async fn claim_unlimited(
+    pub(crate) async fn claim_unlimited(
         &self,
         params: &ClaimParams,
         until: DateTime<Utc>,
@@ -599,403 +599,12 @@ impl PgStore {
     }
 }
 
-#[async_trait]
-impl Store for PgStore {
-    fn backend(&self) -> &'static str {
-        "postgres"
-    }
-
-    fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            transactional_enqueue: true,
-            cross_process_wakeup: true,
-        }
-    }
-
-    async fn enqueue(&self, params: EnqueueParams) -> Result<Vec<Enqueued>> {
-        for job in &params.jobs {
-            job.validate(params.max_input_bytes)?;
-        }
-        if params.jobs.is_empty() {
-            return Ok(Vec::new());
-        }
-        // These connections defer the insert trigger's notification to
-        // `notify`, which coalesces those of concurrent enqueues.
-        let results = if single_statement(&params.jobs) {
-            let mut conn = self.inner.enqueue.acquire().await.map_err(db_error)?;
-            insert_jobs(&mut conn, &self.inner.q, &params.jobs, params.now).await?
-        } else {
-            let mut tx = self.inner.enqueue.begin().await.map_err(db_error)?;
-            let results = insert_jobs(&mut tx, &self.inner.q, &params.jobs, params.now).await?;
-            tx.commit().await.map_err(db_error)?;
-            results
-        };
-        self.notify();
-        Ok(results)
-    }
-
-    async fn claim(&self, params: ClaimParams) -> Result<Vec<JobRow>> {
-        if params.limit == 0 || params.queues.is_empty() || params.kinds.is_empty() {
-            return Ok(Vec::new());
-        }
-        let until = params.lease_until()?;
-        let limited = params
-            .kinds
-            .iter()
-            .any(|k| k.cap.is_some() || k.global_limit.is_some())
-            || params.queues.iter().any(|q| q.cap.is_some());
-        if !limited {
-            return self.claim_unlimited(&params, until).await;
-        }
-        let q = &self.inner.q;
-        let mut tx = self.inner.jobs.begin().await.map_err(db_error)?;
-        let mut room: HashMap<&str, u32> = params
-            .kinds
-            .iter()
-            .map(|k| (k.kind.as_str(), k.cap.unwrap_or(u32::MAX)))
-            .collect();
-        let global: Vec<&str> = params
-            .kinds
-            .iter()
-            .filter(|k| k.global_limit.is_some())
-            .map(|k| k.kind.as_str())
-            .collect();
-        if !global.is_empty() {
-            // One claimer at a time per globally limited kind: count, then claim.
-            sqlx::query(q.lock_kinds.clone())
-                .bind(&global)
-                .execute(&mut *tx)
-                .await
-                .map_err(db_error)?;
-            let rows = sqlx::query(q.claim_running_counts.clone())
-                .bind(&global)
-                .fetch_all(&mut *tx)
-                .await
-                .map_err(db_error)?;
-            let mut running: HashMap<String, i64> = HashMap::new();
-            for row in rows {
-                running.insert(
-                    row.try_get(0).map_err(db_error)?,
-                    row.try_get(1).map_err(db_error)?,
-                );
-            }
-            for k in &params.kinds {
-                if let Some(limit) = k.global_limit {
-                    let used = running.get(&k.kind).copied().unwrap_or(0);
-                    let left = u32::try_from(i64::from(limit) - used).unwrap_or(0);
-                    if let Some(r) = room.get_mut(k.kind.as_str()) {
-                        *r = (*r).min(left);
-                    }
-                }
-            }
-        }
-        let mut claimed: Vec<JobRow> = Vec::new();
-        let mut remaining = params.limit;
-        'queues: for queue in &params.queues {
-            let mut queue_room = queue.cap.unwrap_or(u32::MAX).min(remaining);
-            while queue_room > 0 {
-                let allowed: Vec<&str> = room
-                    .iter()
-                    .filter(|(_, r)| **r > 0)
-                    .map(|(k, _)| *k)
-                    .collect();
-                if allowed.is_empty() {
-                    break 'queues;
-                }
-                let candidates = sqlx::query(q.claim_candidates.clone())
-                    .bind(&queue.name)
-                    .bind(params.now)
-                    .bind(&allowed)
-                    .bind(i64::from(queue_room))
-                    .fetch_all(&mut *tx)
-                    .await
-                    .map_err(db_error)?;
-                let fetched = candidates.len();
-                let mut capped = false;
-                let mut picked: Vec<i64> = Vec::new();
-                for row in candidates {
-                    let id: i64 = row.try_get(0).map_err(db_error)?;
-                    let kind: String = row.try_get(1).map_err(db_error)?;
-                    match room.get_mut(kind.as_str()) {
-                        Some(r) if *r > 0 && queue_room > 0 => {
-                            *r -= 1;
-                            queue_room -= 1;
-                            remaining -= 1;
-                            picked.push(id);
-                        }
-                        _ => capped = true,
-                    }
-                }
-                if !picked.is_empty() {
-                    let order: HashMap<i64, usize> =
-                        picked.iter().enumerate().map(|(i, id)| (*id, i)).collect();
-                    let rows = sqlx::query(q.claim_mark.clone())
-                        .bind(&picked)
-                        .bind(&params.worker)
-                        .bind(params.now)
-                        .bind(until)
-                        .fetch_all(&mut *tx)
-                        .await
-                        .map_err(db_error)?;
-                    let mut marked = rows
-                        .iter()
-                        .map(|row| job_row(row, params.now))
-                        .collect::<Result<Vec<_>>>()?;
-                    marked.sort_by_key(|job| order.get(&job.id.0).copied().unwrap_or(usize::MAX));
-                    claimed.extend(marked);
-                }
-                if !capped || fetched == 0 {
-                    break;
-                }
-            }
-            if remaining == 0 {
-                break;
-            }
-        }
-        tx.commit().await.map_err(db_error)?;
-        Ok(claimed)
-    }
-
-    async fn finalize(&self, params: FinalizeParams) -> Result<Vec<bool>> {
-        if params.items.is_empty() {
-            return Ok(Vec::new());
-        }
-        let now = params.now;
-        let FinalizeGroups {
-            complete,
-            retry,
-            fail,
-            cancel,
-            snooze,
-            wakes,
-        } = FinalizeGroups::of(&params.items, now, |t| json!(t));
-        let q = &self.inner.q;
-        // Each statement ends its attempts independently of the others.
-        let batches = [
-            (&q.finalize_complete, complete, None),
-            (&q.finalize_retry, retry, None),
-            (&q.finalize_end, fail, Some("failed")),
-            (&q.finalize_end, cancel, Some("cancelled")),
-            (&q.finalize_snooze, snooze, None),
-        ];
-        let mut applied: HashSet<i64> = HashSet::new();
-        for (sql, items, end_state) in batches {
-            if items.is_empty() {
-                continue;
-            }
-            let mut query = sqlx::query_scalar::<_, i64>(sql.clone())
-                .bind(serde_json::Value::Array(items))
-                .bind(&params.worker)
-                .bind(now);
-            if let Some(state) = end_state {
-                query = query.bind(state);
-            }
-            applied.extend(query.fetch_all(&self.inner.jobs).await.map_err(db_error)?);
-        }
-        // An end under a global limit frees a slot that workers of other
-        // processes may wait for.
-        if wakes || (params.frees_global_slots && !applied.is_empty()) {
-            self.notify();
-        }
-        self.ended(applied.len());
-        Ok(params
-            .items
-            .iter()
-            .map(|item| applied.contains(&item.id.0))
-            .collect())
-    }
-
-    async fn renew_leases(&self, params: RenewParams) -> Result<Vec<LeaseStatus>> {
-        if params.jobs.is_empty() {
-            return Ok(Vec::new());
-        }
-        let payload: Vec<serde_json::Value> = params
-            .jobs
-            .iter()
-            .map(|(id, attempt)| json!({"id": id.0, "attempt": attempt}))
-            .collect();
-        let rows = sqlx::query(self.inner.q.renew_leases.clone())
-            .bind(serde_json::Value::Array(payload))
-            .bind(&params.worker)
-            .bind(params.lease_until)
-            .fetch_all(&self.inner.jobs)
-            .await
-            .map_err(db_error)?;
-        let mut held: HashMap<(i64, i32), bool> = HashMap::new();
-        for row in rows {
-            held.insert(
-                (
-                    row.try_get(0).map_err(db_error)?,
-                    row.try_get(1).map_err(db_error)?,
-                ),
-                row.try_get(2).map_err(db_error)?,
-            );
-        }
-        Ok(params
-            .jobs
-            .iter()
-            .map(|(id, attempt)| {
-                let status = held.get(&(id.0, i32::try_from(*attempt).unwrap_or(-1)));
-                LeaseStatus {
-                    id: *id,
-                    held: status.is_some(),
-                    cancel_requested: status.copied().unwrap_or(false),
-                }
-            })
-            .collect())
-    }
-
-    async fn rescue(&self, params: RescueParams) -> Result<Vec<JobId>> {
-        let ids: Vec<i64> = sqlx::query_scalar(self.inner.q.rescue.clone())
-            .bind(params.now)
-            .fetch_all(&self.inner.jobs)
-            .await
-            .map_err(db_error)?;
-        if !ids.is_empty() {
-            self.notify();
-        }
-        Ok(ids.into_iter().map(JobId).collect())
-    }
-
-    async fn rescue_unheld(&self, params: RescueUnheldParams) -> Result<Vec<JobId>> {
-        let held: Vec<i64> = params.held.iter().map(|id| id.0).collect();
-        // On the durable pool: a rescue must not be forgotten by a crash
-        // that the worker would not notice.
-        let ids: Vec<i64> = sqlx::query_scalar(self.inner.q.rescue_unheld.clone())
-            .bind(&params.worker)
-            .bind(held)
-            .bind(params.claimed_before)
-            .bind(params.now)
-            .fetch_all(&self.inner.pool)
-            .await
-            .map_err(db_error)?;
-        if !ids.is_empty() {
-            self.notify();
-        }
-        Ok(ids.into_iter().map(JobId).collect())
-    }
-
-    async fn get(&self, params: GetParams) -> Result<Option<JobRow>> {
-        let row = sqlx::query(self.inner.q.get.clone())
-            .bind(params.id.0)
-            .fetch_optional(&self.inner.pool)
-            .await
-            .map_err(db_error)?;
-        row.map(|row| job_row(&row, params.now)).transpose()
-    }
-
-    async fn list(&self, params: ListParams) -> Result<Vec<JobRow>> {
-        let rows = sqlx::query(self.inner.q.list.clone())
-            .bind(params.kind.as_deref())
-            .bind(params.queue.as_deref())
-            .bind(params.tenant.as_deref())
-            .bind(params.batch_id)
-            .bind(params.state.map(|s| s.as_str()))
-            .bind(params.unique_key.as_deref())
-            .bind(params.before_id.map(|id| id.0))
-            .bind(i64::from(params.limit))
-            .bind(params.now)
-            .fetch_all(&self.inner.pool)
-            .await
-            .map_err(db_error)?;
-        rows.iter().map(|row| job_row(row, params.now)).collect()
-    }
-
-    async fn cancel(&self, params: CancelParams) -> Result<CancelOutcome> {
-        if params.ids.is_empty() {
-            return Ok(CancelOutcome::default());
-        }
-        let ids: Vec<i64> = params.ids.iter().map(|id| id.0).collect();
-        let mut tx = self.inner.pool.begin().await.map_err(db_error)?;
-        let found = self.job_states(&mut tx, &ids, params.now).await?;
-        let outcome = CancelOutcome::plan(&params.ids, &found);
-        if !outcome.cancelled.is_empty() {
-            sqlx::query(self.inner.q.cancel_waiting.clone())
-                .bind(outcome.cancelled.iter().map(|id| id.0).collect::<Vec<_>>())
-                .bind(params.now)
-                .execute(&mut *tx)
-                .await
-                .map_err(db_error)?;
-        }
-        if !outcome.requested.is_empty() {
-            sqlx::query(self.inner.q.cancel_running.clone())
-                .bind(outcome.requested.iter().map(|id| id.0).collect::<Vec<_>>())
-                .execute(&mut *tx)
-                .await
-                .map_err(db_error)?;
-        }
-        tx.commit().await.map_err(db_error)?;
-        Ok(outcome)
-    }
-
-    async fn retry(&self, params: RetryParams) -> Result<()> {
-        let mut tx = self.inner.pool.begin().await.map_err(db_error)?;
-        let found = self.job_states(&mut tx, &[params.id.0], params.now).await?;
-        params.check(found.first().map(|(_, state)| *state))?;
-        sqlx::query(self.inner.q.retry.clone())
-            .bind(params.id.0)
-            .bind(params.now)
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| match db_error(e) {
-                Error::Conflict { .. } => params.key_taken(),
-                other => other,
-            })?;
-        tx.commit().await.map_err(db_error)?;
-        self.notify();
-        Ok(())
-    }
-
-    async fn stats(&self, params: StatsParams) -> Result<Stats> {
-        let rows = sqlx::query(self.inner.q.stats.clone())
-            .bind(params.now)
-            .bind(params.tenant.as_deref())
-            .fetch_all(&self.inner.pool)
-            .await
-            .map_err(db_error)?;
-        let mut counts = Vec::with_capacity(rows.len());
-        for row in rows {
-            let state: String = row.try_get(1).map_err(db_error)?;
-            let count: i64 = row.try_get(2).map_err(db_error)?;
-            counts.push(StateCount {
-                queue: row.try_get(0).map_err(db_error)?,
-                state: state.parse()?,
-                count: u64::try_from(count).unwrap_or(0),
-            });
-        }
-        Ok(Stats { counts })
-    }
-
-    async fn delete(&self, params: DeleteParams) -> Result<()> {
-        let mut tx = self.inner.pool.begin().await.map_err(db_error)?;
-        let found = self.job_states(&mut tx, &[params.id.0], Utc::now()).await?;
-        params.check(found.first().map(|(_, state)| *state))?;
-        sqlx::query(self.inner.q.delete.clone())
-            .bind(params.id.0)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_error)?;
-        tx.commit().await.map_err(db_error)?;
-        Ok(())
-    }
-
-    fn subscribe(&self) -> Wakeup {
-        self.inner.wakeup.subscribe()
-    }
-
-    fn provide(&self, states: &mut StateMap) {
-        states.insert(PgTxSource {
-            store: self.clone(),
-        });
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::vacuum_distance;
 
     #[test]
-    fn vacuum_distance_grows_with_the_square_root_of_large_tables() {
+    pub(crate) fn vacuum_distance_grows_with_the_square_root_of_large_tables() {
         // Unknown (-1), empty and small tables: the configured distance.
         assert_eq!(vacuum_distance(20_000, -1.0), 20_000);
         assert_eq!(vacuum_distance(20_000, 0.0), 20_000);

@@ -3,10 +3,8 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use errand_core::{
-    AttemptTransaction, Completion, FromContext, JobContext, JobError, Result, StateMap,
-    TransactionEnd,
-};
+use errand_core::store::{AttemptTransaction, Completion, TransactionEnd};
+use errand_core::{FromContext, JobContext, JobError, Result, StateMap};
 use serde_json::json;
 use sqlx::{PgConnection, Postgres, Transaction};
 use tokio::sync::{Mutex, OwnedMappedMutexGuard, OwnedMutexGuard};

@@ -8,6 +8,8 @@
 
 mod connection;
 mod error;
+mod job_admin;
+mod job_store;
 mod rows;
 mod scripts;
 mod store;

@@ -19,6 +19,8 @@ pub(crate) struct Scripts {
     pub cancel: Script,
     pub retry: Script,
     pub delete: Script,
+    pub reschedule: Script,
+    pub prune: Script,
 }
 
 impl Scripts {
@@ -33,6 +35,8 @@ impl Scripts {
             cancel: script(include_str!("../scripts/cancel.lua")),
             retry: script(include_str!("../scripts/retry.lua")),
             delete: script(include_str!("../scripts/delete.lua")),
+            reschedule: script(include_str!("../scripts/reschedule.lua")),
+            prune: script(include_str!("../scripts/prune.lua")),
         }
     }
 }

@@ -2,10 +2,9 @@ use std::collections::BTreeMap;
 use std::future::Future;
 
 use chrono::{DateTime, Utc};
+use errand_core::store::{runs_pay_off, shape_runs};
 use errand_core::validate::DEFAULT_MAX_INPUT_BYTES;
-use errand_core::{
-    EnqueueBuilder, Enqueued, Error, Job, JobId, NewJob, Result, runs_pay_off, shape_runs,
-};
+use errand_core::{EnqueueBuilder, Enqueued, Error, Job, JobId, NewJob, Result};
 use serde::Serialize;
 use sqlx::SqliteConnection;
 

@@ -8,6 +8,8 @@
 
 mod enqueue;
 mod error;
+mod job_admin;
+mod job_store;
 mod listener;
 mod migrate;
 mod queries;

@@ -11,7 +11,7 @@ use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use errand_core::WakeupSender;
+use errand_core::store::WakeupSender;
 use notify::{RecursiveMode, Watcher};
 
 /// The file is emptied once it grows past this: every line is a signal

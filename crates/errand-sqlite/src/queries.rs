@@ -25,3 +25,5 @@ pub const RETRY: &str = include_str!("../queries/retry.sql");
 pub const DELETE: &str = include_str!("../queries/delete.sql");
 pub const JOB_STATES: &str = include_str!("../queries/job_states.sql");
 pub const STATS: &str = include_str!("../queries/stats.sql");
+pub const RESCHEDULE: &str = include_str!("../queries/reschedule.sql");
+pub const PRUNE: &str = include_str!("../queries/prune.sql");

@@ -43,6 +43,8 @@ macro_rules! conformance_suite {
             cancel_waiting_and_running_jobs,
             admin_calls_say_why_nothing_happened,
             retry_refuses_a_unique_key_held_by_another_job,
+            reschedule_moves_a_waiting_job,
+            prune_deletes_old_finished_jobs_in_chunks,
             unique_key_active_scope,
             unique_key_forever_and_period_scopes,
             manual_retry_and_delete,

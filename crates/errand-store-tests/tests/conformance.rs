@@ -21,7 +21,8 @@ mod redis {
 
     #[tokio::test]
     async fn scripts_are_loaded_again_after_the_server_forgets_them() {
-        use errand::{EnqueueParams, NewJob, Store};
+        use errand::NewJob;
+        use errand::store::EnqueueParams;
         let h = redis::harness().await;
         let enqueue = || {
             h.store.enqueue(EnqueueParams {

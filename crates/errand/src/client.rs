@@ -1,11 +1,14 @@
 use std::sync::Arc;
 
 use chrono::Utc;
+use errand_core::store::{
+    CancelParams, DeleteParams, EnqueueParams, GetParams, PruneParams, RescheduleParams,
+    RetryParams, StatsParams,
+};
 use errand_core::validate::{self, DEFAULT_MAX_INPUT_BYTES};
 use errand_core::{
-    CancelOutcome, CancelParams, Cancellation, DeleteParams, EnqueueBuilder, EnqueueParams,
-    Enqueued, Error, GetParams, Job, JobId, JobRow, ListParams, NewJob, Result, RetryParams, Stats,
-    StatsParams, Store,
+    CancelOutcome, Cancellation, EnqueueBuilder, Enqueued, Error, Job, JobId, JobRow, JobState,
+    ListParams, NewJob, Result, Stats, Store,
 };
 
 use crate::Deferred;
@@ -165,6 +168,55 @@ impl Client {
                 now: Utc::now(),
             })
             .await
+    }
+
+    /// Changes when a waiting job runs, its priority or its queue (`None`
+    /// keeps what it has) and returns it: [`Error::NotFound`], or
+    /// [`Error::Conflict`] naming the state of a job that is not waiting.
+    pub async fn reschedule(
+        &self,
+        id: JobId,
+        run_at: Option<chrono::DateTime<Utc>>,
+        priority: Option<i16>,
+        queue: Option<&str>,
+    ) -> Result<JobRow> {
+        self.store
+            .reschedule(RescheduleParams {
+                id,
+                run_at,
+                priority,
+                queue: queue.map(str::to_owned),
+                now: Utc::now(),
+            })
+            .await
+    }
+
+    /// Deletes every job in `state` (completed, failed or cancelled) that
+    /// finished before `finished_before`, a thousand at a time; returns how
+    /// many went.
+    pub async fn prune(
+        &self,
+        state: JobState,
+        finished_before: chrono::DateTime<Utc>,
+    ) -> Result<u64> {
+        let mut deleted = 0;
+        let mut after = None;
+        loop {
+            let out = self
+                .store
+                .prune(PruneParams {
+                    state,
+                    finished_before,
+                    after,
+                    limit: 1_000,
+                })
+                .await?;
+            deleted += out.deleted.len() as u64;
+            match out.next {
+                Some(next) => after = Some(next),
+                None => return Ok(deleted),
+            }
+        }
     }
 
     /// Counts jobs per queue and state, for one tenant or all.

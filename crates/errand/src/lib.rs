@@ -42,12 +42,26 @@ extern crate self as errand;
 
 mod client;
 mod deferred;
+pub mod maintenance;
 mod registry;
 mod worker;
 
 pub use client::Client;
 pub use deferred::{Deferred, Finished};
-pub use errand_core::*;
+pub use errand_core::{
+    Attempt, AttemptError, Backoff, BoxError, CancelOutcome, Cancellation, CancellationToken,
+    Capabilities, CronRef, EnqueueBuilder, Enqueued, Error, ErrorClass, ErrorKind, FromContext,
+    IntoJobResult, Job, JobAdmin, JobContext, JobError, JobErrorAction, JobId, JobOptions, JobRow,
+    JobState, JobStore, ListParams, Meta, NewJob, PruneOutcome, Result, State, StateCount,
+    StateMap, Stats, Store, Unique, UniqueScope, json, validate,
+};
+
+/// What store authors need: the role traits' parameters and results, wake-up
+/// signals, the attempt transaction (see `errand_core::store`).
+pub mod store {
+    pub use errand_core::JobContextParts;
+    pub use errand_core::store::*;
+}
 pub use errand_macros::job;
 pub use worker::{DrainSummary, Worker, WorkerBuilder, WorkerHandle};
 

@@ -7,7 +7,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use errand::{Attempt, Error, JobError, JobId, NewJob, Result, State, Store, WorkerBuilder};
+use errand::{
+    Attempt, Error, JobAdmin, JobError, JobId, JobStore, NewJob, Result, State, Store,
+    WorkerBuilder,
+};
 use errand_postgres::{PgOptions, PgStore};
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{AssertSqlSafe, PgPool, Postgres, Transaction};
@@ -202,7 +205,7 @@ impl OpenTx for Open {
 /// refuses a zero naming the field.
 pub async fn vacuums_after_vacuum_every_jobs_end() {
     use crate::cases::{claim_params, completions, effect_job, eventually};
-    use errand::{EnqueueParams, FinalizeParams};
+    use errand::store::{EnqueueParams, FinalizeParams};
 
     let h = harness().await;
     let schema = h.namespace.clone().unwrap_or_default();
@@ -260,6 +263,18 @@ pub async fn vacuums_after_vacuum_every_jobs_end() {
         panic!("finalize");
     };
     assert!(applied.iter().all(|ok| *ok));
+    // The policy is a maintenance service of the store; run it once, as a
+    // worker does on its interval.
+    let mut reports = Vec::new();
+    for service in store.services() {
+        reports.push((service.name(), service.run_once(now).await));
+    }
+    assert!(
+        reports
+            .iter()
+            .any(|(name, r)| *name == "postgres-vacuum" && r.as_ref().is_ok_and(|r| r.count == 1)),
+        "the vacuum service vacuums after 5 ended jobs: {reports:?}"
+    );
     eventually(
         Duration::from_secs(30),
         "a vacuum after 5 ended jobs",
@@ -377,7 +392,9 @@ pub async fn queues_sharing_a_hash_are_claimed_apart() {
 /// schema of the store they are given (each harness has a schema of its
 /// own), on the application's own pool and transaction.
 pub async fn transactional_enqueue_reaches_the_stores_schema() {
-    use errand::{GetParams, JobState, PgEnqueueExt};
+    use errand::JobState;
+    use errand::PgEnqueueExt;
+    use errand::store::GetParams;
 
     let h = harness().await;
     let store = PgStore::connect_with(

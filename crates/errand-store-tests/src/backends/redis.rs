@@ -86,7 +86,7 @@ pub async fn connection(url: &str) -> redis::aio::MultiplexedConnection {
 /// running job) must stay a hash table, with jobs running and without.
 pub async fn the_claims_hash_stays_a_hash_table() {
     use crate::cases::{claim, completions, enqueue, job, t0};
-    use errand::FinalizeParams;
+    use errand::store::FinalizeParams;
 
     let h = harness().await;
     let prefix = h.namespace.clone().unwrap_or_default();

@@ -20,7 +20,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use errand::{JobState, NewJob, StatsParams};
+use errand::store::StatsParams;
+use errand::{JobState, NewJob};
 use errand_store_tests::Harness;
 use errand_store_tests::backends::ThrowawayServer;
 use tokio::net::{TcpListener, TcpStream};
@@ -216,7 +217,7 @@ async fn main() {
             .map(|_| NewJob::new("probe", serde_json::json!(fastrand::u64(1..=5))))
             .collect();
         h.store
-            .enqueue(errand::EnqueueParams {
+            .enqueue(errand::store::EnqueueParams {
                 jobs,
                 now: chrono::Utc::now(),
                 max_input_bytes: 1 << 20,

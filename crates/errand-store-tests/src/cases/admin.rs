@@ -1,8 +1,9 @@
 use std::time::Duration;
 
-use errand::{
-    CancelParams, DeleteParams, Error, JobState, ListParams, NewJob, Outcome, RetryParams, Unique,
+use errand::store::{
+    CancelParams, DeleteParams, GetParams, Outcome, PruneParams, RescheduleParams, RetryParams,
 };
+use errand::{Error, JobState, ListParams, NewJob, Unique};
 
 use super::*;
 
@@ -395,7 +396,7 @@ pub async fn manual_retry_and_delete(h: &Harness) {
     h.store.delete(DeleteParams { id }).await.unwrap();
     assert!(
         h.store
-            .get(errand::GetParams { id, now })
+            .get(errand::store::GetParams { id, now })
             .await
             .unwrap()
             .is_none()
@@ -534,7 +535,7 @@ pub async fn stats_count_jobs_per_queue_and_state(h: &Harness) {
     assert_eq!(claim(h, "w", &["k"], 1, now).await.len(), 1);
     let stats = h
         .store
-        .stats(errand::StatsParams { tenant: None, now })
+        .stats(errand::store::StatsParams { tenant: None, now })
         .await
         .unwrap();
     assert_eq!(stats.total(JobState::Available), 1);
@@ -549,11 +550,206 @@ pub async fn stats_count_jobs_per_queue_and_state(h: &Harness) {
     );
     let acme = h
         .store
-        .stats(errand::StatsParams {
+        .stats(errand::store::StatsParams {
             tenant: Some("acme".into()),
             now,
         })
         .await
         .unwrap();
     assert_eq!(acme.all(), 1);
+}
+
+/// A waiting job can get another due time, priority or queue; a running,
+/// finished or missing one cannot, and says why.
+pub async fn reschedule_moves_a_waiting_job(h: &Harness) {
+    let now = t0();
+    let id = enqueue_one(h, job("k"), now).await;
+    let later = now + secs(600);
+    let row = h
+        .store
+        .reschedule(RescheduleParams {
+            id,
+            run_at: Some(later),
+            priority: None,
+            queue: None,
+            now,
+        })
+        .await
+        .unwrap();
+    assert_eq!((row.state, row.run_at), (JobState::Scheduled, later));
+    assert!(
+        claim(h, "w", &["k"], 5, now).await.is_empty(),
+        "a job moved later is not due now"
+    );
+    // Back to now, into another queue, with another priority.
+    let row = h
+        .store
+        .reschedule(RescheduleParams {
+            id,
+            run_at: Some(now),
+            priority: Some(-3),
+            queue: Some("urgent".into()),
+            now,
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        (row.state, row.queue.as_str(), row.priority),
+        (JobState::Available, "urgent", -3)
+    );
+    assert!(
+        claim(h, "w", &["k"], 5, now).await.is_empty(),
+        "it left the default queue"
+    );
+    let claimed = h
+        .store
+        .claim(claim_params("w", &["urgent"], &["k"], 5, now))
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(
+        (
+            claimed[0].id,
+            claimed[0].queue.as_str(),
+            claimed[0].priority
+        ),
+        (id, "urgent", -3),
+        "a claim reads the new queue and priority"
+    );
+    let moved = |id| RescheduleParams {
+        id,
+        run_at: Some(later),
+        priority: None,
+        queue: None,
+        now,
+    };
+    let e = h.store.reschedule(moved(id)).await;
+    assert!(
+        matches!(
+            e,
+            Err(Error::Conflict {
+                state: Some(JobState::Running),
+                ..
+            })
+        ),
+        "{e:?}"
+    );
+    let complete = Outcome::Complete {
+        output: serde_json::Value::Null,
+    };
+    assert!(finalize(h, "w", id, 1, complete, now).await);
+    let e = h.store.reschedule(moved(id)).await;
+    assert!(
+        matches!(
+            e,
+            Err(Error::Conflict {
+                state: Some(JobState::Completed),
+                ..
+            })
+        ),
+        "{e:?}"
+    );
+    let e = h.store.reschedule(moved(JobId(987_654_321))).await;
+    assert!(matches!(e, Err(Error::NotFound { .. })), "{e:?}");
+    let other = enqueue_one(h, job("k"), now).await;
+    let e = h
+        .store
+        .reschedule(RescheduleParams {
+            queue: Some("bad queue".into()),
+            ..moved(other)
+        })
+        .await;
+    assert!(matches!(e, Err(Error::Invalid { .. })), "{e:?}");
+    assert_eq!(get(h, other, now).await.queue, "default", "nothing changed");
+}
+
+/// Finished jobs of one state that finished before a time are deleted in
+/// chunks, in id order, and nothing else is.
+pub async fn prune_deletes_old_finished_jobs_in_chunks(h: &Harness) {
+    let now = t0();
+    let keyed = |key: &str| NewJob {
+        unique: Some(Unique::forever(key)),
+        ..job("k")
+    };
+    let mut old_completed = Vec::new();
+    for i in 0..5 {
+        old_completed.push(enqueue_one(h, keyed(&format!("once-{i}")), now).await);
+    }
+    let recent = enqueue_one(h, job("k"), now).await;
+    let failed = enqueue_one(
+        h,
+        NewJob {
+            max_attempts: 1,
+            ..job("k")
+        },
+        now,
+    )
+    .await;
+    let claimed = claim(h, "w", &["k"], 10, now).await;
+    assert_eq!(claimed.len(), 7);
+    for id in &old_completed {
+        let done = Outcome::Complete {
+            output: serde_json::Value::Null,
+        };
+        assert!(finalize(h, "w", *id, 1, done, now).await);
+    }
+    let done = Outcome::Complete {
+        output: serde_json::Value::Null,
+    };
+    assert!(finalize(h, "w", recent, 1, done, now + secs(100)).await);
+    let error = errand::AttemptError {
+        attempt: 1,
+        at: now,
+        message: "x".into(),
+        kind: errand::ErrorKind::Fatal,
+    };
+    assert!(finalize(h, "w", failed, 1, Outcome::Fail { error }, now).await);
+    let waiting = enqueue_one(h, job("k"), now).await;
+    let running_job = enqueue_one(h, job("other"), now).await;
+    claim(h, "w", &["other"], 1, now).await;
+
+    let mut deleted = Vec::new();
+    let mut after = None;
+    let mut calls = 0;
+    loop {
+        let out = h
+            .store
+            .prune(PruneParams {
+                state: JobState::Completed,
+                finished_before: now + secs(50),
+                after,
+                limit: 2,
+            })
+            .await
+            .unwrap();
+        calls += 1;
+        assert!(out.deleted.len() <= 2, "a call deletes at most its limit");
+        deleted.extend(out.deleted);
+        match out.next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+        assert!(calls < 100, "prune must come to an end");
+    }
+    deleted.sort();
+    assert_eq!(deleted, old_completed, "only the old completed jobs went");
+    for id in [recent, failed, waiting, running_job] {
+        assert!(
+            h.store.get(GetParams { id, now }).await.unwrap().is_some(),
+            "job {id} stays"
+        );
+    }
+    // A key held `forever` by a pruned job is free again.
+    let again = enqueue(h, vec![keyed("once-0")], now).await[0];
+    assert!(!again.duplicate, "the pruned job no longer holds its key");
+    let e = h
+        .store
+        .prune(PruneParams {
+            state: JobState::Running,
+            finished_before: now,
+            after: None,
+            limit: 10,
+        })
+        .await;
+    assert!(matches!(e, Err(Error::Invalid { .. })), "{e:?}");
 }

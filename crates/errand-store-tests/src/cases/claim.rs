@@ -1,6 +1,7 @@
 use std::sync::Arc;
 
-use errand::{JobState, KindClaim, NewJob, Outcome, QueueClaim};
+use errand::store::{KindClaim, Outcome, QueueClaim};
+use errand::{JobState, NewJob};
 
 use super::*;
 

@@ -1,6 +1,7 @@
 use std::time::Duration;
 
-use errand::{EnqueueParams, Error, JobState, ListParams, NewJob};
+use errand::store::EnqueueParams;
+use errand::{Error, JobState, ListParams, NewJob};
 
 use super::*;
 
@@ -399,10 +400,10 @@ pub async fn unique_enqueue_races_the_holders_completion(h: &Harness) {
         let store = Arc::clone(&h.store);
         racers.push(tokio::spawn(async move {
             let done = store
-                .finalize(errand::FinalizeParams {
+                .finalize(errand::store::FinalizeParams {
                     frees_global_slots: false,
                     worker: "w".into(),
-                    items: vec![errand::FinalizeItem {
+                    items: vec![errand::store::FinalizeItem {
                         id: holder,
                         attempt: 1,
                         outcome: Outcome::Complete {

@@ -1,4 +1,5 @@
-use errand::{AttemptError, ErrorKind, JobState, Outcome};
+use errand::store::Outcome;
+use errand::{AttemptError, ErrorKind, JobState};
 
 use super::*;
 
@@ -133,7 +134,7 @@ pub async fn stale_finalize_is_rejected(h: &Harness) {
     claim(h, "old", &["k"], 1, now).await;
     // The old worker goes silent; its lease expires and another worker takes over.
     h.store
-        .rescue(errand::RescueParams {
+        .rescue(errand::store::RescueParams {
             now: now + secs(31),
         })
         .await

@@ -1,6 +1,7 @@
 use std::collections::BTreeSet;
 
-use errand::{ErrorKind, JobState, NewJob, RenewParams, RescueParams};
+use errand::store::{RenewParams, RescueParams};
+use errand::{ErrorKind, JobState, NewJob};
 
 use super::*;
 
@@ -10,7 +11,7 @@ pub async fn renew_extends_lease_and_reports_lost_and_cancelled(h: &Harness) {
     let b = enqueue_one(h, job("k"), now).await;
     claim(h, "w", &["k"], 2, now).await;
     h.store
-        .cancel(errand::CancelParams { ids: vec![b], now })
+        .cancel(errand::store::CancelParams { ids: vec![b], now })
         .await
         .unwrap();
     let statuses = h
@@ -138,7 +139,7 @@ pub async fn rescue_unheld_gives_back_what_a_worker_no_longer_runs(h: &Harness) 
 
     let rescued = h
         .store
-        .rescue_unheld(errand::RescueUnheldParams {
+        .rescue_unheld(errand::store::RescueUnheldParams {
             worker: "w".into(),
             held: vec![held],
             claimed_before: now + secs(5),
@@ -192,7 +193,7 @@ pub async fn rescue_unheld_gives_back_what_a_worker_no_longer_runs(h: &Harness) 
     // Nothing to give back: an empty answer.
     let none = h
         .store
-        .rescue_unheld(errand::RescueUnheldParams {
+        .rescue_unheld(errand::store::RescueUnheldParams {
             worker: "nobody".into(),
             held: Vec::new(),
             claimed_before: now + secs(60),

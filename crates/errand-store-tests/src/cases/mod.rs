@@ -23,10 +23,11 @@ pub use tx::*;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use errand::{
-    ClaimParams, EnqueueParams, Enqueued, FinalizeItem, FinalizeParams, GetParams, JobId, JobRow,
-    KindClaim, NewJob, Outcome, QueueClaim,
+use errand::store::{
+    ClaimParams, EnqueueParams, FinalizeItem, FinalizeParams, GetParams, KindClaim, Outcome,
+    QueueClaim,
 };
+use errand::{Enqueued, JobId, JobRow, NewJob};
 
 use crate::Harness;
 

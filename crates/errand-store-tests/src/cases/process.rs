@@ -5,7 +5,8 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
-use errand::{ErrorKind, JobState, ListParams, NewJob, StatsParams};
+use errand::store::StatsParams;
+use errand::{ErrorKind, JobState, ListParams, NewJob};
 use tokio::process::{Child, Command};
 
 use super::*;

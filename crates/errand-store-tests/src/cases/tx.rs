@@ -1,6 +1,7 @@
 use std::sync::Arc;
 
-use errand::{GetParams, JobState, RescueParams, Worker};
+use errand::store::{GetParams, RescueParams};
+use errand::{JobState, Worker};
 
 use crate::jobs::{Effect, EffectGates};
 

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
-use errand_core::{FinalizeItem, FinalizeParams};
+use errand_core::store::{FinalizeItem, FinalizeParams};
 use tokio::sync::mpsc::UnboundedReceiver;
 
 use super::Shared;

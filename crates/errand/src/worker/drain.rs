@@ -1,7 +1,8 @@
 //! Processing by hand: everything that is due, now, in the caller's task.
 
 use chrono::Utc;
-use errand_core::{CancellationToken, FinalizeParams, Outcome, RescueParams, Result};
+use errand_core::store::{FinalizeParams, Outcome};
+use errand_core::{CancellationToken, Result};
 use futures::future::join_all;
 
 use super::Worker;
@@ -35,18 +36,20 @@ impl DrainSummary {
 impl Worker {
     /// Processes every job that is due, until none is left, and returns a
     /// summary. Jobs retried with a delay of zero run again in the same drain.
-    /// For an HTTP endpoint, a serverless function, a cron script or a test.
+    /// Runs the worker's maintenance services once before (rescuing dead
+    /// workers' jobs) and once after (the upkeep the work calls for). For an
+    /// HTTP endpoint, a serverless function, a cron script or a test.
     pub async fn drain(&self) -> Result<DrainSummary> {
         let shared = &self.shared;
         let mut summary = DrainSummary::default();
-        shared
-            .store
-            .rescue(RescueParams { now: Utc::now() })
-            .await?;
+        self.maintain(Utc::now()).await;
         loop {
             let params = claim_params(shared, shared.config.concurrency, &InFlight::default());
             let jobs = shared.store.claim(params).await?;
             if jobs.is_empty() {
+                // After the work, the upkeep it calls for (a vacuum after
+                // many ended jobs, say).
+                self.maintain(Utc::now()).await;
                 return Ok(summary);
             }
             let attempts = join_all(

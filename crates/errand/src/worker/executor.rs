@@ -5,9 +5,10 @@ use std::panic::AssertUnwindSafe;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use errand_core::store::{Completion, FinalizeItem, Outcome, TransactionEnd};
 use errand_core::{
-    AttemptError, Backoff, CancellationToken, Completion, ErrorKind, FinalizeItem, JobContext,
-    JobContextParts, JobError, JobErrorAction, JobRow, Outcome, TransactionEnd,
+    AttemptError, Backoff, CancellationToken, ErrorKind, JobContext, JobContextParts, JobError,
+    JobErrorAction, JobRow,
 };
 use futures::FutureExt;
 use tracing::Instrument;

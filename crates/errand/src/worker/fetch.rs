@@ -6,7 +6,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use chrono::Utc;
-use errand_core::{CancellationToken, ClaimParams, FinalizeItem, JobRow, KindClaim, QueueClaim};
+use errand_core::store::{ClaimParams, FinalizeItem, KindClaim, QueueClaim};
+use errand_core::{CancellationToken, JobRow};
 use tokio::sync::Notify;
 use tokio::sync::mpsc::UnboundedSender;
 

@@ -1,5 +1,6 @@
-//! Background duties: renew the leases of running jobs (and notice cancel
-//! requests), and return jobs whose worker died.
+//! Renews the leases of running jobs (and notices cancel requests); after a
+//! store failure, tells the store which jobs this worker holds. (Returning
+//! the jobs of dead workers is a maintenance service: `maintenance::Rescuer`.)
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -7,7 +8,8 @@ use std::time::Duration;
 use chrono::Utc;
 use std::sync::atomic::Ordering;
 
-use errand_core::{CancellationToken, JobId, RenewParams, RescueParams, RescueUnheldParams};
+use errand_core::store::{RenewParams, RescueUnheldParams};
+use errand_core::{CancellationToken, JobId};
 
 use super::Shared;
 use super::executor::later;
@@ -92,28 +94,6 @@ async fn rescue_unheld(shared: &Shared) {
         Err(e) => {
             shared.trouble();
             tracing::warn!(error = %e, "errand could not tell the store which jobs it holds");
-        }
-    }
-}
-
-/// Returns jobs with expired leases to their queues.
-pub(crate) async fn rescue(shared: Arc<Shared>, stop: CancellationToken) {
-    let mut ticker = tokio::time::interval(shared.config.rescue_interval);
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = ticker.tick() => {}
-            _ = stop.cancelled() => break,
-        }
-        match shared.store.rescue(RescueParams { now: Utc::now() }).await {
-            Ok(ids) if !ids.is_empty() => {
-                tracing::warn!(jobs = ?ids, "rescued jobs whose worker stopped renewing their lease");
-            }
-            Ok(_) => {}
-            Err(e) => {
-                shared.trouble();
-                tracing::warn!(error = %e, "errand could not rescue expired leases");
-            }
         }
     }
 }

@@ -12,7 +12,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use errand_core::{Backoff, CancellationToken, FinalizeItem, JobId, Outcome, StateMap, Store};
+use errand_core::store::{FinalizeItem, Outcome};
+use errand_core::{Backoff, CancellationToken, JobId, StateMap, Store};
 use tokio::sync::mpsc;
 use tokio::task::{AbortHandle, JoinHandle};
 
@@ -200,10 +201,8 @@ impl Worker {
             Arc::clone(&self.shared),
             stop_background.clone(),
         ));
-        let rescuer = tokio::spawn(lease::rescue(
-            Arc::clone(&self.shared),
-            stop_background.clone(),
-        ));
+        let mut background = vec![keeper];
+        background.extend(crate::maintenance::start(self.services(), &stop_background));
         tracing::info!(worker = %self.shared.config.name, queues = ?self.shared.config.queues, "errand worker started");
         WorkerHandle {
             shared: Arc::clone(&self.shared),
@@ -212,8 +211,35 @@ impl Worker {
             finalize_tx,
             fetch,
             completer,
-            background: vec![keeper, rescuer],
+            background,
         }
+    }
+
+    /// Every maintenance service this worker runs: its lease rescuer, then
+    /// its store's own (a PostgreSQL store's vacuum, say).
+    fn services(&self) -> Vec<Arc<dyn crate::maintenance::Service>> {
+        let mut services: Vec<Arc<dyn crate::maintenance::Service>> =
+            vec![Arc::new(crate::maintenance::Rescuer {
+                shared: Arc::clone(&self.shared),
+            })];
+        services.extend(self.shared.store.services());
+        services
+    }
+
+    /// Runs every maintenance service of this worker once, at `now` (a time
+    /// of the caller's choosing: tests move the clock), and returns what
+    /// each did, by name. A service that failed is logged and left out.
+    pub async fn maintain(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Vec<(&'static str, crate::maintenance::Report)> {
+        let mut done = Vec::new();
+        for service in self.services() {
+            if let Some(report) = crate::maintenance::run(service.as_ref(), now).await {
+                done.push((service.name(), report));
+            }
+        }
+        done
     }
 
     /// Runs until `signal` resolves, then shuts down gracefully.

@@ -1,0 +1,42 @@
+//! The storage contract, one trait per role: [`JobStore`] (the hot path of
+//! workers) and [`JobAdmin`] (reading and managing jobs); [`Store`] is their
+//! sum. Every backend implements them; the conformance suite in
+//! `errand-store-tests` checks that each one keeps them. Code that only
+//! administers jobs takes `impl JobAdmin`.
+//!
+//! What only store authors need lives here, not at the root of the crate:
+//! the params structs, [`FinalizeGroups`], [`WakeupSender`].
+
+mod job_admin;
+mod job_store;
+mod wakeup;
+
+use serde::{Deserialize, Serialize};
+
+pub use job_admin::{
+    CancelOutcome, CancelParams, Cancellation, DeleteParams, GetParams, JobAdmin, ListParams,
+    PruneOutcome, PruneParams, RescheduleParams, RetryParams, StateCount, Stats, StatsParams,
+};
+pub use job_store::{
+    ClaimParams, EnqueueParams, Enqueued, FinalizeGroups, FinalizeItem, FinalizeParams, JobStore,
+    KindClaim, LeaseStatus, Outcome, QueueClaim, RenewParams, RescueParams, RescueUnheldParams,
+};
+pub use wakeup::{Wakeup, WakeupSender};
+
+pub use crate::new_job::{runs_pay_off, shape_runs};
+pub use crate::transaction::{AttemptTransaction, Completion, TransactionEnd, TransactionSlot};
+
+/// What a backend can do beyond the common contract.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Capabilities {
+    /// Enqueue can join the application's own database transaction.
+    pub transactional_enqueue: bool,
+    /// Workers in other processes are woken without waiting for the poll.
+    pub cross_process_wakeup: bool,
+}
+
+/// A whole store: every role. Implemented for every type that implements
+/// them all; `Arc<dyn Store>` is what the runtime holds.
+pub trait Store: JobStore + JobAdmin {}
+
+impl<T: JobStore + JobAdmin + ?Sized> Store for T {}

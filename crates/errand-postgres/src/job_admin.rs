@@ -1,0 +1,159 @@
+//! [`JobAdmin`] for [`PgStore`]: reading and managing jobs.
+
+use crate::error::db_error;
+use crate::rows::job_row;
+use async_trait::async_trait;
+use chrono::Utc;
+use errand_core::store::{CancelParams, DeleteParams, GetParams, RetryParams, StatsParams};
+use errand_core::{CancelOutcome, Error, JobRow, ListParams, Result, StateCount, Stats};
+use sqlx::Row;
+
+use crate::PgStore;
+use errand_core::JobAdmin;
+use errand_core::store::*;
+
+#[async_trait]
+impl JobAdmin for PgStore {
+    async fn get(&self, params: GetParams) -> Result<Option<JobRow>> {
+        let row = sqlx::query(self.inner.q.get.clone())
+            .bind(params.id.0)
+            .fetch_optional(&self.inner.pool)
+            .await
+            .map_err(db_error)?;
+        row.map(|row| job_row(&row, params.now)).transpose()
+    }
+
+    async fn list(&self, params: ListParams) -> Result<Vec<JobRow>> {
+        let rows = sqlx::query(self.inner.q.list.clone())
+            .bind(params.kind.as_deref())
+            .bind(params.queue.as_deref())
+            .bind(params.tenant.as_deref())
+            .bind(params.batch_id)
+            .bind(params.state.map(|s| s.as_str()))
+            .bind(params.unique_key.as_deref())
+            .bind(params.before_id.map(|id| id.0))
+            .bind(i64::from(params.limit))
+            .bind(params.now)
+            .fetch_all(&self.inner.pool)
+            .await
+            .map_err(db_error)?;
+        rows.iter().map(|row| job_row(row, params.now)).collect()
+    }
+
+    async fn cancel(&self, params: CancelParams) -> Result<CancelOutcome> {
+        if params.ids.is_empty() {
+            return Ok(CancelOutcome::default());
+        }
+        let ids: Vec<i64> = params.ids.iter().map(|id| id.0).collect();
+        let mut tx = self.inner.pool.begin().await.map_err(db_error)?;
+        let found = self.job_states(&mut tx, &ids, params.now).await?;
+        let outcome = CancelOutcome::plan(&params.ids, &found);
+        if !outcome.cancelled.is_empty() {
+            sqlx::query(self.inner.q.cancel_waiting.clone())
+                .bind(outcome.cancelled.iter().map(|id| id.0).collect::<Vec<_>>())
+                .bind(params.now)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_error)?;
+        }
+        if !outcome.requested.is_empty() {
+            sqlx::query(self.inner.q.cancel_running.clone())
+                .bind(outcome.requested.iter().map(|id| id.0).collect::<Vec<_>>())
+                .execute(&mut *tx)
+                .await
+                .map_err(db_error)?;
+        }
+        tx.commit().await.map_err(db_error)?;
+        Ok(outcome)
+    }
+
+    async fn retry(&self, params: RetryParams) -> Result<()> {
+        let mut tx = self.inner.pool.begin().await.map_err(db_error)?;
+        let found = self.job_states(&mut tx, &[params.id.0], params.now).await?;
+        params.check(found.first().map(|(_, state)| *state))?;
+        sqlx::query(self.inner.q.retry.clone())
+            .bind(params.id.0)
+            .bind(params.now)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| match db_error(e) {
+                Error::Conflict { .. } => params.key_taken(),
+                other => other,
+            })?;
+        tx.commit().await.map_err(db_error)?;
+        self.notify();
+        Ok(())
+    }
+
+    async fn stats(&self, params: StatsParams) -> Result<Stats> {
+        let rows = sqlx::query(self.inner.q.stats.clone())
+            .bind(params.now)
+            .bind(params.tenant.as_deref())
+            .fetch_all(&self.inner.pool)
+            .await
+            .map_err(db_error)?;
+        let mut counts = Vec::with_capacity(rows.len());
+        for row in rows {
+            let state: String = row.try_get(1).map_err(db_error)?;
+            let count: i64 = row.try_get(2).map_err(db_error)?;
+            counts.push(StateCount {
+                queue: row.try_get(0).map_err(db_error)?,
+                state: state.parse()?,
+                count: u64::try_from(count).unwrap_or(0),
+            });
+        }
+        Ok(Stats { counts })
+    }
+
+    async fn delete(&self, params: DeleteParams) -> Result<()> {
+        let mut tx = self.inner.pool.begin().await.map_err(db_error)?;
+        let found = self.job_states(&mut tx, &[params.id.0], Utc::now()).await?;
+        params.check(found.first().map(|(_, state)| *state))?;
+        sqlx::query(self.inner.q.delete.clone())
+            .bind(params.id.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(())
+    }
+
+    async fn reschedule(&self, params: RescheduleParams) -> Result<JobRow> {
+        params.validate()?;
+        let mut tx = self.inner.pool.begin().await.map_err(db_error)?;
+        let found = self.job_states(&mut tx, &[params.id.0], params.now).await?;
+        params.check(found.first().map(|(_, state)| *state))?;
+        sqlx::query(self.inner.q.reschedule.clone())
+            .bind(params.id.0)
+            .bind(params.run_at)
+            .bind(params.priority)
+            .bind(params.queue.as_deref())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        let row = sqlx::query(self.inner.q.get.clone())
+            .bind(params.id.0)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        let job = job_row(&row, params.now)?;
+        tx.commit().await.map_err(db_error)?;
+        if job.run_at <= params.now {
+            self.notify();
+        }
+        Ok(job)
+    }
+
+    async fn prune(&self, params: PruneParams) -> Result<PruneOutcome> {
+        params.validate()?;
+        let ids: Vec<i64> = sqlx::query_scalar(self.inner.q.prune.clone())
+            .bind(params.state.as_str())
+            .bind(params.finished_before)
+            .bind(params.after.map_or(0, |id| id.0))
+            .bind(i64::from(params.limit))
+            .fetch_all(&self.inner.pool)
+            .await
+            .map_err(db_error)?;
+        Ok(PruneOutcome::of(ids, params.limit))
+    }
+}

@@ -1,0 +1,303 @@
+//! [`JobAdmin`] for [`RedisStore`]: reading and managing jobs.
+
+use crate::error::redis_error;
+use crate::rows::micros;
+use async_trait::async_trait;
+use chrono::DateTime;
+use errand_core::store::{CancelParams, DeleteParams, GetParams, RetryParams, StatsParams};
+use errand_core::{
+    CancelOutcome, Error, JobId, JobRow, JobState, ListParams, Result, StateCount, Stats,
+};
+use std::collections::{BTreeMap, HashSet};
+
+use crate::RedisStore;
+use crate::store::*;
+use errand_core::JobAdmin;
+use errand_core::store::*;
+
+#[async_trait]
+impl JobAdmin for RedisStore {
+    async fn get(&self, params: GetParams) -> Result<Option<JobRow>> {
+        Ok(self.rows(&[params.id.0], params.now).await?.pop())
+    }
+
+    async fn list(&self, params: ListParams) -> Result<Vec<JobRow>> {
+        let limit = usize::try_from(params.limit).unwrap_or(usize::MAX);
+        let mut found = Vec::new();
+        // Newest first, a page of ids at a time, until enough rows match.
+        let mut max = params
+            .before_id
+            .map_or_else(|| "+inf".to_owned(), |id| format!("({}", id.0));
+        let mut conn = self.inner.conn.clone();
+        while found.len() < limit {
+            let ids: Vec<i64> = redis::cmd("ZRANGE")
+                .arg(self.key("jobs"))
+                .arg(&max)
+                .arg("-inf")
+                .arg("BYSCORE")
+                .arg("REV")
+                .arg("LIMIT")
+                .arg(0)
+                .arg(500)
+                .query_async(&mut conn)
+                .await
+                .map_err(redis_error)?;
+            let Some(last) = ids.last() else { break };
+            max = format!("({last}");
+            for row in self.rows(&ids, params.now).await? {
+                let keep = params.kind.as_ref().is_none_or(|k| *k == row.kind)
+                    && params.queue.as_ref().is_none_or(|q| *q == row.queue)
+                    && params
+                        .tenant
+                        .as_ref()
+                        .is_none_or(|t| row.tenant.as_ref() == Some(t))
+                    && params.batch_id.is_none_or(|b| row.batch_id == Some(b))
+                    && params
+                        .unique_key
+                        .as_ref()
+                        .is_none_or(|u| row.unique_key.as_ref() == Some(u))
+                    && params.state.is_none_or(|s| s == row.state);
+                if keep && found.len() < limit {
+                    found.push(row);
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    async fn cancel(&self, params: CancelParams) -> Result<CancelOutcome> {
+        if params.ids.is_empty() {
+            return Ok(CancelOutcome::default());
+        }
+        let mut invocation = self.invocation(&self.inner.scripts.cancel);
+        invocation.arg(micros(params.now));
+        for id in &params.ids {
+            invocation.arg(id.0);
+        }
+        type Reply = (Vec<i64>, Vec<i64>, Vec<i64>, Vec<String>, Vec<i64>);
+        let (cancelled, requested, finished, states, missing): Reply =
+            self.run(&invocation, "cancel").await?;
+        let finished = finished
+            .into_iter()
+            .zip(states)
+            .map(|(id, state)| {
+                let state = JobState::of_stored(&state, params.now, 0, params.now)?;
+                Ok((JobId(id), state))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(CancelOutcome {
+            cancelled: cancelled.into_iter().map(JobId).collect(),
+            requested: requested.into_iter().map(JobId).collect(),
+            finished,
+            missing: missing.into_iter().map(JobId).collect(),
+        })
+    }
+
+    async fn retry(&self, params: RetryParams) -> Result<()> {
+        let mut invocation = self.invocation(&self.inner.scripts.retry);
+        invocation.arg(params.id.0).arg(micros(params.now));
+        let reply: Vec<String> = self.run(&invocation, "retry").await?;
+        match reply.iter().map(String::as_str).collect::<Vec<_>>()[..] {
+            ["done"] => {
+                self.inner.wakeup.notify();
+                Ok(())
+            }
+            ["missing"] => params.check(None),
+            ["taken"] => Err(params.key_taken()),
+            ["state", stored, run_at, attempt] => {
+                let run_at = run_at
+                    .parse()
+                    .ok()
+                    .and_then(DateTime::from_timestamp_micros)
+                    .ok_or_else(|| {
+                        Error::backend_msg(format!(
+                            "job {}: stored run_at {run_at:?} is unreadable",
+                            params.id
+                        ))
+                    })?;
+                let attempt = attempt.parse().unwrap_or(0);
+                params.check(Some(JobState::of_stored(
+                    stored, run_at, attempt, params.now,
+                )?))
+            }
+            _ => Err(Error::backend_msg(format!(
+                "unexpected reply to retry: {reply:?}"
+            ))),
+        }
+    }
+
+    async fn stats(&self, params: StatsParams) -> Result<Stats> {
+        // Counted here from pages of short reads rather than in one script:
+        // a script reading every job of a large store would hold the server
+        // (and every worker) for the whole scan. The counts are a moment's
+        // view, as on the other stores, give or take the jobs that change
+        // state during the scan.
+        let mut conn = self.inner.conn.clone();
+        let running: HashSet<i64> = redis::cmd("HKEYS")
+            .arg(self.key("claims"))
+            .query_async(&mut conn)
+            .await
+            .map_err(redis_error)?;
+        // Ordered by queue, then state name, as the other stores order them.
+        let mut counts: BTreeMap<(String, &'static str), (JobState, u64)> = BTreeMap::new();
+        let mut min = "-inf".to_owned();
+        loop {
+            let ids: Vec<i64> = redis::cmd("ZRANGE")
+                .arg(self.key("jobs"))
+                .arg(&min)
+                .arg("+inf")
+                .arg("BYSCORE")
+                .arg("LIMIT")
+                .arg(0)
+                .arg(STATS_PAGE)
+                .query_async(&mut conn)
+                .await
+                .map_err(redis_error)?;
+            let Some(last) = ids.last() else { break };
+            min = format!("({last}");
+            let mut pipe = redis::pipe();
+            for id in &ids {
+                pipe.cmd("HMGET")
+                    .arg(self.key(&format!("job:{id}")))
+                    .arg(&["queue", "state", "run_at", "attempt", "tenant"]);
+            }
+            type Read = (
+                Option<String>,
+                Option<String>,
+                Option<i64>,
+                Option<u32>,
+                Option<String>,
+            );
+            let reads: Vec<Read> = pipe.query_async(&mut conn).await.map_err(redis_error)?;
+            for (id, (queue, state, run_at, attempt, tenant)) in ids.iter().zip(reads) {
+                // A job deleted since its id was read has no fields.
+                let (Some(queue), Some(state)) = (queue, state) else {
+                    continue;
+                };
+                if params.tenant.is_some() && tenant != params.tenant {
+                    continue;
+                }
+                let state = if running.contains(id) {
+                    JobState::Running
+                } else if state == "available" {
+                    let run_at = run_at
+                        .and_then(DateTime::from_timestamp_micros)
+                        .unwrap_or(params.now);
+                    JobState::of_waiting(run_at, attempt.unwrap_or(0), params.now)
+                } else {
+                    state.parse()?
+                };
+                counts
+                    .entry((queue, state.as_str()))
+                    .or_insert((state, 0))
+                    .1 += 1;
+            }
+        }
+        let counts = counts
+            .into_iter()
+            .map(|((queue, _), (state, count))| StateCount {
+                queue,
+                state,
+                count,
+            })
+            .collect();
+        Ok(Stats { counts })
+    }
+
+    async fn delete(&self, params: DeleteParams) -> Result<()> {
+        let mut invocation = self.invocation(&self.inner.scripts.delete);
+        invocation.arg(params.id.0);
+        let done: i64 = self.run(&invocation, "delete").await?;
+        match done {
+            1 => Ok(()),
+            0 => params.check(None),
+            _ => params.check(Some(JobState::Running)),
+        }
+    }
+
+    async fn reschedule(&self, params: RescheduleParams) -> Result<JobRow> {
+        params.validate()?;
+        // The spec carries the queue and the priority too: rewritten here,
+        // where its numbers keep every digit (Lua's JSON would round them).
+        let spec = if params.queue.is_some() || params.priority.is_some() {
+            let mut conn = self.inner.conn.clone();
+            let stored: Option<String> = redis::cmd("HGET")
+                .arg(self.key(&format!("job:{}", params.id)))
+                .arg("spec")
+                .query_async(&mut conn)
+                .await
+                .map_err(redis_error)?;
+            match stored {
+                None => return Err(Error::job_not_found(params.id)),
+                Some(stored) => {
+                    let mut spec: serde_json::Value = serde_json::from_str(&stored)?;
+                    if let Some(queue) = &params.queue {
+                        spec["queue"] = queue.clone().into();
+                    }
+                    if let Some(priority) = params.priority {
+                        spec["priority"] = priority.into();
+                    }
+                    spec.to_string()
+                }
+            }
+        } else {
+            String::new()
+        };
+        let mut invocation = self.invocation(&self.inner.scripts.reschedule);
+        invocation
+            .arg(params.id.0)
+            .arg(micros(params.now))
+            .arg(
+                params
+                    .run_at
+                    .map(|at| micros(at).to_string())
+                    .unwrap_or_default(),
+            )
+            .arg(params.priority.map(|p| p.to_string()).unwrap_or_default())
+            .arg(params.queue.clone().unwrap_or_default())
+            .arg(spec);
+        let reply: Vec<String> = self.run(&invocation, "reschedule").await?;
+        match reply.iter().map(String::as_str).collect::<Vec<_>>()[..] {
+            ["done"] => {}
+            ["missing"] => params.check(None)?,
+            ["state", stored, run_at, attempt] => {
+                let run_at = run_at
+                    .parse()
+                    .ok()
+                    .and_then(DateTime::from_timestamp_micros)
+                    .unwrap_or(params.now);
+                let attempt = attempt.parse().unwrap_or(0);
+                params.check(Some(JobState::of_stored(
+                    stored, run_at, attempt, params.now,
+                )?))?;
+            }
+            _ => {
+                return Err(Error::backend_msg(format!(
+                    "unexpected reply to reschedule: {reply:?}"
+                )));
+            }
+        }
+        if params.run_at.is_some_and(|at| at <= params.now) {
+            self.inner.wakeup.notify();
+        }
+        self.rows(&[params.id.0], params.now)
+            .await?
+            .pop()
+            .ok_or_else(|| Error::job_not_found(params.id))
+    }
+
+    async fn prune(&self, params: PruneParams) -> Result<PruneOutcome> {
+        params.validate()?;
+        let mut invocation = self.invocation(&self.inner.scripts.prune);
+        invocation
+            .arg(params.state.as_str())
+            .arg(micros(params.finished_before))
+            .arg(params.after.map_or(0, |id| id.0))
+            .arg(params.limit);
+        let (deleted, last): (Vec<i64>, i64) = self.run(&invocation, "prune").await?;
+        Ok(PruneOutcome {
+            deleted: deleted.into_iter().map(JobId).collect(),
+            next: (last > 0).then_some(JobId(last)),
+        })
+    }
+}

@@ -1,0 +1,59 @@
+//! Maintenance services run once at a chosen time (`Worker::maintain`).
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use std::time::Duration;
+
+use chrono::{TimeDelta, Utc};
+use errand::store::{ClaimParams, KindClaim, QueueClaim};
+use errand::{Client, JobError, JobState, JobStore, SqliteStore, Worker};
+
+#[errand::job]
+async fn chore() -> Result<(), JobError> {
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_rescuer_runs_once_at_the_time_a_test_chooses() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path().join("jobs.db")).await.unwrap();
+    let client = Client::new(store.clone());
+    let job = client.enqueue(chore::enqueue()).await.unwrap();
+    // A worker that died holding the job: claimed, never renewed.
+    let now = Utc::now();
+    let claimed = store
+        .claim(ClaimParams {
+            worker: "gone".into(),
+            queues: vec![QueueClaim {
+                name: "default".into(),
+                cap: None,
+            }],
+            kinds: vec![KindClaim {
+                kind: "chore".into(),
+                cap: None,
+                global_limit: None,
+            }],
+            limit: 1,
+            lease: Duration::from_secs(30),
+            now,
+        })
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1);
+    let worker = Worker::builder(store)
+        .register(chore::job())
+        .build()
+        .unwrap();
+    let early = worker.maintain(now + TimeDelta::seconds(10)).await;
+    assert_eq!(early, [("rescuer", errand::maintenance::Report::idle())]);
+    let late = worker.maintain(now + TimeDelta::seconds(31)).await;
+    assert_eq!(late.len(), 1);
+    assert_eq!((late[0].0, late[0].1.count), ("rescuer", 1));
+    // Rescued at the chosen time, 31 s ahead of the clock: waiting for it,
+    // with its lost attempt counted.
+    assert_eq!(job.state().await.unwrap(), JobState::Retrying);
+    assert_eq!(
+        job.errors().await.unwrap().len(),
+        1,
+        "the lost attempt counts"
+    );
+}
