@@ -52,7 +52,8 @@ async fn send_email(input: Email, mailer: State<Mailer>, attempt: Attempt) -> Re
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let store = errand::SqliteStore::connect("sqlite://email_queue.db").await?;
+    // The embedded SQLite file; any store through ERRAND_DATABASE_URL and ERRAND_SCHEMA.
+    let store = errand::connect_from_env("sqlite://email_queue.db").await?;
     let client = Client::new(store.clone());
     let emails = (1..=12).map(|n| {
         send_email::enqueue(Email {

@@ -1,7 +1,9 @@
 //! Payments that fail: a declined card fails for good at once (no retry) and
 //! lands in the dead-letter set (state `failed`); a rate limit is retried
-//! after the delay the gateway asks for. Once the customer fixes the card,
-//! the failed job is retried by hand; admin calls that cannot apply say why.
+//! after the delay the gateway asks for. One unique key per subscription
+//! and month keeps a charge from being enqueued twice. Once the customer
+//! fixes the card, the failed job is retried by hand; admin calls that
+//! cannot apply say why.
 
 use std::collections::HashSet;
 use std::sync::Mutex;
@@ -58,7 +60,8 @@ async fn charge_card(input: Charge, gateway: State<Gateway>) -> Result<String, J
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let store = errand::SqliteStore::connect("sqlite://failed_payment.db").await?;
+    // The embedded SQLite file; any store through ERRAND_DATABASE_URL and ERRAND_SCHEMA.
+    let store = errand::connect_from_env("sqlite://failed_payment.db").await?;
     let client = Client::new(store.clone());
     let gateway = std::sync::Arc::new(Gateway::default());
     gateway
@@ -72,15 +75,24 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .map_err(|_| "poisoned")?
         .insert("carol".into());
 
+    // One charge per subscription and month: the unique key keeps a second
+    // enqueue (a retried webhook, a double click) from charging twice.
     let charge = |customer: &str| {
         charge_card::enqueue(Charge {
             customer: customer.into(),
             cents: 4200,
         })
+        .unique_key(format!("charge:{customer}:2026-12"))
     };
     let ada = client.enqueue(charge("ada")).await?;
     let bob = client.enqueue(charge("bob")).await?;
     let carol = client.enqueue(charge("carol")).await?;
+    let bob_twice = client.enqueue(charge("bob")).await?;
+    println!(
+        "second charge of bob: job {} (duplicate: {})",
+        bob_twice.id(),
+        bob_twice.is_duplicate()
+    );
 
     let worker = Worker::builder(store)
         .register(charge_card::job())
@@ -128,7 +140,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     running.shutdown().await;
 
     let carol_attempts = carol.attempts().await?;
-    let ok = matches!(ada_end, Finished::Completed(_))
+    let ok = bob_twice.is_duplicate()
+        && bob_twice.id() == bob.id()
+        && matches!(ada_end, Finished::Completed(_))
         && matches!(&bob_end, Finished::Failed(errors) if errors.len() == 1)
         && matches!(carol_end, Finished::Completed(_))
         && carol_attempts == 2

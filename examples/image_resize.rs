@@ -40,7 +40,8 @@ async fn resize_image(input: Resize, cancel: CancellationToken) -> Result<Dimens
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let store = errand::SqliteStore::connect("sqlite://image_resize.db").await?;
+    // The embedded SQLite file; any store through ERRAND_DATABASE_URL and ERRAND_SCHEMA.
+    let store = errand::connect_from_env("sqlite://image_resize.db").await?;
     let client = Client::new(store.clone());
     let photo = |path: &str, width, height| {
         resize_image::enqueue(Resize {

@@ -30,7 +30,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     for file in ["invoice_at.db", "invoice_at.db-wal", "invoice_at.db-shm"] {
         let _ = std::fs::remove_file(file);
     }
-    let store = errand::SqliteStore::connect("sqlite://invoice_at.db").await?;
+    // The embedded SQLite file; any store through ERRAND_DATABASE_URL and ERRAND_SCHEMA.
+    let store = errand::connect_from_env("sqlite://invoice_at.db").await?;
     let client = Client::new(store.clone());
     let due = Utc::now() + TimeDelta::milliseconds(1500);
     let invoice = || {

@@ -18,7 +18,7 @@ async fn send_email(input: Email) -> Result<(), JobError> {
 
 #[tokio::main]
 async fn main() -> errand::Result<()> {
-    let store = errand::SqliteStore::connect("sqlite://jobs.db").await?;
+    let store = errand::connect_from_env("sqlite://jobs.db").await?; // or ERRAND_DATABASE_URL
     let client = Client::new(store.clone());
     let email = Email {
         to: "ada@example.com".into(),

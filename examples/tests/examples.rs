@@ -6,46 +6,103 @@
 use std::process::Command;
 
 fn run(program: &str) {
+    run_with(program, &[]);
+}
+
+/// Runs `program` in a directory of its own with `env` set; panics with its
+/// output when it fails.
+fn run_with(program: &str, env: &[(&str, &str)]) {
     let dir = tempfile::tempdir().unwrap();
     let database_url = std::env::var("ERRAND_TEST_POSTGRES_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
     let out = Command::new(program)
         .current_dir(dir.path())
         .env("DATABASE_URL", database_url)
+        .env_remove("ERRAND_DATABASE_URL")
+        .env_remove("ERRAND_SCHEMA")
+        .envs(env.iter().copied())
         .output()
         .unwrap_or_else(|e| panic!("run {program}: {e}"));
     assert!(
         out.status.success(),
-        "{program} failed ({}):\n{}\n{}",
+        "{program} {env:?} failed ({}):\n{}\n{}",
         out.status,
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
 }
 
+/// Runs `program` on PostgreSQL and on Redis through ERRAND_DATABASE_URL,
+/// each in a schema or key prefix of its own, removed afterwards.
+fn run_on_every_store(program: &str) {
+    run(program);
+    let postgres = std::env::var("ERRAND_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
+    let redis = std::env::var("ERRAND_TEST_REDIS_URL")
+        .unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let tag = format!("{secs}_{:08x}", fastrand::u32(..));
+    let schema = format!("errand_test_{tag}");
+    let prefix = format!("errand-example:{{{tag}}}");
+    run_with(
+        program,
+        &[
+            ("ERRAND_DATABASE_URL", &postgres),
+            ("ERRAND_SCHEMA", &schema),
+        ],
+    );
+    run_with(
+        program,
+        &[("ERRAND_DATABASE_URL", &redis), ("ERRAND_SCHEMA", &prefix)],
+    );
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let pool = sqlx::PgPool::connect(&postgres).await.unwrap();
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"
+        )))
+        .execute(&pool)
+        .await
+        .unwrap();
+        let store = errand::RedisStore::connect_with(
+            &redis,
+            errand::redis::RedisOptions {
+                prefix: prefix.clone(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        store.clear().await.unwrap();
+    });
+}
+
 #[test]
 fn quickstart() {
-    run(env!("CARGO_BIN_EXE_quickstart"));
+    run_on_every_store(env!("CARGO_BIN_EXE_quickstart"));
 }
 
 #[test]
 fn email_queue() {
-    run(env!("CARGO_BIN_EXE_email_queue"));
+    run_on_every_store(env!("CARGO_BIN_EXE_email_queue"));
 }
 
 #[test]
 fn image_resize() {
-    run(env!("CARGO_BIN_EXE_image_resize"));
+    run_on_every_store(env!("CARGO_BIN_EXE_image_resize"));
 }
 
 #[test]
 fn invoice_at() {
-    run(env!("CARGO_BIN_EXE_invoice_at"));
+    run_on_every_store(env!("CARGO_BIN_EXE_invoice_at"));
 }
 
 #[test]
 fn failed_payment() {
-    run(env!("CARGO_BIN_EXE_failed_payment"));
+    run_on_every_store(env!("CARGO_BIN_EXE_failed_payment"));
 }
 
 #[test]

@@ -2,10 +2,7 @@
 
 use std::sync::Arc;
 
-use errand::postgres::{PgOptions, PgStore};
-use errand::redis::{RedisOptions, RedisStore};
-use errand::sqlite::SqliteOptions;
-use errand::{SqliteStore, Store};
+use errand::Store;
 
 /// The store used when no URL is given.
 pub const DEFAULT_URL: &str = "sqlite://errand.db";
@@ -69,37 +66,13 @@ async fn open_with(
     create: bool,
 ) -> anyhow::Result<Arc<dyn Store>> {
     let url = target.url.unwrap_or(default);
-    match backend_of(url)? {
-        "postgres" => {
-            let settings = PgOptions {
-                schema: target
-                    .schema
-                    .unwrap_or(errand::postgres::DEFAULT_SCHEMA)
-                    .to_owned(),
-                ..PgOptions::default()
-            };
-            let options = errand::postgres::connect_options(url)?;
-            Ok(Arc::new(PgStore::connect_with(options, settings).await?))
-        }
-        "redis" => {
-            let options = RedisOptions {
-                prefix: target
-                    .schema
-                    .unwrap_or(errand::redis::DEFAULT_PREFIX)
-                    .to_owned(),
-                ..RedisOptions::default()
-            };
-            Ok(Arc::new(RedisStore::connect_with(url, options).await?))
-        }
-        _ => {
-            let tuning = SqliteOptions {
-                create_if_missing: create,
-                ..SqliteOptions::default()
-            };
-            let options = errand::sqlite::connect_options(url)?;
-            Ok(Arc::new(SqliteStore::connect_with(options, tuning).await?))
-        }
-    }
+    backend_of(url)?;
+    let options = errand::ConnectOptions {
+        namespace: target.schema.map(str::to_owned),
+        create_if_missing: create,
+        ..Default::default()
+    };
+    Ok(errand::connect_with(url, options).await?)
 }
 
 /// The SQL of the target's migrations, without applying them.

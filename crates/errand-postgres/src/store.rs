@@ -170,7 +170,7 @@ pub(crate) fn pool_options(max_connections: u32, acquire_timeout: Duration) -> P
 /// Parses a `postgres://` (or `postgresql://`) URL, refusing any other
 /// scheme: the error names the URL, without its password.
 pub fn connect_options(url: &str) -> Result<PgConnectOptions> {
-    errand_core::validate::url_scheme(url, &["postgres", "postgresql"])?;
+    errand_core::validate::url_scheme(url, PgStore::SCHEMES)?;
     PgConnectOptions::from_str(url).map_err(|e| {
         Error::invalid(
             "database_url",
@@ -276,6 +276,9 @@ pub(crate) async fn send_notifications(
 }
 
 impl PgStore {
+    /// The URL schemes this store takes.
+    pub const SCHEMES: &'static [&'static str] = &["postgres", "postgresql"];
+
     /// Connects to a `postgres://` URL and applies migrations (schema `errand`).
     pub async fn connect(url: &str) -> Result<Self> {
         Self::connect_with(connect_options(url)?, PgOptions::default()).await

@@ -206,6 +206,18 @@ pub(crate) fn parse<T: redis::FromRedisValue>(value: redis::Value, what: &str) -
 }
 
 impl RedisStore {
+    /// The URL schemes this store takes.
+    pub const SCHEMES: &'static [&'static str] = &[
+        "redis",
+        "rediss",
+        "valkey",
+        "valkeys",
+        "redis+unix",
+        "unix",
+        "redis+cluster",
+        "rediss+cluster",
+    ];
+
     /// Connects to a `redis://` (or `rediss://`, `valkey://`) URL with the default prefix `{errand}`.
     pub async fn connect(url: &str) -> Result<Self> {
         Self::connect_with(url, RedisOptions::default()).await
@@ -222,19 +234,7 @@ impl RedisStore {
             Duration::from_millis(1),
             Duration::from_secs(3600),
         )?;
-        errand_core::validate::url_scheme(
-            url,
-            &[
-                "redis",
-                "rediss",
-                "valkey",
-                "valkeys",
-                "redis+unix",
-                "unix",
-                "redis+cluster",
-                "rediss+cluster",
-            ],
-        )?;
+        errand_core::validate::url_scheme(url, Self::SCHEMES)?;
         let shown = errand_core::validate::redact_url(url);
         let target = Target::parse(url)?;
         let nodes = target

@@ -20,7 +20,7 @@ use crate::rows::{from_micros, job_row};
 /// Parses a `sqlite://path` (or `sqlite:path`, `sqlite::memory:`) URL,
 /// refusing any other scheme: the error names the URL.
 pub fn connect_options(url: &str) -> Result<SqliteConnectOptions> {
-    errand_core::validate::url_scheme(url, &["sqlite"])?;
+    errand_core::validate::url_scheme(url, SqliteStore::SCHEMES)?;
     SqliteConnectOptions::from_str(url)
         .map_err(|e| Error::invalid("database_url", url, e.to_string()))
 }
@@ -121,6 +121,9 @@ impl std::fmt::Debug for SqliteStore {
 }
 
 impl SqliteStore {
+    /// The URL schemes this store takes.
+    pub const SCHEMES: &'static [&'static str] = &["sqlite"];
+
     /// Opens (creating if needed) the database at a `sqlite://path` URL and
     /// applies migrations.
     pub async fn connect(url: &str) -> Result<Self> {

@@ -41,12 +41,14 @@
 extern crate self as errand;
 
 mod client;
+mod connect;
 mod deferred;
 pub mod maintenance;
 mod registry;
 mod worker;
 
 pub use client::Client;
+pub use connect::{ConnectOptions, connect, connect_from_env, connect_with, supported};
 pub use deferred::{Deferred, Finished};
 pub use errand_core::{
     Attempt, AttemptError, Backoff, BoxError, CancelOutcome, Cancellation, CancellationToken,

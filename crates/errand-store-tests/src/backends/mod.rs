@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use errand::{Error, Result, Store};
+use errand::{Result, Store};
 
 #[cfg(feature = "postgres")]
 pub mod pg_server;
@@ -71,26 +71,18 @@ pub async fn async_restart_case<S, F, Fut>(
 }
 
 /// Opens the store a database URL names, in `namespace` (a schema or key
-/// prefix) when given: for worker processes started by tests.
+/// prefix) when given: for worker processes started by tests. PostgreSQL
+/// workers use asynchronous job updates under `ERRAND_PROBE_ASYNC_UPDATES=1`.
 pub async fn open(url: &str, namespace: Option<&str>) -> Result<Arc<dyn Store>> {
-    #[cfg(feature = "sqlite")]
-    if url.starts_with("sqlite:") {
-        let _ = namespace;
-        return Ok(Arc::new(errand_sqlite::SqliteStore::connect(url).await?));
-    }
     #[cfg(feature = "postgres")]
     if url.starts_with("postgres:") || url.starts_with("postgresql:") {
         return postgres::open(url, namespace).await;
     }
-    #[cfg(feature = "redis")]
-    if url.starts_with("redis:") || url.starts_with("rediss:") || url.starts_with("valkey:") {
-        return redis::open(url, namespace).await;
-    }
-    Err(Error::invalid(
-        "database_url",
-        url,
-        "no backend of this build handles it",
-    ))
+    let options = errand::ConnectOptions {
+        namespace: namespace.map(str::to_owned),
+        ..Default::default()
+    };
+    errand::connect_with(url, options).await
 }
 
 /// Registers the `tx_effect` job of the backend a URL names and the gates it
