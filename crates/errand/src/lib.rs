@@ -45,6 +45,9 @@ mod connect;
 mod deferred;
 pub mod maintenance;
 mod registry;
+/// Helpers for an application's own tests (feature `testing`, with the SQLite store).
+#[cfg(all(feature = "testing", feature = "sqlite"))]
+pub mod testing;
 mod worker;
 
 pub use client::Client;
@@ -104,7 +107,13 @@ pub struct CrateReadmeDoctests;
 
 /// Every snippet of the guide, compiled as a doctest; it uses every store.
 #[doc = include_str!("../../../docs/guide.md")]
-#[cfg(all(doctest, feature = "sqlite", feature = "postgres", feature = "redis"))]
+#[cfg(all(
+    doctest,
+    feature = "sqlite",
+    feature = "postgres",
+    feature = "redis",
+    feature = "testing"
+))]
 pub struct GuideDoctests;
 
 /// The delivery guarantees, compiled as a doctest (for any code they show).

@@ -1,6 +1,6 @@
 //! Processing by hand: everything that is due, now, in the caller's task.
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use errand_core::store::{FinalizeParams, Outcome};
 use errand_core::{CancellationToken, Result};
 use futures::future::join_all;
@@ -40,21 +40,39 @@ impl Worker {
     /// workers' jobs) and once after (the upkeep the work calls for). For an
     /// HTTP endpoint, a serverless function, a cron script or a test.
     pub async fn drain(&self) -> Result<DrainSummary> {
+        self.drain_with(None).await
+    }
+
+    /// [`drain`](Self::drain) as if the clock read `now`: jobs due by then
+    /// run (a test moves time forward instead of waiting), retries are due
+    /// after their backoff from `now`, and the maintenance services run at
+    /// `now` (a lease that ends before it has expired).
+    pub async fn drain_at(&self, now: DateTime<Utc>) -> Result<DrainSummary> {
+        self.drain_with(Some(now)).await
+    }
+
+    async fn drain_with(&self, clock: Option<DateTime<Utc>>) -> Result<DrainSummary> {
+        let now = || clock.unwrap_or_else(Utc::now);
         let shared = &self.shared;
         let mut summary = DrainSummary::default();
-        self.maintain(Utc::now()).await;
+        self.maintain(now()).await;
         loop {
-            let params = claim_params(shared, shared.config.concurrency, &InFlight::default());
+            let params = claim_params(
+                shared,
+                shared.config.concurrency,
+                &InFlight::default(),
+                now(),
+            );
             let jobs = shared.store.claim(params).await?;
             if jobs.is_empty() {
                 // After the work, the upkeep it calls for (a vacuum after
                 // many ended jobs, say).
-                self.maintain(Utc::now()).await;
+                self.maintain(now()).await;
                 return Ok(summary);
             }
             let attempts = join_all(
                 jobs.into_iter()
-                    .map(|job| execute(shared, job, CancellationToken::new())),
+                    .map(|job| execute(shared, job, CancellationToken::new(), clock)),
             )
             .await;
             let mut items = Vec::new();
@@ -74,7 +92,7 @@ impl Worker {
                     frees_global_slots: !shared.config.global_limits.is_empty(),
                     worker: shared.config.name.clone(),
                     items: items.clone(),
-                    now: Utc::now(),
+                    now: now(),
                 })
                 .await?;
             for (item, ok) in items.iter().zip(applied) {

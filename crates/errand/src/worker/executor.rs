@@ -40,7 +40,15 @@ pub(crate) enum Attempted {
 }
 
 /// Runs one attempt of `job`. Panics and timeouts become attempt errors.
-pub(crate) async fn execute(shared: &Shared, job: JobRow, token: CancellationToken) -> Attempted {
+/// The times of its end (a retry's due time, its error's time) are read
+/// from `clock` when given (a drain at a chosen time), else from the wall.
+pub(crate) async fn execute(
+    shared: &Shared,
+    job: JobRow,
+    token: CancellationToken,
+    clock: Option<DateTime<Utc>>,
+) -> Attempted {
+    let now = || clock.unwrap_or_else(Utc::now);
     let (id, attempt, max_attempts) = (job.id, job.attempt, job.max_attempts);
     let Some(registered) = shared.registry.get(&job.kind) else {
         // Only registered kinds are claimed; give it back untouched if it happens anyway.
@@ -113,7 +121,7 @@ pub(crate) async fn execute(shared: &Shared, job: JobRow, token: CancellationTok
                 attempt,
                 worker: shared.config.name.clone(),
                 output,
-                now: Utc::now(),
+                now: now(),
             };
             let output = completion.output.clone();
             match tx.complete(completion).await {
@@ -152,7 +160,7 @@ pub(crate) async fn execute(shared: &Shared, job: JobRow, token: CancellationTok
         max_attempts,
         backoff,
         cancel_requested,
-        Utc::now(),
+        now(),
     );
     let _enter = span.enter();
     let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;

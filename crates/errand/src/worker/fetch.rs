@@ -178,7 +178,12 @@ fn room(limit: Option<&usize>, used: usize) -> Option<u32> {
 
 /// The claim of up to `limit` jobs, with the room left under every local
 /// limit by the jobs held and the claims in flight.
-pub(crate) fn claim_params(shared: &Shared, limit: usize, in_flight: &InFlight) -> ClaimParams {
+pub(crate) fn claim_params(
+    shared: &Shared,
+    limit: usize,
+    in_flight: &InFlight,
+    now: chrono::DateTime<Utc>,
+) -> ClaimParams {
     let config = &shared.config;
     let mut per_queue: HashMap<&str, usize> = in_flight
         .per_queue
@@ -224,7 +229,7 @@ pub(crate) fn claim_params(shared: &Shared, limit: usize, in_flight: &InFlight) 
         kinds,
         limit: u32::try_from(limit).unwrap_or(u32::MAX),
         lease: config.lease,
-        now: Utc::now(),
+        now,
     }
 }
 
@@ -248,7 +253,7 @@ fn spawn_job(shared: &Arc<Shared>, job: JobRow, finalize: &UnboundedSender<Final
         // The semaphore is never closed, so this waits only for a free slot.
         let _slot = task_shared.slots.acquire().await;
         let started = std::time::Instant::now();
-        let attempted = execute(&task_shared, job, token).await;
+        let attempted = execute(&task_shared, job, token, None).await;
         task_shared.record_run(started.elapsed());
         // Whoever removes the entry owns the job's end: this task, or the
         // shutdown that released it first.
@@ -337,7 +342,7 @@ async fn lane(
             if room == 0 {
                 continue;
             }
-            let params = claim_params(shared, room.min(config.claim_batch), &in_flight);
+            let params = claim_params(shared, room.min(config.claim_batch), &in_flight, Utc::now());
             let reservation = Reservation::of(&params);
             in_flight.add(&reservation);
             (params, reservation)

@@ -4,7 +4,7 @@
 mod builder;
 mod completer;
 mod drain;
-mod executor;
+pub(crate) mod executor;
 mod fetch;
 mod lease;
 
@@ -179,6 +179,12 @@ impl Worker {
     /// Starts configuring a worker of `store`.
     pub fn builder(store: impl Store) -> WorkerBuilder {
         WorkerBuilder::new(Arc::new(store))
+    }
+
+    /// What the worker's tasks share (for `errand::testing`).
+    #[cfg_attr(not(feature = "testing"), allow(dead_code))]
+    pub(crate) fn shared(&self) -> &Shared {
+        &self.shared
     }
 
     /// The name this worker claims jobs under (host, process id and a random suffix).
