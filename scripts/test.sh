@@ -28,5 +28,16 @@ cargo fmt --all --check
 step "cargo clippy (all targets, all features, warnings are errors)"
 cargo clippy --workspace --all-targets --all-features -- -D warnings
 
+step "cargo check: the facade with its default features, with none, and with each alone"
+cargo check -q -p errand
+cargo check -q -p errand --no-default-features
+for feature in sqlite postgres redis testing; do
+  cargo check -q -p errand --no-default-features --features "$feature"
+done
+
+step "cargo doc (warnings are errors)"
+# errand-cli's binary is also called errand: its page would overwrite the library's.
+RUSTDOCFLAGS="-D warnings" cargo doc -q --workspace --exclude errand-cli --all-features --no-deps
+
 step "cargo test (workspace)"
 cargo test --workspace --all-features

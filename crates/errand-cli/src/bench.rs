@@ -13,7 +13,7 @@ use tokio::sync::{Notify, mpsc};
 use crate::store::{self, Target, UsageError};
 
 /// A count of at least 1 and at most errand's largest concurrency.
-pub fn positive_usize(text: &str) -> Result<usize, String> {
+pub(crate) fn positive_usize(text: &str) -> Result<usize, String> {
     let n: i64 = text
         .parse()
         .map_err(|e| format!("{text} is not a whole number: {e}"))?;
@@ -26,7 +26,7 @@ pub fn positive_usize(text: &str) -> Result<usize, String> {
 
 /// Arguments of `errand bench`.
 #[derive(Args, Debug)]
-pub struct BenchArgs {
+pub(crate) struct BenchArgs {
     /// The backend to measure: sqlite, postgres or redis.
     #[arg(long, default_value = "sqlite")]
     backend: String,
@@ -363,7 +363,7 @@ async fn open(args: &BenchArgs, target: Target<'_>) -> anyhow::Result<(Arc<dyn S
 }
 
 /// `errand bench`.
-pub async fn run(target: Target<'_>, args: BenchArgs, json: bool) -> anyhow::Result<()> {
+pub(crate) async fn run(target: Target<'_>, args: BenchArgs, json: bool) -> anyhow::Result<()> {
     errand::validate::limit(
         "jobs",
         usize::try_from(args.jobs).unwrap_or(usize::MAX),

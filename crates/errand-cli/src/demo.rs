@@ -16,7 +16,7 @@ use crate::store;
 
 /// Arguments of `errand demo`.
 #[derive(Args, Debug)]
-pub struct DemoArgs {
+pub(crate) struct DemoArgs {
     /// Enqueue this many jobs up front (default: a steady stream until Ctrl-C).
     #[arg(long, allow_negative_numbers = true, value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
     jobs: Option<u64>,
@@ -155,7 +155,7 @@ fn describe(stats: &Stats) -> String {
 }
 
 /// `errand demo`.
-pub async fn run(target: store::Target<'_>, args: DemoArgs) -> anyhow::Result<()> {
+pub(crate) async fn run(target: store::Target<'_>, args: DemoArgs) -> anyhow::Result<()> {
     errand::validate::limit(
         "concurrency",
         args.concurrency,

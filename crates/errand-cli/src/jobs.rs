@@ -11,7 +11,7 @@ use crate::store::{self, DEFAULT_URL, Target};
 
 /// Arguments of `errand enqueue`.
 #[derive(Args, Debug)]
-pub struct EnqueueArgs {
+pub(crate) struct EnqueueArgs {
     /// The job kind.
     kind: String,
     /// The input, as JSON; `@FILE` reads it from a file, `-` from standard
@@ -46,7 +46,7 @@ pub struct EnqueueArgs {
 
 /// `errand jobs ...`
 #[derive(Subcommand, Debug)]
-pub enum JobsCommand {
+pub(crate) enum JobsCommand {
     /// List jobs, newest first.
     List(ListArgs),
     /// Show one job with its input, output and errors.
@@ -77,7 +77,7 @@ pub enum JobsCommand {
 
 /// Filters of `errand jobs list`.
 #[derive(Args, Debug)]
-pub struct ListArgs {
+pub(crate) struct ListArgs {
     /// scheduled, available, running, completed, retrying, failed or cancelled.
     #[arg(long)]
     state: Option<String>,
@@ -97,7 +97,7 @@ pub struct ListArgs {
 
 /// Arguments of `errand stats`.
 #[derive(Args, Debug)]
-pub struct StatsArgs {
+pub(crate) struct StatsArgs {
     /// Only this tenant's jobs.
     #[arg(long)]
     tenant: Option<String>,
@@ -203,7 +203,11 @@ fn parse_new_job(args: EnqueueArgs) -> Result<NewJob, Error> {
 }
 
 /// `errand enqueue`.
-pub async fn enqueue(target: Target<'_>, args: EnqueueArgs, json: bool) -> anyhow::Result<()> {
+pub(crate) async fn enqueue(
+    target: Target<'_>,
+    args: EnqueueArgs,
+    json: bool,
+) -> anyhow::Result<()> {
     // Check the input before touching the store: bad input changes nothing.
     let job = parse_new_job(args)?;
     job.validate(errand::validate::DEFAULT_MAX_INPUT_BYTES)?;
@@ -328,7 +332,11 @@ fn show(job: &JobRow) {
 }
 
 /// `errand jobs ...`.
-pub async fn run(target: Target<'_>, command: JobsCommand, json: bool) -> anyhow::Result<()> {
+pub(crate) async fn run(
+    target: Target<'_>,
+    command: JobsCommand,
+    json: bool,
+) -> anyhow::Result<()> {
     let client = client(target, false).await?;
     match command {
         JobsCommand::List(args) => list(&client, args, json).await,
@@ -373,7 +381,7 @@ fn report(json: bool, id: i64, what: &str) {
 }
 
 /// `errand stats`.
-pub async fn stats(target: Target<'_>, args: StatsArgs, json: bool) -> anyhow::Result<()> {
+pub(crate) async fn stats(target: Target<'_>, args: StatsArgs, json: bool) -> anyhow::Result<()> {
     let client = client(target, false).await?;
     let stats = client.stats(args.tenant.as_deref()).await?;
     if json {

@@ -37,7 +37,7 @@ async fn bench_sleep(input: u64, ended: State<Ended>) -> Result<(), JobError> {
 /// Arguments of the hidden `errand bench-worker` (one process of
 /// `errand bench --processes`).
 #[derive(Args, Debug)]
-pub struct WorkerArgs {
+pub(crate) struct WorkerArgs {
     /// Jobs at once in this process.
     #[arg(long)]
     concurrency: usize,
@@ -54,7 +54,7 @@ pub struct WorkerArgs {
 
 /// `errand bench-worker`: runs `bench_sleep` jobs, prints `ready` once it
 /// runs and `ended N` every 50 ms, until it is killed.
-pub async fn worker(target: Target<'_>, args: WorkerArgs) -> anyhow::Result<()> {
+pub(crate) async fn worker(target: Target<'_>, args: WorkerArgs) -> anyhow::Result<()> {
     let store = open(target, args.max_connections, args.async_job_updates).await?;
     let ended = Arc::new(Ended::default());
     let mut builder = Worker::builder(store)
@@ -106,7 +106,7 @@ async fn open(
 
 /// What `--processes` measures.
 #[derive(Debug, Clone)]
-pub struct Plan {
+pub(crate) struct Plan {
     /// Worker processes.
     pub processes: usize,
     /// Jobs at once per process.
@@ -124,7 +124,7 @@ pub struct Plan {
 }
 
 /// Parses `--job-ms`: `N` or `A..B` (inclusive), in milliseconds.
-pub fn job_ms(text: &str) -> Result<(u64, u64), String> {
+pub(crate) fn job_ms(text: &str) -> Result<(u64, u64), String> {
     let (low, high) = text.split_once("..").unwrap_or((text, text));
     let parse = |s: &str| {
         s.trim()
@@ -142,7 +142,7 @@ pub fn job_ms(text: &str) -> Result<(u64, u64), String> {
 
 /// One scenario's figures.
 #[derive(Debug, Serialize)]
-pub struct Scenario {
+pub(crate) struct Scenario {
     /// What it is: `control`, `limited`, `one process`, `processes`.
     pub name: String,
     /// Worker processes.
@@ -164,7 +164,7 @@ pub struct Scenario {
 
 /// Runs the plan's scenarios on `store` (which the parent opened at
 /// `target`) and returns their figures.
-pub async fn run(
+pub(crate) async fn run(
     store: Arc<dyn Store>,
     target: Target<'_>,
     plan: &Plan,

@@ -5,11 +5,11 @@ use std::sync::Arc;
 use errand::Store;
 
 /// The store used when no URL is given.
-pub const DEFAULT_URL: &str = "sqlite://errand.db";
+pub(crate) const DEFAULT_URL: &str = "sqlite://errand.db";
 
 /// Input the user must fix (exit code 2).
 #[derive(Debug)]
-pub struct UsageError(pub String);
+pub(crate) struct UsageError(pub String);
 
 impl std::fmt::Display for UsageError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -21,7 +21,7 @@ impl std::error::Error for UsageError {}
 
 /// Where the store is: a URL and, for PostgreSQL, a schema (for Redis, a key prefix).
 #[derive(Debug, Clone, Copy)]
-pub struct Target<'a> {
+pub(crate) struct Target<'a> {
     /// `sqlite://path.db`, `postgres://user@host/db` or `redis://host:6379`; `None` for the default.
     pub url: Option<&'a str>,
     /// The PostgreSQL schema (default `errand`) or Redis key prefix (default `{errand}`).
@@ -29,7 +29,7 @@ pub struct Target<'a> {
 }
 
 /// The backend a URL names.
-pub fn backend_of(url: &str) -> anyhow::Result<&'static str> {
+pub(crate) fn backend_of(url: &str) -> anyhow::Result<&'static str> {
     if url.starts_with("sqlite:") {
         Ok("sqlite")
     } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
@@ -49,14 +49,17 @@ pub fn backend_of(url: &str) -> anyhow::Result<&'static str> {
 
 /// Opens the target (or `default`), applying migrations; a SQLite file is
 /// created when missing.
-pub async fn open(target: Target<'_>, default: &str) -> anyhow::Result<Arc<dyn Store>> {
+pub(crate) async fn open(target: Target<'_>, default: &str) -> anyhow::Result<Arc<dyn Store>> {
     open_with(target, default, true).await
 }
 
 /// Opens a store that must exist already: a missing SQLite file is an
 /// error naming it, not a new empty database (commands that only read or
 /// change existing jobs).
-pub async fn open_existing(target: Target<'_>, default: &str) -> anyhow::Result<Arc<dyn Store>> {
+pub(crate) async fn open_existing(
+    target: Target<'_>,
+    default: &str,
+) -> anyhow::Result<Arc<dyn Store>> {
     open_with(target, default, false).await
 }
 
@@ -76,7 +79,7 @@ async fn open_with(
 }
 
 /// The SQL of the target's migrations, without applying them.
-pub fn migration_sql(target: Target<'_>) -> anyhow::Result<String> {
+pub(crate) fn migration_sql(target: Target<'_>) -> anyhow::Result<String> {
     let url = target.url.unwrap_or(DEFAULT_URL);
     Ok(match backend_of(url)? {
         "postgres" => errand::postgres::migration_sql(

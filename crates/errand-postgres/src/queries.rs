@@ -39,11 +39,11 @@ macro_rules! queries {
     ($($name:ident => $file:literal,)*) => {
         /// Every statement, rendered for one schema.
         pub(crate) struct Queries {
-            $(pub $name: SqlStr,)*
+            $(pub(crate) $name: SqlStr,)*
         }
 
         impl Queries {
-            pub fn new(schema: &str) -> Self {
+            pub(crate) fn new(schema: &str) -> Self {
                 Queries {
                     $($name: AssertSqlSafe(Arc::<str>::from(render(include_str!(concat!("../queries/", $file)), schema))).into_sql_str(),)*
                 }

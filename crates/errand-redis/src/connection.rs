@@ -23,7 +23,7 @@ impl Target {
     /// `redis+cluster://host:port` (a seed node) or
     /// `redis://host1:port1,host2:port2,...` (several seed nodes). The
     /// scheme, user and password of the first node apply to all.
-    pub fn parse(url: &str) -> Result<Target> {
+    pub(crate) fn parse(url: &str) -> Result<Target> {
         let (scheme, rest) = url.split_once("://").ok_or_else(|| {
             Error::invalid(
                 "database_url",
@@ -62,7 +62,7 @@ impl Target {
     }
 
     /// The node URLs: one, or the cluster's seeds.
-    pub fn nodes(&self) -> Vec<String> {
+    pub(crate) fn nodes(&self) -> Vec<String> {
         match self {
             Target::Single(url) => vec![url.clone()],
             Target::Cluster(nodes) => nodes.clone(),
@@ -80,7 +80,7 @@ pub(crate) enum Connection {
 impl Connection {
     /// Connects to `target`. `first` bounds the first connection (and its
     /// answers); later reconnects are tried at most 250 ms apart.
-    pub async fn open(
+    pub(crate) async fn open(
         target: &Target,
         connect_timeout: Duration,
         response_timeout: Duration,
@@ -113,7 +113,7 @@ impl Connection {
 
     /// Runs `cmd` on the node that holds `slot` (a command whose arguments
     /// name no key, such as CLUSTER GETKEYSINSLOT).
-    pub async fn on_slot(
+    pub(crate) async fn on_slot(
         &mut self,
         slot: u16,
         cmd: Cmd,
@@ -137,7 +137,7 @@ impl Connection {
     }
 
     /// True for a cluster.
-    pub fn is_cluster(&self) -> bool {
+    pub(crate) fn is_cluster(&self) -> bool {
         matches!(self, Connection::Cluster(_))
     }
 }

@@ -37,7 +37,7 @@ pub(crate) struct SpecRef<'a> {
 }
 
 impl<'a> SpecRef<'a> {
-    pub fn of(job: &'a NewJob, now: DateTime<Utc>) -> Self {
+    pub(crate) fn of(job: &'a NewJob, now: DateTime<Utc>) -> Self {
         SpecRef {
             kind: &job.kind,
             queue: &job.queue,
@@ -81,7 +81,7 @@ pub(crate) struct Fields {
 }
 
 impl Fields {
-    pub fn new(id: i64, map: HashMap<String, String>) -> Self {
+    pub(crate) fn new(id: i64, map: HashMap<String, String>) -> Self {
         Fields { id, map }
     }
 
@@ -133,7 +133,7 @@ impl Fields {
     /// The job as every store returns it, its public state derived at `now`.
     /// A running job's claim (`running`) goes over the hash, which keeps the
     /// state the job was claimed in (see `prelude.lua`).
-    pub fn into_row(self, now: DateTime<Utc>, running: Option<Running>) -> Result<JobRow> {
+    pub(crate) fn into_row(self, now: DateTime<Utc>, running: Option<Running>) -> Result<JobRow> {
         let run_at = self.required_time("run_at")?;
         let time = |field: &str, us: i64| {
             DateTime::from_timestamp_micros(us)
@@ -225,7 +225,7 @@ pub(crate) struct Claim {
 }
 
 impl Claim {
-    pub fn parse(id: i64, record: &str) -> Result<Claim> {
+    pub(crate) fn parse(id: i64, record: &str) -> Result<Claim> {
         let bad = || corrupt(id, "claim", format!("{record:?}"));
         let mut parts = record.splitn(4, ' ');
         let attempt = parts.next().and_then(|a| a.parse().ok()).ok_or_else(bad)?;

@@ -24,7 +24,7 @@ pub(crate) struct Scripts {
 }
 
 impl Scripts {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Scripts {
             enqueue: script(include_str!("../scripts/enqueue.lua")),
             claim: script(include_str!("../scripts/claim.lua")),

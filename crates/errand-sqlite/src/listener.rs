@@ -33,7 +33,7 @@ pub(crate) struct Signal {
 
 impl Signal {
     /// Opens (creating) the wake file for appending.
-    pub fn open(path: &Path, origin: &str) -> std::io::Result<Signal> {
+    pub(crate) fn open(path: &Path, origin: &str) -> std::io::Result<Signal> {
         let file = OpenOptions::new().create(true).append(true).open(path)?;
         Ok(Signal {
             file: Mutex::new(file),
@@ -43,7 +43,7 @@ impl Signal {
 
     /// Appends this store's line (one small write: appends of several
     /// processes do not interleave) and empties the file when it is long.
-    pub fn send(&self) {
+    pub(crate) fn send(&self) {
         let Ok(mut file) = self.file.lock() else {
             return;
         };

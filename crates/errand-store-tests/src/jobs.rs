@@ -9,7 +9,7 @@ use errand::{Attempt, CancellationToken, JobError, JobId, State};
 use serde::{Deserialize, Serialize};
 
 /// Counts calls per job id, for jobs that must behave differently on later calls.
-#[derive(Default)]
+#[derive(Debug, Default)]
 pub struct Calls(Mutex<BTreeMap<i64, u32>>);
 
 impl Calls {
@@ -23,7 +23,7 @@ impl Calls {
 }
 
 /// How many jobs run at this moment, and the most ever seen.
-#[derive(Default)]
+#[derive(Debug, Default)]
 pub struct Gauge {
     now: AtomicU32,
     /// The most that ran at once.
@@ -42,7 +42,7 @@ impl Gauge {
     }
 }
 
-/// An email, the input of [`typed_input`].
+/// An email, the input of [`typed_input()`].
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Email {
     /// Recipient.
@@ -144,6 +144,7 @@ pub struct Effect {
 }
 
 /// What `tx_effect` jobs share with the case that runs them.
+#[derive(Debug)]
 pub struct EffectGates {
     /// The effects table, qualified as the backend needs.
     pub table: String,
@@ -197,6 +198,7 @@ impl EffectGates {
 }
 
 /// A gate that `gated` jobs wait at until a case opens it.
+#[derive(Debug)]
 pub struct Gate(tokio::sync::watch::Sender<bool>);
 
 impl Default for Gate {

@@ -38,8 +38,6 @@
 //! # Ok(()) }
 //! ```
 
-extern crate self as errand;
-
 mod client;
 mod connect;
 mod deferred;

@@ -61,7 +61,7 @@ pub(crate) struct Registered {
 }
 
 impl Registered {
-    pub fn new<J: Job>(job: J) -> Self {
+    pub(crate) fn new<J: Job>(job: J) -> Self {
         Registered {
             handler: Arc::new(Erased(Arc::new(job))),
             options: J::options(),

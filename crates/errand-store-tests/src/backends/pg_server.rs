@@ -8,6 +8,7 @@ use std::process::Command;
 use errand::{Error, Result};
 
 /// A server in a temporary directory, stopped when dropped.
+#[derive(Debug)]
 pub struct PgServer {
     bindir: PathBuf,
     data: PathBuf,

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use errand::{Error, Result};
 
 /// Six `redis-server` processes in a temporary directory, killed when dropped.
+#[derive(Debug)]
 pub struct RedisCluster {
     ports: Vec<u16>,
     dir: tempfile::TempDir,

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use errand::{Error, Result};
 
 /// A server in a temporary directory, killed when dropped.
+#[derive(Debug)]
 pub struct RedisServer {
     port: u16,
     dir: tempfile::TempDir,

@@ -7,7 +7,7 @@
 //! the run explains (a run logged by a worker that was killed, or ended
 //! near a restart or a cut).
 //!
-//! Usage: errand-chaos sqlite|postgres|redis [JOBS] [KILLS]
+//! Usage: `errand-chaos sqlite|postgres|redis [JOBS] [KILLS]`
 //! (default 100000 jobs, 50 kills). PostgreSQL and Redis run on throwaway
 //! servers of their own (initdb/pg_ctl, redis-server); SQLite has no server
 //! to restart or network to cut, so only workers are killed.

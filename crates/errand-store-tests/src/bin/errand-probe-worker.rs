@@ -11,7 +11,7 @@
 //!
 //! With `ERRAND_PROBE_TIMES=1`, `probe` logs "id attempt start end" (ns).
 //!
-//! Usage: errand-probe-worker DATABASE_URL LOG_FILE CONCURRENCY LEASE_MS [NAMESPACE]
+//! Usage: `errand-probe-worker DATABASE_URL LOG_FILE CONCURRENCY LEASE_MS [NAMESPACE]`
 
 use std::io::Write;
 use std::sync::Mutex;

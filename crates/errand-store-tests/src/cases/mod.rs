@@ -1,4 +1,4 @@
-//! The cases. Each takes a fresh [`Harness`](crate::Harness) and panics on a
+//! The cases. Each takes a fresh [`Harness`] and panics on a
 //! broken rule, with a message saying which.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 

@@ -1,5 +1,5 @@
 //! The home of maintenance: every [`Service`] of a worker (its own, such as
-//! the [`Rescuer`], and its store's) runs on its interval from the worker's
+//! the lease rescuer, and its store's) runs on its interval from the worker's
 //! start to its shutdown; [`Worker::maintain`](crate::Worker::maintain) runs
 //! each once at a chosen time.
 

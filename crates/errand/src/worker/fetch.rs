@@ -84,7 +84,7 @@ impl Lanes {
     }
 
     /// A job ended: every lane may have room again.
-    pub fn slot_freed(&self) {
+    pub(crate) fn slot_freed(&self) {
         for freed in &self.freed {
             freed.notify_one();
         }
@@ -93,12 +93,12 @@ impl Lanes {
     /// When the oldest claim now in flight was sent (its `now`), if any:
     /// jobs claimed since then may be held by the store for this worker
     /// before the worker knows of them.
-    pub fn oldest_claim(&self) -> Option<chrono::DateTime<Utc>> {
+    pub(crate) fn oldest_claim(&self) -> Option<chrono::DateTime<Utc>> {
         self.in_flight().claims.iter().min().copied()
     }
 
     /// Waits for a job to end (for the shutdown, once no lane runs).
-    pub async fn job_ended(&self) {
+    pub(crate) async fn job_ended(&self) {
         self.freed[0].notified().await;
     }
 }

@@ -77,7 +77,7 @@ pub(crate) struct Shared {
 
 impl Shared {
     /// Folds one attempt's duration into [`Shared::run_micros`].
-    pub fn record_run(&self, took: Duration) {
+    pub(crate) fn record_run(&self, took: Duration) {
         let sample = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
         let _ = self.run_micros.fetch_update(
             std::sync::atomic::Ordering::Relaxed,
@@ -87,13 +87,13 @@ impl Shared {
     }
 
     /// Notes a failed store call (see [`Shared::store_trouble`]).
-    pub fn trouble(&self) {
+    pub(crate) fn trouble(&self) {
         self.store_trouble
             .store(true, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// The jobs whose end the completer still has to write.
-    pub fn finishing(&self) -> MutexGuard<'_, HashMap<JobId, u32>> {
+    pub(crate) fn finishing(&self) -> MutexGuard<'_, HashMap<JobId, u32>> {
         // Every update is a single insert or remove: a poisoned map is sound.
         self.finishing
             .lock()
@@ -104,7 +104,7 @@ impl Shared {
     /// released it first): its end to write moves to `finishing` while
     /// `running` is locked, so that a reader of `running` then `finishing`
     /// sees it in one of them. Returns whether this call ended it.
-    pub fn finish(
+    pub(crate) fn finish(
         &self,
         id: JobId,
         attempted: executor::Attempted,
@@ -125,7 +125,7 @@ impl Shared {
         true
     }
 
-    pub fn running(&self) -> MutexGuard<'_, HashMap<JobId, RunningJob>> {
+    pub(crate) fn running(&self) -> MutexGuard<'_, HashMap<JobId, RunningJob>> {
         // A poisoned map only means a panic happened while it was locked; the
         // map itself is still consistent (every update is a single insert/remove).
         self.running
