@@ -91,10 +91,6 @@ pub(crate) fn migration_sql(target: Target<'_>) -> anyhow::Result<String> {
             )
             .into());
         }
-        _ => errand::sqlite::MIGRATIONS
-            .iter()
-            .map(|(version, name, sql)| format!("-- migration {version}: {name}\n{sql}"))
-            .collect::<Vec<_>>()
-            .join("\n"),
+        _ => errand::sqlite::migration_sql(),
     })
 }

@@ -10,17 +10,20 @@ mod enqueue;
 mod error;
 mod job_admin;
 mod job_store;
+mod listener;
 mod maintenance;
 mod migrate;
+mod options;
 mod queries;
 mod rows;
 mod store;
 mod transaction;
 
 pub use enqueue::PgEnqueueExt;
-pub use migrate::migration_sql;
+pub use migrate::{MIGRATIONS, migration_sql};
+pub use options::{DEFAULT_SCHEMA, PgOptions};
 pub use sqlx::postgres::PgConnectOptions;
-pub use store::{DEFAULT_SCHEMA, PgOptions, PgStore, connect_options};
+pub use store::{PgStore, connect_options};
 pub use transaction::{PgTx, PgTxConn};
 
 /// This crate's README, compiled as a doctest so that its code stays true.

@@ -4,8 +4,9 @@ use sqlx::{AssertSqlSafe, PgPool};
 use crate::error::db_error;
 use crate::queries::{render, validate_schema};
 
-/// The migrations, in order: (version, name, SQL template).
-const MIGRATIONS: &[(i64, &str, &str)] = &[
+/// The schema migrations, in order: (version, name, SQL template). `{schema}`
+/// stands for the store's schema; [`migration_sql`] renders them for one.
+pub const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "jobs", include_str!("../migrations/0001_jobs.sql")),
     (
         2,

@@ -7,82 +7,18 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use errand_core::store::{ClaimParams, WakeupSender};
 use errand_core::{EnqueueBuilder, Enqueued, Error, Job, JobId, JobRow, JobState, NewJob, Result};
-use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
-use sqlx::{Connection, PgConnection, PgPool, Row, SqlStr};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{Connection, PgConnection, PgPool, Row};
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
 use crate::enqueue::enqueue_all_in;
 use crate::error::db_error;
+use crate::listener::{listen, send_notifications};
 use crate::migrate::migrate;
+use crate::options::PgOptions;
 use crate::queries::{Queries, channel, validate_schema};
 use crate::rows::job_row;
-
-/// Longest pause between two tries of the wake-up listener to reconnect:
-/// once the server is back, other processes' wake-ups arrive again within it
-/// (the poll interval covers the gap).
-const LISTEN_RETRY_MAX: Duration = Duration::from_secs(1);
-
-/// The schema used when none is configured.
-pub const DEFAULT_SCHEMA: &str = "errand";
-
-/// Settings of a [`PgStore`].
-#[derive(Debug, Clone)]
-pub struct PgOptions {
-    /// The schema holding errand's tables (default `errand`).
-    pub schema: String,
-    /// Most connections in the store's pool (default 10).
-    pub max_connections: u32,
-    /// Listen for wake-up notifications (default true). Without it, workers
-    /// find new jobs at their poll interval.
-    pub listen: bool,
-    /// Write claims, lease renewals, rescues and attempt results with
-    /// `synchronous_commit = on` (default true): a crash of the PostgreSQL
-    /// server then never forgets an acknowledged claim or result, so an
-    /// attempt number is never handed out twice and a recorded end stays
-    /// recorded. False (`synchronous_commit = off`) saves a WAL flush per
-    /// write, at a cost docs/guarantees.md states: a server crash may forget
-    /// the last moments of those writes, so a claim may be handed out again
-    /// with the same attempt number (the job runs twice under one attempt)
-    /// and a result the worker saw acknowledged may be lost (the job runs
-    /// again once its worker notices, or once its lease expires). Enqueues,
-    /// admin operations and transactional completions are always synchronous.
-    pub synchronous_job_updates: bool,
-    /// Vacuum the jobs table after this many jobs ended through this store
-    /// (the results of its workers, and the jobs they completed in their
-    /// own transaction with `PgTx`; default 20,000; `None` leaves it to
-    /// autovacuum), in a table of up to 8 × `vacuum_every` rows; in a
-    /// larger one the distance grows with the square root of its rows
-    /// (52,000 at a million rows with the default).
-    /// Every claim and every result leaves a dead row version, and its
-    /// entry in the index of due jobs stays until a vacuum; claims walk
-    /// those entries from the front of the queue, so their cost grows with
-    /// every job ended since the last vacuum. A vacuum in turn reads every
-    /// index of the whole table, finished jobs kept included: the square
-    /// root balances the two costs. Autovacuum looks at a table at most
-    /// once per `autovacuum_naptime` (a minute by default), in which a busy
-    /// queue ends a million jobs. The vacuum runs in the background; jobs
-    /// that end meanwhile count toward the next, which starts as soon as it
-    /// ends if they are enough already. A role that does not own the
-    /// table gets a warning from the server and nothing else happens.
-    pub vacuum_every: Option<u32>,
-    /// Longest wait for the server to accept a connection (default 10 s, at
-    /// most an hour). A refused connection is reported at once.
-    pub connect_timeout: Duration,
-}
-
-impl Default for PgOptions {
-    fn default() -> Self {
-        PgOptions {
-            schema: DEFAULT_SCHEMA.to_owned(),
-            max_connections: 10,
-            listen: true,
-            synchronous_job_updates: true,
-            vacuum_every: Some(20_000),
-            connect_timeout: Duration::from_secs(10),
-        }
-    }
-}
 
 pub(crate) struct Inner {
     /// Durable writes and reads.
@@ -210,68 +146,6 @@ impl std::fmt::Debug for PgStore {
         f.debug_struct("PgStore")
             .field("schema", &self.inner.schema)
             .finish_non_exhaustive()
-    }
-}
-
-/// Forwards notifications of new jobs to this process's workers, and
-/// reconnects by itself. Notifications sent while disconnected are lost, so
-/// every reconnect also wakes the workers. Notifications this store sent
-/// itself are dropped (see [`WakeupSender::heard`]): a second wake-up would
-/// only send an empty claim that the next job's claim then waits behind.
-pub(crate) async fn listen(pool: PgPool, channel: String, wakeup: Arc<WakeupSender>) {
-    let mut pause = Duration::from_millis(100);
-    loop {
-        let mut listener = match PgListener::connect_with(&pool).await {
-            Ok(listener) => listener,
-            Err(e) => {
-                tracing::warn!(error = %e, retry_in = ?pause, "errand listener could not connect");
-                tokio::time::sleep(pause).await;
-                pause = (pause * 2).min(LISTEN_RETRY_MAX);
-                continue;
-            }
-        };
-        if let Err(e) = listener.listen(&channel).await {
-            tracing::warn!(error = %e, "errand listener could not LISTEN");
-            tokio::time::sleep(pause).await;
-            pause = (pause * 2).min(LISTEN_RETRY_MAX);
-            continue;
-        }
-        pause = Duration::from_millis(100);
-        wakeup.notify();
-        loop {
-            match listener.try_recv().await {
-                Ok(Some(note)) => wakeup.heard(note.payload().as_bytes()),
-                // The connection was lost; the next call reconnects.
-                Ok(None) => wakeup.notify(),
-                Err(e) => {
-                    tracing::warn!(error = %e, "errand listener lost its connection");
-                    wakeup.notify();
-                    break;
-                }
-            }
-        }
-    }
-}
-
-/// Sends one NOTIFY each time it is signalled; signals that arrive while a
-/// NOTIFY is on its way are answered by one more, so no write is left
-/// without a notification sent after its commit.
-pub(crate) async fn send_notifications(
-    pool: PgPool,
-    notify: SqlStr,
-    origin: String,
-    signal: Arc<Notify>,
-) {
-    loop {
-        signal.notified().await;
-        if let Err(e) = sqlx::query(notify.clone())
-            .bind(&origin)
-            .execute(&pool)
-            .await
-        {
-            // Workers elsewhere find the jobs at their next poll.
-            tracing::warn!(error = %e, "errand could not send a wake-up notification");
-        }
     }
 }
 

@@ -10,11 +10,15 @@ mod connection;
 mod error;
 mod job_admin;
 mod job_store;
+mod layout;
+mod listener;
+mod options;
 mod rows;
 mod scripts;
 mod store;
 
-pub use store::{DEFAULT_PREFIX, RedisOptions, RedisStore};
+pub use options::{DEFAULT_PREFIX, RedisOptions};
+pub use store::RedisStore;
 
 /// This crate's README, compiled as a doctest so that its code stays true.
 #[doc = include_str!("../README.md")]

@@ -26,17 +26,17 @@ pub(crate) struct Scripts {
 impl Scripts {
     pub(crate) fn new() -> Self {
         Scripts {
-            enqueue: script(include_str!("../scripts/enqueue.lua")),
-            claim: script(include_str!("../scripts/claim.lua")),
-            finalize: script(include_str!("../scripts/finalize.lua")),
-            renew: script(include_str!("../scripts/renew.lua")),
-            rescue: script(include_str!("../scripts/rescue.lua")),
-            rescue_unheld: script(include_str!("../scripts/rescue_unheld.lua")),
-            cancel: script(include_str!("../scripts/cancel.lua")),
-            retry: script(include_str!("../scripts/retry.lua")),
-            delete: script(include_str!("../scripts/delete.lua")),
-            reschedule: script(include_str!("../scripts/reschedule.lua")),
-            prune: script(include_str!("../scripts/prune.lua")),
+            enqueue: script(include_str!("../scripts/job_store/enqueue.lua")),
+            claim: script(include_str!("../scripts/job_store/claim.lua")),
+            finalize: script(include_str!("../scripts/job_store/finalize.lua")),
+            renew: script(include_str!("../scripts/job_store/renew.lua")),
+            rescue: script(include_str!("../scripts/job_store/rescue.lua")),
+            rescue_unheld: script(include_str!("../scripts/job_store/rescue_unheld.lua")),
+            cancel: script(include_str!("../scripts/job_admin/cancel.lua")),
+            retry: script(include_str!("../scripts/job_admin/retry.lua")),
+            delete: script(include_str!("../scripts/job_admin/delete.lua")),
+            reschedule: script(include_str!("../scripts/job_admin/reschedule.lua")),
+            prune: script(include_str!("../scripts/job_admin/prune.lua")),
         }
     }
 }

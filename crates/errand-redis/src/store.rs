@@ -5,121 +5,21 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use errand_core::store::WakeupSender;
 use errand_core::{Error, JobRow, Result};
-use futures::StreamExt;
 use tokio::task::JoinHandle;
 
 use crate::connection::{Connection, Target};
 use crate::error::redis_error;
+use crate::layout::check_layout;
+use crate::listener::listen;
+use crate::options::{RedisOptions, validate_prefix};
 use crate::rows::{Claim, Fields, Running};
 use crate::scripts::Scripts;
-
-/// The key prefix used unless [`RedisOptions::prefix`] says otherwise.
-pub const DEFAULT_PREFIX: &str = "{errand}";
 
 /// Jobs read per round trip when counting them for `stats`.
 pub(crate) const STATS_PAGE: usize = 1000;
 
-/// Longest pause between two tries of the wake-up listener to reconnect:
-/// once the server is back, other processes' wake-ups arrive again within it
-/// (the poll interval covers the gap).
-const LISTEN_RETRY_MAX: Duration = Duration::from_secs(1);
-
 /// Longest wait for an answer before the connection counts as lost.
 const RESPONSE_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// How a [`RedisStore`] names its keys and whether it listens for wake-ups.
-#[derive(Debug, Clone)]
-pub struct RedisOptions {
-    /// Prefix of every key of the store. It must contain a hash tag such as
-    /// `{errand}` so that all keys map to one Redis Cluster slot, and must not
-    /// contain glob characters (`*?[]\`) or whitespace.
-    pub prefix: String,
-    /// Subscribe to wake-up messages (default true). Without it, workers in
-    /// other processes notice new jobs at their poll interval.
-    pub listen: bool,
-    /// Longest wait for the server to accept a connection (default 10 s, at
-    /// most an hour). A refused connection is reported at once.
-    pub connect_timeout: Duration,
-}
-
-impl Default for RedisOptions {
-    fn default() -> Self {
-        RedisOptions {
-            prefix: DEFAULT_PREFIX.to_owned(),
-            listen: true,
-            connect_timeout: Duration::from_secs(10),
-        }
-    }
-}
-
-/// Checks a key prefix: printable, no glob characters, with a hash tag.
-pub(crate) fn validate_prefix(prefix: &str) -> Result<()> {
-    let bad = |reason: &str| Err(Error::invalid("prefix", prefix, reason));
-    if prefix.is_empty() || prefix.len() > 100 {
-        return bad("must be 1 to 100 bytes long");
-    }
-    if prefix
-        .chars()
-        .any(|c| c.is_whitespace() || c.is_control() || "*?[]\\".contains(c))
-    {
-        return bad("must not contain whitespace, control or glob characters (*?[]\\)");
-    }
-    let tagged = prefix
-        .find('{')
-        .and_then(|open| prefix[open + 1..].find('}').map(|len| len > 0))
-        .unwrap_or(false);
-    if !tagged {
-        return bad(
-            "must contain a non-empty hash tag such as {errand}, so that every key of the store lands in one Redis Cluster slot",
-        );
-    }
-    Ok(())
-}
-
-/// Version of the key layout described in `scripts/prelude.lua`, kept at
-/// `<prefix>:layout`. Bump it whenever keys or fields change meaning.
-const LAYOUT: i64 = 2;
-
-/// Marks a new store with [`LAYOUT`] and refuses one written in another
-/// layout (a store of layout 1, before the key existed, has ids but no
-/// layout key), rather than misreading its jobs.
-pub(crate) async fn check_layout(
-    conn: &mut impl redis::aio::ConnectionLike,
-    prefix: &str,
-) -> Result<()> {
-    let layout_key = format!("{prefix}:layout");
-    let (layout, has_jobs): (Option<i64>, bool) = redis::pipe()
-        .get(&layout_key)
-        .exists(format!("{prefix}:seq"))
-        .query_async(conn)
-        .await
-        .map_err(redis_error)?;
-    let found = match layout {
-        Some(found) => found,
-        None if has_jobs => 1,
-        None => {
-            let _: () = redis::cmd("SET")
-                .arg(&layout_key)
-                .arg(LAYOUT)
-                .arg("NX")
-                .query_async(conn)
-                .await
-                .map_err(redis_error)?;
-            LAYOUT
-        }
-    };
-    if found == LAYOUT {
-        Ok(())
-    } else {
-        Err(Error::invalid(
-            "prefix",
-            prefix,
-            format!(
-                "its keys are in errand's Redis layout {found}, this version reads layout {LAYOUT}; drain the store with the version that wrote it, or use another prefix"
-            ),
-        ))
-    }
-}
 
 /// errand's store on Redis or Valkey: every state change is one atomic Lua
 /// script, so many worker processes can share one server.
@@ -160,39 +60,6 @@ impl std::fmt::Debug for RedisStore {
         f.debug_struct("RedisStore")
             .field("prefix", &self.inner.prefix)
             .finish_non_exhaustive()
-    }
-}
-
-/// Wakes this process's workers on every message of the store's channel but
-/// the store's own (see [`WakeupSender::heard`]); resubscribes by itself
-/// after the connection drops (and wakes the workers then too: jobs may have
-/// come while it was away). In a cluster a PUBLISH reaches every node, so
-/// any node serves; after a failure the next one is tried.
-pub(crate) async fn listen(nodes: Vec<redis::Client>, channel: String, wakeup: Arc<WakeupSender>) {
-    let mut pause = Duration::from_millis(100);
-    let mut node = 0;
-    loop {
-        let client = &nodes[node % nodes.len()];
-        match client.get_async_pubsub().await {
-            Ok(mut pubsub) => match pubsub.subscribe(&channel).await {
-                Ok(()) => {
-                    pause = Duration::from_millis(100);
-                    wakeup.notify();
-                    let mut messages = pubsub.on_message();
-                    while let Some(message) = messages.next().await {
-                        wakeup.heard(message.get_payload_bytes());
-                    }
-                    tracing::warn!("errand lost its Redis subscription; reconnecting");
-                }
-                Err(e) => tracing::warn!(error = %e, "errand could not subscribe to wake-ups"),
-            },
-            Err(e) => {
-                tracing::warn!(error = %e, retry_in = ?pause, "errand could not connect for wake-ups");
-            }
-        }
-        node += 1;
-        tokio::time::sleep(pause).await;
-        pause = (pause * 2).min(LISTEN_RETRY_MAX);
     }
 }
 

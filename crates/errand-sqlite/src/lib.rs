@@ -12,14 +12,16 @@ mod job_admin;
 mod job_store;
 mod listener;
 mod migrate;
+mod options;
 mod queries;
 mod rows;
 mod store;
 mod transaction;
 
 pub use enqueue::SqliteEnqueueExt;
-pub use migrate::MIGRATIONS;
-pub use store::{SqliteOptions, SqliteStore, connect_options};
+pub use migrate::{MIGRATIONS, migration_sql};
+pub use options::SqliteOptions;
+pub use store::{SqliteStore, connect_options};
 pub use transaction::{SqliteTx, SqliteTxConn};
 
 /// This crate's README, compiled as a doctest so that its code stays true.

@@ -8,6 +8,16 @@ use crate::error::db_error;
 pub const MIGRATIONS: &[(i64, &str, &str)] =
     &[(1, "jobs", include_str!("../migrations/0001_jobs.sql"))];
 
+/// The SQL of every migration, in order, for teams that apply them with
+/// their own tool (`errand migrate --print-sql`).
+pub fn migration_sql() -> String {
+    MIGRATIONS
+        .iter()
+        .map(|(version, name, sql)| format!("-- migration {version}: {name}\n{sql}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 const CREATE_MIGRATIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS errand_migrations (\
     version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)";
 
