@@ -17,13 +17,23 @@ pub struct Harness {
     pub namespace: Option<String>,
     /// Enqueue through the application's own transaction, where the backend can.
     pub tx: Option<Arc<dyn TxProbe>>,
-    /// The probe worker binary that process cases start (set by `conformance_suite!`).
+    /// The probe worker binary that process cases start (set by [`trials`](crate::trials)).
     pub probe_worker: Option<std::path::PathBuf>,
     /// Keeps temporary resources (a directory, a schema) alive for the case.
     pub guard: Box<dyn Any + Send + Sync>,
     /// Removes what the case left behind (a schema, keys) once it passed.
     pub cleanup: Option<Cleanup>,
+    /// Opens another connection to the same store (another process's view),
+    /// set by the backend.
+    pub reopen: Option<Reopen>,
+    /// Why the case did not run, when the backend lacks what it needs; the
+    /// trial then reports it as ignored, not passed.
+    pub skipped: std::sync::Mutex<Option<String>>,
 }
+
+/// Opens another connection to a harness's store.
+pub type Reopen =
+    Arc<dyn Fn() -> futures::future::BoxFuture<'static, Result<Arc<dyn Store>>> + Send + Sync>;
 
 impl std::fmt::Debug for Harness {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -46,12 +56,43 @@ impl Harness {
         }
     }
 
-    /// Prints an explicit skip and returns true when the backend lacks what a case needs.
+    /// Another store instance on the same data, as another process would
+    /// open it (its own connections, listener and wake-ups).
+    pub async fn another(&self) -> Result<Arc<dyn Store>> {
+        match &self.reopen {
+            Some(reopen) => reopen().await,
+            None => Err(errand::Error::invalid(
+                "reopen",
+                self.store.backend(),
+                "this harness cannot open its store again",
+            )),
+        }
+    }
+
+    /// Records a skip and returns true when the backend lacks what a case
+    /// needs; the trial is then reported as ignored with that reason.
     pub fn skip_unless(&self, capable: bool, what: &str) -> bool {
         if !capable {
-            println!("SKIP: the {} store cannot {what}", self.store.backend());
+            self.skip(format!("the {} store cannot {what}", self.store.backend()));
         }
         !capable
+    }
+
+    /// Records why the case does not run.
+    pub fn skip(&self, reason: String) {
+        let mut skipped = self
+            .skipped
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *skipped = Some(reason);
+    }
+
+    /// Why the case did not run, if it skipped.
+    pub fn skip_reason(&self) -> Option<String> {
+        self.skipped
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 }
 

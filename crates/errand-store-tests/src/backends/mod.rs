@@ -70,6 +70,15 @@ pub async fn async_restart_case<S, F, Fut>(
     h.finish().await;
 }
 
+/// Opens the store at `url` (in `namespace`) again, for
+/// [`Harness::another`](crate::Harness::another).
+pub fn reopen(url: String, namespace: Option<String>) -> crate::harness::Reopen {
+    Arc::new(move || {
+        let (url, namespace) = (url.clone(), namespace.clone());
+        Box::pin(async move { open(&url, namespace.as_deref()).await })
+    })
+}
+
 /// Opens the store a database URL names, in `namespace` (a schema or key
 /// prefix) when given: for worker processes started by tests. PostgreSQL
 /// workers use asynchronous job updates under `ERRAND_PROBE_ASYNC_UPDATES=1`.

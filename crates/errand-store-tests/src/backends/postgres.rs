@@ -91,6 +91,7 @@ pub async fn harness_at(url: String) -> Harness {
         .unwrap_or_else(|e| panic!("PostgreSQL at {url} is required for these tests: {e}"));
     sweep_stale_schemas(store.pool(), secs).await;
     let cleanup_store = store.clone();
+    let reopen = super::reopen(url.clone(), Some(schema.clone()));
     Harness {
         store: Arc::new(store.clone()),
         url,
@@ -98,6 +99,8 @@ pub async fn harness_at(url: String) -> Harness {
         tx: Some(Arc::new(PgTx { store })),
         probe_worker: None,
         guard: Box::new(()),
+        reopen: Some(reopen),
+        skipped: Default::default(),
         cleanup: Some(Box::new(move || {
             Box::pin(async move {
                 if let Err(e) = cleanup_store.drop_schema().await {
@@ -203,7 +206,7 @@ impl OpenTx for Open {
 /// A store vacuums its jobs table once `vacuum_every` jobs ended through
 /// it (autovacuum would not look at a table with so few changes), and
 /// refuses a zero naming the field.
-pub async fn vacuums_after_vacuum_every_jobs_end() {
+pub async fn vacuums_after_vacuum_every_jobs_end(_: Option<std::path::PathBuf>) {
     use crate::cases::{claim_params, completions, effect_job, eventually};
     use errand::store::{EnqueueParams, FinalizeParams};
 
@@ -331,7 +334,7 @@ pub async fn vacuums_after_vacuum_every_jobs_end() {
 /// Two queues whose names have the same hash share one range of the due
 /// index (keyed by `hashtext(queue)`): every kind of claim (idle, busy, and
 /// limited by a queue cap) takes only the jobs of the queue it asks for.
-pub async fn queues_sharing_a_hash_are_claimed_apart() {
+pub async fn queues_sharing_a_hash_are_claimed_apart(_: Option<std::path::PathBuf>) {
     use crate::cases::{claim_params, enqueue, job, t0};
 
     let h = harness().await;
@@ -391,7 +394,7 @@ pub async fn queues_sharing_a_hash_are_claimed_apart() {
 /// `PgEnqueueExt::enqueue_in_pg` and `PgStore::enqueue_in` write into the
 /// schema of the store they are given (each harness has a schema of its
 /// own), on the application's own pool and transaction.
-pub async fn transactional_enqueue_reaches_the_stores_schema() {
+pub async fn transactional_enqueue_reaches_the_stores_schema(_: Option<std::path::PathBuf>) {
     use errand::JobState;
     use errand::PgEnqueueExt;
     use errand::store::GetParams;
@@ -436,3 +439,31 @@ pub async fn transactional_enqueue_reaches_the_stores_schema() {
     drop(store);
     h.finish().await;
 }
+
+crate::special!("postgres", vacuums_after_vacuum_every_jobs_end);
+crate::special!("postgres", transactional_enqueue_reaches_the_stores_schema);
+crate::special!("postgres", queues_sharing_a_hash_are_claimed_apart);
+
+/// Workers live through a crash and restart of a throwaway PostgreSQL server.
+pub async fn workers_reconnect_after_the_server_restarts(probe_worker: Option<std::path::PathBuf>) {
+    let server = super::pg_server::PgServer::start()
+        .unwrap_or_else(|e| panic!("a throwaway PostgreSQL server (initdb, pg_ctl): {e}"));
+    super::restart_case(&server, harness_at, probe_worker).await;
+}
+
+crate::special!("postgres", workers_reconnect_after_the_server_restarts);
+
+/// The same with asynchronous job updates: forgotten results are rescued
+/// at once.
+pub async fn async_workers_recover_forgotten_results_after_a_restart(
+    probe_worker: Option<std::path::PathBuf>,
+) {
+    let server = super::pg_server::PgServer::start()
+        .unwrap_or_else(|e| panic!("a throwaway PostgreSQL server (initdb, pg_ctl): {e}"));
+    super::async_restart_case(&server, harness_at, probe_worker).await;
+}
+
+crate::special!(
+    "postgres",
+    async_workers_recover_forgotten_results_after_a_restart
+);

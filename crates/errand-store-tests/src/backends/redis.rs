@@ -51,6 +51,7 @@ pub async fn harness_at(url: String) -> Harness {
         .await
         .unwrap_or_else(|e| panic!("Redis at {url} is required for these tests: {e}"));
     let cleanup_store = store.clone();
+    let reopen = super::reopen(url.clone(), Some(prefix.clone()));
     Harness {
         store: Arc::new(store),
         url,
@@ -58,6 +59,8 @@ pub async fn harness_at(url: String) -> Harness {
         tx: None,
         probe_worker: None,
         guard: Box::new(()),
+        reopen: Some(reopen),
+        skipped: Default::default(),
         cleanup: Some(Box::new(move || {
             Box::pin(async move {
                 if let Err(e) = cleanup_store.clear().await {
@@ -84,7 +87,7 @@ pub async fn connection(url: &str) -> redis::aio::MultiplexedConnection {
 /// A hash of few, short fields is a packed list in Redis, in which every
 /// field is found by walking the list: `<prefix>:claims` (a field per
 /// running job) must stay a hash table, with jobs running and without.
-pub async fn the_claims_hash_stays_a_hash_table() {
+pub async fn the_claims_hash_stays_a_hash_table(_: Option<std::path::PathBuf>) {
     use crate::cases::{claim, completions, enqueue, job, t0};
     use errand::store::FinalizeParams;
 
@@ -122,3 +125,119 @@ pub async fn the_claims_hash_stays_a_hash_table() {
     assert_eq!(idle.as_deref(), Some("hashtable"), "with no job running");
     h.finish().await;
 }
+
+crate::special!("redis", the_claims_hash_stays_a_hash_table);
+
+/// Workers live through a crash and restart of a throwaway Redis server.
+pub async fn workers_reconnect_after_the_server_restarts(probe_worker: Option<std::path::PathBuf>) {
+    let server = super::redis_server::RedisServer::start()
+        .unwrap_or_else(|e| panic!("a throwaway Redis server (redis-server): {e}"));
+    super::restart_case(&server, harness_at, probe_worker).await;
+}
+
+crate::special!("redis", workers_reconnect_after_the_server_restarts);
+
+/// A server that forgot the scripts (SCRIPT FLUSH, a restart) gets them again.
+pub async fn scripts_are_loaded_again_after_the_server_forgets_them(_: Option<std::path::PathBuf>) {
+    use errand::NewJob;
+    use errand::store::EnqueueParams;
+    let h = harness().await;
+    let enqueue = || {
+        h.store.enqueue(EnqueueParams {
+            jobs: vec![NewJob::new("k", serde_json::json!(1))],
+            now: chrono::Utc::now(),
+            max_input_bytes: 1 << 20,
+        })
+    };
+    let first = enqueue()
+        .await
+        .unwrap_or_else(|e| panic!("enqueue before the flush: {e}"));
+    let mut conn = connection(&h.url).await;
+    let () = redis::cmd("SCRIPT")
+        .arg("FLUSH")
+        .query_async(&mut conn)
+        .await
+        .unwrap_or_else(|e| panic!("SCRIPT FLUSH: {e}"));
+    let second = enqueue()
+        .await
+        .unwrap_or_else(|e| panic!("enqueue after the flush (NOSCRIPT, then load): {e}"));
+    assert_eq!(second[0].id.0, first[0].id.0 + 1);
+    h.finish().await;
+}
+
+crate::special!(
+    "redis",
+    scripts_are_loaded_again_after_the_server_forgets_them
+);
+
+/// A store written in another key layout is refused, naming the prefix.
+pub async fn stores_in_another_key_layout_are_refused(_: Option<std::path::PathBuf>) {
+    let h = harness().await;
+    let prefix = h
+        .namespace
+        .clone()
+        .unwrap_or_else(|| panic!("Redis harnesses have a prefix"));
+    let mut conn = connection(&h.url).await;
+    let layout: Option<String> = redis::cmd("GET")
+        .arg(format!("{prefix}:layout"))
+        .query_async(&mut conn)
+        .await
+        .unwrap_or_else(|e| panic!("GET layout: {e}"));
+    let current = layout.unwrap_or_else(|| panic!("a new store records its layout"));
+    assert!(open(&h.url, Some(&prefix)).await.is_ok(), "same layout");
+    // A layout of another version, and one written before the layout key
+    // existed (ids but no layout): both refused, naming the prefix.
+    for (key, value) in [("layout", "999"), ("seq", "5")] {
+        if key == "seq" {
+            let () = redis::cmd("DEL")
+                .arg(format!("{prefix}:layout"))
+                .query_async(&mut conn)
+                .await
+                .unwrap_or_else(|e| panic!("DEL layout: {e}"));
+        }
+        let () = redis::cmd("SET")
+            .arg(format!("{prefix}:{key}"))
+            .arg(value)
+            .query_async(&mut conn)
+            .await
+            .unwrap_or_else(|e| panic!("SET: {e}"));
+        let Err(e) = open(&h.url, Some(&prefix)).await else {
+            panic!("a store with {key} = {value} and no layout {current} was accepted");
+        };
+        let message = e.to_string();
+        assert!(
+            message.contains("prefix") && message.contains("layout"),
+            "{message}"
+        );
+    }
+    h.finish().await;
+}
+
+crate::special!("redis", stores_in_another_key_layout_are_refused);
+
+/// The master serving the store's slot dies under running workers; its
+/// replica takes over; no job is lost (a throwaway cluster of its own).
+pub async fn jobs_survive_a_failover(probe_worker: Option<std::path::PathBuf>) {
+    let cluster = super::redis_cluster::RedisCluster::start()
+        .unwrap_or_else(|e| panic!("a throwaway Redis Cluster (redis-server, redis-cli): {e}"));
+    let mut h = harness_at(cluster.url()).await;
+    h.probe_worker = probe_worker;
+    let jobs_key = format!(
+        "{}:jobs",
+        h.namespace.clone().unwrap_or_else(|| panic!("a prefix"))
+    );
+    crate::cases::jobs_survive_a_cluster_failover(
+        &h,
+        || cluster.replicated(&jobs_key).unwrap_or(false),
+        || {
+            let (old, new) = cluster
+                .fail_over(&jobs_key)
+                .unwrap_or_else(|e| panic!("fail over: {e}"));
+            println!("master {old} killed; {new} serves the store's slot");
+        },
+    )
+    .await;
+    h.finish().await;
+}
+
+crate::special!("redis_cluster", jobs_survive_a_failover);

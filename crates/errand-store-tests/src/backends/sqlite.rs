@@ -42,6 +42,8 @@ pub async fn harness() -> Harness {
         })),
         probe_worker: None,
         guard: Box::new(dir),
+        reopen: Some(super::reopen(format!("sqlite://{}", path.display()), None)),
+        skipped: Default::default(),
         cleanup: None,
     }
 }

@@ -78,6 +78,7 @@ pub async fn cancel_waiting_and_running_jobs(h: &Harness) {
         Err(Error::NotFound { .. })
     ));
 }
+case!(cancel_waiting_and_running_jobs);
 
 /// Retry, delete and cancel of a job that does not exist, or whose state
 /// does not allow it, are typed errors (`NotFound`, `Conflict` naming the
@@ -183,6 +184,7 @@ pub async fn admin_calls_say_why_nothing_happened(h: &Harness) {
     );
     assert_eq!(get(h, scheduled, now).await.state, JobState::Scheduled);
 }
+case!(admin_calls_say_why_nothing_happened);
 
 /// A finished job whose `active` unique key another unfinished job took
 /// since cannot be retried: that would make two unfinished jobs hold it.
@@ -209,6 +211,7 @@ pub async fn retry_refuses_a_unique_key_held_by_another_job(h: &Harness) {
         "the second job still holds the key"
     );
 }
+case!(retry_refuses_a_unique_key_held_by_another_job);
 
 pub async fn unique_key_active_scope(h: &Harness) {
     let now = t0();
@@ -290,6 +293,7 @@ pub async fn unique_key_active_scope(h: &Harness) {
     assert!(!next.duplicate);
     assert_ne!(next.id, first.id);
 }
+case!(unique_key_active_scope);
 
 pub async fn unique_key_forever_and_period_scopes(h: &Harness) {
     let now = t0();
@@ -330,6 +334,7 @@ pub async fn unique_key_forever_and_period_scopes(h: &Harness) {
     let p4 = enqueue(h, vec![period("report")], now + secs(61)).await[0];
     assert!(p4.duplicate && p4.id == p3.id);
 }
+case!(unique_key_forever_and_period_scopes);
 
 pub async fn manual_retry_and_delete(h: &Harness) {
     let now = t0();
@@ -409,6 +414,7 @@ pub async fn manual_retry_and_delete(h: &Harness) {
         "deleting twice finds nothing"
     );
 }
+case!(manual_retry_and_delete);
 
 pub async fn list_filters_by_state_kind_queue_tenant(h: &Harness) {
     let now = t0();
@@ -497,6 +503,7 @@ pub async fn list_filters_by_state_kind_queue_tenant(h: &Harness) {
         1
     );
 }
+case!(list_filters_by_state_kind_queue_tenant);
 
 pub async fn stats_count_jobs_per_queue_and_state(h: &Harness) {
     let now = t0();
@@ -558,6 +565,7 @@ pub async fn stats_count_jobs_per_queue_and_state(h: &Harness) {
         .unwrap();
     assert_eq!(acme.all(), 1);
 }
+case!(stats_count_jobs_per_queue_and_state);
 
 /// A waiting job can get another due time, priority or queue; a running,
 /// finished or missing one cannot, and says why.
@@ -662,6 +670,7 @@ pub async fn reschedule_moves_a_waiting_job(h: &Harness) {
     assert!(matches!(e, Err(Error::Invalid { .. })), "{e:?}");
     assert_eq!(get(h, other, now).await.queue, "default", "nothing changed");
 }
+case!(reschedule_moves_a_waiting_job);
 
 /// Finished jobs of one state that finished before a time are deleted in
 /// chunks, in id order, and nothing else is.
@@ -753,3 +762,4 @@ pub async fn prune_deletes_old_finished_jobs_in_chunks(h: &Harness) {
         .await;
     assert!(matches!(e, Err(Error::Invalid { .. })), "{e:?}");
 }
+case!(prune_deletes_old_finished_jobs_in_chunks);

@@ -69,6 +69,7 @@ pub async fn claim_follows_queue_order_then_priority_then_time(h: &Harness) {
     let tags: Vec<&str> = got.iter().map(|j| j.input.as_str().unwrap()).collect();
     assert_eq!(tags, ["h1", "h2", "l1"]);
 }
+case!(claim_follows_queue_order_then_priority_then_time);
 
 pub async fn claim_marks_running_with_lease_attempt_and_worker(h: &Harness) {
     let now = t0();
@@ -94,6 +95,7 @@ pub async fn claim_marks_running_with_lease_attempt_and_worker(h: &Harness) {
         "a running job is not claimed twice"
     );
 }
+case!(claim_marks_running_with_lease_attempt_and_worker);
 
 pub async fn claim_skips_kinds_it_does_not_know(h: &Harness) {
     let now = t0();
@@ -118,6 +120,7 @@ pub async fn claim_skips_kinds_it_does_not_know(h: &Harness) {
     assert_eq!(row.attempt, 0);
     assert_eq!(row.worker, None);
 }
+case!(claim_skips_kinds_it_does_not_know);
 
 pub async fn claim_respects_local_caps(h: &Harness) {
     let now = t0();
@@ -169,6 +172,7 @@ pub async fn claim_respects_local_caps(h: &Harness) {
         "jobs behind a capped kind are still claimed"
     );
 }
+case!(claim_respects_local_caps);
 
 pub async fn global_limit_is_never_exceeded_by_concurrent_claimers(h: &Harness) {
     let now = t0();
@@ -218,3 +222,4 @@ pub async fn global_limit_is_never_exceeded_by_concurrent_claimers(h: &Harness) 
             .is_empty()
     );
 }
+case!(global_limit_is_never_exceeded_by_concurrent_claimers);

@@ -41,6 +41,7 @@ pub async fn enqueue_returns_ids_in_order(h: &Harness) {
     sorted.dedup();
     assert_eq!(sorted.len(), 50, "ids are distinct");
 }
+case!(enqueue_returns_ids_in_order);
 
 pub async fn bulk_enqueue_of_mixed_jobs_keeps_every_field(h: &Harness) {
     let now = t0();
@@ -81,6 +82,7 @@ pub async fn bulk_enqueue_of_mixed_jobs_keeps_every_field(h: &Harness) {
         assert_eq!(row.meta, job.meta);
     }
 }
+case!(bulk_enqueue_of_mixed_jobs_keeps_every_field);
 
 pub async fn enqueue_rejects_bad_input_and_stores_nothing(h: &Harness) {
     let now = t0();
@@ -137,6 +139,7 @@ pub async fn enqueue_rejects_bad_input_and_stores_nothing(h: &Harness) {
     }
     assert_eq!(count(h).await, 0, "a rejected enqueue stores nothing");
 }
+case!(enqueue_rejects_bad_input_and_stores_nothing);
 
 /// What one store can hold and another cannot is refused on every store
 /// before anything is written (a NUL character: PostgreSQL's text and jsonb
@@ -296,6 +299,7 @@ pub async fn enqueue_refuses_values_a_store_cannot_hold(h: &Harness) {
         "the earliest job is due, the latest is not"
     );
 }
+case!(enqueue_refuses_values_a_store_cannot_hold);
 
 pub async fn bulk_enqueue_is_all_or_nothing(h: &Harness) {
     let now = t0();
@@ -319,6 +323,7 @@ pub async fn bulk_enqueue_is_all_or_nothing(h: &Harness) {
     let claimed = claim(h, "w", &["k"], 2000, now).await;
     assert_eq!(claimed.len(), 1000, "every bulk job is claimable");
 }
+case!(bulk_enqueue_is_all_or_nothing);
 
 pub async fn delayed_job_is_scheduled_until_due(h: &Harness) {
     let now = t0();
@@ -341,6 +346,7 @@ pub async fn delayed_job_is_scheduled_until_due(h: &Harness) {
     assert_eq!(claimed.len(), 1);
     assert_eq!(claimed[0].id, id);
 }
+case!(delayed_job_is_scheduled_until_due);
 
 /// Workers of one process hear of jobs enqueued by another (a second store
 /// on the same backend stands for it) without waiting for their poll.
@@ -351,9 +357,7 @@ pub async fn enqueue_in_another_process_wakes_this_ones_workers(h: &Harness) {
     ) {
         return;
     }
-    let other = crate::backends::open(&h.url, h.namespace.as_deref())
-        .await
-        .unwrap();
+    let other = h.another().await.unwrap();
     let mut wakeup = h.store.subscribe();
     // The listener signals once when it (re)connects; two signals, each
     // awaited after an enqueue of the other store, need at least one
@@ -372,6 +376,7 @@ pub async fn enqueue_in_another_process_wakes_this_ones_workers(h: &Harness) {
         );
     }
 }
+case!(enqueue_in_another_process_wakes_this_ones_workers);
 
 /// An enqueue with a unique key always ends in a new job or in the id of the
 /// job that holds the key at that moment, also while the holder finishes:
@@ -494,3 +499,4 @@ pub async fn unique_enqueue_races_the_holders_completion(h: &Harness) {
     }
     println!("{settled_by_completion} of {rounds} rounds made a new job after the holder finished");
 }
+case!(unique_enqueue_races_the_holders_completion);

@@ -37,6 +37,7 @@ pub async fn complete_stores_output(h: &Harness) {
     assert_eq!(row.lease_until, None);
     assert!(claim(h, "w", &["k"], 1, now + secs(2)).await.is_empty());
 }
+case!(complete_stores_output);
 
 pub async fn retry_persists_run_at_and_error(h: &Harness) {
     let now = t0();
@@ -70,6 +71,7 @@ pub async fn retry_persists_run_at_and_error(h: &Harness) {
     assert_eq!(again[0].attempt, 2);
     assert_eq!(get(h, id, now + secs(30)).await.errors.len(), 1);
 }
+case!(retry_persists_run_at_and_error);
 
 pub async fn fail_and_cancel_outcomes_finish_the_job(h: &Harness) {
     let now = t0();
@@ -93,6 +95,7 @@ pub async fn fail_and_cancel_outcomes_finish_the_job(h: &Harness) {
     assert_eq!(ra.finished_at, Some(now));
     assert!(claim(h, "w", &["k"], 2, now + secs(100)).await.is_empty());
 }
+case!(fail_and_cancel_outcomes_finish_the_job);
 
 pub async fn snooze_and_release_do_not_use_an_attempt(h: &Harness) {
     let now = t0();
@@ -127,6 +130,7 @@ pub async fn snooze_and_release_do_not_use_an_attempt(h: &Harness) {
         [(b, 1)]
     );
 }
+case!(snooze_and_release_do_not_use_an_attempt);
 
 pub async fn stale_finalize_is_rejected(h: &Harness) {
     let now = t0();
@@ -181,3 +185,4 @@ pub async fn stale_finalize_is_rejected(h: &Harness) {
     // A finished job ignores any further result.
     assert!(!finalize(h, "new", id, 2, Outcome::Release, now + secs(34)).await);
 }
+case!(stale_finalize_is_rejected);

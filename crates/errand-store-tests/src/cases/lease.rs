@@ -52,6 +52,7 @@ pub async fn renew_extends_lease_and_reports_lost_and_cancelled(h: &Harness) {
         .unwrap();
     assert!(!other[0].held, "another worker cannot renew");
 }
+case!(renew_extends_lease_and_reports_lost_and_cancelled);
 
 pub async fn expired_lease_is_rescued_as_a_used_attempt(h: &Harness) {
     let now = t0();
@@ -89,6 +90,7 @@ pub async fn expired_lease_is_rescued_as_a_used_attempt(h: &Harness) {
     let again = claim(h, "live-worker", &["k"], 1, now + secs(31)).await;
     assert_eq!((again[0].id, again[0].attempt), (id, 2));
 }
+case!(expired_lease_is_rescued_as_a_used_attempt);
 
 pub async fn rescue_fails_job_without_attempts_left(h: &Harness) {
     let now = t0();
@@ -113,6 +115,7 @@ pub async fn rescue_fails_job_without_attempts_left(h: &Harness) {
     assert_eq!(row.finished_at, Some(now + secs(31)));
     assert_eq!(row.errors[0].kind, ErrorKind::LeaseExpired);
 }
+case!(rescue_fails_job_without_attempts_left);
 
 /// A worker that saw the store fail tells it which jobs it holds; the store
 /// rescues that worker's other running jobs claimed before the given time
@@ -203,3 +206,4 @@ pub async fn rescue_unheld_gives_back_what_a_worker_no_longer_runs(h: &Harness) 
         .unwrap();
     assert!(none.is_empty());
 }
+case!(rescue_unheld_gives_back_what_a_worker_no_longer_runs);

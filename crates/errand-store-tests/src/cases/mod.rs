@@ -2,6 +2,19 @@
 //! broken rule, with a message saying which.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+/// Registers a conformance case, written once in its file: every backend
+/// runs every registered case (see [`crate::trials`]).
+macro_rules! case {
+    ($name:ident) => {
+        inventory::submit! {
+            crate::Case {
+                name: stringify!($name),
+                run: |h| Box::pin($name(h)),
+            }
+        }
+    };
+}
+
 mod admin;
 mod claim;
 mod enqueue;

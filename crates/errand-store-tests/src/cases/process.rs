@@ -94,7 +94,7 @@ async fn all_jobs(h: &Harness, limit: usize) -> Vec<errand::JobRow> {
 fn probe_bin(h: &Harness) -> Option<&PathBuf> {
     let bin = h.probe_worker.as_ref();
     if bin.is_none() {
-        println!("SKIP: no probe worker binary in this test crate");
+        h.skip("no probe worker binary in this test crate".to_owned());
     }
     bin
 }
@@ -272,6 +272,7 @@ pub async fn process_killed_with_sigkill_loses_no_job(h: &Harness) {
         rescued.len()
     );
 }
+case!(process_killed_with_sigkill_loses_no_job);
 
 pub async fn several_processes_share_one_store_without_double_runs(h: &Harness) {
     let Some(bin) = probe_bin(h) else { return };
@@ -323,6 +324,7 @@ pub async fn several_processes_share_one_store_without_double_runs(h: &Harness) 
     );
     assert!(all_jobs(h, total).await.iter().all(|j| j.attempt == 1));
 }
+case!(several_processes_share_one_store_without_double_runs);
 
 pub async fn transactional_completion_survives_a_kill_between_write_and_commit(h: &Harness) {
     let Some(bin) = probe_bin(h) else { return };
@@ -382,6 +384,7 @@ pub async fn transactional_completion_survives_a_kill_between_write_and_commit(h
         Some(ErrorKind::LeaseExpired)
     );
 }
+case!(transactional_completion_survives_a_kill_between_write_and_commit);
 
 /// Completed jobs, or None while the store is unreachable.
 async fn completed(h: &Harness) -> Option<u64> {

@@ -59,6 +59,7 @@ pub async fn runtime_retries_until_attempts_exhausted_with_every_error(h: &Harne
     assert_eq!(job.state().await.unwrap(), JobState::Failed);
     assert_eq!(job.attempts().await.unwrap(), 3);
 }
+case!(runtime_retries_until_attempts_exhausted_with_every_error);
 
 pub async fn runtime_fatal_error_fails_at_once(h: &Harness) {
     let job = client(h)
@@ -78,6 +79,7 @@ pub async fn runtime_fatal_error_fails_at_once(h: &Harness) {
     assert_eq!(row.errors[0].kind, ErrorKind::Fatal);
     assert_eq!(row.errors[0].message, "account closed");
 }
+case!(runtime_fatal_error_fails_at_once);
 
 pub async fn runtime_snooze_keeps_attempts(h: &Harness) {
     let job = client(h)
@@ -98,6 +100,7 @@ pub async fn runtime_snooze_keeps_attempts(h: &Harness) {
     assert_eq!(row.attempt, 1, "the snoozed run used no attempt");
     assert!(row.errors.is_empty());
 }
+case!(runtime_snooze_keeps_attempts);
 
 pub async fn runtime_undeserializable_input_fails_with_message(h: &Harness) {
     let c = client(h);
@@ -138,6 +141,7 @@ pub async fn runtime_undeserializable_input_fails_with_message(h: &Harness) {
         Finished::Completed("bob@example.com".to_owned())
     );
 }
+case!(runtime_undeserializable_input_fails_with_message);
 
 pub async fn runtime_unknown_kinds_are_left_untouched(h: &Harness) {
     let c = client(h);
@@ -168,6 +172,7 @@ pub async fn runtime_unknown_kinds_are_left_untouched(h: &Harness) {
         (JobState::Available, 0, None)
     );
 }
+case!(runtime_unknown_kinds_are_left_untouched);
 
 pub async fn runtime_output_and_errors_through_deferred(h: &Harness) {
     let job = client(h).enqueue(jobs::flaky::enqueue(21)).await.unwrap();
@@ -189,6 +194,7 @@ pub async fn runtime_output_and_errors_through_deferred(h: &Harness) {
         (1, "first attempt always fails")
     );
 }
+case!(runtime_output_and_errors_through_deferred);
 
 pub async fn runtime_panic_and_timeout_are_attempt_failures(h: &Harness) {
     let c = client(h);
@@ -218,6 +224,7 @@ pub async fn runtime_panic_and_timeout_are_attempt_failures(h: &Harness) {
     );
     assert_eq!(slow.state().await.unwrap(), JobState::Failed);
 }
+case!(runtime_panic_and_timeout_are_attempt_failures);
 
 pub async fn runtime_cancel_running_job_through_token(h: &Harness) {
     let gauge = Arc::new(Gauge::default());
@@ -244,6 +251,7 @@ pub async fn runtime_cancel_running_job_through_token(h: &Harness) {
     }
     running.shutdown().await;
 }
+case!(runtime_cancel_running_job_through_token);
 
 pub async fn runtime_worker_processes_and_shuts_down_gracefully(h: &Harness) {
     let gauge = Arc::new(Gauge::default());
@@ -280,6 +288,7 @@ pub async fn runtime_worker_processes_and_shuts_down_gracefully(h: &Harness) {
         .unwrap();
     assert_eq!(done.len(), 40);
 }
+case!(runtime_worker_processes_and_shuts_down_gracefully);
 
 pub async fn runtime_concurrency_holds_when_claiming_ahead(h: &Harness) {
     // Short jobs with more due than a claim takes: the worker claims ahead,
@@ -392,6 +401,7 @@ pub async fn runtime_concurrency_holds_when_claiming_ahead(h: &Harness) {
     );
     running.shutdown().await;
 }
+case!(runtime_concurrency_holds_when_claiming_ahead);
 
 pub async fn runtime_shutdown_releases_unfinished_jobs_without_attempt(h: &Harness) {
     let gauge = Arc::new(Gauge::default());
@@ -417,6 +427,7 @@ pub async fn runtime_shutdown_releases_unfinished_jobs_without_attempt(h: &Harne
         assert!(row.errors.is_empty());
     }
 }
+case!(runtime_shutdown_releases_unfinished_jobs_without_attempt);
 
 /// A job end that frees a slot of a global limit reaches an idle worker of
 /// another store instance (another process) at once: both workers poll
@@ -428,9 +439,7 @@ pub async fn a_freed_global_slot_wakes_a_worker_of_another_store(h: &Harness) {
     ) {
         return;
     }
-    let other = crate::backends::open(&h.url, h.namespace.as_deref())
-        .await
-        .unwrap();
+    let other = h.another().await.unwrap();
     let gate = Arc::new(jobs::Gate::default());
     let gauge = Arc::new(Gauge::default());
     let worker = |store: Arc<dyn errand::Store>, queues: &[&str]| {
@@ -481,3 +490,4 @@ pub async fn a_freed_global_slot_wakes_a_worker_of_another_store(h: &Harness) {
     );
     there.shutdown().await;
 }
+case!(a_freed_global_slot_wakes_a_worker_of_another_store);

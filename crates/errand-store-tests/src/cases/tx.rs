@@ -47,6 +47,7 @@ pub async fn transactional_enqueue_visible_only_after_commit(h: &Harness) {
     let claimed = claim(h, "w", &["k"], 10, now).await;
     assert_eq!(claimed.iter().map(|j| j.id).collect::<Vec<_>>(), [id]);
 }
+case!(transactional_enqueue_visible_only_after_commit);
 
 fn effect_key() -> String {
     format!("effect-{:016x}", fastrand::u64(..))
@@ -115,6 +116,7 @@ pub async fn transactional_completion_commits_effects_with_the_completion(h: &Ha
         "the writes of failed attempts were rolled back; only the completing one stays"
     );
 }
+case!(transactional_completion_commits_effects_with_the_completion);
 
 pub async fn transactional_completion_of_a_stale_attempt_rolls_back(h: &Harness) {
     let Some(probe) = h.tx.as_ref() else {
@@ -166,3 +168,4 @@ pub async fn transactional_completion_of_a_stale_attempt_rolls_back(h: &Harness)
     );
     assert_eq!(job.attempt, 1);
 }
+case!(transactional_completion_of_a_stale_attempt_rolls_back);
