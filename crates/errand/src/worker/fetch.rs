@@ -36,13 +36,50 @@ pub(crate) const LANES: usize = 2;
 /// jobs free within that round trip. Long jobs never get claimed ahead, so
 /// they stay free for other workers to take.
 pub(crate) fn capacity(shared: &Shared, busy: bool, claim_micros: u64) -> usize {
-    let concurrency = shared.config.concurrency;
-    let run_micros = shared.run_micros.load(Ordering::Relaxed);
-    if busy && run_micros > 0 && run_micros < claim_micros.min(AHEAD_MAX_RUN_MICROS) {
-        (LANES + 1) * concurrency.max(shared.config.claim_batch)
-    } else {
-        concurrency
+    Hold {
+        concurrency: shared.config.concurrency,
+        claim_batch: shared.config.claim_batch,
+        run_micros: shared.run_micros.load(Ordering::Relaxed),
+        claim_micros,
     }
+    .capacity(busy)
+}
+
+/// What decides how many jobs a worker holds: its settings and the moving
+/// averages of a job's run and a claim's round trip.
+#[derive(Debug, Clone, Copy)]
+struct Hold {
+    concurrency: usize,
+    claim_batch: usize,
+    run_micros: u64,
+    claim_micros: u64,
+}
+
+impl Hold {
+    /// See [`capacity`].
+    fn capacity(self, busy: bool) -> usize {
+        let short =
+            self.run_micros > 0 && self.run_micros < self.claim_micros.min(AHEAD_MAX_RUN_MICROS);
+        if busy && short {
+            (LANES + 1) * self.concurrency.max(self.claim_batch)
+        } else {
+            self.concurrency
+        }
+    }
+}
+
+/// How many jobs one claim asks for at most: a batch, never more than the
+/// worker may hold, and at least one.
+fn wanted(claim_batch: usize, capacity: usize) -> usize {
+    claim_batch.min(capacity).max(1)
+}
+
+/// Whether a lane with `room` free should wait a moment for more: only a
+/// busy worker, and only while a claim of `room` would be smaller than the
+/// batch it wants and than all it may hold (a worker of concurrency 1 never
+/// waits).
+fn should_gather(busy: bool, room: usize, wanted: usize, capacity: usize) -> bool {
+    busy && room < wanted && room < capacity
 }
 
 /// What the lanes share.
@@ -172,6 +209,7 @@ impl InFlight {
     }
 }
 
+/// Room left under a local limit (none without one) by `used` jobs.
 fn room(limit: Option<&usize>, used: usize) -> Option<u32> {
     limit.map(|l| u32::try_from(l.saturating_sub(used)).unwrap_or(u32::MAX))
 }
@@ -283,7 +321,48 @@ pub(crate) async fn run(
 
 /// Room left under `capacity` by the jobs held and the claims in flight.
 fn free(shared: &Shared, capacity: usize, in_flight: &InFlight) -> usize {
-    capacity.saturating_sub(shared.running().len() + in_flight.jobs)
+    room_left(capacity, shared.running().len(), in_flight.jobs)
+}
+
+/// Room left under `capacity` by `held` jobs and `claiming` ones on the way.
+fn room_left(capacity: usize, held: usize, claiming: usize) -> usize {
+    capacity.saturating_sub(held.saturating_add(claiming))
+}
+
+/// What a lane does next after a step.
+enum Next {
+    /// Go on with the following step.
+    Go(usize),
+    /// Start the round again (something changed while waiting).
+    Again,
+    /// The worker stops.
+    Stop,
+}
+
+/// How a claim ended.
+enum Claimed {
+    /// It brought all it asked for: there may be more.
+    Full,
+    /// It brought less: nothing more is due now.
+    Short,
+    /// The store failed; the lane has paused.
+    Failed,
+    /// The worker stops.
+    Stop,
+}
+
+/// One fetch lane: each round waits for room, gathers freed slots, reserves
+/// room, claims, and waits while nothing is due.
+struct Lane<'a> {
+    shared: &'a Arc<Shared>,
+    finalize: &'a UnboundedSender<FinalizeItem>,
+    stop: &'a CancellationToken,
+    index: usize,
+    /// Only the first lane waits for new jobs; the second follows it.
+    wakeup: Option<errand_core::store::Wakeup>,
+    error_pause: Duration,
+    /// Whether a local or global limit may hold due jobs back.
+    limited: bool,
 }
 
 async fn lane(
@@ -292,65 +371,115 @@ async fn lane(
     stop: &CancellationToken,
     index: usize,
 ) {
-    let lanes = &shared.lanes;
-    let freed = &lanes.freed[index];
-    // Only the first lane waits for new jobs; the second follows it.
-    let mut wakeup = (index == 0).then(|| shared.store.subscribe());
-    let mut error_pause = Duration::from_millis(100);
     let config = &shared.config;
-    let limited = !config.queue_limits.is_empty()
-        || !config.kind_limits.is_empty()
-        || !config.global_limits.is_empty();
-    loop {
-        if stop.is_cancelled() {
-            break;
-        }
-        let busy = lanes.busy.load(Ordering::Relaxed);
-        if index > 0 && !busy {
-            tokio::select! {
-                _ = lanes.busy_again.notified() => continue,
-                _ = stop.cancelled() => break,
+    let mut lane = Lane {
+        shared,
+        finalize,
+        stop,
+        index,
+        wakeup: (index == 0).then(|| shared.store.subscribe()),
+        error_pause: Duration::from_millis(100),
+        limited: !config.queue_limits.is_empty()
+            || !config.kind_limits.is_empty()
+            || !config.global_limits.is_empty(),
+    };
+    lane.run().await;
+}
+
+impl Lane<'_> {
+    async fn run(&mut self) {
+        while !self.stop.is_cancelled() {
+            let lanes = &self.shared.lanes;
+            let busy = lanes.busy.load(Ordering::Relaxed);
+            let capacity = capacity(
+                self.shared,
+                busy,
+                lanes.claim_micros.load(Ordering::Relaxed),
+            );
+            let room = match self.wait_for_room(busy, capacity).await {
+                Next::Go(room) => room,
+                Next::Again => continue,
+                Next::Stop => break,
+            };
+            if let Next::Stop = self.gather(busy, room, capacity).await {
+                break;
             }
-        }
-        let capacity = capacity(shared, busy, lanes.claim_micros.load(Ordering::Relaxed));
-        let mut room = free(shared, capacity, &lanes.in_flight());
-        if room == 0 {
-            tokio::select! {
-                _ = freed.notified() => continue,
-                _ = stop.cancelled() => break,
-            }
-        }
-        // A busy worker gathers freed slots for a moment so that it claims in
-        // batches rather than one job per round trip; an idle one claims at once.
-        let wanted = config.claim_batch.min(capacity).max(1);
-        if busy && room < wanted && room < capacity {
-            let deadline = tokio::time::Instant::now() + GATHER;
-            while room < wanted {
-                tokio::select! {
-                    _ = freed.notified() => {}
-                    _ = tokio::time::sleep_until(deadline) => break,
-                    _ = stop.cancelled() => return,
-                }
-                room = free(shared, capacity, &lanes.in_flight());
-            }
-        }
-        // The room is reserved under the lock, so that two lanes never
-        // count the same room.
-        let (params, reservation) = {
-            let mut in_flight = lanes.in_flight();
-            let room = free(shared, capacity, &in_flight);
-            if room == 0 {
+            let Some((params, reservation)) = self.reserve(capacity) else {
                 continue;
+            };
+            match self.claim(params, &reservation).await {
+                Claimed::Full | Claimed::Failed => continue,
+                Claimed::Short => {}
+                Claimed::Stop => break,
             }
-            let params = claim_params(shared, room.min(config.claim_batch), &in_flight, Utc::now());
-            let reservation = Reservation::of(&params);
-            in_flight.add(&reservation);
-            (params, reservation)
-        };
+            if let Next::Stop = self.idle_wait().await {
+                break;
+            }
+        }
+    }
+
+    /// Waits until the lane may claim: the second lane only while the
+    /// queues are busy, and either only when the worker has room.
+    async fn wait_for_room(&self, busy: bool, capacity: usize) -> Next {
+        let lanes = &self.shared.lanes;
+        if self.index > 0 && !busy {
+            return tokio::select! {
+                _ = lanes.busy_again.notified() => Next::Again,
+                _ = self.stop.cancelled() => Next::Stop,
+            };
+        }
+        let room = free(self.shared, capacity, &lanes.in_flight());
+        if room > 0 {
+            return Next::Go(room);
+        }
+        tokio::select! {
+            _ = lanes.freed[self.index].notified() => Next::Again,
+            _ = self.stop.cancelled() => Next::Stop,
+        }
+    }
+
+    /// A busy worker gathers freed slots for a moment so that it claims in
+    /// batches rather than one job per round trip; an idle one claims at once.
+    async fn gather(&self, busy: bool, mut room: usize, capacity: usize) -> Next {
+        let lanes = &self.shared.lanes;
+        let wanted = wanted(self.shared.config.claim_batch, capacity);
+        if !should_gather(busy, room, wanted, capacity) {
+            return Next::Go(room);
+        }
+        let deadline = tokio::time::Instant::now() + GATHER;
+        while room < wanted {
+            tokio::select! {
+                _ = lanes.freed[self.index].notified() => {}
+                _ = tokio::time::sleep_until(deadline) => break,
+                _ = self.stop.cancelled() => return Next::Stop,
+            }
+            room = free(self.shared, capacity, &lanes.in_flight());
+        }
+        Next::Go(room)
+    }
+
+    /// Reserves the room of one claim under the lock, so that two lanes
+    /// never count the same room; `None` when the other lane took it.
+    fn reserve(&self, capacity: usize) -> Option<(ClaimParams, Reservation)> {
+        let mut in_flight = self.shared.lanes.in_flight();
+        let room = free(self.shared, capacity, &in_flight);
+        if room == 0 {
+            return None;
+        }
+        let limit = room.min(self.shared.config.claim_batch);
+        let params = claim_params(self.shared, limit, &in_flight, Utc::now());
+        let reservation = Reservation::of(&params);
+        in_flight.add(&reservation);
+        Some((params, reservation))
+    }
+
+    /// Claims, spawns what came and gives the reservation back.
+    async fn claim(&mut self, params: ClaimParams, reservation: &Reservation) -> Claimed {
+        let shared = self.shared;
+        let lanes = &shared.lanes;
         let requested = params.limit as usize;
         let started = std::time::Instant::now();
-        let claimed = shared.store.claim(params).await;
-        match claimed {
+        match shared.store.claim(params).await {
             Ok(jobs) => {
                 let took = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
                 let _ =
@@ -359,55 +488,176 @@ async fn lane(
                         .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |old| {
                             Some(super::moving_average(old, took))
                         });
-                error_pause = Duration::from_millis(100);
+                self.error_pause = Duration::from_millis(100);
                 let claimed = jobs.len();
                 // Spawned before the reservation goes, so their room is
                 // counted all along.
                 for job in jobs {
-                    spawn_job(shared, job, finalize);
+                    spawn_job(shared, job, self.finalize);
                 }
-                lanes.release(&reservation, index);
-                let full = claimed == requested;
-                if full && !lanes.busy.swap(true, Ordering::Relaxed) {
-                    lanes.busy_again.notify_one();
+                lanes.release(reservation, self.index);
+                if claimed == requested {
+                    if !lanes.busy.swap(true, Ordering::Relaxed) {
+                        lanes.busy_again.notify_one();
+                    }
+                    Claimed::Full
+                } else {
+                    lanes.busy.store(false, Ordering::Relaxed);
+                    Claimed::Short
                 }
-                if full {
-                    // There may be more: claim again as soon as there is room.
-                    continue;
-                }
-                lanes.busy.store(false, Ordering::Relaxed);
             }
             Err(e) => {
                 // The claim may have reached the store and its answer been
                 // lost: the store then holds jobs for this worker that it
                 // does not know of (see Shared::store_trouble).
                 shared.trouble();
-                lanes.release(&reservation, index);
+                lanes.release(reservation, self.index);
                 lanes.busy.store(false, Ordering::Relaxed);
-                tracing::warn!(error = %e, retry_in = ?error_pause, "errand could not claim jobs");
+                tracing::warn!(error = %e, retry_in = ?self.error_pause, "errand could not claim jobs");
+                let pause = self.error_pause;
+                self.error_pause = (self.error_pause * 2).min(super::MAX_ERROR_PAUSE);
                 tokio::select! {
-                    _ = tokio::time::sleep(error_pause) => {}
-                    _ = stop.cancelled() => break,
+                    _ = tokio::time::sleep(pause) => Claimed::Failed,
+                    _ = self.stop.cancelled() => Claimed::Stop,
                 }
-                error_pause = (error_pause * 2).min(super::MAX_ERROR_PAUSE);
-                continue;
             }
         }
-        let Some(wakeup) = wakeup.as_mut() else {
-            // The second lane waits until the queues are busy again.
-            continue;
+    }
+
+    /// Nothing more is due now: wait for a wake-up signal, the poll interval
+    /// or, when a limit may have held jobs back, a freed slot. Without limits
+    /// a short claim means nothing else was due, and a job that ends frees
+    /// nothing new: claiming again would only send an empty claim after every
+    /// job, which the next job's claim then waits behind. The second lane
+    /// goes straight back to waiting until the queues are busy again.
+    async fn idle_wait(&mut self) -> Next {
+        let Some(wakeup) = self.wakeup.as_mut() else {
+            return Next::Again;
         };
-        // Nothing more is due now: wait for a wake-up signal, the poll
-        // interval or, when a limit may have held jobs back, a freed slot.
-        // Without limits a short claim means nothing else was due, and a job
-        // that ends frees nothing new: claiming again would only send an
-        // empty claim after every job, which the next job's claim then waits
-        // behind.
+        let freed = &self.shared.lanes.freed[self.index];
         tokio::select! {
-            _ = wakeup.changed() => {}
-            _ = freed.notified(), if limited => {}
-            _ = tokio::time::sleep(config.poll_interval) => {}
-            _ = stop.cancelled() => break,
+            _ = wakeup.changed() => Next::Again,
+            _ = freed.notified(), if self.limited => Next::Again,
+            _ = tokio::time::sleep(self.shared.config.poll_interval) => Next::Again,
+            _ = self.stop.cancelled() => Next::Stop,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hold(run_micros: u64, claim_micros: u64) -> Hold {
+        Hold {
+            concurrency: 8,
+            claim_batch: 32,
+            run_micros,
+            claim_micros,
+        }
+    }
+
+    #[test]
+    fn capacity_claims_ahead_only_for_a_busy_worker_of_short_jobs() {
+        // Jobs shorter than a claim: a batch per lane on the way, plus one.
+        assert_eq!(hold(200, 1_000).capacity(true), (LANES + 1) * 32);
+        // Idle, or no run measured yet, or jobs as long as a claim: the concurrency.
+        assert_eq!(hold(200, 1_000).capacity(false), 8);
+        assert_eq!(hold(0, 1_000).capacity(true), 8);
+        assert_eq!(hold(1_000, 1_000).capacity(true), 8);
+        // However slow claims get, jobs of 10 ms or more are never claimed ahead.
+        assert_eq!(hold(AHEAD_MAX_RUN_MICROS, u64::MAX).capacity(true), 8);
+        assert_eq!(
+            hold(AHEAD_MAX_RUN_MICROS - 1, u64::MAX).capacity(true),
+            (LANES + 1) * 32
+        );
+        // The concurrency counts when it is the larger of the two.
+        let wide = Hold {
+            concurrency: 100,
+            ..hold(200, 1_000)
+        };
+        assert_eq!(wide.capacity(true), (LANES + 1) * 100);
+    }
+
+    #[test]
+    fn a_claim_asks_for_a_batch_within_capacity_and_at_least_one() {
+        assert_eq!(wanted(32, 8), 8);
+        assert_eq!(wanted(32, 96), 32);
+        assert_eq!(wanted(0, 8), 1);
+        assert_eq!(wanted(32, 0), 1);
+    }
+
+    #[test]
+    fn only_a_busy_worker_with_less_room_than_a_batch_gathers() {
+        assert!(should_gather(true, 3, 32, 96));
+        assert!(!should_gather(false, 3, 32, 96));
+        assert!(!should_gather(true, 32, 32, 96));
+        // All the worker may hold is free: claiming now loses nothing.
+        assert!(!should_gather(true, 1, 32, 1));
+    }
+
+    #[test]
+    fn room_never_underflows() {
+        assert_eq!(room_left(10, 3, 4), 3);
+        assert_eq!(room_left(10, 8, 4), 0);
+        assert_eq!(room_left(10, usize::MAX, 1), 0);
+        assert_eq!(room(None, 5), None);
+        assert_eq!(room(Some(&5), 2), Some(3));
+        assert_eq!(room(Some(&5), 9), Some(0));
+        assert_eq!(room(Some(&usize::MAX), 0), Some(u32::MAX));
+    }
+
+    fn params(limit: u32, now: chrono::DateTime<Utc>) -> ClaimParams {
+        ClaimParams {
+            worker: "w".into(),
+            queues: vec![
+                QueueClaim {
+                    name: "mail".into(),
+                    cap: Some(3),
+                },
+                QueueClaim {
+                    name: "default".into(),
+                    cap: None,
+                },
+            ],
+            kinds: vec![KindClaim {
+                kind: "resize".into(),
+                cap: Some(100),
+                global_limit: None,
+            }],
+            limit,
+            lease: Duration::from_secs(30),
+            now,
+        }
+    }
+
+    #[test]
+    fn a_reservation_holds_what_its_claim_could_bring_and_is_given_back_whole() {
+        let t0 = Utc::now();
+        let t1 = t0 + chrono::TimeDelta::milliseconds(1);
+        let first = Reservation::of(&params(10, t0));
+        // A queue capped at 3 brings at most 3; a kind capped at 100 at most the limit.
+        assert_eq!(first.jobs, 10);
+        assert_eq!(first.queues, vec![("mail".to_owned(), 3)]);
+        assert_eq!(first.kinds, vec![("resize".to_owned(), 10)]);
+        let second = Reservation::of(&params(4, t1));
+        let mut in_flight = InFlight::default();
+        in_flight.add(&first);
+        in_flight.add(&second);
+        assert_eq!(in_flight.jobs, 14);
+        assert_eq!(in_flight.per_queue["mail"], 6);
+        assert_eq!(in_flight.per_kind["resize"], 14);
+        assert_eq!(in_flight.claims.iter().min(), Some(&t0));
+        in_flight.remove(&first);
+        assert_eq!(in_flight.jobs, 4);
+        assert_eq!(in_flight.per_queue["mail"], 3);
+        assert_eq!(in_flight.per_kind["resize"], 4);
+        assert_eq!(in_flight.claims, vec![t1]);
+        in_flight.remove(&second);
+        // Removing twice never underflows.
+        in_flight.remove(&second);
+        assert_eq!(in_flight.jobs, 0);
+        assert_eq!(in_flight.per_queue["mail"], 0);
+        assert!(in_flight.claims.is_empty());
     }
 }
