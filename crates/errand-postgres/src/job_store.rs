@@ -2,12 +2,12 @@
 
 use crate::enqueue::{insert_jobs, single_statement};
 use crate::error::db_error;
-use crate::rows::job_row;
+use crate::rows::{job_row, pairs};
 use crate::transaction::PgTxSource;
 use async_trait::async_trait;
 use errand_core::store::{
-    ClaimParams, EnqueueParams, FinalizeGroups, FinalizeParams, LeaseStatus, RenewParams,
-    RescueParams, RescueUnheldParams, Wakeup,
+    ClaimParams, ClaimPlan, EnqueueParams, FinalizeGroups, FinalizeParams, LeaseStatus,
+    RenewParams, RescueParams, RescueUnheldParams, Wakeup, order_as_picked,
 };
 use errand_core::{Capabilities, Enqueued, JobId, JobRow, Result, StateMap};
 use serde_json::json;
@@ -57,27 +57,13 @@ impl JobStore for PgStore {
             return Ok(Vec::new());
         }
         let until = params.lease_until()?;
-        let limited = params
-            .kinds
-            .iter()
-            .any(|k| k.cap.is_some() || k.global_limit.is_some())
-            || params.queues.iter().any(|q| q.cap.is_some());
-        if !limited {
+        if !ClaimPlan::limited(&params) {
             return self.claim_unlimited(&params, until).await;
         }
         let q = &self.inner.q;
         let mut tx = self.inner.jobs.begin().await.map_err(db_error)?;
-        let mut room: HashMap<&str, u32> = params
-            .kinds
-            .iter()
-            .map(|k| (k.kind.as_str(), k.cap.unwrap_or(u32::MAX)))
-            .collect();
-        let global: Vec<&str> = params
-            .kinds
-            .iter()
-            .filter(|k| k.global_limit.is_some())
-            .map(|k| k.kind.as_str())
-            .collect();
+        let mut plan = ClaimPlan::new(&params);
+        let global = plan.globally_limited();
         if !global.is_empty() {
             // One claimer at a time per globally limited kind: count, then claim.
             sqlx::query(q.lock_kinds.clone())
@@ -90,85 +76,37 @@ impl JobStore for PgStore {
                 .fetch_all(&mut *tx)
                 .await
                 .map_err(db_error)?;
-            let mut running: HashMap<String, i64> = HashMap::new();
-            for row in rows {
-                running.insert(
-                    row.try_get(0).map_err(db_error)?,
-                    row.try_get(1).map_err(db_error)?,
-                );
-            }
-            for k in &params.kinds {
-                if let Some(limit) = k.global_limit {
-                    let used = running.get(&k.kind).copied().unwrap_or(0);
-                    let left = u32::try_from(i64::from(limit) - used).unwrap_or(0);
-                    if let Some(r) = room.get_mut(k.kind.as_str()) {
-                        *r = (*r).min(left);
-                    }
-                }
-            }
+            plan.limit_globally(pairs::<String, i64>(&rows)?);
         }
         let mut claimed: Vec<JobRow> = Vec::new();
-        let mut remaining = params.limit;
-        'queues: for queue in &params.queues {
-            let mut queue_room = queue.cap.unwrap_or(u32::MAX).min(remaining);
-            while queue_room > 0 {
-                let allowed: Vec<&str> = room
-                    .iter()
-                    .filter(|(_, r)| **r > 0)
-                    .map(|(k, _)| *k)
-                    .collect();
-                if allowed.is_empty() {
-                    break 'queues;
-                }
-                let candidates = sqlx::query(q.claim_candidates.clone())
-                    .bind(&queue.name)
-                    .bind(params.now)
-                    .bind(&allowed)
-                    .bind(i64::from(queue_room))
-                    .fetch_all(&mut *tx)
-                    .await
-                    .map_err(db_error)?;
-                let fetched = candidates.len();
-                let mut capped = false;
-                let mut picked: Vec<i64> = Vec::new();
-                for row in candidates {
-                    let id: i64 = row.try_get(0).map_err(db_error)?;
-                    let kind: String = row.try_get(1).map_err(db_error)?;
-                    match room.get_mut(kind.as_str()) {
-                        Some(r) if *r > 0 && queue_room > 0 => {
-                            *r -= 1;
-                            queue_room -= 1;
-                            remaining -= 1;
-                            picked.push(id);
-                        }
-                        _ => capped = true,
-                    }
-                }
-                if !picked.is_empty() {
-                    let order: HashMap<i64, usize> =
-                        picked.iter().enumerate().map(|(i, id)| (*id, i)).collect();
-                    let rows = sqlx::query(q.claim_mark.clone())
-                        .bind(&picked)
-                        .bind(&params.worker)
-                        .bind(params.now)
-                        .bind(until)
-                        .fetch_all(&mut *tx)
-                        .await
-                        .map_err(db_error)?;
-                    let mut marked = rows
-                        .iter()
-                        .map(|row| job_row(row, params.now))
-                        .collect::<Result<Vec<_>>>()?;
-                    marked.sort_by_key(|job| order.get(&job.id.0).copied().unwrap_or(usize::MAX));
-                    claimed.extend(marked);
-                }
-                if !capped || fetched == 0 {
-                    break;
-                }
+        while let Some(ask) = plan.next_ask() {
+            let rows = sqlx::query(q.claim_candidates.clone())
+                .bind(ask.queue)
+                .bind(params.now)
+                .bind(&ask.kinds)
+                .bind(i64::from(ask.limit))
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(db_error)?;
+            let candidates = pairs::<i64, String>(&rows)?;
+            let picked = plan.pick(candidates.iter().map(|(id, kind)| (*id, kind.as_str())));
+            if picked.is_empty() {
+                continue;
             }
-            if remaining == 0 {
-                break;
-            }
+            let rows = sqlx::query(q.claim_mark.clone())
+                .bind(&picked)
+                .bind(&params.worker)
+                .bind(params.now)
+                .bind(until)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(db_error)?;
+            let mut marked = rows
+                .iter()
+                .map(|row| job_row(row, params.now))
+                .collect::<Result<Vec<_>>>()?;
+            order_as_picked(&picked, &mut marked);
+            claimed.extend(marked);
         }
         tx.commit().await.map_err(db_error)?;
         Ok(claimed)

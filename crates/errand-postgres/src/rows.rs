@@ -50,3 +50,20 @@ pub(crate) fn job_row(row: &PgRow, now: DateTime<Utc>) -> Result<JobRow> {
         cancel_requested: row.try_get("cancel_requested").map_err(db_error)?,
     })
 }
+
+/// The first two columns of each row as a pair (a kind and its count, an
+/// id and its kind).
+pub(crate) fn pairs<A, B>(rows: &[PgRow]) -> Result<Vec<(A, B)>>
+where
+    A: for<'r> sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>,
+    B: for<'r> sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>,
+{
+    rows.iter()
+        .map(|row| {
+            Ok((
+                row.try_get(0).map_err(db_error)?,
+                row.try_get(1).map_err(db_error)?,
+            ))
+        })
+        .collect()
+}

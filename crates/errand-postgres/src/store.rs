@@ -50,18 +50,12 @@ pub(crate) struct Vacuum {
     running: AtomicBool,
 }
 
-/// Jobs to end between two vacuums of a table of `rows` rows. A vacuum
-/// costs about 0.1 µs per row of the table (it reads every index whole);
-/// each dead entry left in the due index costs every claim about 5 ns (both
-/// measured on the development machine). A busy claim of 64 jobs meets on
-/// average half the entries left since the last vacuum, so per job the two
-/// costs are `0.1 µs × rows / d` and `5 ns × d / 128` for a distance `d`,
-/// and their sum is least at `d = sqrt(2,560 × rows)`, which is
-/// `sqrt(every × rows / 8)` for the default `every` of 20,000. (A worker of
-/// concurrency 32 claims 128 at a time, whose best distance is √2 times
-/// longer; the sum is flat near its least: 6 % more at 1/√2 of it.) Below
-/// `8 × every` rows the distance is `every`: a small table's vacuum is cheap
-/// and claims are best served by clearing their path often.
+/// Jobs to end between two vacuums of a table of `rows` rows:
+/// `sqrt(every × rows / 8)`, which balances a vacuum's cost (it reads every
+/// index whole) against the dead index entries every claim walks until
+/// then; `every` below `8 × every` rows, where a vacuum is cheap. The
+/// derivation and its measurements: docs/design.md, "when the store
+/// vacuums its table".
 pub(crate) fn vacuum_distance(every: u64, rows: f64) -> u64 {
     let balanced = (every as f64 * rows.max(0.0) / 8.0).sqrt();
     // A float-to-int `as` saturates; the result is a count of jobs.
@@ -201,22 +195,10 @@ impl PgStore {
             errand_core::validate::limit("vacuum_every", every as usize, u32::MAX as usize)?;
         }
         migrate(&pool, &settings.schema).await?;
-        // Every statement of this pool is written for one index walk (claims
-        // along the due index in its order and stopping at their limit,
-        // results and renewals by primary key, rescues along the lease
-        // index). Planner estimates of a job table are wrong most of the
-        // time (it changes entirely within seconds, and without ANALYZE it
-        // has no column statistics at all): once a vacuum had recorded the
-        // table's size, a claim of 64 jobs was planned as a bitmap scan of
-        // every due job plus a sort, 300 – 800 ms instead of 1. So no bitmap
-        // or sequential scans here, and no JIT: a plan estimated costly can
-        // be compiled on every execution (15 – 30 ms for a 0.1 ms claim).
-        // And one plan per statement, made once: left to choose, the server
-        // planned every claim anew (its plan with the parameters' values
-        // looked cheaper than the generic one), which took as long as
-        // running it. The statements are written so that their generic
-        // plans are the same index walks (claims join their picked rows by
-        // ctid, which has no other plan than fetching each row).
+        // Every statement of this pool is written for one index walk, and a
+        // job table changes too fast for the planner's estimates: no bitmap
+        // or sequential scans, no JIT, one generic plan per statement made
+        // once (docs/design.md, "one plan per statement").
         let mut job_options = (*pool.connect_options()).clone().options([
             ("jit", "off"),
             ("enable_bitmapscan", "off"),

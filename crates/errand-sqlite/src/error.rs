@@ -51,12 +51,10 @@ pub(crate) fn is_busy(e: &Error) -> bool {
 /// Runs a write again while another process holds the database's write lock
 /// (or committed between its read and its write), for up to `patience`.
 ///
-/// The store's writer connection does not wait in SQLite's busy handler:
-/// its sleeps grow from 1 to 100 ms and go to whoever asks while the lock is
-/// free, so with several processes on one file a write could sleep for
-/// tens of milliseconds while others took the lock in turn (a global limit
-/// then had most of its slots empty). Here a write tries again at once a
-/// few times, then every millisecond.
+/// The store's writer connection does not wait in SQLite's busy handler,
+/// whose growing sleeps let other processes take the lock in turn: a write
+/// tries again at once a few times, then every millisecond
+/// (docs/design.md, "the writer retries a busy lock itself").
 pub(crate) async fn retry_busy<T, F, Fut>(patience: Duration, mut op: F) -> Result<T, Error>
 where
     F: FnMut() -> Fut,

@@ -74,3 +74,20 @@ pub(crate) fn job_row(row: &SqliteRow, now: DateTime<Utc>) -> Result<JobRow> {
         cancel_requested: row.try_get::<i64, _>("cancel_requested").map_err(get_err)? != 0,
     })
 }
+
+/// The first two columns of each row as a pair (a kind and its count, an
+/// id and its kind).
+pub(crate) fn pairs<A, B>(rows: &[SqliteRow]) -> Result<Vec<(A, B)>>
+where
+    A: for<'r> sqlx::Decode<'r, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite>,
+    B: for<'r> sqlx::Decode<'r, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite>,
+{
+    rows.iter()
+        .map(|row| {
+            Ok((
+                row.try_get(0).map_err(db_error)?,
+                row.try_get(1).map_err(db_error)?,
+            ))
+        })
+        .collect()
+}

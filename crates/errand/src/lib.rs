@@ -118,3 +118,8 @@ pub struct GuideDoctests;
 #[doc = include_str!("../../../docs/guarantees.md")]
 #[cfg(doctest)]
 pub struct GuaranteesDoctests;
+
+/// The design notes, compiled as a doctest (for any code they show).
+#[doc = include_str!("../../../docs/design.md")]
+#[cfg(doctest)]
+pub struct DesignDoctests;

@@ -7,12 +7,14 @@
 //! What only store authors need lives here, not at the root of the crate:
 //! the params structs, [`FinalizeGroups`], [`WakeupSender`].
 
+mod claim_plan;
 mod job_admin;
 mod job_store;
 mod wakeup;
 
 use serde::{Deserialize, Serialize};
 
+pub use claim_plan::{Ask, ClaimPlan, order_as_picked};
 pub use job_admin::{
     CancelOutcome, CancelParams, Cancellation, DeleteParams, GetParams, JobAdmin, ListParams,
     PruneOutcome, PruneParams, RescheduleParams, RetryParams, StateCount, Stats, StatsParams,

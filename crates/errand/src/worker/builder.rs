@@ -292,9 +292,9 @@ impl WorkerBuilder {
             }
         };
         validate::limit("concurrency", self.concurrency, validate::MAX_CONCURRENCY)?;
-        // Four times rather than twice: a busy worker makes half the claims
-        // per job (BENCHMARKS.md, "Claim batch"); the cap bounds how long
-        // one claim holds the store (a Redis script blocks its server).
+        // Four times the concurrency, capped: fewer claims per job, and a
+        // bound on how long one claim holds the store (docs/design.md, "the
+        // fetch lanes").
         let claim_batch = self
             .claim_batch
             .unwrap_or(self.concurrency.saturating_mul(4).min(200));

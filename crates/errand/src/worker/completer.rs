@@ -26,10 +26,9 @@ pub(crate) async fn run(shared: Arc<Shared>, mut rx: UnboundedReceiver<FinalizeI
             }
         }
         // Group commit: results that arrive within a short window share one
-        // write, so a busy worker writes far fewer, larger statements. (Also
-        // when no other job runs: writing such a result at once met the next
-        // enqueue head-on, and SQLite's busy handler turned that into 12 ms
-        // waits for 1 % of pickups.)
+        // write, so a busy worker writes far fewer, larger statements; also
+        // when no other job runs (docs/design.md, "results are written in
+        // groups").
         // Under a global limit a job's slot frees only once its end is
         // written (the store counts it running until then), so ends are
         // written at once: only what has already arrived shares the write.
