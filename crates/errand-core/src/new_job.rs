@@ -163,29 +163,3 @@ impl NewJob {
             && self.meta == other.meta
     }
 }
-
-/// Splits `indices` (ascending positions in `jobs`) into runs of consecutive
-/// positions whose jobs have the same shape. Stores insert each run with one
-/// statement, keeping ids in input order.
-pub fn shape_runs(jobs: &[NewJob], indices: &[usize]) -> Vec<Vec<usize>> {
-    let mut runs: Vec<Vec<usize>> = Vec::new();
-    for &i in indices {
-        match runs.last_mut() {
-            Some(run)
-                if run
-                    .last()
-                    .is_some_and(|&j| j + 1 == i && jobs[j].same_shape(&jobs[i])) =>
-            {
-                run.push(i)
-            }
-            _ => runs.push(vec![i]),
-        }
-    }
-    runs
-}
-
-/// True when runs are long enough that one statement per run beats one
-/// statement carrying every field of every job.
-pub fn runs_pay_off(runs: &[Vec<usize>], jobs: usize) -> bool {
-    runs.len() == 1 || runs.len() * 4 <= jobs
-}

@@ -2,34 +2,15 @@ use std::collections::BTreeMap;
 use std::future::Future;
 
 use chrono::{DateTime, Utc};
-use errand_core::store::{runs_pay_off, shape_runs};
 use errand_core::validate::DEFAULT_MAX_INPUT_BYTES;
 use errand_core::{EnqueueBuilder, Enqueued, Error, Job, JobId, NewJob, Result};
-use serde::Serialize;
+use errand_sql::EnqueuePlan;
+use errand_sql::enqueue::{Bulk, BulkRow};
 use sqlx::PgConnection;
 
 use crate::PgStore;
 use crate::error::db_error;
 use crate::queries::Queries;
-
-#[derive(Serialize)]
-struct BulkRow<'a> {
-    kind: &'a str,
-    queue: &'a str,
-    priority: i16,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    tenant: Option<&'a str>,
-    input: &'a serde_json::Value,
-    max_attempts: u32,
-    run_at: DateTime<Utc>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    batch_id: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    cron_name: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    cron_fire_at: Option<DateTime<Utc>>,
-    meta: &'a BTreeMap<String, String>,
-}
 
 fn meta_json(meta: &BTreeMap<String, String>) -> serde_json::Value {
     serde_json::Value::Object(
@@ -39,46 +20,22 @@ fn meta_json(meta: &BTreeMap<String, String>) -> serde_json::Value {
     )
 }
 
-fn assign(ids: Vec<i64>, slots: &[usize], results: &mut [Option<Enqueued>]) -> Result<()> {
-    if ids.len() != slots.len() {
-        return Err(Error::backend_msg(format!(
-            "bulk insert stored {} of {} jobs",
-            ids.len(),
-            slots.len()
-        )));
-    }
-    let mut ids = ids;
-    // Rows were inserted in input order from one identity sequence.
-    ids.sort_unstable();
-    for (slot, id) in slots.iter().zip(ids) {
-        results[*slot] = Some(Enqueued {
-            id: JobId(id),
-            duplicate: false,
-        });
-    }
-    Ok(())
-}
-
-/// Inserts validated jobs on a connection (inside a transaction when several
-/// statements must be atomic).
+/// Inserts validated jobs on a connection (inside a transaction unless
+/// [`EnqueuePlan::single_statement`] says one statement does it).
 pub(crate) async fn insert_jobs(
     conn: &mut PgConnection,
     q: &Queries,
     jobs: &[NewJob],
     now: DateTime<Utc>,
 ) -> Result<Vec<Enqueued>> {
-    let mut results: Vec<Option<Enqueued>> = vec![None; jobs.len()];
-    let plain: Vec<usize> = (0..jobs.len())
-        .filter(|&i| jobs[i].unique.is_none())
-        .collect();
-    if plain.len() > 1 {
-        let runs = shape_runs(jobs, &plain);
-        if runs_pay_off(&runs, plain.len()) {
-            for run in runs.iter().filter(|run| run.len() > 1) {
+    let mut plan = EnqueuePlan::new(jobs);
+    for bulk in plan.bulk() {
+        let (ids, slots): (Vec<i64>, Vec<usize>) = match bulk {
+            Bulk::Shared(run) => {
                 let job = &jobs[run[0]];
                 let inputs =
                     serde_json::Value::Array(run.iter().map(|&i| jobs[i].input.clone()).collect());
-                let ids: Vec<i64> = sqlx::query_scalar(q.enqueue_shared.clone())
+                let ids = sqlx::query_scalar(q.enqueue_shared.clone())
                     .bind(inputs)
                     .bind(&job.kind)
                     .bind(&job.queue)
@@ -94,53 +51,28 @@ pub(crate) async fn insert_jobs(
                     .fetch_all(&mut *conn)
                     .await
                     .map_err(db_error)?;
-                assign(ids, run, &mut results)?;
+                (ids, run)
             }
-        } else {
-            let rows: Vec<BulkRow<'_>> = plain
-                .iter()
-                .map(|&i| {
-                    let job = &jobs[i];
-                    BulkRow {
-                        kind: &job.kind,
-                        queue: &job.queue,
-                        priority: job.priority,
-                        tenant: job.tenant.as_deref(),
-                        input: &job.input,
-                        max_attempts: job.max_attempts,
-                        run_at: job.run_at.unwrap_or(now),
-                        batch_id: job.batch_id,
-                        cron_name: job.cron.as_ref().map(|c| c.name.as_str()),
-                        cron_fire_at: job.cron.as_ref().map(|c| c.fire_at),
-                        meta: &job.meta,
-                    }
-                })
-                .collect();
-            let ids: Vec<i64> = sqlx::query_scalar(q.enqueue_bulk.clone())
-                .bind(serde_json::to_value(&rows)?)
-                .bind(now)
-                .fetch_all(&mut *conn)
-                .await
-                .map_err(db_error)?;
-            assign(ids, &plain, &mut results)?;
-        }
+            Bulk::PerRow(slots) => {
+                let rows: Vec<BulkRow<'_, DateTime<Utc>>> = slots
+                    .iter()
+                    .map(|&i| BulkRow::new(&jobs[i], now, |t| t))
+                    .collect();
+                let ids = sqlx::query_scalar(q.enqueue_bulk.clone())
+                    .bind(serde_json::to_value(&rows)?)
+                    .bind(now)
+                    .fetch_all(&mut *conn)
+                    .await
+                    .map_err(db_error)?;
+                (ids, slots)
+            }
+        };
+        plan.ids_stored(&slots, ids)?;
     }
-    for (i, job) in jobs.iter().enumerate() {
-        if results[i].is_none() {
-            results[i] = Some(insert_one(conn, q, job, now).await?);
-        }
+    for i in plan.one_by_one() {
+        plan.set(i, insert_one(conn, q, &jobs[i], now).await?);
     }
-    Ok(results.into_iter().flatten().collect())
-}
-
-/// True when `insert_jobs` needs a single statement (atomic on its own).
-pub(crate) fn single_statement(jobs: &[NewJob]) -> bool {
-    if jobs.iter().any(|job| job.unique.is_some()) {
-        return false;
-    }
-    let all: Vec<usize> = (0..jobs.len()).collect();
-    let runs = shape_runs(jobs, &all);
-    jobs.len() <= 1 || runs.len() == 1 || !runs_pay_off(&runs, jobs.len())
+    plan.finish()
 }
 
 /// Attempts of a keyed insert before giving up: each new attempt follows a

@@ -1,27 +1,15 @@
 use errand_core::Error;
+use sqlx::error::DatabaseError;
 
 /// The one translation from sqlx errors to errand errors for this backend;
 /// the sqlx error stays as the cause.
 pub(crate) fn db_error(e: sqlx::Error) -> Error {
-    let message = e.to_string();
-    match &e {
-        sqlx::Error::Io(_)
-        | sqlx::Error::Tls(_)
-        | sqlx::Error::PoolTimedOut
-        | sqlx::Error::PoolClosed
-        | sqlx::Error::WorkerCrashed => Error::unavailable(message, e),
-        sqlx::Error::Database(db) => {
-            let code = db.code().map(|c| c.into_owned()).unwrap_or_default();
-            // Class 08: connection exceptions; 57P01..03: the server is shutting
-            // down or restarting; 53300: too many connections.
-            if code.starts_with("08") || code.starts_with("57P") || code == "53300" {
-                Error::unavailable(message, e)
-            } else if db.is_unique_violation() {
-                Error::conflict(db.message().to_owned())
-            } else {
-                Error::backend(message, e)
-            }
-        }
-        _ => Error::backend(message, e),
-    }
+    errand_sql::db_error(e, server_unavailable)
+}
+
+/// Class 08: connection exceptions; 57P01..03: the server is shutting down or
+/// restarting; 53300: too many connections. Each may pass if tried again.
+fn server_unavailable(db: &dyn DatabaseError) -> bool {
+    let code = db.code().unwrap_or_default();
+    code.starts_with("08") || code.starts_with("57P") || code == "53300"
 }

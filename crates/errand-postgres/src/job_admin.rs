@@ -1,16 +1,21 @@
 //! [`JobAdmin`] for [`PgStore`]: reading and managing jobs.
 
-use crate::error::db_error;
-use crate::rows::job_row;
 use async_trait::async_trait;
-use chrono::Utc;
-use errand_core::store::{CancelParams, DeleteParams, GetParams, RetryParams, StatsParams};
-use errand_core::{CancelOutcome, Error, JobRow, ListParams, Result, StateCount, Stats};
-use sqlx::Row;
+use chrono::{DateTime, Utc};
+use errand_core::store::{
+    CancelParams, DeleteParams, GetParams, PruneOutcome, PruneParams, RescheduleParams,
+    RetryParams, StatsParams,
+};
+use errand_core::{
+    CancelOutcome, Error, JobAdmin, JobId, JobRow, JobState, ListParams, Result, Stats,
+};
+use errand_sql::rows::{id_and_state, state_count};
+use sqlx::PgConnection;
 
 use crate::PgStore;
-use errand_core::JobAdmin;
-use errand_core::store::*;
+use crate::error::db_error;
+use crate::queries::Queries;
+use crate::rows::{PgColumns, job_row};
 
 #[async_trait]
 impl JobAdmin for PgStore {
@@ -46,7 +51,7 @@ impl JobAdmin for PgStore {
         }
         let ids: Vec<i64> = params.ids.iter().map(|id| id.0).collect();
         let mut tx = self.inner.pool.begin().await.map_err(db_error)?;
-        let found = self.job_states(&mut tx, &ids, params.now).await?;
+        let found = job_states(&mut tx, &self.inner.q, &ids, params.now).await?;
         let outcome = CancelOutcome::plan(&params.ids, &found);
         if !outcome.cancelled.is_empty() {
             sqlx::query(self.inner.q.cancel_waiting.clone())
@@ -69,7 +74,7 @@ impl JobAdmin for PgStore {
 
     async fn retry(&self, params: RetryParams) -> Result<()> {
         let mut tx = self.inner.pool.begin().await.map_err(db_error)?;
-        let found = self.job_states(&mut tx, &[params.id.0], params.now).await?;
+        let found = job_states(&mut tx, &self.inner.q, &[params.id.0], params.now).await?;
         params.check(found.first().map(|(_, state)| *state))?;
         sqlx::query(self.inner.q.retry.clone())
             .bind(params.id.0)
@@ -92,22 +97,16 @@ impl JobAdmin for PgStore {
             .fetch_all(&self.inner.pool)
             .await
             .map_err(db_error)?;
-        let mut counts = Vec::with_capacity(rows.len());
-        for row in rows {
-            let state: String = row.try_get(1).map_err(db_error)?;
-            let count: i64 = row.try_get(2).map_err(db_error)?;
-            counts.push(StateCount {
-                queue: row.try_get(0).map_err(db_error)?,
-                state: state.parse()?,
-                count: u64::try_from(count).unwrap_or(0),
-            });
-        }
+        let counts = rows
+            .iter()
+            .map(|row| state_count(&PgColumns(row)))
+            .collect::<Result<Vec<_>>>()?;
         Ok(Stats { counts })
     }
 
     async fn delete(&self, params: DeleteParams) -> Result<()> {
         let mut tx = self.inner.pool.begin().await.map_err(db_error)?;
-        let found = self.job_states(&mut tx, &[params.id.0], Utc::now()).await?;
+        let found = job_states(&mut tx, &self.inner.q, &[params.id.0], Utc::now()).await?;
         params.check(found.first().map(|(_, state)| *state))?;
         sqlx::query(self.inner.q.delete.clone())
             .bind(params.id.0)
@@ -121,7 +120,7 @@ impl JobAdmin for PgStore {
     async fn reschedule(&self, params: RescheduleParams) -> Result<JobRow> {
         params.validate()?;
         let mut tx = self.inner.pool.begin().await.map_err(db_error)?;
-        let found = self.job_states(&mut tx, &[params.id.0], params.now).await?;
+        let found = job_states(&mut tx, &self.inner.q, &[params.id.0], params.now).await?;
         params.check(found.first().map(|(_, state)| *state))?;
         sqlx::query(self.inner.q.reschedule.clone())
             .bind(params.id.0)
@@ -156,4 +155,22 @@ impl JobAdmin for PgStore {
             .map_err(db_error)?;
         Ok(PruneOutcome::of(ids, params.limit))
     }
+}
+
+/// The public states of the jobs of `ids` that exist, locked until the admin
+/// operation's transaction ends so that they still hold when it writes.
+async fn job_states(
+    conn: &mut PgConnection,
+    q: &Queries,
+    ids: &[i64],
+    now: DateTime<Utc>,
+) -> Result<Vec<(JobId, JobState)>> {
+    let rows = sqlx::query(q.job_states.clone())
+        .bind(ids)
+        .fetch_all(conn)
+        .await
+        .map_err(db_error)?;
+    rows.iter()
+        .map(|row| id_and_state(&PgColumns(row), now))
+        .collect()
 }

@@ -1,6 +1,6 @@
 //! [`JobStore`] for [`PgStore`]: the hot path of workers.
 
-use crate::enqueue::{insert_jobs, single_statement};
+use crate::enqueue::insert_jobs;
 use crate::error::db_error;
 use crate::rows::{job_row, pairs};
 use crate::transaction::PgTxSource;
@@ -10,9 +10,9 @@ use errand_core::store::{
     RenewParams, RescueParams, RescueUnheldParams, Wakeup, order_as_picked,
 };
 use errand_core::{Capabilities, Enqueued, JobId, JobRow, Result, StateMap};
+use errand_sql::EnqueuePlan;
 use serde_json::json;
-use sqlx::Row;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use crate::PgStore;
 use errand_core::JobStore;
@@ -39,7 +39,7 @@ impl JobStore for PgStore {
         }
         // These connections defer the insert trigger's notification to
         // `notify`, which coalesces those of concurrent enqueues.
-        let results = if single_statement(&params.jobs) {
+        let results = if EnqueuePlan::single_statement(&params.jobs) {
             let mut conn = self.inner.enqueue.acquire().await.map_err(db_error)?;
             insert_jobs(&mut conn, &self.inner.q, &params.jobs, params.now).await?
         } else {
@@ -177,28 +177,15 @@ impl JobStore for PgStore {
             .fetch_all(&self.inner.jobs)
             .await
             .map_err(db_error)?;
-        let mut held: HashMap<(i64, i32), bool> = HashMap::new();
-        for row in rows {
-            held.insert(
-                (
-                    row.try_get(0).map_err(db_error)?,
-                    row.try_get(1).map_err(db_error)?,
-                ),
-                row.try_get(2).map_err(db_error)?,
-            );
-        }
-        Ok(params
-            .jobs
+        let held = rows
             .iter()
-            .map(|(id, attempt)| {
-                let status = held.get(&(id.0, i32::try_from(*attempt).unwrap_or(-1)));
-                LeaseStatus {
-                    id: *id,
-                    held: status.is_some(),
-                    cancel_requested: status.copied().unwrap_or(false),
-                }
+            .map(|row| {
+                let (id, attempt, cancel): (i64, i32, bool) =
+                    sqlx::FromRow::from_row(row).map_err(db_error)?;
+                Ok((id, i64::from(attempt), cancel))
             })
-            .collect())
+            .collect::<Result<Vec<_>>>()?;
+        Ok(LeaseStatus::of_held(&params.jobs, held))
     }
 
     async fn rescue(&self, params: RescueParams) -> Result<Vec<JobId>> {

@@ -1,39 +1,45 @@
+use async_trait::async_trait;
 use errand_core::{Error, Result};
-use sqlx::{AssertSqlSafe, PgPool};
+use errand_sql::{Migration, Migrator};
+use sqlx::{AssertSqlSafe, PgConnection, PgPool, Postgres, Transaction};
 
 use crate::error::db_error;
 use crate::queries::{render, validate_schema};
 
-/// The schema migrations, in order: (version, name, SQL template). `{schema}`
-/// stands for the store's schema; [`migration_sql`] renders them for one.
-pub const MIGRATIONS: &[(i64, &str, &str)] = &[
-    (1, "jobs", include_str!("../migrations/0001_jobs.sql")),
-    (
+const fn migration(version: i64, name: &'static str, sql: &'static str) -> Migration {
+    Migration { version, name, sql }
+}
+
+/// The schema migrations, in order. Their SQL is a template in which
+/// `{schema}` stands for the store's schema; [`migration_sql`] renders them.
+pub const MIGRATIONS: &[Migration] = &[
+    migration(1, "jobs", include_str!("../migrations/0001_jobs.sql")),
+    migration(
         2,
         "autovacuum",
         include_str!("../migrations/0002_autovacuum.sql"),
     ),
-    (
+    migration(
         3,
         "deferred_notify",
         include_str!("../migrations/0003_deferred_notify.sql"),
     ),
-    (
+    migration(
         4,
         "fewer_running_indexes",
         include_str!("../migrations/0004_fewer_running_indexes.sql"),
     ),
-    (
+    migration(
         5,
         "no_kind_index",
         include_str!("../migrations/0005_no_kind_index.sql"),
     ),
-    (
+    migration(
         6,
         "fillfactor",
         include_str!("../migrations/0006_fillfactor.sql"),
     ),
-    (
+    migration(
         7,
         "due_index_key",
         include_str!("../migrations/0007_due_index_key.sql"),
@@ -44,6 +50,8 @@ const PREPARE: &str = "CREATE SCHEMA IF NOT EXISTS {schema};
 CREATE TABLE IF NOT EXISTS {schema}.migrations (
     version bigint PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now());";
 
+const RECORD: &str = "INSERT INTO {schema}.migrations (version, name) VALUES ($1, $2)";
+
 /// The whole schema as SQL, for teams that apply migrations with their own tool.
 ///
 /// ```
@@ -53,7 +61,12 @@ CREATE TABLE IF NOT EXISTS {schema}.migrations (
 pub fn migration_sql(schema: &str) -> Result<String> {
     validate_schema(schema)?;
     let mut sql = render(PREPARE, schema);
-    for (version, name, template) in MIGRATIONS {
+    for Migration {
+        version,
+        name,
+        sql: template,
+    } in MIGRATIONS
+    {
         sql.push_str(&format!("\n\n-- migration {version}: {name}\n"));
         sql.push_str(&render(template, schema));
         sql.push_str(&render(
@@ -64,52 +77,64 @@ pub fn migration_sql(schema: &str) -> Result<String> {
     Ok(sql)
 }
 
-/// Applies missing migrations under a transaction-scoped advisory lock, so two
+/// Migrates one schema under a transaction-scoped advisory lock, so two
 /// processes starting at once apply each migration exactly once.
-pub(crate) async fn migrate(pool: &PgPool, schema: &str) -> Result<()> {
-    let mut tx = pool.begin().await.map_err(db_error)?;
-    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('errand:migrate:' || $1, 0))")
-        .bind(schema)
-        .execute(&mut *tx)
-        .await
-        .map_err(db_error)?;
-    sqlx::raw_sql(AssertSqlSafe(render(PREPARE, schema)))
-        .execute(&mut *tx)
-        .await
-        .map_err(db_error)?;
-    let applied: Vec<i64> = sqlx::query_scalar(AssertSqlSafe(render(
-        "SELECT version FROM {schema}.migrations ORDER BY version",
-        schema,
-    )))
-    .fetch_all(&mut *tx)
-    .await
-    .map_err(db_error)?;
-    let known = MIGRATIONS.last().map_or(0, |(v, _, _)| *v);
-    if let Some(newest) = applied.last()
-        && *newest > known
-    {
-        return Err(Error::conflict(format!(
-            "schema {schema} is at version {newest}, newer than this errand knows ({known}): upgrade errand"
-        )));
+pub(crate) struct SchemaMigrator<'a> {
+    pub(crate) pool: &'a PgPool,
+    pub(crate) schema: &'a str,
+}
+
+#[async_trait]
+impl Migrator for SchemaMigrator<'_> {
+    type Db = Postgres;
+
+    fn migrations(&self) -> &'static [Migration] {
+        MIGRATIONS
     }
-    for (version, name, template) in MIGRATIONS {
-        if applied.contains(version) {
-            continue;
-        }
-        sqlx::raw_sql(AssertSqlSafe(render(template, schema)))
+
+    fn place(&self) -> String {
+        format!("schema {}", self.schema)
+    }
+
+    async fn begin(&self) -> Result<Transaction<'static, Postgres>> {
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('errand:migrate:' || $1, 0))")
+            .bind(self.schema)
             .execute(&mut *tx)
             .await
             .map_err(db_error)?;
-        sqlx::query(AssertSqlSafe(render(
-            "INSERT INTO {schema}.migrations (version, name) VALUES ($1, $2)",
-            schema,
-        )))
-        .bind(version)
-        .bind(*name)
-        .execute(&mut *tx)
-        .await
-        .map_err(db_error)?;
-        tracing::info!(version, name, schema, "applied errand migration");
+        sqlx::raw_sql(AssertSqlSafe(render(PREPARE, self.schema)))
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        Ok(tx)
     }
-    tx.commit().await.map_err(db_error)
+
+    async fn applied(&self, conn: &mut PgConnection) -> Result<Vec<i64>> {
+        sqlx::query_scalar(AssertSqlSafe(render(
+            "SELECT version FROM {schema}.migrations ORDER BY version",
+            self.schema,
+        )))
+        .fetch_all(conn)
+        .await
+        .map_err(db_error)
+    }
+
+    async fn apply(&self, conn: &mut PgConnection, migration: &Migration) -> Result<()> {
+        sqlx::raw_sql(AssertSqlSafe(render(migration.sql, self.schema)))
+            .execute(&mut *conn)
+            .await
+            .map_err(db_error)?;
+        sqlx::query(AssertSqlSafe(render(RECORD, self.schema)))
+            .bind(migration.version)
+            .bind(migration.name)
+            .execute(conn)
+            .await
+            .map_err(db_error)?;
+        Ok(())
+    }
+
+    fn error(e: sqlx::Error) -> Error {
+        db_error(e)
+    }
 }

@@ -6,16 +6,17 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use errand_core::store::{ClaimParams, WakeupSender};
-use errand_core::{EnqueueBuilder, Enqueued, Error, Job, JobId, JobRow, JobState, NewJob, Result};
+use errand_core::{EnqueueBuilder, Enqueued, Error, Job, JobRow, NewJob, Result};
+use errand_sql::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{Connection, PgConnection, PgPool, Row};
+use sqlx::{Connection, PgConnection, PgPool};
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
 use crate::enqueue::enqueue_all_in;
 use crate::error::db_error;
 use crate::listener::{listen, send_notifications};
-use crate::migrate::migrate;
+use crate::migrate::SchemaMigrator;
 use crate::options::PgOptions;
 use crate::queries::{Queries, channel, validate_schema};
 use crate::rows::job_row;
@@ -194,7 +195,12 @@ impl PgStore {
         if let Some(every) = settings.vacuum_every {
             errand_core::validate::limit("vacuum_every", every as usize, u32::MAX as usize)?;
         }
-        migrate(&pool, &settings.schema).await?;
+        SchemaMigrator {
+            pool: &pool,
+            schema: &settings.schema,
+        }
+        .run()
+        .await?;
         // Every statement of this pool is written for one index walk, and a
         // job table changes too fast for the planner's estimates: no bitmap
         // or sequential scans, no JIT, one generic plan per statement made
@@ -324,34 +330,6 @@ impl PgStore {
                 .store(vacuum_distance(every, rows), Ordering::Relaxed);
         }
         Ok(())
-    }
-
-    /// The public states of the jobs of `ids` that exist, locked until the
-    /// admin operation's transaction ends.
-    pub(crate) async fn job_states(
-        &self,
-        conn: &mut PgConnection,
-        ids: &[i64],
-        now: DateTime<Utc>,
-    ) -> Result<Vec<(JobId, JobState)>> {
-        let rows = sqlx::query(self.inner.q.job_states.clone())
-            .bind(ids)
-            .fetch_all(conn)
-            .await
-            .map_err(db_error)?;
-        rows.iter()
-            .map(|row| {
-                let stored: String = row.try_get("state").map_err(db_error)?;
-                let attempt: i32 = row.try_get("attempt").map_err(db_error)?;
-                let state = JobState::of_stored(
-                    &stored,
-                    row.try_get("run_at").map_err(db_error)?,
-                    u32::try_from(attempt).unwrap_or(0),
-                    now,
-                )?;
-                Ok((JobId(row.try_get("id").map_err(db_error)?), state))
-            })
-            .collect()
     }
 
     /// Drops the schema and everything in it (tests, uninstall).

@@ -1,25 +1,55 @@
 //! `PgTx`: a job's own transaction, committed together with its completion.
 
-use std::sync::Arc;
-
 use async_trait::async_trait;
-use errand_core::store::{AttemptTransaction, Completion, TransactionEnd};
-use errand_core::{FromContext, JobContext, JobError, Result, StateMap};
+use errand_core::store::Completion;
+use errand_core::{Error, FromContext, JobContext, JobError, Result, StateMap};
+use errand_sql::{JobTx, TxSource};
 use serde_json::json;
 use sqlx::{PgConnection, Postgres, Transaction};
-use tokio::sync::{Mutex, OwnedMappedMutexGuard, OwnedMutexGuard};
 
 use crate::PgStore;
 use crate::error::db_error;
 
-/// What a worker on a `PgStore` offers to `PgTx` (see `Store::provide`): the
-/// store whose pool the transactions use, whose fenced completion statement
-/// ends them, and which counts their ends toward its next vacuum.
+/// What a worker on a `PgStore` offers to `PgTx` (see `JobStore::provide`):
+/// the store whose pool the transactions use, whose fenced completion
+/// statement ends them, and which counts their ends toward its next vacuum.
 pub(crate) struct PgTxSource {
-    pub store: PgStore,
+    pub(crate) store: PgStore,
 }
 
-type Slot = Arc<Mutex<Option<Transaction<'static, Postgres>>>>;
+#[async_trait]
+impl TxSource for PgTxSource {
+    type Db = Postgres;
+    const MISSING: &'static str = "PgTx needs a worker whose store is a PgStore";
+
+    async fn begin(&self) -> Result<Transaction<'static, Postgres>> {
+        self.store.pool().begin().await.map_err(db_error)
+    }
+
+    async fn complete_in(&self, conn: &mut PgConnection, completion: &Completion) -> Result<bool> {
+        let item = json!([{
+            "id": completion.id.0,
+            "attempt": completion.attempt,
+            "output": completion.output,
+        }]);
+        let applied: Option<i64> = sqlx::query_scalar(self.store.complete_statement())
+            .bind(item)
+            .bind(&completion.worker)
+            .bind(completion.now)
+            .fetch_optional(conn)
+            .await
+            .map_err(db_error)?;
+        Ok(applied.is_some())
+    }
+
+    fn error(e: sqlx::Error) -> Error {
+        db_error(e)
+    }
+
+    fn committed(&self) {
+        self.store.ended(1);
+    }
+}
 
 /// A job's own transaction on the store's database: what the job writes
 /// through it and the job's completion commit together, or not at all.
@@ -43,94 +73,26 @@ type Slot = Arc<Mutex<Option<Transaction<'static, Postgres>>>>;
 ///     Ok(())
 /// }
 /// ```
-pub struct PgTx {
-    source: Arc<PgTxSource>,
-    slot: Slot,
-}
-
-impl std::fmt::Debug for PgTx {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PgTx").finish_non_exhaustive()
-    }
-}
+#[derive(Debug)]
+pub struct PgTx(JobTx<PgTxSource>);
 
 /// The connection of a job's transaction, locked while it is held.
-pub type PgTxConn = OwnedMappedMutexGuard<Option<Transaction<'static, Postgres>>, PgConnection>;
+pub type PgTxConn = errand_sql::TxConn<Postgres>;
 
 impl PgTx {
     /// The transaction's connection, beginning the transaction on first use.
     /// Use it as `&mut *conn` with sqlx; drop it before the job returns.
     pub async fn conn(&self) -> Result<PgTxConn> {
-        let mut guard: OwnedMutexGuard<_> = Arc::clone(&self.slot).lock_owned().await;
-        if guard.is_none() {
-            *guard = Some(self.source.store.pool().begin().await.map_err(db_error)?);
-        }
-        OwnedMutexGuard::try_map(guard, |tx| tx.as_deref_mut())
-            .map_err(|_| errand_core::Error::conflict("the job's transaction has already ended"))
+        self.0.conn().await
     }
 }
 
 impl FromContext for PgTx {
     fn from_context(ctx: &JobContext) -> std::result::Result<Self, JobError> {
-        let source = ctx
-            .state::<PgTxSource>()
-            .ok_or_else(|| JobError::fatal("PgTx needs a worker whose store is a PgStore"))?;
-        let slot: Slot = Arc::default();
-        ctx.transaction_slot().attach(Box::new(PgAttempt {
-            source: Arc::clone(&source),
-            slot: Arc::clone(&slot),
-        }));
-        Ok(PgTx { source, slot })
+        JobTx::from_context(ctx).map(PgTx)
     }
 
     fn check(states: &StateMap) -> std::result::Result<(), String> {
-        if states.contains::<PgTxSource>() {
-            Ok(())
-        } else {
-            Err("PgTx needs a worker whose store is a PgStore".to_owned())
-        }
-    }
-}
-
-/// The runtime's side of a `PgTx`.
-struct PgAttempt {
-    source: Arc<PgTxSource>,
-    slot: Slot,
-}
-
-#[async_trait]
-impl AttemptTransaction for PgAttempt {
-    async fn complete(self: Box<Self>, completion: Completion) -> Result<TransactionEnd> {
-        let Some(mut tx) = self.slot.lock().await.take() else {
-            return Ok(TransactionEnd::Unused);
-        };
-        let item = json!([{
-            "id": completion.id.0,
-            "attempt": completion.attempt,
-            "output": completion.output,
-        }]);
-        let applied: Option<i64> = sqlx::query_scalar(self.source.store.complete_statement())
-            .bind(item)
-            .bind(&completion.worker)
-            .bind(completion.now)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db_error)?;
-        if applied.is_none() {
-            tx.rollback().await.map_err(db_error)?;
-            return Ok(TransactionEnd::Stale);
-        }
-        tx.commit().await.map_err(db_error)?;
-        self.source.store.ended(1);
-        Ok(TransactionEnd::Committed)
-    }
-
-    async fn rollback(self: Box<Self>) {
-        if let Some(tx) = self.slot.lock().await.take()
-            && let Err(e) = tx.rollback().await
-        {
-            // The connection is closed instead of returned; nothing committed.
-            tracing::warn!(error = %e, "errand could not roll back a job's transaction");
-        }
+        JobTx::<PgTxSource>::check(states)
     }
 }

@@ -1,11 +1,10 @@
-use std::collections::BTreeMap;
 use std::future::Future;
 
 use chrono::{DateTime, Utc};
-use errand_core::store::{runs_pay_off, shape_runs};
 use errand_core::validate::DEFAULT_MAX_INPUT_BYTES;
 use errand_core::{EnqueueBuilder, Enqueued, Error, Job, JobId, NewJob, Result};
-use serde::Serialize;
+use errand_sql::EnqueuePlan;
+use errand_sql::enqueue::{Bulk, BulkRow};
 use sqlx::SqliteConnection;
 
 use crate::SqliteStore;
@@ -13,149 +12,57 @@ use crate::error::db_error;
 use crate::queries;
 use crate::rows::micros;
 
-#[derive(Serialize)]
-struct BulkRow<'a> {
-    kind: &'a str,
-    queue: &'a str,
-    priority: i16,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    tenant: Option<&'a str>,
-    input: &'a serde_json::Value,
-    run_at: i64,
-    max_attempts: u32,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    batch_id: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    cron_name: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    cron_fire_at: Option<i64>,
-    meta: &'a BTreeMap<String, String>,
-}
-
-impl<'a> BulkRow<'a> {
-    fn new(job: &'a NewJob, now: DateTime<Utc>) -> Self {
-        BulkRow {
-            kind: &job.kind,
-            queue: &job.queue,
-            priority: job.priority,
-            tenant: job.tenant.as_deref(),
-            input: &job.input,
-            run_at: micros(job.run_at.unwrap_or(now)),
-            max_attempts: job.max_attempts,
-            batch_id: job.batch_id,
-            cron_name: job.cron.as_ref().map(|c| c.name.as_str()),
-            cron_fire_at: job.cron.as_ref().map(|c| micros(c.fire_at)),
-            meta: &job.meta,
-        }
-    }
-}
-
-/// How the jobs without unique keys are written.
-enum Plan {
-    /// One statement per run of same-shaped consecutive jobs.
-    Shared(Vec<Vec<usize>>),
-    /// One statement with every field of every job in a JSON array.
-    PerRow,
-}
-
-fn plan(jobs: &[NewJob], plain: &[usize]) -> Plan {
-    let runs = shape_runs(jobs, plain);
-    if runs_pay_off(&runs, plain.len()) {
-        Plan::Shared(runs)
-    } else {
-        Plan::PerRow
-    }
-}
-
-/// True when `insert_jobs` writes these jobs with a single statement, which is
-/// atomic without an explicit transaction.
-pub(crate) fn single_statement(jobs: &[NewJob]) -> bool {
-    if jobs.iter().any(|job| job.unique.is_some()) {
-        return false;
-    }
-    let plain: Vec<usize> = (0..jobs.len()).collect();
-    jobs.len() <= 1
-        || matches!(plan(jobs, &plain), Plan::PerRow)
-        || matches!(plan(jobs, &plain), Plan::Shared(runs) if runs.len() == 1)
-}
-
-fn consecutive(first_id: i64, slots: &[usize], results: &mut [Option<Enqueued>]) {
-    for (offset, slot) in slots.iter().enumerate() {
-        results[*slot] = Some(Enqueued {
-            id: JobId(first_id + i64::try_from(offset).unwrap_or(0)),
-            duplicate: false,
-        });
-    }
-}
-
-fn check_count(stored: u64, expected: usize) -> Result<i64> {
-    let stored = usize::try_from(stored).unwrap_or(0);
-    if stored != expected {
-        return Err(Error::backend_msg(format!(
-            "bulk insert stored {stored} of {expected} jobs"
-        )));
-    }
-    Ok(i64::try_from(stored).unwrap_or(0))
-}
-
 /// Inserts validated jobs. Callers run it inside a transaction unless
-/// [`single_statement`] says one statement does it.
+/// [`EnqueuePlan::single_statement`] says one statement does it.
 pub(crate) async fn insert_jobs(
     conn: &mut SqliteConnection,
     jobs: &[NewJob],
     now: DateTime<Utc>,
 ) -> Result<Vec<Enqueued>> {
-    let mut results: Vec<Option<Enqueued>> = vec![None; jobs.len()];
-    let plain: Vec<usize> = (0..jobs.len())
-        .filter(|&i| jobs[i].unique.is_none())
-        .collect();
-    if plain.len() > 1 {
-        match plan(jobs, &plain) {
-            Plan::Shared(runs) => {
-                for run in runs.iter().filter(|run| run.len() > 1) {
-                    let job = &jobs[run[0]];
-                    let inputs: Vec<&serde_json::Value> =
-                        run.iter().map(|&i| &jobs[i].input).collect();
-                    let done = sqlx::query(queries::ENQUEUE_SHARED)
-                        .bind(serde_json::to_string(&inputs)?)
-                        .bind(&job.kind)
-                        .bind(&job.queue)
-                        .bind(job.priority)
-                        .bind(job.tenant.as_deref())
-                        .bind(i64::from(job.max_attempts))
-                        .bind(micros(job.run_at.unwrap_or(now)))
-                        .bind(micros(now))
-                        .bind(job.batch_id)
-                        .bind(job.cron.as_ref().map(|c| c.name.as_str()))
-                        .bind(job.cron.as_ref().map(|c| micros(c.fire_at)))
-                        .bind(serde_json::to_string(&job.meta)?)
-                        .execute(&mut *conn)
-                        .await
-                        .map_err(db_error)?;
-                    let n = check_count(done.rows_affected(), run.len())?;
-                    consecutive(done.last_insert_rowid() - n + 1, run, &mut results);
-                }
+    let mut plan = EnqueuePlan::new(jobs);
+    for bulk in plan.bulk() {
+        let (done, slots) = match bulk {
+            Bulk::Shared(run) => {
+                let job = &jobs[run[0]];
+                let inputs: Vec<&serde_json::Value> = run.iter().map(|&i| &jobs[i].input).collect();
+                let done = sqlx::query(queries::ENQUEUE_SHARED)
+                    .bind(serde_json::to_string(&inputs)?)
+                    .bind(&job.kind)
+                    .bind(&job.queue)
+                    .bind(job.priority)
+                    .bind(job.tenant.as_deref())
+                    .bind(i64::from(job.max_attempts))
+                    .bind(micros(job.run_at.unwrap_or(now)))
+                    .bind(micros(now))
+                    .bind(job.batch_id)
+                    .bind(job.cron.as_ref().map(|c| c.name.as_str()))
+                    .bind(job.cron.as_ref().map(|c| micros(c.fire_at)))
+                    .bind(serde_json::to_string(&job.meta)?)
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(db_error)?;
+                (done, run)
             }
-            Plan::PerRow => {
-                let rows: Vec<BulkRow<'_>> =
-                    plain.iter().map(|&i| BulkRow::new(&jobs[i], now)).collect();
+            Bulk::PerRow(slots) => {
+                let rows: Vec<BulkRow<'_, i64>> = slots
+                    .iter()
+                    .map(|&i| BulkRow::new(&jobs[i], now, micros))
+                    .collect();
                 let done = sqlx::query(queries::ENQUEUE_BULK)
                     .bind(serde_json::to_string(&rows)?)
                     .bind(micros(now))
                     .execute(&mut *conn)
                     .await
                     .map_err(db_error)?;
-                let n = check_count(done.rows_affected(), plain.len())?;
-                consecutive(done.last_insert_rowid() - n + 1, &plain, &mut results);
+                (done, slots)
             }
-        }
+        };
+        plan.rows_stored(&slots, done.last_insert_rowid(), done.rows_affected())?;
     }
-    for (i, job) in jobs.iter().enumerate() {
-        if results[i].is_none() {
-            results[i] = Some(insert_one(conn, job, now).await?);
-        }
+    for i in plan.one_by_one() {
+        plan.set(i, insert_one(conn, &jobs[i], now).await?);
     }
-    Ok(results.into_iter().flatten().collect())
+    plan.finish()
 }
 
 async fn insert_one(

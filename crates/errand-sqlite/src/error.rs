@@ -1,33 +1,20 @@
 use std::time::{Duration, Instant};
 
 use errand_core::Error;
+use sqlx::error::DatabaseError;
 
 /// The one translation from sqlx errors to errand errors for this backend;
 /// the sqlx error stays as the cause.
 pub(crate) fn db_error(e: sqlx::Error) -> Error {
-    let message = e.to_string();
-    match &e {
-        sqlx::Error::Io(_)
-        | sqlx::Error::PoolTimedOut
-        | sqlx::Error::PoolClosed
-        | sqlx::Error::WorkerCrashed => Error::unavailable(message, e),
-        sqlx::Error::Database(db) => {
-            // SQLITE_BUSY (5) and SQLITE_LOCKED (6), with their extended codes:
-            // another writer held the lock for longer than the busy timeout.
-            let busy = db
-                .code()
-                .and_then(|c| c.parse::<i32>().ok())
-                .is_some_and(|c| matches!(c & 0xff, 5 | 6));
-            if busy {
-                Error::unavailable(message, e)
-            } else if db.is_unique_violation() {
-                Error::conflict(db.message().to_owned())
-            } else {
-                Error::backend(message, e)
-            }
-        }
-        _ => Error::backend(message, e),
-    }
+    errand_sql::db_error(e, busy)
+}
+
+/// SQLITE_BUSY (5) and SQLITE_LOCKED (6), with their extended codes: another
+/// writer held the lock for longer than the busy timeout.
+fn busy(db: &dyn DatabaseError) -> bool {
+    db.code()
+        .and_then(|c| c.parse::<i32>().ok())
+        .is_some_and(|c| matches!(c & 0xff, 5 | 6))
 }
 
 /// SQLITE_BUSY or SQLITE_LOCKED (with their extended codes, BUSY_SNAPSHOT
@@ -43,9 +30,7 @@ pub(crate) fn is_busy(e: &Error) -> bool {
     source
         .downcast_ref::<sqlx::Error>()
         .and_then(|e| e.as_database_error())
-        .and_then(|db| db.code())
-        .and_then(|c| c.parse::<i32>().ok())
-        .is_some_and(|c| matches!(c & 0xff, 5 | 6))
+        .is_some_and(busy)
 }
 
 /// Runs a write again while another process holds the database's write lock

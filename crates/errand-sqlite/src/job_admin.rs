@@ -1,18 +1,22 @@
 //! [`JobAdmin`] for [`SqliteStore`]: reading and managing jobs.
 
-use crate::error::{db_error, write_once};
-use crate::queries;
-use crate::rows::{job_row, micros};
 use async_trait::async_trait;
-use chrono::Utc;
-use errand_core::store::{CancelParams, DeleteParams, GetParams, RetryParams, StatsParams};
-use errand_core::{CancelOutcome, Error, JobRow, ListParams, Result, StateCount, Stats};
-use sqlx::Row;
+use chrono::{DateTime, Utc};
+use errand_core::store::{
+    CancelParams, DeleteParams, GetParams, PruneOutcome, PruneParams, RescheduleParams,
+    RetryParams, StatsParams,
+};
+use errand_core::{
+    CancelOutcome, Error, JobAdmin, JobId, JobRow, JobState, ListParams, Result, Stats,
+};
+use errand_sql::rows::{id_and_state, state_count};
+use sqlx::SqliteConnection;
 
 use crate::SqliteStore;
-use crate::store::*;
-use errand_core::JobAdmin;
-use errand_core::store::*;
+use crate::error::{db_error, write_once};
+use crate::queries;
+use crate::rows::{SqliteColumns, job_row, micros};
+use crate::store::ids_json;
 
 #[async_trait]
 impl JobAdmin for SqliteStore {
@@ -98,16 +102,10 @@ impl JobAdmin for SqliteStore {
             .fetch_all(&self.inner.reader)
             .await
             .map_err(db_error)?;
-        let mut counts = Vec::with_capacity(rows.len());
-        for row in rows {
-            let state: String = row.try_get(1).map_err(db_error)?;
-            let count: i64 = row.try_get(2).map_err(db_error)?;
-            counts.push(StateCount {
-                queue: row.try_get(0).map_err(db_error)?,
-                state: state.parse()?,
-                count: u64::try_from(count).unwrap_or(0),
-            });
-        }
+        let counts = rows
+            .iter()
+            .map(|row| state_count(&SqliteColumns(row)))
+            .collect::<Result<Vec<_>>>()?;
         Ok(Stats { counts })
     }
 
@@ -163,4 +161,21 @@ impl JobAdmin for SqliteStore {
         .await?;
         Ok(PruneOutcome::of(ids, params.limit))
     }
+}
+
+/// The public states of the jobs of `ids` that exist, read in the admin
+/// operation's write transaction so that they hold until it commits.
+async fn job_states(
+    conn: &mut SqliteConnection,
+    ids: &[i64],
+    now: DateTime<Utc>,
+) -> Result<Vec<(JobId, JobState)>> {
+    let rows = sqlx::query(queries::JOB_STATES)
+        .bind(ids_json(ids))
+        .fetch_all(conn)
+        .await
+        .map_err(db_error)?;
+    rows.iter()
+        .map(|row| id_and_state(&SqliteColumns(row), now))
+        .collect()
 }

@@ -1,6 +1,6 @@
 //! [`JobStore`] for [`SqliteStore`]: the hot path of workers.
 
-use crate::enqueue::{insert_jobs, single_statement};
+use crate::enqueue::insert_jobs;
 use crate::error::{db_error, retry_busy, write_once};
 use crate::queries;
 use crate::rows::{job_row, micros, pairs};
@@ -11,9 +11,9 @@ use errand_core::store::{
     RenewParams, RescueParams, RescueUnheldParams, Wakeup, order_as_picked,
 };
 use errand_core::{Capabilities, Enqueued, JobId, JobRow, Result, StateMap};
+use errand_sql::EnqueuePlan;
 use serde_json::json;
-use sqlx::Row;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use crate::SqliteStore;
 use crate::store::*;
@@ -39,7 +39,7 @@ impl JobStore for SqliteStore {
         if params.jobs.is_empty() {
             return Ok(Vec::new());
         }
-        let results = if single_statement(&params.jobs) {
+        let results = if EnqueuePlan::single_statement(&params.jobs) {
             // One INSERT statement: atomic without an explicit transaction,
             // so it can run again when another process held the lock.
             retry_busy(self.inner.busy_timeout, || async {
@@ -184,25 +184,15 @@ impl JobStore for SqliteStore {
                 .fetch_all(&self.inner.writer)
         })
         .await?;
-        let mut held: HashMap<(i64, i64), bool> = HashMap::new();
-        for row in rows {
-            let id: i64 = row.try_get(0).map_err(db_error)?;
-            let attempt: i64 = row.try_get(1).map_err(db_error)?;
-            let cancel: i64 = row.try_get(2).map_err(db_error)?;
-            held.insert((id, attempt), cancel != 0);
-        }
-        Ok(params
-            .jobs
+        let held = rows
             .iter()
-            .map(|(id, attempt)| {
-                let status = held.get(&(id.0, i64::from(*attempt)));
-                LeaseStatus {
-                    id: *id,
-                    held: status.is_some(),
-                    cancel_requested: status.copied().unwrap_or(false),
-                }
+            .map(|row| {
+                let (id, attempt, cancel): (i64, i64, i64) =
+                    sqlx::FromRow::from_row(row).map_err(db_error)?;
+                Ok((id, attempt, cancel != 0))
             })
-            .collect())
+            .collect::<Result<Vec<_>>>()?;
+        Ok(LeaseStatus::of_held(&params.jobs, held))
     }
 
     async fn rescue(&self, params: RescueParams) -> Result<Vec<JobId>> {

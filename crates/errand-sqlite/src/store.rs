@@ -5,18 +5,19 @@ use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use errand_core::store::{ClaimParams, WakeupSender};
-use errand_core::{EnqueueBuilder, Enqueued, Error, Job, JobId, JobRow, JobState, NewJob, Result};
+use errand_core::{EnqueueBuilder, Enqueued, Error, Job, JobRow, NewJob, Result};
+use errand_sql::Migrator;
 use serde_json::json;
+use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Row, SqlitePool};
 
 use crate::enqueue::enqueue_all_in;
 use crate::error::{db_error, write_once};
 use crate::listener::{Signal, listen, wake_path};
-use crate::migrate::migrate;
+use crate::migrate::FileMigrator;
 use crate::options::SqliteOptions;
 use crate::queries;
-use crate::rows::{from_micros, job_row};
+use crate::rows::job_row;
 
 /// Parses a `sqlite://path` (or `sqlite:path`, `sqlite::memory:`) URL,
 /// refusing any other scheme: the error names the URL.
@@ -157,7 +158,7 @@ impl SqliteStore {
             .map_err(db_error)?;
         // Migrations wait in SQLite's busy handler (once per open); the
         // writer's statements wait in `retry_busy` instead.
-        migrate(&reader).await?;
+        FileMigrator { pool: &reader }.run().await?;
         let writer = SqlitePoolOptions::new()
             .test_before_acquire(false)
             .max_connections(1)
@@ -314,28 +315,4 @@ pub(crate) fn rfc3339(t: DateTime<Utc>) -> String {
 
 pub(crate) fn ids_json(ids: &[i64]) -> String {
     serde_json::Value::from(ids.to_vec()).to_string()
-}
-
-/// The public states of the jobs of `ids` that exist, read in the admin
-/// operation's write transaction so that they hold until it commits.
-pub(crate) async fn job_states(
-    conn: &mut sqlx::SqliteConnection,
-    ids: &[i64],
-    now: DateTime<Utc>,
-) -> Result<Vec<(JobId, JobState)>> {
-    let rows = sqlx::query(queries::JOB_STATES)
-        .bind(ids_json(ids))
-        .fetch_all(conn)
-        .await
-        .map_err(db_error)?;
-    rows.iter()
-        .map(|row| {
-            let stored: String = row.try_get("state").map_err(db_error)?;
-            let attempt: i64 = row.try_get("attempt").map_err(db_error)?;
-            let run_at = from_micros(row.try_get("run_at").map_err(db_error)?)?;
-            let state =
-                JobState::of_stored(&stored, run_at, u32::try_from(attempt).unwrap_or(0), now)?;
-            Ok((JobId(row.try_get("id").map_err(db_error)?), state))
-        })
-        .collect()
 }

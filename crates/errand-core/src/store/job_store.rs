@@ -230,6 +230,41 @@ pub struct LeaseStatus {
     pub cancel_requested: bool,
 }
 
+impl LeaseStatus {
+    /// The status of each job asked about, in the order asked, from the
+    /// `(id, attempt, cancel_requested)` of the attempts the store found
+    /// still held by the worker (and renewed).
+    ///
+    /// ```
+    /// use errand_core::JobId;
+    /// use errand_core::store::LeaseStatus;
+    /// let asked = [(JobId(1), 1), (JobId(2), 3)];
+    /// let statuses = LeaseStatus::of_held(&asked, [(2, 3, true)]);
+    /// assert!(!statuses[0].held);
+    /// assert!(statuses[1].held && statuses[1].cancel_requested);
+    /// ```
+    pub fn of_held(
+        asked: &[(JobId, u32)],
+        held: impl IntoIterator<Item = (i64, i64, bool)>,
+    ) -> Vec<LeaseStatus> {
+        let held: std::collections::HashMap<(i64, i64), bool> = held
+            .into_iter()
+            .map(|(id, attempt, cancel)| ((id, attempt), cancel))
+            .collect();
+        asked
+            .iter()
+            .map(|(id, attempt)| {
+                let status = held.get(&(id.0, i64::from(*attempt)));
+                LeaseStatus {
+                    id: *id,
+                    held: status.is_some(),
+                    cancel_requested: status.copied().unwrap_or(false),
+                }
+            })
+            .collect()
+    }
+}
+
 /// Return jobs whose lease expired (their worker died) to the queue.
 ///
 /// Each rescued job has used its attempt: it records a `lease_expired` error

@@ -25,7 +25,6 @@ pub use job_store::{
 };
 pub use wakeup::{Wakeup, WakeupSender};
 
-pub use crate::new_job::{runs_pay_off, shape_runs};
 pub use crate::transaction::{AttemptTransaction, Completion, TransactionEnd, TransactionSlot};
 
 /// What a backend can do beyond the common contract.

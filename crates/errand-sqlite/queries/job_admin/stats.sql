@@ -3,8 +3,8 @@ SELECT queue,
        CASE WHEN state <> 'available' THEN state
             WHEN run_at <= ?1 THEN 'available'
             WHEN attempt = 0 THEN 'scheduled'
-            ELSE 'retrying' END AS public_state,
-       COUNT(*)
+            ELSE 'retrying' END AS state,
+       COUNT(*) AS count
 FROM errand_jobs
 WHERE ?2 IS NULL OR tenant = ?2
 GROUP BY 1, 2

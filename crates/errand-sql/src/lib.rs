@@ -1,0 +1,15 @@
+//! What errand's SQL stores share: the role `sqlx-core` plays for sqlx's
+//! drivers. Each backend brings its SQL, its pools and its types; the logic
+//! that does not depend on them lives here once.
+
+pub mod enqueue;
+pub mod error;
+pub mod migrate;
+pub mod rows;
+pub mod transaction;
+
+pub use enqueue::{BulkRow, EnqueuePlan};
+pub use error::db_error;
+pub use migrate::{Migration, Migrator};
+pub use rows::Columns;
+pub use transaction::{JobTx, TxConn, TxSource};
