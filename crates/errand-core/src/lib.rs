@@ -7,6 +7,7 @@
 
 mod backoff;
 mod context;
+pub mod cron;
 mod enqueue;
 mod error;
 mod job;
