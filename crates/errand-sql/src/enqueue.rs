@@ -145,13 +145,17 @@ impl EnqueuePlan {
     /// Positions of the jobs no bulk statement has written yet: they go one
     /// by one, in this order.
     pub fn one_by_one(&self) -> Vec<usize> {
-        let in_bulk = |i: &usize| {
-            self.bulk.iter().any(|b| match b {
-                Bulk::Shared(slots) | Bulk::PerRow(slots) => slots.contains(i),
-            })
-        };
+        let mut in_bulk = vec![false; self.results.len()];
+        for bulk in &self.bulk {
+            let (Bulk::Shared(slots) | Bulk::PerRow(slots)) = bulk;
+            for &slot in slots {
+                if let Some(flag) = in_bulk.get_mut(slot) {
+                    *flag = true;
+                }
+            }
+        }
         (0..self.results.len())
-            .filter(|i| self.results[*i].is_none() && !in_bulk(i))
+            .filter(|&i| self.results[i].is_none() && !in_bulk[i])
             .collect()
     }
 

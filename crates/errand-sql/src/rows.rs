@@ -54,6 +54,9 @@ pub fn id_and_state(row: &impl Columns, now: DateTime<Utc>) -> Result<(JobId, Jo
 /// The job in a row selected with the column list of the stores' `get.sql`,
 /// its public state derived at `now`.
 pub fn job_row(row: &impl Columns, now: DateTime<Utc>) -> Result<JobRow> {
+    let stored = required(row.text("state")?, "state")?;
+    let run_at = required(row.time("run_at")?, "run_at")?;
+    let attempt = narrow(required(row.int("attempt")?, "attempt")?, "attempt")?;
     let cron = match (row.text("cron_name")?, row.time("cron_fire_at")?) {
         (Some(name), Some(fire_at)) => Some(CronRef { name, fire_at }),
         _ => None,
@@ -67,13 +70,13 @@ pub fn job_row(row: &impl Columns, now: DateTime<Utc>) -> Result<JobRow> {
         input: row.json("input")?.unwrap_or(serde_json::Value::Null),
         output: row.json("output")?,
         errors: decoded::<Vec<AttemptError>>(row.json("errors")?, "errors")?,
-        state: job_state(row, now)?,
-        attempt: narrow(required(row.int("attempt")?, "attempt")?, "attempt")?,
+        state: JobState::of_stored(&stored, run_at, attempt, now)?,
+        attempt,
         max_attempts: narrow(
             required(row.int("max_attempts")?, "max_attempts")?,
             "max_attempts",
         )?,
-        run_at: required(row.time("run_at")?, "run_at")?,
+        run_at,
         created_at: required(row.time("created_at")?, "created_at")?,
         started_at: row.time("started_at")?,
         finished_at: row.time("finished_at")?,

@@ -1,7 +1,7 @@
 //! When a cron entry fires: cron expressions in a time zone, `@every`
 //! periods anchored at the Unix epoch, and schedules written in Rust.
 //!
-//! Daylight saving follows one rule (docs/guide.md, "Recurring work"):
+//! Daylight saving follows one rule:
 //! - an entry whose hour field is `*` or a step (`*/2`, `1-23/3`, `@hourly`)
 //!   fires on every instant of real time whose wall-clock time matches:
 //!   every 15 minutes stays every 15 minutes through both changes;
