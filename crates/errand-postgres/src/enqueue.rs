@@ -21,14 +21,14 @@ fn meta_json(meta: &BTreeMap<String, String>) -> serde_json::Value {
 }
 
 /// Inserts validated jobs on a connection (inside a transaction unless
-/// [`EnqueuePlan::single_statement`] says one statement does it).
+/// its plan says one statement does it).
 pub(crate) async fn insert_jobs(
     conn: &mut PgConnection,
     q: &Queries,
     jobs: &[NewJob],
+    mut plan: EnqueuePlan,
     now: DateTime<Utc>,
 ) -> Result<Vec<Enqueued>> {
-    let mut plan = EnqueuePlan::new(jobs);
     for bulk in plan.bulk() {
         let (ids, slots): (Vec<i64>, Vec<usize>) = match bulk {
             Bulk::Shared(run) => {
@@ -150,7 +150,8 @@ pub(crate) async fn enqueue_all_in(
     for job in &jobs {
         job.validate(DEFAULT_MAX_INPUT_BYTES)?;
     }
-    insert_jobs(conn, q, &jobs, now).await
+    let plan = EnqueuePlan::new(&jobs);
+    insert_jobs(conn, q, &jobs, plan, now).await
 }
 
 /// Sends a typed job through the application's own PostgreSQL transaction,

@@ -39,12 +39,14 @@ impl JobStore for PgStore {
         }
         // These connections defer the insert trigger's notification to
         // `notify`, which coalesces those of concurrent enqueues.
-        let results = if EnqueuePlan::single_statement(&params.jobs) {
+        let plan = EnqueuePlan::new(&params.jobs);
+        let results = if plan.single_statement() {
             let mut conn = self.inner.enqueue.acquire().await.map_err(db_error)?;
-            insert_jobs(&mut conn, &self.inner.q, &params.jobs, params.now).await?
+            insert_jobs(&mut conn, &self.inner.q, &params.jobs, plan, params.now).await?
         } else {
             let mut tx = self.inner.enqueue.begin().await.map_err(db_error)?;
-            let results = insert_jobs(&mut tx, &self.inner.q, &params.jobs, params.now).await?;
+            let results =
+                insert_jobs(&mut tx, &self.inner.q, &params.jobs, plan, params.now).await?;
             tx.commit().await.map_err(db_error)?;
             results
         };

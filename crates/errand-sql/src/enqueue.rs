@@ -60,10 +60,11 @@ pub enum Bulk {
 /// let ids: Vec<i64> = plan.finish().unwrap().iter().map(|e| e.id.0).collect();
 /// assert_eq!(ids, vec![10, 11, 12]);
 /// ```
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct EnqueuePlan {
     bulk: Vec<Bulk>,
     results: Vec<Option<Enqueued>>,
+    keyed: bool,
 }
 
 impl EnqueuePlan {
@@ -72,6 +73,7 @@ impl EnqueuePlan {
         let plain: Vec<usize> = (0..jobs.len())
             .filter(|&i| jobs[i].unique.is_none())
             .collect();
+        let keyed = plain.len() < jobs.len();
         let mut bulk = Vec::new();
         if plain.len() > 1 {
             let runs = shape_runs(jobs, &plain);
@@ -88,17 +90,14 @@ impl EnqueuePlan {
         EnqueuePlan {
             bulk,
             results: vec![None; jobs.len()],
+            keyed,
         }
     }
 
-    /// True when one statement writes all of `jobs`, which is atomic without
-    /// an explicit transaction.
-    pub fn single_statement(jobs: &[NewJob]) -> bool {
-        if jobs.len() <= 1 {
-            return jobs.iter().all(|job| job.unique.is_none());
-        }
-        let plan = EnqueuePlan::new(jobs);
-        plan.one_by_one().is_empty() && plan.bulk.len() == 1
+    /// True when one statement writes every job, which is atomic without an
+    /// explicit transaction (a keyed job takes several).
+    pub fn single_statement(&self) -> bool {
+        !self.keyed && self.bulk.len() + self.one_by_one().len() <= 1
     }
 
     /// The bulk statements to run (taken: a second call returns none).
@@ -247,7 +246,7 @@ mod tests {
         let mut plan = EnqueuePlan::new(&jobs);
         assert!(plan.one_by_one().is_empty());
         assert_eq!(plan.bulk(), vec![Bulk::Shared(vec![0, 1, 2, 3])]);
-        assert!(EnqueuePlan::single_statement(&jobs));
+        assert!(EnqueuePlan::new(&jobs).single_statement());
     }
 
     #[test]
@@ -257,7 +256,7 @@ mod tests {
             .collect();
         let mut plan = EnqueuePlan::new(&jobs);
         assert_eq!(plan.bulk(), vec![Bulk::PerRow((0..8).collect())]);
-        assert!(EnqueuePlan::single_statement(&jobs));
+        assert!(EnqueuePlan::new(&jobs).single_statement());
     }
 
     #[test]
@@ -267,7 +266,7 @@ mod tests {
         jobs.push(job("c"));
         let mut plan = EnqueuePlan::new(&jobs);
         assert_eq!(plan.one_by_one(), vec![16]);
-        assert!(!EnqueuePlan::single_statement(&jobs));
+        assert!(!EnqueuePlan::new(&jobs).single_statement());
         assert_eq!(
             plan.bulk(),
             vec![
@@ -284,10 +283,10 @@ mod tests {
         assert_eq!(plan.one_by_one(), vec![1]);
         // Positions 0 and 2 are not consecutive: two runs of one, per row.
         assert_eq!(plan.bulk(), vec![Bulk::PerRow(vec![0, 2])]);
-        assert!(!EnqueuePlan::single_statement(&jobs));
-        assert!(!EnqueuePlan::single_statement(&[keyed("a", "k")]));
-        assert!(EnqueuePlan::single_statement(&[job("a")]));
-        assert!(EnqueuePlan::single_statement(&[]));
+        assert!(!EnqueuePlan::new(&jobs).single_statement());
+        assert!(!EnqueuePlan::new(&[keyed("a", "k")]).single_statement());
+        assert!(EnqueuePlan::new(&[job("a")]).single_statement());
+        assert!(EnqueuePlan::new(&[]).single_statement());
     }
 
     #[test]

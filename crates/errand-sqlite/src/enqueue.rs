@@ -13,13 +13,13 @@ use crate::queries;
 use crate::rows::micros;
 
 /// Inserts validated jobs. Callers run it inside a transaction unless
-/// [`EnqueuePlan::single_statement`] says one statement does it.
+/// its plan says one statement does it.
 pub(crate) async fn insert_jobs(
     conn: &mut SqliteConnection,
     jobs: &[NewJob],
+    mut plan: EnqueuePlan,
     now: DateTime<Utc>,
 ) -> Result<Vec<Enqueued>> {
-    let mut plan = EnqueuePlan::new(jobs);
     for bulk in plan.bulk() {
         let (done, slots) = match bulk {
             Bulk::Shared(run) => {
@@ -152,7 +152,8 @@ pub(crate) async fn enqueue_all_in(
     for job in &jobs {
         job.validate(DEFAULT_MAX_INPUT_BYTES)?;
     }
-    insert_jobs(conn, &jobs, now).await
+    let plan = EnqueuePlan::new(&jobs);
+    insert_jobs(conn, &jobs, plan, now).await
 }
 
 /// Sends a typed job through the application's own SQLite transaction, for

@@ -39,17 +39,18 @@ impl JobStore for SqliteStore {
         if params.jobs.is_empty() {
             return Ok(Vec::new());
         }
-        let results = if EnqueuePlan::single_statement(&params.jobs) {
+        let plan = EnqueuePlan::new(&params.jobs);
+        let results = if plan.single_statement() {
             // One INSERT statement: atomic without an explicit transaction,
             // so it can run again when another process held the lock.
             retry_busy(self.inner.busy_timeout, || async {
                 let mut conn = self.inner.writer.acquire().await.map_err(db_error)?;
-                insert_jobs(&mut conn, &params.jobs, params.now).await
+                insert_jobs(&mut conn, &params.jobs, plan.clone(), params.now).await
             })
             .await?
         } else {
             let mut tx = self.begin_write().await?;
-            let results = insert_jobs(&mut tx, &params.jobs, params.now).await?;
+            let results = insert_jobs(&mut tx, &params.jobs, plan, params.now).await?;
             tx.commit().await.map_err(db_error)?;
             results
         };
