@@ -467,3 +467,50 @@ crate::special!(
     "postgres",
     async_workers_recover_forgotten_results_after_a_restart
 );
+
+/// A schema migrated by a newer errand (a version this one does not know) is
+/// refused with a conflict naming the version, and left as it was.
+pub async fn a_newer_schema_is_refused(_: Option<std::path::PathBuf>) {
+    let h = harness().await;
+    let schema = h.namespace.clone().unwrap_or_else(|| panic!("a schema"));
+    h.store
+        .enqueue(errand::store::EnqueueParams {
+            jobs: vec![NewJob::new("noop", serde_json::json!(null))],
+            now: Utc::now(),
+            max_input_bytes: 1000,
+        })
+        .await
+        .unwrap_or_else(|e| panic!("enqueue: {e}"));
+    let app = PgPool::connect(&h.url)
+        .await
+        .unwrap_or_else(|e| panic!("connect to {}: {e}", h.url));
+    sqlx::query(AssertSqlSafe(format!(
+        "INSERT INTO \"{schema}\".migrations (version, name) VALUES (999, 'from_the_future')"
+    )))
+    .execute(&app)
+    .await
+    .unwrap_or_else(|e| panic!("record version 999: {e}"));
+    let opened = PgStore::connect_with(
+        PgConnectOptions::from_str(&h.url).unwrap_or_else(|e| panic!("{}: {e}", h.url)),
+        PgOptions {
+            schema: schema.clone(),
+            ..PgOptions::default()
+        },
+    )
+    .await;
+    let Err(e) = opened else {
+        panic!("a schema at version 999 was accepted");
+    };
+    assert!(matches!(e, Error::Conflict { .. }), "{e:?}");
+    assert!(e.to_string().contains("999"), "{e}");
+    let jobs: i64 = sqlx::query_scalar(AssertSqlSafe(format!(
+        "SELECT count(*) FROM \"{schema}\".jobs"
+    )))
+    .fetch_one(&app)
+    .await
+    .unwrap_or_else(|e| panic!("count jobs: {e}"));
+    assert_eq!(jobs, 1, "the refused open changed the jobs table");
+    h.finish().await;
+}
+
+crate::special!("postgres", a_newer_schema_is_refused);

@@ -134,3 +134,44 @@ impl OpenTx for Open {
         self.tx.rollback().await.map_err(db)
     }
 }
+
+/// A database file migrated by a newer errand (a version this one does not
+/// know) is refused with a conflict naming the version, and left as it was.
+pub async fn a_newer_schema_is_refused(_: Option<std::path::PathBuf>) {
+    let h = harness().await;
+    let path = h
+        .url
+        .strip_prefix("sqlite://")
+        .unwrap_or_else(|| panic!("a sqlite:// url: {}", h.url))
+        .to_owned();
+    h.store
+        .enqueue(errand::store::EnqueueParams {
+            jobs: vec![NewJob::new("noop", serde_json::json!(null))],
+            now: Utc::now(),
+            max_input_bytes: 1000,
+        })
+        .await
+        .unwrap_or_else(|e| panic!("enqueue: {e}"));
+    let app = SqlitePool::connect_with(SqliteConnectOptions::new().filename(&path))
+        .await
+        .unwrap_or_else(|e| panic!("open {path}: {e}"));
+    sqlx::query(
+        "INSERT INTO errand_migrations (version, name, applied_at) VALUES (999, 'from_the_future', datetime('now'))",
+    )
+    .execute(&app)
+    .await
+    .unwrap_or_else(|e| panic!("record version 999: {e}"));
+    let Err(e) = SqliteStore::open(&path).await else {
+        panic!("a database at version 999 was accepted");
+    };
+    assert!(matches!(e, Error::Conflict { .. }), "{e:?}");
+    assert!(e.to_string().contains("999"), "{e}");
+    let jobs: i64 = sqlx::query_scalar("SELECT count(*) FROM errand_jobs")
+        .fetch_one(&app)
+        .await
+        .unwrap_or_else(|e| panic!("count jobs: {e}"));
+    assert_eq!(jobs, 1, "the refused open changed the jobs table");
+    h.finish().await;
+}
+
+crate::special!("sqlite", a_newer_schema_is_refused);
