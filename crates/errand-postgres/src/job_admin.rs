@@ -6,11 +6,12 @@ use errand_core::store::{
     CancelParams, DeleteParams, GetParams, PruneOutcome, PruneParams, RescheduleParams,
     RetryParams, StatsParams,
 };
-use errand_core::{
-    CancelOutcome, Error, JobAdmin, JobId, JobRow, JobState, ListParams, Result, Stats,
-};
+use errand_core::{CancelOutcome, JobAdmin, JobId, JobRow, JobState, ListParams, Result, Stats};
+use errand_sql::AdminTx;
+use errand_sql::admin;
 use errand_sql::rows::{id_and_state, state_count};
-use sqlx::PgConnection;
+use sqlx::postgres::PgArguments;
+use sqlx::query::Query;
 
 use crate::PgStore;
 use crate::error::db_error;
@@ -49,43 +50,11 @@ impl JobAdmin for PgStore {
         if params.ids.is_empty() {
             return Ok(CancelOutcome::default());
         }
-        let ids: Vec<i64> = params.ids.iter().map(|id| id.0).collect();
-        let mut tx = self.inner.pool.begin().await.map_err(db_error)?;
-        let found = job_states(&mut tx, &self.inner.q, &ids, params.now).await?;
-        let outcome = CancelOutcome::plan(&params.ids, &found);
-        if !outcome.cancelled.is_empty() {
-            sqlx::query(self.inner.q.cancel_waiting.clone())
-                .bind(outcome.cancelled.iter().map(|id| id.0).collect::<Vec<_>>())
-                .bind(params.now)
-                .execute(&mut *tx)
-                .await
-                .map_err(db_error)?;
-        }
-        if !outcome.requested.is_empty() {
-            sqlx::query(self.inner.q.cancel_running.clone())
-                .bind(outcome.requested.iter().map(|id| id.0).collect::<Vec<_>>())
-                .execute(&mut *tx)
-                .await
-                .map_err(db_error)?;
-        }
-        tx.commit().await.map_err(db_error)?;
-        Ok(outcome)
+        admin::cancel(self.admin_tx().await?, &params).await
     }
 
     async fn retry(&self, params: RetryParams) -> Result<()> {
-        let mut tx = self.inner.pool.begin().await.map_err(db_error)?;
-        let found = job_states(&mut tx, &self.inner.q, &[params.id.0], params.now).await?;
-        params.check(found.first().map(|(_, state)| *state))?;
-        sqlx::query(self.inner.q.retry.clone())
-            .bind(params.id.0)
-            .bind(params.now)
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| match db_error(e) {
-                Error::Conflict { .. } => params.key_taken(),
-                other => other,
-            })?;
-        tx.commit().await.map_err(db_error)?;
+        admin::retry(self.admin_tx().await?, &params).await?;
         self.notify();
         Ok(())
     }
@@ -105,38 +74,12 @@ impl JobAdmin for PgStore {
     }
 
     async fn delete(&self, params: DeleteParams) -> Result<()> {
-        let mut tx = self.inner.pool.begin().await.map_err(db_error)?;
-        let found = job_states(&mut tx, &self.inner.q, &[params.id.0], Utc::now()).await?;
-        params.check(found.first().map(|(_, state)| *state))?;
-        sqlx::query(self.inner.q.delete.clone())
-            .bind(params.id.0)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_error)?;
-        tx.commit().await.map_err(db_error)?;
-        Ok(())
+        admin::delete(self.admin_tx().await?, &params).await
     }
 
     async fn reschedule(&self, params: RescheduleParams) -> Result<JobRow> {
         params.validate()?;
-        let mut tx = self.inner.pool.begin().await.map_err(db_error)?;
-        let found = job_states(&mut tx, &self.inner.q, &[params.id.0], params.now).await?;
-        params.check(found.first().map(|(_, state)| *state))?;
-        sqlx::query(self.inner.q.reschedule.clone())
-            .bind(params.id.0)
-            .bind(params.run_at)
-            .bind(params.priority)
-            .bind(params.queue.as_deref())
-            .execute(&mut *tx)
-            .await
-            .map_err(db_error)?;
-        let row = sqlx::query(self.inner.q.get.clone())
-            .bind(params.id.0)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(db_error)?;
-        let job = job_row(&row, params.now)?;
-        tx.commit().await.map_err(db_error)?;
+        let job = admin::reschedule(self.admin_tx().await?, &params).await?;
         if job.run_at <= params.now {
             self.notify();
         }
@@ -157,20 +100,87 @@ impl JobAdmin for PgStore {
     }
 }
 
-/// The public states of the jobs of `ids` that exist, locked until the admin
-/// operation's transaction ends so that they still hold when it writes.
-async fn job_states(
-    conn: &mut PgConnection,
-    q: &Queries,
-    ids: &[i64],
-    now: DateTime<Utc>,
-) -> Result<Vec<(JobId, JobState)>> {
-    let rows = sqlx::query(q.job_states.clone())
-        .bind(ids)
-        .fetch_all(conn)
+impl PgStore {
+    async fn admin_tx(&self) -> Result<PgAdminTx<'_>> {
+        Ok(PgAdminTx {
+            tx: self.inner.pool.begin().await.map_err(db_error)?,
+            q: &self.inner.q,
+        })
+    }
+}
+
+/// The checked admin writes on PostgreSQL: the states read lock their rows
+/// until the transaction ends, so that they still hold when it writes.
+struct PgAdminTx<'a> {
+    tx: sqlx::Transaction<'static, sqlx::Postgres>,
+    q: &'a Queries,
+}
+
+impl AdminTx for PgAdminTx<'_> {
+    async fn job_states(
+        &mut self,
+        ids: &[i64],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<(JobId, JobState)>> {
+        let rows = sqlx::query(self.q.job_states.clone())
+            .bind(ids)
+            .fetch_all(&mut *self.tx)
+            .await
+            .map_err(db_error)?;
+        rows.iter()
+            .map(|row| id_and_state(&PgColumns(row), now))
+            .collect()
+    }
+
+    async fn cancel_waiting(&mut self, ids: &[i64], now: DateTime<Utc>) -> Result<()> {
+        self.run(
+            sqlx::query(self.q.cancel_waiting.clone())
+                .bind(ids)
+                .bind(now),
+        )
         .await
-        .map_err(db_error)?;
-    rows.iter()
-        .map(|row| id_and_state(&PgColumns(row), now))
-        .collect()
+    }
+
+    async fn request_cancel(&mut self, ids: &[i64]) -> Result<()> {
+        self.run(sqlx::query(self.q.cancel_running.clone()).bind(ids))
+            .await
+    }
+
+    async fn retry(&mut self, id: i64, now: DateTime<Utc>) -> Result<()> {
+        self.run(sqlx::query(self.q.retry.clone()).bind(id).bind(now))
+            .await
+    }
+
+    async fn delete(&mut self, id: i64) -> Result<()> {
+        self.run(sqlx::query(self.q.delete.clone()).bind(id)).await
+    }
+
+    async fn reschedule(&mut self, params: &RescheduleParams) -> Result<()> {
+        let query = sqlx::query(self.q.reschedule.clone())
+            .bind(params.id.0)
+            .bind(params.run_at)
+            .bind(params.priority)
+            .bind(params.queue.clone());
+        self.run(query).await
+    }
+
+    async fn get(&mut self, id: i64, now: DateTime<Utc>) -> Result<JobRow> {
+        let row = sqlx::query(self.q.get.clone())
+            .bind(id)
+            .fetch_one(&mut *self.tx)
+            .await
+            .map_err(db_error)?;
+        job_row(&row, now)
+    }
+
+    async fn commit(self) -> Result<()> {
+        self.tx.commit().await.map_err(db_error)
+    }
+}
+
+impl PgAdminTx<'_> {
+    async fn run(&mut self, query: Query<'_, sqlx::Postgres, PgArguments>) -> Result<()> {
+        query.execute(&mut *self.tx).await.map_err(db_error)?;
+        Ok(())
+    }
 }

@@ -6,15 +6,17 @@ use crate::rows::{job_row, pairs};
 use crate::transaction::PgTxSource;
 use async_trait::async_trait;
 use errand_core::store::{
-    ClaimParams, ClaimPlan, EnqueueParams, FinalizeGroups, FinalizeParams, LeaseStatus,
-    RenewParams, RescueParams, RescueUnheldParams, Wakeup, order_as_picked,
+    Ask, ClaimParams, ClaimPlan, EnqueueParams, FinalizeGroups, FinalizeParams, FinalizeStep,
+    LeaseStatus, RenewParams, RescueParams, RescueUnheldParams, Wakeup,
 };
 use errand_core::{Capabilities, Enqueued, JobId, JobRow, Result, StateMap};
-use errand_sql::EnqueuePlan;
+use errand_sql::{EnqueuePlan, LimitedClaim, claim_limited};
 use serde_json::json;
 use std::collections::HashSet;
 
 use crate::PgStore;
+use crate::queries::Queries;
+use chrono::{DateTime, Utc};
 use errand_core::JobStore;
 
 #[async_trait]
@@ -62,54 +64,17 @@ impl JobStore for PgStore {
         if !ClaimPlan::limited(&params) {
             return self.claim_unlimited(&params, until).await;
         }
-        let q = &self.inner.q;
         let mut tx = self.inner.jobs.begin().await.map_err(db_error)?;
-        let mut plan = ClaimPlan::new(&params);
-        let global = plan.globally_limited();
-        if !global.is_empty() {
-            // One claimer at a time per globally limited kind: count, then claim.
-            sqlx::query(q.lock_kinds.clone())
-                .bind(&global)
-                .execute(&mut *tx)
-                .await
-                .map_err(db_error)?;
-            let rows = sqlx::query(q.claim_running_counts.clone())
-                .bind(&global)
-                .fetch_all(&mut *tx)
-                .await
-                .map_err(db_error)?;
-            plan.limit_globally(pairs::<String, i64>(&rows)?);
-        }
-        let mut claimed: Vec<JobRow> = Vec::new();
-        while let Some(ask) = plan.next_ask() {
-            let rows = sqlx::query(q.claim_candidates.clone())
-                .bind(ask.queue)
-                .bind(params.now)
-                .bind(&ask.kinds)
-                .bind(i64::from(ask.limit))
-                .fetch_all(&mut *tx)
-                .await
-                .map_err(db_error)?;
-            let candidates = pairs::<i64, String>(&rows)?;
-            let picked = plan.pick(candidates.iter().map(|(id, kind)| (*id, kind.as_str())));
-            if picked.is_empty() {
-                continue;
-            }
-            let rows = sqlx::query(q.claim_mark.clone())
-                .bind(&picked)
-                .bind(&params.worker)
-                .bind(params.now)
-                .bind(until)
-                .fetch_all(&mut *tx)
-                .await
-                .map_err(db_error)?;
-            let mut marked = rows
-                .iter()
-                .map(|row| job_row(row, params.now))
-                .collect::<Result<Vec<_>>>()?;
-            order_as_picked(&picked, &mut marked);
-            claimed.extend(marked);
-        }
+        let claimed = claim_limited(
+            &params,
+            &mut PgClaim {
+                tx: &mut tx,
+                q: &self.inner.q,
+                params: &params,
+                until,
+            },
+        )
+        .await?;
         tx.commit().await.map_err(db_error)?;
         Ok(claimed)
     }
@@ -119,30 +84,19 @@ impl JobStore for PgStore {
             return Ok(Vec::new());
         }
         let now = params.now;
-        let FinalizeGroups {
-            complete,
-            retry,
-            fail,
-            cancel,
-            snooze,
-            wakes,
-        } = FinalizeGroups::of(&params.items, now, |t| json!(t));
+        let groups = FinalizeGroups::of(&params.items, now, |t| json!(t));
+        let wakes = groups.wakes;
         let q = &self.inner.q;
-        // Each statement ends its attempts independently of the others.
-        let batches = [
-            (&q.finalize_complete, complete, None),
-            (&q.finalize_retry, retry, None),
-            (&q.finalize_end, fail, Some("failed")),
-            (&q.finalize_end, cancel, Some("cancelled")),
-            (&q.finalize_snooze, snooze, None),
-        ];
         let mut applied: HashSet<i64> = HashSet::new();
-        for (sql, items, end_state) in batches {
-            if items.is_empty() {
-                continue;
-            }
+        for (step, items) in groups.steps() {
+            let (sql, end_state) = match step {
+                FinalizeStep::Complete => (&q.finalize_complete, None),
+                FinalizeStep::Retry => (&q.finalize_retry, None),
+                FinalizeStep::End(state) => (&q.finalize_end, Some(state)),
+                FinalizeStep::Snooze => (&q.finalize_snooze, None),
+            };
             let mut query = sqlx::query_scalar::<_, i64>(sql.clone())
-                .bind(serde_json::Value::Array(items))
+                .bind(items)
                 .bind(&params.worker)
                 .bind(now);
             if let Some(state) = end_state {
@@ -234,5 +188,56 @@ impl JobStore for PgStore {
         vec![std::sync::Arc::new(crate::maintenance::Vacuum {
             store: self.clone(),
         })]
+    }
+}
+
+/// The statements of a limited claim on PostgreSQL.
+struct PgClaim<'a, 't> {
+    tx: &'a mut sqlx::Transaction<'t, sqlx::Postgres>,
+    q: &'a Queries,
+    params: &'a ClaimParams,
+    until: DateTime<Utc>,
+}
+
+impl LimitedClaim for PgClaim<'_, '_> {
+    async fn running_counts(&mut self, kinds: &[&str]) -> Result<Vec<(String, i64)>> {
+        // One claimer at a time per globally limited kind: count, then claim.
+        sqlx::query(self.q.lock_kinds.clone())
+            .bind(kinds)
+            .execute(&mut **self.tx)
+            .await
+            .map_err(db_error)?;
+        let rows = sqlx::query(self.q.claim_running_counts.clone())
+            .bind(kinds)
+            .fetch_all(&mut **self.tx)
+            .await
+            .map_err(db_error)?;
+        pairs(&rows)
+    }
+
+    async fn candidates(&mut self, ask: &Ask<'_>) -> Result<Vec<(i64, String)>> {
+        let rows = sqlx::query(self.q.claim_candidates.clone())
+            .bind(ask.queue)
+            .bind(self.params.now)
+            .bind(&ask.kinds)
+            .bind(i64::from(ask.limit))
+            .fetch_all(&mut **self.tx)
+            .await
+            .map_err(db_error)?;
+        pairs(&rows)
+    }
+
+    async fn mark(&mut self, picked: &[i64]) -> Result<Vec<JobRow>> {
+        let rows = sqlx::query(self.q.claim_mark.clone())
+            .bind(picked)
+            .bind(&self.params.worker)
+            .bind(self.params.now)
+            .bind(self.until)
+            .fetch_all(&mut **self.tx)
+            .await
+            .map_err(db_error)?;
+        rows.iter()
+            .map(|row| job_row(row, self.params.now))
+            .collect()
     }
 }

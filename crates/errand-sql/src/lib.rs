@@ -2,12 +2,16 @@
 //! drivers. Each backend brings its SQL, its pools and its types; the logic
 //! that does not depend on them lives here once.
 
+pub mod admin;
+pub mod claim;
 pub mod enqueue;
 pub mod error;
 pub mod migrate;
 pub mod rows;
 pub mod transaction;
 
+pub use admin::AdminTx;
+pub use claim::{LimitedClaim, claim_limited};
 pub use enqueue::{BulkRow, EnqueuePlan};
 pub use error::db_error;
 pub use migrate::{Migration, Migrator};

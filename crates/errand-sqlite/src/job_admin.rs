@@ -6,11 +6,12 @@ use errand_core::store::{
     CancelParams, DeleteParams, GetParams, PruneOutcome, PruneParams, RescheduleParams,
     RetryParams, StatsParams,
 };
-use errand_core::{
-    CancelOutcome, Error, JobAdmin, JobId, JobRow, JobState, ListParams, Result, Stats,
-};
+use errand_core::{CancelOutcome, JobAdmin, JobId, JobRow, JobState, ListParams, Result, Stats};
+use errand_sql::AdminTx;
+use errand_sql::admin;
 use errand_sql::rows::{id_and_state, state_count};
-use sqlx::SqliteConnection;
+use sqlx::query::Query;
+use sqlx::sqlite::SqliteArguments;
 
 use crate::SqliteStore;
 use crate::error::{db_error, write_once};
@@ -50,47 +51,11 @@ impl JobAdmin for SqliteStore {
         if params.ids.is_empty() {
             return Ok(CancelOutcome::default());
         }
-        let ids: Vec<i64> = params.ids.iter().map(|id| id.0).collect();
-        let mut tx = self.begin_write().await?;
-        let found = job_states(&mut tx, &ids, params.now).await?;
-        let outcome = CancelOutcome::plan(&params.ids, &found);
-        if !outcome.cancelled.is_empty() {
-            sqlx::query(queries::CANCEL_WAITING)
-                .bind(ids_json(
-                    &outcome.cancelled.iter().map(|id| id.0).collect::<Vec<_>>(),
-                ))
-                .bind(micros(params.now))
-                .execute(&mut *tx)
-                .await
-                .map_err(db_error)?;
-        }
-        if !outcome.requested.is_empty() {
-            sqlx::query(queries::CANCEL_RUNNING)
-                .bind(ids_json(
-                    &outcome.requested.iter().map(|id| id.0).collect::<Vec<_>>(),
-                ))
-                .execute(&mut *tx)
-                .await
-                .map_err(db_error)?;
-        }
-        tx.commit().await.map_err(db_error)?;
-        Ok(outcome)
+        admin::cancel(self.admin_tx().await?, &params).await
     }
 
     async fn retry(&self, params: RetryParams) -> Result<()> {
-        let mut tx = self.begin_write().await?;
-        let found = job_states(&mut tx, &[params.id.0], params.now).await?;
-        params.check(found.first().map(|(_, state)| *state))?;
-        sqlx::query(queries::RETRY)
-            .bind(params.id.0)
-            .bind(micros(params.now))
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| match db_error(e) {
-                Error::Conflict { .. } => params.key_taken(),
-                other => other,
-            })?;
-        tx.commit().await.map_err(db_error)?;
+        admin::retry(self.admin_tx().await?, &params).await?;
         self.woke(true);
         Ok(())
     }
@@ -110,38 +75,12 @@ impl JobAdmin for SqliteStore {
     }
 
     async fn delete(&self, params: DeleteParams) -> Result<()> {
-        let mut tx = self.begin_write().await?;
-        let found = job_states(&mut tx, &[params.id.0], Utc::now()).await?;
-        params.check(found.first().map(|(_, state)| *state))?;
-        sqlx::query(queries::DELETE)
-            .bind(params.id.0)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_error)?;
-        tx.commit().await.map_err(db_error)?;
-        Ok(())
+        admin::delete(self.admin_tx().await?, &params).await
     }
 
     async fn reschedule(&self, params: RescheduleParams) -> Result<JobRow> {
         params.validate()?;
-        let mut tx = self.begin_write().await?;
-        let found = job_states(&mut tx, &[params.id.0], params.now).await?;
-        params.check(found.first().map(|(_, state)| *state))?;
-        sqlx::query(queries::RESCHEDULE)
-            .bind(params.id.0)
-            .bind(params.run_at.map(micros))
-            .bind(params.priority)
-            .bind(params.queue.as_deref())
-            .execute(&mut *tx)
-            .await
-            .map_err(db_error)?;
-        let row = sqlx::query(queries::GET)
-            .bind(params.id.0)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(db_error)?;
-        let job = job_row(&row, params.now)?;
-        tx.commit().await.map_err(db_error)?;
+        let job = admin::reschedule(self.admin_tx().await?, &params).await?;
         if job.run_at <= params.now {
             self.woke(true);
         }
@@ -163,19 +102,85 @@ impl JobAdmin for SqliteStore {
     }
 }
 
-/// The public states of the jobs of `ids` that exist, read in the admin
-/// operation's write transaction so that they hold until it commits.
-async fn job_states(
-    conn: &mut SqliteConnection,
-    ids: &[i64],
-    now: DateTime<Utc>,
-) -> Result<Vec<(JobId, JobState)>> {
-    let rows = sqlx::query(queries::JOB_STATES)
-        .bind(ids_json(ids))
-        .fetch_all(conn)
+impl SqliteStore {
+    async fn admin_tx(&self) -> Result<SqliteAdminTx> {
+        Ok(SqliteAdminTx {
+            tx: self.begin_write().await?,
+        })
+    }
+}
+
+/// The checked admin writes on SQLite: the states are read in the write
+/// transaction, so they hold until it commits.
+struct SqliteAdminTx {
+    tx: sqlx::Transaction<'static, sqlx::Sqlite>,
+}
+
+impl AdminTx for SqliteAdminTx {
+    async fn job_states(
+        &mut self,
+        ids: &[i64],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<(JobId, JobState)>> {
+        let rows = sqlx::query(queries::JOB_STATES)
+            .bind(ids_json(ids))
+            .fetch_all(&mut *self.tx)
+            .await
+            .map_err(db_error)?;
+        rows.iter()
+            .map(|row| id_and_state(&SqliteColumns(row), now))
+            .collect()
+    }
+
+    async fn cancel_waiting(&mut self, ids: &[i64], now: DateTime<Utc>) -> Result<()> {
+        self.run(
+            sqlx::query(queries::CANCEL_WAITING)
+                .bind(ids_json(ids))
+                .bind(micros(now)),
+        )
         .await
-        .map_err(db_error)?;
-    rows.iter()
-        .map(|row| id_and_state(&SqliteColumns(row), now))
-        .collect()
+    }
+
+    async fn request_cancel(&mut self, ids: &[i64]) -> Result<()> {
+        self.run(sqlx::query(queries::CANCEL_RUNNING).bind(ids_json(ids)))
+            .await
+    }
+
+    async fn retry(&mut self, id: i64, now: DateTime<Utc>) -> Result<()> {
+        self.run(sqlx::query(queries::RETRY).bind(id).bind(micros(now)))
+            .await
+    }
+
+    async fn delete(&mut self, id: i64) -> Result<()> {
+        self.run(sqlx::query(queries::DELETE).bind(id)).await
+    }
+
+    async fn reschedule(&mut self, params: &RescheduleParams) -> Result<()> {
+        let query = sqlx::query(queries::RESCHEDULE)
+            .bind(params.id.0)
+            .bind(params.run_at.map(micros))
+            .bind(params.priority)
+            .bind(params.queue.clone());
+        self.run(query).await
+    }
+
+    async fn get(&mut self, id: i64, now: DateTime<Utc>) -> Result<JobRow> {
+        let row = sqlx::query(queries::GET)
+            .bind(id)
+            .fetch_one(&mut *self.tx)
+            .await
+            .map_err(db_error)?;
+        job_row(&row, now)
+    }
+
+    async fn commit(self) -> Result<()> {
+        self.tx.commit().await.map_err(db_error)
+    }
+}
+
+impl SqliteAdminTx {
+    async fn run(&mut self, query: Query<'_, sqlx::Sqlite, SqliteArguments>) -> Result<()> {
+        query.execute(&mut *self.tx).await.map_err(db_error)?;
+        Ok(())
+    }
 }

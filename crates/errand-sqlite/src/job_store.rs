@@ -7,11 +7,11 @@ use crate::rows::{job_row, micros, pairs};
 use crate::transaction::SqliteTxSource;
 use async_trait::async_trait;
 use errand_core::store::{
-    ClaimParams, ClaimPlan, EnqueueParams, FinalizeGroups, FinalizeParams, LeaseStatus,
-    RenewParams, RescueParams, RescueUnheldParams, Wakeup, order_as_picked,
+    Ask, ClaimParams, ClaimPlan, EnqueueParams, FinalizeGroups, FinalizeParams, FinalizeStep,
+    LeaseStatus, RenewParams, RescueParams, RescueUnheldParams, Wakeup,
 };
 use errand_core::{Capabilities, Enqueued, JobId, JobRow, Result, StateMap};
-use errand_sql::EnqueuePlan;
+use errand_sql::{EnqueuePlan, LimitedClaim, claim_limited};
 use serde_json::json;
 use std::collections::HashSet;
 
@@ -68,47 +68,16 @@ impl JobStore for SqliteStore {
             return self.claim_unlimited(&params, now, until).await;
         }
         let mut tx = self.begin_write().await?;
-        let mut plan = ClaimPlan::new(&params);
-        let global = plan.globally_limited();
-        if !global.is_empty() {
-            // The write lock is held: no other claimer counts meanwhile.
-            let rows = sqlx::query(queries::CLAIM_RUNNING_COUNTS)
-                .bind(json!(global).to_string())
-                .fetch_all(&mut *tx)
-                .await
-                .map_err(db_error)?;
-            plan.limit_globally(pairs::<String, i64>(&rows)?);
-        }
-        let mut claimed: Vec<JobRow> = Vec::new();
-        while let Some(ask) = plan.next_ask() {
-            let rows = sqlx::query(queries::CLAIM_CANDIDATES)
-                .bind(ask.queue)
-                .bind(now)
-                .bind(json!(ask.kinds).to_string())
-                .bind(i64::from(ask.limit))
-                .fetch_all(&mut *tx)
-                .await
-                .map_err(db_error)?;
-            let candidates = pairs::<i64, String>(&rows)?;
-            let picked = plan.pick(candidates.iter().map(|(id, kind)| (*id, kind.as_str())));
-            if picked.is_empty() {
-                continue;
-            }
-            let rows = sqlx::query(queries::CLAIM_MARK)
-                .bind(ids_json(&picked))
-                .bind(&params.worker)
-                .bind(now)
-                .bind(until)
-                .fetch_all(&mut *tx)
-                .await
-                .map_err(db_error)?;
-            let mut marked = rows
-                .iter()
-                .map(|row| job_row(row, params.now))
-                .collect::<Result<Vec<_>>>()?;
-            order_as_picked(&picked, &mut marked);
-            claimed.extend(marked);
-        }
+        let claimed = claim_limited(
+            &params,
+            &mut SqliteClaim {
+                tx: &mut tx,
+                params: &params,
+                now,
+                until,
+            },
+        )
+        .await?;
         tx.commit().await.map_err(db_error)?;
         Ok(claimed)
     }
@@ -118,29 +87,19 @@ impl JobStore for SqliteStore {
             return Ok(Vec::new());
         }
         let now = params.now;
-        let FinalizeGroups {
-            complete,
-            retry,
-            fail,
-            cancel,
-            snooze,
-            wakes,
-        } = FinalizeGroups::of(&params.items, now, |t| json!(micros(t)));
-        // Each statement ends attempts independently of the others, so each
-        // runs on its own (no explicit transaction: one round trip less).
+        let groups = FinalizeGroups::of(&params.items, now, |t| json!(micros(t)));
+        let wakes = groups.wakes;
+        // Each statement runs on its own (no explicit transaction: one round
+        // trip less).
         let mut applied: HashSet<i64> = HashSet::new();
-        let batches: [(&str, &Vec<serde_json::Value>, Option<&str>); 5] = [
-            (queries::FINALIZE_COMPLETE, &complete, None),
-            (queries::FINALIZE_RETRY, &retry, None),
-            (queries::FINALIZE_END, &fail, Some("failed")),
-            (queries::FINALIZE_END, &cancel, Some("cancelled")),
-            (queries::FINALIZE_SNOOZE, &snooze, None),
-        ];
-        for (sql, items, end_state) in batches {
-            if items.is_empty() {
-                continue;
-            }
-            let payload = serde_json::Value::from(items.clone()).to_string();
+        for (step, items) in groups.steps() {
+            let (sql, end_state) = match step {
+                FinalizeStep::Complete => (queries::FINALIZE_COMPLETE, None),
+                FinalizeStep::Retry => (queries::FINALIZE_RETRY, None),
+                FinalizeStep::End(state) => (queries::FINALIZE_END, Some(state)),
+                FinalizeStep::Snooze => (queries::FINALIZE_SNOOZE, None),
+            };
+            let payload = items.to_string();
             let ids = write_once(self.inner.busy_timeout, || {
                 let mut query = sqlx::query_scalar::<_, i64>(sql)
                     .bind(payload.clone())
@@ -236,5 +195,52 @@ impl JobStore for SqliteStore {
         states.insert(SqliteTxSource {
             pool: self.inner.transactions.clone(),
         });
+    }
+}
+
+/// The statements of a limited claim on SQLite; times are bound as the
+/// store keeps them.
+struct SqliteClaim<'a, 't> {
+    tx: &'a mut sqlx::Transaction<'t, sqlx::Sqlite>,
+    params: &'a ClaimParams,
+    now: i64,
+    until: i64,
+}
+
+impl LimitedClaim for SqliteClaim<'_, '_> {
+    async fn running_counts(&mut self, kinds: &[&str]) -> Result<Vec<(String, i64)>> {
+        // The write lock is held: no other claimer counts meanwhile.
+        let rows = sqlx::query(queries::CLAIM_RUNNING_COUNTS)
+            .bind(json!(kinds).to_string())
+            .fetch_all(&mut **self.tx)
+            .await
+            .map_err(db_error)?;
+        pairs(&rows)
+    }
+
+    async fn candidates(&mut self, ask: &Ask<'_>) -> Result<Vec<(i64, String)>> {
+        let rows = sqlx::query(queries::CLAIM_CANDIDATES)
+            .bind(ask.queue)
+            .bind(self.now)
+            .bind(json!(ask.kinds).to_string())
+            .bind(i64::from(ask.limit))
+            .fetch_all(&mut **self.tx)
+            .await
+            .map_err(db_error)?;
+        pairs(&rows)
+    }
+
+    async fn mark(&mut self, picked: &[i64]) -> Result<Vec<JobRow>> {
+        let rows = sqlx::query(queries::CLAIM_MARK)
+            .bind(ids_json(picked))
+            .bind(&self.params.worker)
+            .bind(self.now)
+            .bind(self.until)
+            .fetch_all(&mut **self.tx)
+            .await
+            .map_err(db_error)?;
+        rows.iter()
+            .map(|row| job_row(row, self.params.now))
+            .collect()
     }
 }

@@ -192,6 +192,38 @@ impl FinalizeGroups {
     }
 }
 
+/// The statement a group of [`FinalizeGroups`] is written with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FinalizeStep {
+    /// Completed attempts.
+    Complete,
+    /// Attempts to retry.
+    Retry,
+    /// Jobs ended for good in the given stored state (`failed`, `cancelled`).
+    End(&'static str),
+    /// Snoozed and released jobs.
+    Snooze,
+}
+
+impl FinalizeGroups {
+    /// The non-empty groups, each as one JSON array with the statement that
+    /// writes it. Each statement ends its attempts independently of the
+    /// others, so a store may run them one by one.
+    pub fn steps(self) -> Vec<(FinalizeStep, serde_json::Value)> {
+        [
+            (FinalizeStep::Complete, self.complete),
+            (FinalizeStep::Retry, self.retry),
+            (FinalizeStep::End("failed"), self.fail),
+            (FinalizeStep::End("cancelled"), self.cancel),
+            (FinalizeStep::Snooze, self.snooze),
+        ]
+        .into_iter()
+        .filter(|(_, items)| !items.is_empty())
+        .map(|(step, items)| (step, serde_json::Value::Array(items)))
+        .collect()
+    }
+}
+
 /// Record the ends of attempts, all in one write.
 #[derive(Debug, Clone)]
 pub struct FinalizeParams {

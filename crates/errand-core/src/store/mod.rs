@@ -20,8 +20,9 @@ pub use job_admin::{
     PruneOutcome, PruneParams, RescheduleParams, RetryParams, StateCount, Stats, StatsParams,
 };
 pub use job_store::{
-    ClaimParams, EnqueueParams, Enqueued, FinalizeGroups, FinalizeItem, FinalizeParams, JobStore,
-    KindClaim, LeaseStatus, Outcome, QueueClaim, RenewParams, RescueParams, RescueUnheldParams,
+    ClaimParams, EnqueueParams, Enqueued, FinalizeGroups, FinalizeItem, FinalizeParams,
+    FinalizeStep, JobStore, KindClaim, LeaseStatus, Outcome, QueueClaim, RenewParams, RescueParams,
+    RescueUnheldParams,
 };
 pub use wakeup::{Wakeup, WakeupSender};
 
