@@ -81,6 +81,11 @@ fn run_on_every_store(program: &str) {
 }
 
 #[test]
+fn cron() {
+    run_on_every_store(env!("CARGO_BIN_EXE_cron"));
+}
+
+#[test]
 fn quickstart() {
     run_on_every_store(env!("CARGO_BIN_EXE_quickstart"));
 }

@@ -105,7 +105,7 @@ pub(crate) struct StatsArgs {
 
 /// A client of the target store; only commands that add jobs may create a
 /// SQLite file.
-async fn client(target: Target<'_>, create: bool) -> anyhow::Result<Client> {
+pub(crate) async fn client(target: Target<'_>, create: bool) -> anyhow::Result<Client> {
     let store = if create {
         store::open(target, DEFAULT_URL).await?
     } else {
@@ -116,7 +116,7 @@ async fn client(target: Target<'_>, create: bool) -> anyhow::Result<Client> {
 
 /// The text of `--input`: as given, from the file after `@`, or from
 /// standard input for `-`; never more than the largest input a store takes.
-fn input_text(arg: &str) -> Result<String, Error> {
+pub(crate) fn input_text(arg: &str) -> Result<String, Error> {
     use std::io::Read;
     let limit = errand::validate::MAX_INPUT_BYTES as u64;
     let read = |reader: &mut dyn Read| -> std::io::Result<String> {
@@ -230,12 +230,12 @@ pub(crate) async fn enqueue(
     Ok(())
 }
 
-fn short_time(t: Option<DateTime<Utc>>) -> String {
+pub(crate) fn short_time(t: Option<DateTime<Utc>>) -> String {
     t.map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
         .unwrap_or_else(|| "-".into())
 }
 
-fn print_table(headers: &[&str], rows: &[Vec<String>]) {
+pub(crate) fn print_table(headers: &[&str], rows: &[Vec<String>]) {
     let mut widths: Vec<usize> = headers.iter().map(|h| h.len()).collect();
     for row in rows {
         for (w, cell) in widths.iter_mut().zip(row) {

@@ -1,6 +1,7 @@
 //! The `errand` command line.
 
 mod bench;
+mod cron;
 mod demo;
 mod jobs;
 mod processes;
@@ -51,6 +52,9 @@ enum Command {
     Jobs(jobs::JobsCommand),
     /// Job counts per queue and state.
     Stats(jobs::StatsArgs),
+    /// Manage cron entries.
+    #[command(subcommand)]
+    Cron(cron::CronCommand),
 }
 
 /// Exit codes: 2 when the command names something wrong (a bad value, a job
@@ -137,5 +141,6 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Enqueue(args) => jobs::enqueue(target, args, cli.json).await,
         Command::Jobs(command) => jobs::run(target, command, cli.json).await,
         Command::Stats(args) => jobs::stats(target, args, cli.json).await,
+        Command::Cron(command) => cron::run(target, command, cli.json).await,
     }
 }

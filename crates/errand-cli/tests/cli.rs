@@ -394,3 +394,253 @@ fn unreachable_servers_and_foreign_urls_are_named() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("mysql") && !stderr(&out).contains("secret"));
 }
+
+#[test]
+fn cron_entries_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("jobs.db");
+    // Bad input names the field and the value and stores nothing.
+    let bad: [(&[&str], &str, &str); 5] = [
+        (
+            &[
+                "cron",
+                "add",
+                "n",
+                "--kind",
+                "k",
+                "--schedule",
+                "61 * * * *",
+            ],
+            "schedule",
+            "61 * * * *",
+        ),
+        (
+            &[
+                "cron",
+                "add",
+                "n",
+                "--kind",
+                "k",
+                "--schedule",
+                "@daily",
+                "--tz",
+                "Mars/Olympus",
+            ],
+            "time_zone",
+            "Mars/Olympus",
+        ),
+        (
+            &[
+                "cron",
+                "add",
+                "n",
+                "--kind",
+                "k",
+                "--schedule",
+                "@daily",
+                "--missed",
+                "catch_up:0",
+            ],
+            "missed",
+            "catch_up:0",
+        ),
+        (
+            &[
+                "cron",
+                "add",
+                "n",
+                "--kind",
+                "k",
+                "--schedule",
+                "@daily",
+                "--overlap",
+                "never",
+            ],
+            "overlap",
+            "never",
+        ),
+        (
+            &[
+                "cron",
+                "add",
+                "bad name",
+                "--kind",
+                "k",
+                "--schedule",
+                "@daily",
+            ],
+            "name",
+            "bad name",
+        ),
+    ];
+    for (args, field, value) in bad {
+        let out = errand(&db, args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert!(
+            err.contains(field) && err.contains(&format!("{value:?}")),
+            "{args:?}: {err}"
+        );
+    }
+    assert!(!db.exists(), "bad input creates no store");
+
+    let add = errand(
+        &db,
+        &[
+            "cron",
+            "add",
+            "nightly",
+            "--kind",
+            "cleanup",
+            "--schedule",
+            "30 2 * * *",
+            "--tz",
+            "Europe/Berlin",
+            "--input",
+            "{\"days\": 30}",
+            "--overlap",
+            "skip",
+            "--missed",
+            "catch_up:3",
+            "--json",
+        ],
+    );
+    assert_eq!(add.status.code(), Some(0), "{}", stderr(&add));
+    let row = json(&add);
+    assert_eq!(row["schedule"], "30 2 * * *");
+    assert_eq!(row["missed"], "catch_up:3");
+    let again = errand(
+        &db,
+        &[
+            "cron",
+            "add",
+            "nightly",
+            "--kind",
+            "cleanup",
+            "--schedule",
+            "@daily",
+        ],
+    );
+    assert_eq!(
+        again.status.code(),
+        Some(1),
+        "a second entry of the name conflicts"
+    );
+    let tenant = errand(
+        &db,
+        &[
+            "cron",
+            "add",
+            "nightly",
+            "--tenant",
+            "acme",
+            "--kind",
+            "cleanup",
+            "--schedule",
+            "@daily",
+        ],
+    );
+    assert_eq!(tenant.status.code(), Some(0), "{}", stderr(&tenant));
+
+    // The next fires across the spring change: 02:30 does not exist on
+    // 2026-03-29 in Berlin, so that night fires at 03:00 local.
+    let next = errand(
+        &db,
+        &[
+            "cron",
+            "next",
+            "nightly",
+            "--count",
+            "3",
+            "--from",
+            "2026-03-27T12:00:00Z",
+            "--json",
+        ],
+    );
+    assert_eq!(next.status.code(), Some(0), "{}", stderr(&next));
+    let fires = json(&next);
+    let utc: Vec<&str> = fires
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["utc"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        utc,
+        [
+            "2026-03-28T01:30:00Z",
+            "2026-03-29T01:00:00Z",
+            "2026-03-30T00:30:00Z"
+        ]
+    );
+    assert_eq!(fires[1]["local"], "2026-03-29T03:00:00+02:00");
+
+    let disable = errand(
+        &db,
+        &[
+            "cron",
+            "disable",
+            "nightly",
+            "--note",
+            "archive move",
+            "--json",
+        ],
+    );
+    assert_eq!(disable.status.code(), Some(0), "{}", stderr(&disable));
+    assert_eq!(
+        (
+            json(&disable)["enabled"].clone(),
+            json(&disable)["note"].clone()
+        ),
+        (false.into(), "archive move".into())
+    );
+    let trigger = errand(&db, &["cron", "trigger", "nightly", "--json"]);
+    assert_eq!(trigger.status.code(), Some(0), "{}", stderr(&trigger));
+    let job = json(&trigger)["job"].as_i64().unwrap();
+    let shown = json(&errand(&db, &["jobs", "show", &job.to_string(), "--json"]));
+    assert_eq!(
+        (shown["kind"].clone(), shown["input"]["days"].clone()),
+        ("cleanup".into(), 30.into())
+    );
+    assert_eq!(shown["cron"]["name"], "nightly");
+    let ledger = json(&errand(&db, &["cron", "ledger", "nightly", "--json"]));
+    assert_eq!(ledger[0]["reason"], "manual");
+    assert_eq!(ledger[0]["job_id"], job);
+
+    let list = json(&errand(&db, &["cron", "list", "--json"]));
+    let names: Vec<(serde_json::Value, serde_json::Value)> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["tenant"].clone(), r["name"].clone()))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            (serde_json::Value::Null, "nightly".into()),
+            ("acme".into(), "nightly".into())
+        ]
+    );
+    let acme = json(&errand(
+        &db,
+        &["cron", "list", "--tenant", "acme", "--json"],
+    ));
+    assert_eq!(acme.as_array().unwrap().len(), 1);
+
+    let shown = errand(&db, &["cron", "show", "nightly"]);
+    assert!(
+        stdout(&shown).contains("archive move"),
+        "{}",
+        stdout(&shown)
+    );
+    let removed = errand(&db, &["cron", "remove", "nightly", "--tenant", "acme"]);
+    assert_eq!(removed.status.code(), Some(0), "{}", stderr(&removed));
+    let missing = errand(&db, &["cron", "show", "nightly", "--tenant", "acme"]);
+    assert_eq!(
+        missing.status.code(),
+        Some(2),
+        "a missing entry is named: {}",
+        stderr(&missing)
+    );
+    assert!(stderr(&missing).contains("nightly"));
+}

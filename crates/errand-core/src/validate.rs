@@ -184,6 +184,24 @@ pub fn tenant(tenant: &str) -> Result<()> {
     name("tenant", tenant, MAX_TENANT_LEN)
 }
 
+/// A cron entry's name: 1 to 128 bytes of letters, digits and `_ - . : /`.
+pub fn cron_name(name: &str) -> Result<()> {
+    self::name("name", name, 128)
+}
+
+/// A note (on a disabled cron entry, a pause): at most 1,000 bytes
+/// without control characters other than line breaks.
+pub fn note(note: &str) -> Result<()> {
+    if note.len() > 1000 || note.chars().any(|c| c.is_control() && c != '\n') {
+        return Err(Error::invalid(
+            "note",
+            note.escape_debug(),
+            "must be at most 1,000 bytes without control characters other than line breaks",
+        ));
+    }
+    Ok(())
+}
+
 /// A worker's name: 1 to 128 bytes without control characters.
 pub fn worker_name(name: &str) -> Result<()> {
     if name.is_empty() || name.len() > 128 || name.chars().any(char::is_control) {

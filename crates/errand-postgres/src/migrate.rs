@@ -44,6 +44,7 @@ pub const MIGRATIONS: &[Migration] = &[
         "due_index_key",
         include_str!("../migrations/0007_due_index_key.sql"),
     ),
+    migration(8, "cron", include_str!("../migrations/0008_cron.sql")),
 ];
 
 const PREPARE: &str = "CREATE SCHEMA IF NOT EXISTS {schema};

@@ -84,6 +84,20 @@ queries! {
     reschedule => "job_admin/reschedule.sql",
     prune => "job_admin/prune.sql",
     table_rows => "maintenance/table_rows.sql",
+    cron_insert => "cron_store/insert.sql",
+    cron_update => "cron_store/update.sql",
+    cron_get => "cron_store/get.sql",
+    cron_list => "cron_store/list.sql",
+    cron_enable => "cron_store/enable.sql",
+    cron_remove => "cron_store/remove.sql",
+    cron_due => "cron_store/due.sql",
+    cron_ledger => "cron_store/ledger.sql",
+    cron_fire_states => "cron_store/fire_states.sql",
+    cron_decided => "cron_store/decided.sql",
+    cron_drop_buffered => "cron_store/drop_buffered.sql",
+    cron_insert_ledger => "cron_store/insert_ledger.sql",
+    cron_update_entries => "cron_store/update_entries.sql",
+    cron_trim_ledgers => "cron_store/trim_ledgers.sql",
 }
 
 #[cfg(test)]

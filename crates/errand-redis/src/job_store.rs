@@ -2,12 +2,12 @@
 
 use crate::rows::{Claim, Fields, Running, SpecRef, micros};
 use async_trait::async_trait;
-use chrono::SecondsFormat;
+use chrono::{DateTime, SecondsFormat, Utc};
 use errand_core::store::{
     ClaimParams, EnqueueParams, FinalizeParams, LeaseStatus, Outcome, RenewParams, RescueParams,
     RescueUnheldParams, Wakeup,
 };
-use errand_core::{Capabilities, Enqueued, Error, JobId, JobRow, Result};
+use errand_core::{Capabilities, Enqueued, Error, JobId, JobRow, NewJob, Result};
 use std::collections::HashMap;
 
 use crate::RedisStore;
@@ -38,28 +38,7 @@ impl JobStore for RedisStore {
         let mut invocation = self.invocation(&self.inner.scripts.enqueue);
         invocation.arg(now).arg(params.jobs.len());
         for job in &params.jobs {
-            let (key, scope, until) = match &job.unique {
-                None => ("", "", String::new()),
-                Some(unique) => (
-                    unique.key.as_str(),
-                    unique.scope_name(),
-                    unique
-                        .held_until(params.now)?
-                        .map(|t| micros(t).to_string())
-                        .unwrap_or_default(),
-                ),
-            };
-            invocation
-                .arg(&job.kind)
-                .arg(&job.queue)
-                .arg(job.priority)
-                .arg(job.tenant.as_deref().unwrap_or(""))
-                .arg(job.max_attempts)
-                .arg(micros(job.run_at.unwrap_or(params.now)))
-                .arg(key)
-                .arg(scope)
-                .arg(until)
-                .arg(json(&SpecRef::of(job, params.now))?);
+            push_job(&mut invocation, job, params.now)?;
         }
         let out: Vec<i64> = self.run(&invocation, "enqueue").await?;
         // Workers of this process need not wait for the message's round trip.
@@ -225,4 +204,35 @@ impl JobStore for RedisStore {
     fn subscribe(&self) -> Wakeup {
         self.inner.wakeup.subscribe()
     }
+}
+
+/// Adds the 10 arguments of one job for `enqueue_jobs` (prelude.lua).
+pub(crate) fn push_job(
+    invocation: &mut redis::ScriptInvocation<'_>,
+    job: &NewJob,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let (key, scope, until) = match &job.unique {
+        None => ("", "", String::new()),
+        Some(unique) => (
+            unique.key.as_str(),
+            unique.scope_name(),
+            unique
+                .held_until(now)?
+                .map(|t| micros(t).to_string())
+                .unwrap_or_default(),
+        ),
+    };
+    invocation
+        .arg(&job.kind)
+        .arg(&job.queue)
+        .arg(job.priority)
+        .arg(job.tenant.as_deref().unwrap_or(""))
+        .arg(job.max_attempts)
+        .arg(micros(job.run_at.unwrap_or(now)))
+        .arg(key)
+        .arg(scope)
+        .arg(until)
+        .arg(json(&SpecRef::of(job, now))?);
+    Ok(())
 }

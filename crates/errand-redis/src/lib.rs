@@ -7,6 +7,7 @@
 //! ```
 
 mod connection;
+mod cron_store;
 mod error;
 mod job_admin;
 mod job_store;

@@ -21,6 +21,12 @@ pub(crate) struct Scripts {
     pub delete: Script,
     pub reschedule: Script,
     pub prune: Script,
+    pub cron_save: Script,
+    pub cron_enable: Script,
+    pub cron_remove: Script,
+    pub cron_due: Script,
+    pub cron_states: Script,
+    pub cron_fire: Script,
 }
 
 impl Scripts {
@@ -37,6 +43,12 @@ impl Scripts {
             delete: script(include_str!("../scripts/job_admin/delete.lua")),
             reschedule: script(include_str!("../scripts/job_admin/reschedule.lua")),
             prune: script(include_str!("../scripts/job_admin/prune.lua")),
+            cron_save: script(include_str!("../scripts/cron_store/save.lua")),
+            cron_enable: script(include_str!("../scripts/cron_store/enable.lua")),
+            cron_remove: script(include_str!("../scripts/cron_store/remove.lua")),
+            cron_due: script(include_str!("../scripts/cron_store/due.lua")),
+            cron_states: script(include_str!("../scripts/cron_store/states.lua")),
+            cron_fire: script(include_str!("../scripts/cron_store/fire.lua")),
         }
     }
 }

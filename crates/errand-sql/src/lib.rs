@@ -4,6 +4,7 @@
 
 pub mod admin;
 pub mod claim;
+pub mod cron;
 pub mod enqueue;
 pub mod error;
 pub mod migrate;
@@ -12,6 +13,7 @@ pub mod transaction;
 
 pub use admin::AdminTx;
 pub use claim::{LimitedClaim, claim_limited};
+pub use cron::CronTx;
 pub use enqueue::{BulkRow, EnqueuePlan};
 pub use error::db_error;
 pub use migrate::{Migration, Migrator};

@@ -4,6 +4,8 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
+use errand_core::cron::{EntryRow, FireState, LedgerRecord};
+use errand_core::store::EntryKey;
 use errand_core::{AttemptError, CronRef, Error, JobId, JobRow, JobState, Result, StateCount};
 use serde::de::DeserializeOwned;
 use sqlx::{ColumnIndex, Decode, Row, Type};
@@ -116,6 +118,78 @@ where
             ))
         })
         .collect()
+}
+
+fn tenant_of(stored: Option<String>) -> Option<String> {
+    stored.filter(|tenant| !tenant.is_empty())
+}
+
+/// A cron entry selected with every column of the entries table.
+pub fn entry_row(row: &impl Columns) -> Result<EntryRow> {
+    let text = |column: &str| -> Result<String> { required(row.text(column)?, column) };
+    Ok(EntryRow {
+        name: text("name")?,
+        tenant: tenant_of(row.text("tenant")?),
+        kind: text("kind")?,
+        input: row.json("input")?.unwrap_or(serde_json::Value::Null),
+        schedule: text("schedule")?,
+        zone: text("zone")?,
+        queue: row.text("queue")?,
+        priority: row
+            .int("priority")?
+            .map(|p| narrow(p, "priority"))
+            .transpose()?,
+        max_attempts: row
+            .int("max_attempts")?
+            .map(|n| narrow(n, "max_attempts"))
+            .transpose()?,
+        meta: decoded::<BTreeMap<String, String>>(row.json("meta")?, "meta")?,
+        overlap: text("overlap")?.parse()?,
+        missed: text("missed")?.parse()?,
+        enabled: row.flag("enabled")?,
+        note: row.text("note")?,
+        next_fire_at: row.time("next_fire_at")?,
+        last_fire_at: row.time("last_fire_at")?,
+        last_job_id: row.int("last_job_id")?.map(JobId),
+        buffered_fire_at: row.time("buffered_fire_at")?,
+        created_at: required(row.time("created_at")?, "created_at")?,
+        updated_at: required(row.time("updated_at")?, "updated_at")?,
+    })
+}
+
+/// A record of a cron entry's ledger.
+pub fn ledger_record(row: &impl Columns) -> Result<LedgerRecord> {
+    Ok(LedgerRecord {
+        fire_at: required(row.time("fire_at")?, "fire_at")?,
+        decided_at: required(row.time("decided_at")?, "decided_at")?,
+        reason: required(row.text("reason")?, "reason")?.parse()?,
+        fires: narrow(required(row.int("fires")?, "fires")?, "fires")?,
+        job_id: row.int("job_id")?.map(JobId),
+    })
+}
+
+/// The key and the state of a cron entry as its fires are written
+/// (columns `tenant`, `name`, `enabled`, `next_fire_at`, `last_fire_at`,
+/// `buffered_fire_at`, and `last_job_state`, the stored state of its
+/// latest job if that job still exists).
+pub fn fire_state(row: &impl Columns) -> Result<(EntryKey, FireState)> {
+    let key = EntryKey {
+        tenant: tenant_of(row.text("tenant")?),
+        name: required(row.text("name")?, "name")?,
+    };
+    let last_job_state = row.text("last_job_state")?;
+    Ok((
+        key,
+        FireState {
+            enabled: row.flag("enabled")?,
+            next_fire_at: row.time("next_fire_at")?,
+            last_fire_at: row.time("last_fire_at")?,
+            buffered_fire_at: row.time("buffered_fire_at")?,
+            last_job_unfinished: last_job_state.is_some_and(|state| {
+                !matches!(state.as_str(), "completed" | "failed" | "cancelled")
+            }),
+        },
+    ))
 }
 
 #[cfg(test)]

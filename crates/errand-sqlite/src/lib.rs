@@ -6,6 +6,7 @@
 //! # let _ = store; Ok(()) }
 //! ```
 
+mod cron_store;
 mod enqueue;
 mod error;
 mod job_admin;

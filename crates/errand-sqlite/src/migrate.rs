@@ -7,11 +7,18 @@ use crate::error::db_error;
 
 /// The schema migrations, in order. Teams that run their own migration tool
 /// can apply these files themselves.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "jobs",
-    sql: include_str!("../migrations/0001_jobs.sql"),
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "jobs",
+        sql: include_str!("../migrations/0001_jobs.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "cron",
+        sql: include_str!("../migrations/0002_cron.sql"),
+    },
+];
 
 /// The SQL of every migration, in order, for teams that apply them with
 /// their own tool (`errand migrate --print-sql`).

@@ -30,3 +30,20 @@ pub(crate) const JOB_STATES: &str = include_str!("../queries/job_admin/job_state
 pub(crate) const STATS: &str = include_str!("../queries/job_admin/stats.sql");
 pub(crate) const RESCHEDULE: &str = include_str!("../queries/job_admin/reschedule.sql");
 pub(crate) const PRUNE: &str = include_str!("../queries/job_admin/prune.sql");
+
+// Cron entries.
+pub(crate) const CRON_INSERT: &str = include_str!("../queries/cron_store/insert.sql");
+pub(crate) const CRON_UPDATE: &str = include_str!("../queries/cron_store/update.sql");
+pub(crate) const CRON_GET: &str = include_str!("../queries/cron_store/get.sql");
+pub(crate) const CRON_LIST: &str = include_str!("../queries/cron_store/list.sql");
+pub(crate) const CRON_ENABLE: &str = include_str!("../queries/cron_store/enable.sql");
+pub(crate) const CRON_REMOVE: &str = include_str!("../queries/cron_store/remove.sql");
+pub(crate) const CRON_DUE: &str = include_str!("../queries/cron_store/due.sql");
+pub(crate) const CRON_LEDGER: &str = include_str!("../queries/cron_store/ledger.sql");
+pub(crate) const CRON_FIRE_STATES: &str = include_str!("../queries/cron_store/fire_states.sql");
+pub(crate) const CRON_DECIDED: &str = include_str!("../queries/cron_store/decided.sql");
+pub(crate) const CRON_DROP_BUFFERED: &str = include_str!("../queries/cron_store/drop_buffered.sql");
+pub(crate) const CRON_INSERT_LEDGER: &str = include_str!("../queries/cron_store/insert_ledger.sql");
+pub(crate) const CRON_UPDATE_ENTRIES: &str =
+    include_str!("../queries/cron_store/update_entries.sql");
+pub(crate) const CRON_TRIM_LEDGERS: &str = include_str!("../queries/cron_store/trim_ledgers.sql");

@@ -53,6 +53,11 @@ impl Client {
         Ok(self)
     }
 
+    /// The largest input this client accepts, in bytes.
+    pub(crate) fn max_input(&self) -> usize {
+        self.max_input_bytes
+    }
+
     /// The store this client talks to.
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.store

@@ -40,6 +40,7 @@
 
 mod client;
 mod connect;
+pub mod cron;
 mod deferred;
 pub mod maintenance;
 mod registry;

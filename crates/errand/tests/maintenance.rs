@@ -44,10 +44,20 @@ async fn the_rescuer_runs_once_at_the_time_a_test_chooses() {
         .build()
         .unwrap();
     let early = worker.maintain(now + TimeDelta::seconds(10)).await;
-    assert_eq!(early, [("rescuer", errand::maintenance::Report::idle())]);
+    let idle = errand::maintenance::Report::idle();
+    assert_eq!(
+        early,
+        [("rescuer", idle.clone()), ("cron", idle.clone())],
+        "every service of the worker runs once, in order"
+    );
     let late = worker.maintain(now + TimeDelta::seconds(31)).await;
-    assert_eq!(late.len(), 1);
+    assert_eq!(late.len(), 2);
     assert_eq!((late[0].0, late[0].1.count), ("rescuer", 1));
+    assert_eq!(
+        late[1],
+        ("cron", idle),
+        "no cron entry: the scheduler idles"
+    );
     // Rescued at the chosen time, 31 s ahead of the clock: waiting for it,
     // with its lost attempt counted.
     assert_eq!(job.state().await.unwrap(), JobState::Retrying);

@@ -1,6 +1,6 @@
 //! The storage contract, one trait per role: [`JobStore`] (the hot path of
-//! workers) and [`JobAdmin`] (reading and managing jobs); [`Store`] is their
-//! sum. Every backend implements them; the conformance suite in
+//! workers), [`JobAdmin`] (reading and managing jobs) and [`CronStore`]
+//! (cron entries); [`Store`] is their sum. Every backend implements them; the conformance suite in
 //! `errand-store-tests` checks that each one keeps them. Code that only
 //! administers jobs takes `impl JobAdmin`.
 //!
@@ -8,6 +8,7 @@
 //! the params structs, [`FinalizeGroups`], [`WakeupSender`].
 
 mod claim_plan;
+mod cron_store;
 mod job_admin;
 mod job_store;
 mod wakeup;
@@ -15,6 +16,10 @@ mod wakeup;
 use serde::{Deserialize, Serialize};
 
 pub use claim_plan::{Ask, ClaimPlan, order_as_picked};
+pub use cron_store::{
+    Advance, CronListParams, CronStore, DueParams, EnableParams, EntryFire, EntryKey, FireDecision,
+    FireOutcome, FireParams, LedgerParams, SaveMode, SaveParams,
+};
 pub use job_admin::{
     CancelOutcome, CancelParams, Cancellation, DeleteParams, GetParams, JobAdmin, ListParams,
     PruneOutcome, PruneParams, RescheduleParams, RetryParams, StateCount, Stats, StatsParams,
@@ -39,6 +44,6 @@ pub struct Capabilities {
 
 /// A whole store: every role. Implemented for every type that implements
 /// them all; `Arc<dyn Store>` is what the runtime holds.
-pub trait Store: JobStore + JobAdmin {}
+pub trait Store: JobStore + JobAdmin + CronStore {}
 
-impl<T: JobStore + JobAdmin + ?Sized> Store for T {}
+impl<T: JobStore + JobAdmin + CronStore + ?Sized> Store for T {}

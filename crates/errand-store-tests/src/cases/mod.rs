@@ -17,6 +17,7 @@ macro_rules! case {
 
 mod admin;
 mod claim;
+mod cron;
 mod enqueue;
 mod finalize;
 mod lease;
@@ -26,6 +27,7 @@ mod tx;
 
 pub use admin::*;
 pub use claim::*;
+pub use cron::*;
 pub use enqueue::*;
 pub use finalize::*;
 pub use lease::*;

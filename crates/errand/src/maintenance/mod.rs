@@ -1,9 +1,10 @@
 //! The home of maintenance: every [`Service`] of a worker (its own, such as
-//! the lease rescuer, and its store's) runs on its interval from the worker's
+//! the lease rescuer and the cron scheduler, and its store's) runs on its interval from the worker's
 //! start to its shutdown; [`Worker::maintain`](crate::Worker::maintain) runs
 //! each once at a chosen time.
 
 mod rescuer;
+mod scheduler;
 
 use std::sync::Arc;
 
@@ -13,6 +14,7 @@ pub use errand_core::maintenance::{Report, Service};
 use tokio::task::JoinHandle;
 
 pub(crate) use rescuer::Rescuer;
+pub(crate) use scheduler::Scheduler;
 
 /// Runs each service on its interval until `stop` fires; a failed run is
 /// logged and the service goes on.

@@ -2,10 +2,13 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use errand_core::cron::Entry;
+use errand_core::store::EntryKey;
 use errand_core::validate;
 use errand_core::{Backoff, Error, Job, JobOptions, NewJob, Result, StateMap, Store};
 
 use super::{Config, Shared, Worker};
+use crate::maintenance::Scheduler;
 use crate::registry::Registered;
 
 /// Configures a [`Worker`]. Every setting is checked by [`WorkerBuilder::build`],
@@ -31,6 +34,8 @@ pub struct WorkerBuilder {
     backoff: Backoff,
     states: StateMap,
     name: Option<String>,
+    cron: Vec<Entry>,
+    cron_grace: Duration,
 }
 
 impl std::fmt::Debug for WorkerBuilder {
@@ -80,6 +85,8 @@ impl WorkerBuilder {
             backoff: Backoff::default(),
             states: StateMap::default(),
             name: None,
+            cron: Vec::new(),
+            cron_grace: errand_core::cron::DEFAULT_GRACE,
         }
     }
 
@@ -228,6 +235,23 @@ impl WorkerBuilder {
     /// The worker's name in the store (default: host, process id, random suffix).
     pub fn name(mut self, name: impl Into<String>) -> Self {
         self.name = Some(name.into());
+        self
+    }
+
+    /// Defines a cron entry in code. It is written to the store when the
+    /// worker starts: created if missing (or deleted), its definition
+    /// updated, its stored enabled flag and note kept. Its kind must be
+    /// registered here (or `.allow_unserved_kinds()` called).
+    pub fn cron(mut self, entry: Entry) -> Self {
+        self.cron.push(entry);
+        self
+    }
+
+    /// How late a cron fire time may be seen and still count as on time
+    /// (default 60 s): older ones were missed (no scheduler ran) and follow
+    /// their entry's missed-fire policy.
+    pub fn cron_grace(mut self, grace: Duration) -> Self {
+        self.cron_grace = grace;
         self
     }
 
@@ -386,7 +410,40 @@ impl WorkerBuilder {
             rescue_interval,
             backoff: self.backoff,
         };
+        validate::duration(
+            "cron_grace",
+            self.cron_grace,
+            Duration::from_secs(1),
+            Duration::from_secs(7 * 24 * 3600),
+        )?;
+        let mut entries = HashMap::new();
+        for entry in &self.cron {
+            entry.validate()?;
+            let key = EntryKey::new(entry.tenant.as_deref(), &entry.name);
+            if !self.allow_unserved_kinds && !self.registry.contains_key(&entry.kind) {
+                return Err(Error::invalid(
+                    format!("cron entry {:?} kind", entry.name),
+                    &entry.kind,
+                    format!(
+                        "is not a registered kind ({:?}): register it, or call .allow_unserved_kinds() if another worker runs it",
+                        self.kinds
+                    ),
+                ));
+            }
+            if entries.insert(key.clone(), entry.clone()).is_some() {
+                return Err(Error::invalid("cron", key, "is defined twice"));
+            }
+        }
+        let scheduler = Arc::new(Scheduler {
+            store: Arc::clone(&self.store),
+            kinds: self.kinds.clone(),
+            entries,
+            grace: self.cron_grace,
+            interval: Duration::from_secs(1),
+            synced: std::sync::atomic::AtomicBool::new(false),
+        });
         Ok(Worker {
+            scheduler,
             shared: Arc::new(Shared {
                 store: self.store,
                 config,

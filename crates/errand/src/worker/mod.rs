@@ -164,6 +164,7 @@ pub(crate) fn moving_average(old: u64, sample: u64) -> u64 {
 #[derive(Clone)]
 pub struct Worker {
     shared: Arc<Shared>,
+    scheduler: Arc<crate::maintenance::Scheduler>,
 }
 
 impl std::fmt::Debug for Worker {
@@ -228,6 +229,7 @@ impl Worker {
             vec![Arc::new(crate::maintenance::Rescuer {
                 shared: Arc::clone(&self.shared),
             })];
+        services.push(Arc::clone(&self.scheduler) as Arc<dyn crate::maintenance::Service>);
         services.extend(self.shared.store.services());
         services
     }

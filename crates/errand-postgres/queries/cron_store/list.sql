@@ -1,0 +1,9 @@
+-- Every filter is optional (NULL: none): $1 tenant ('' for none), $2 kind,
+-- $3 enabled, $4 and $5 the key to list after; $6 limit.
+SELECT * FROM {schema}.cron_entries
+WHERE ($1::text IS NULL OR tenant = $1)
+  AND ($2::text IS NULL OR kind = $2)
+  AND ($3::boolean IS NULL OR enabled = $3)
+  AND ($4::text IS NULL OR (tenant, name) > ($4, $5::text))
+ORDER BY tenant, name
+LIMIT $6
