@@ -79,6 +79,17 @@ pub(crate) struct BenchArgs {
     /// With --processes: also run one process of the same total concurrency.
     #[arg(long)]
     compare_one: bool,
+    /// Measure cron instead: this many entries, each firing every minute;
+    /// the fire lag of every job is read back.
+    #[arg(long, allow_negative_numbers = true, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    cron_entries: Option<u64>,
+    /// With --cron-entries: the fire times (minutes) to measure.
+    #[arg(long, default_value_t = 2, allow_negative_numbers = true, value_parser = clap::value_parser!(u64).range(1..=60))]
+    cron_minutes: u64,
+    /// With --cron-entries: schedulers racing on the store, each a worker
+    /// with its own connections.
+    #[arg(long, default_value_t = 1, allow_negative_numbers = true, value_parser = clap::value_parser!(u64).range(1..=16))]
+    schedulers: u64,
 }
 
 /// What `--backlog` puts in the table.
@@ -394,6 +405,31 @@ pub(crate) async fn run(target: Target<'_>, args: BenchArgs, json: bool) -> anyh
             args.backlog_state,
             started.elapsed().as_secs_f64()
         ));
+    }
+
+    if let Some(entries) = args.cron_entries {
+        let again = scratch.target(target);
+        let reopen = || async move {
+            let url = again.url.unwrap_or(store::DEFAULT_URL);
+            store::open(again, url).await
+        };
+        let report = crate::bench_cron::run(
+            Arc::clone(&store),
+            reopen,
+            entries,
+            args.cron_minutes,
+            usize::try_from(args.schedulers).unwrap_or(1),
+            &say,
+        )
+        .await;
+        clean(scratch).await?;
+        let report = report?;
+        if json {
+            println!("{}", serde_json::to_string(&report)?);
+        } else {
+            println!("{report:#?}");
+        }
+        return Ok(());
     }
 
     if let Some(processes) = args.processes {

@@ -1,6 +1,7 @@
 //! The `errand` command line.
 
 mod bench;
+mod bench_cron;
 mod cron;
 mod demo;
 mod jobs;

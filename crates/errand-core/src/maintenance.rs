@@ -44,6 +44,12 @@ pub trait Service: Send + Sync + 'static {
     fn name(&self) -> &'static str;
     /// How long between two runs.
     fn interval(&self) -> Duration;
+    /// Runs at whole multiples of the interval in wall-clock time (a cron
+    /// scheduler, whose fire times fall on whole seconds) rather than at
+    /// the interval after the worker's start.
+    fn aligned(&self) -> bool {
+        false
+    }
     /// Runs once at `now` and says what it did.
     async fn run_once(&self, now: DateTime<Utc>) -> Result<Report>;
 }

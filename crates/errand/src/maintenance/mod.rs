@@ -27,6 +27,10 @@ pub(crate) fn start(
         .map(|service| {
             let stop = stop.clone();
             tokio::spawn(async move {
+                if service.aligned() {
+                    run_aligned(service.as_ref(), &stop).await;
+                    return;
+                }
                 let mut ticker = tokio::time::interval(service.interval());
                 ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
                 loop {
@@ -39,6 +43,29 @@ pub(crate) fn start(
             })
         })
         .collect()
+}
+
+/// Runs `service` at every whole multiple of its interval since the Unix
+/// epoch (a run that overruns one skips to the next) until `stop` fires.
+async fn run_aligned(service: &dyn Service, stop: &CancellationToken) {
+    loop {
+        let wait = until_next_multiple(Utc::now(), service.interval());
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = stop.cancelled() => break,
+        }
+        run(service, Utc::now()).await;
+    }
+}
+
+/// How long from `now` to the next whole multiple of `interval` (at least
+/// a millisecond, so that a run at a boundary waits for the next one).
+fn until_next_multiple(now: DateTime<Utc>, interval: std::time::Duration) -> std::time::Duration {
+    let period = interval.as_micros().max(1);
+    let now = u128::try_from(now.timestamp_micros()).unwrap_or(0);
+    let wait = period - now % period;
+    std::time::Duration::from_micros(u64::try_from(wait).unwrap_or(u64::MAX))
+        .max(std::time::Duration::from_millis(1))
 }
 
 /// Runs `service` once at `now`, logging what it did or why it failed.
@@ -54,5 +81,33 @@ pub(crate) async fn run(service: &dyn Service, now: DateTime<Utc>) -> Option<Rep
             tracing::warn!(service = service.name(), error = %e, "errand maintenance service failed; it runs again at its next interval");
             None
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn aligned_runs_wait_for_the_next_whole_interval() {
+        let at = |micros: i64| DateTime::from_timestamp_micros(micros).unwrap();
+        let second = Duration::from_secs(1);
+        assert_eq!(
+            until_next_multiple(at(10_250_000), second),
+            Duration::from_millis(750)
+        );
+        assert_eq!(until_next_multiple(at(10_000_000), second), second);
+        assert_eq!(
+            until_next_multiple(at(10_999_999), second),
+            Duration::from_millis(1),
+            "at least a millisecond"
+        );
+        assert_eq!(
+            until_next_multiple(at(59_000_000), Duration::from_secs(60)),
+            second
+        );
     }
 }

@@ -85,6 +85,10 @@ impl Service for Scheduler {
         self.interval
     }
 
+    fn aligned(&self) -> bool {
+        true
+    }
+
     async fn run_once(&self, now: DateTime<Utc>) -> Result<Report> {
         self.sync(now).await?;
         let mut jobs = 0u64;

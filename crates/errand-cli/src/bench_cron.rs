@@ -1,0 +1,185 @@
+//! `errand bench --cron-entries N`: the fire lag of many cron entries that
+//! all fire every minute, with one or more schedulers racing on the store.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Timelike, Utc};
+use errand::cron::Entry;
+use errand::{Client, JobId, ListParams, Store, Worker};
+use serde::Serialize;
+
+/// A job of a cron entry that does nothing.
+#[errand::job(kind = "bench_cron")]
+async fn bench_cron() {}
+
+/// What the cron mode measured.
+#[derive(Serialize, Debug)]
+pub(crate) struct CronReport {
+    backend: String,
+    entries: u64,
+    minutes: u64,
+    schedulers: usize,
+    /// Jobs the entries made (entries × minutes when none is missing).
+    jobs: u64,
+    /// (entry, fire time) pairs with more than one job: must be 0.
+    duplicates: u64,
+    /// Fire time to the scheduler pass that decided it (the job's creation).
+    decided_lag_p50_ms: f64,
+    decided_lag_p99_ms: f64,
+    /// Fire time to the job's start: an upper bound of the lag to its insert.
+    start_lag_p50_ms: f64,
+    start_lag_p99_ms: f64,
+    start_lag_max_ms: f64,
+    setup_s: f64,
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let at = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[at.min(sorted.len() - 1)]
+}
+
+/// Creates `entries` entries firing every minute, runs `schedulers` workers
+/// (the first on `store`, the others on stores from `reopen`) through
+/// `minutes` fire times, and reads the lag of every job.
+pub(crate) async fn run<F, Fut>(
+    store: Arc<dyn Store>,
+    reopen: F,
+    entries: u64,
+    minutes: u64,
+    schedulers: usize,
+    say: &dyn Fn(String),
+) -> anyhow::Result<CronReport>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<Arc<dyn Store>>>,
+{
+    let client = Client::new(Arc::clone(&store));
+    let started = Instant::now();
+    let names: Vec<String> = (0..entries).map(|i| format!("bench-{i:06}")).collect();
+    for chunk in names.chunks(200) {
+        let mut writes = tokio::task::JoinSet::new();
+        for name in chunk {
+            let entry = Entry::of::<bench_cron>(name.as_str(), "* * * * *", ())?;
+            let cron = client.cron();
+            writes.spawn(async move { cron.upsert(entry).await });
+        }
+        while let Some(written) = writes.join_next().await {
+            written??;
+        }
+    }
+    let setup_s = started.elapsed().as_secs_f64();
+    say(format!("{entries} entries written in {setup_s:.1} s"));
+
+    let mut workers = Vec::new();
+    for i in 0..schedulers {
+        let store = if i == 0 {
+            Arc::clone(&store)
+        } else {
+            reopen().await?
+        };
+        let worker = Worker::builder(store)
+            .register(bench_cron::job())
+            .concurrency(64)
+            .build()?;
+        workers.push(worker.start());
+    }
+    // The first fire time at least 5 s away, so that every scheduler runs.
+    let now = Utc::now();
+    let mut first = now
+        .with_second(0)
+        .and_then(|t| t.with_nanosecond(0))
+        .unwrap_or(now)
+        + chrono::TimeDelta::minutes(1);
+    if first - now < chrono::TimeDelta::seconds(5) {
+        first += chrono::TimeDelta::minutes(1);
+    }
+    let last = first + chrono::TimeDelta::minutes(minutes as i64 - 1);
+    say(format!(
+        "{schedulers} scheduler(s); measuring the fires from {first} to {last}"
+    ));
+    // Wait for the last fire time and then for every job of it to end.
+    let expected = entries * minutes;
+    let deadline = Instant::now()
+        + (last - Utc::now()).to_std().unwrap_or_default()
+        + Duration::from_secs(120);
+    let jobs = loop {
+        let jobs = read_jobs(&client, first, last).await?;
+        let done = jobs.iter().filter(|j| j.started_at.is_some()).count() as u64;
+        if done >= expected || Instant::now() > deadline {
+            break jobs;
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    };
+    for worker in workers {
+        worker.shutdown().await;
+    }
+    let mut fires = HashSet::new();
+    let mut duplicates = 0;
+    let mut decided = Vec::new();
+    let mut start = Vec::new();
+    for job in &jobs {
+        let Some(cron) = &job.cron else { continue };
+        if !fires.insert((cron.name.clone(), cron.fire_at)) {
+            duplicates += 1;
+        }
+        let ms =
+            |at: DateTime<Utc>| (at - cron.fire_at).num_microseconds().unwrap_or(0) as f64 / 1000.0;
+        decided.push(ms(job.created_at));
+        if let Some(at) = job.started_at {
+            start.push(ms(at));
+        }
+    }
+    decided.sort_by(f64::total_cmp);
+    start.sort_by(f64::total_cmp);
+    Ok(CronReport {
+        backend: store.backend().to_string(),
+        entries,
+        minutes,
+        schedulers,
+        jobs: jobs.len() as u64,
+        duplicates,
+        decided_lag_p50_ms: percentile(&decided, 0.5),
+        decided_lag_p99_ms: percentile(&decided, 0.99),
+        start_lag_p50_ms: percentile(&start, 0.5),
+        start_lag_p99_ms: percentile(&start, 0.99),
+        start_lag_max_ms: start.last().copied().unwrap_or(0.0),
+        setup_s,
+    })
+}
+
+/// The bench's jobs for fire times from `first` to `last`, every page.
+async fn read_jobs(
+    client: &Client,
+    first: DateTime<Utc>,
+    last: DateTime<Utc>,
+) -> anyhow::Result<Vec<errand::JobRow>> {
+    let mut out = Vec::new();
+    let mut before: Option<JobId> = None;
+    loop {
+        let page = client
+            .list(ListParams {
+                kind: Some("bench_cron".into()),
+                before_id: before,
+                limit: 10_000,
+                ..Default::default()
+            })
+            .await?;
+        let Some(oldest) = page.last() else { break };
+        before = Some(oldest.id);
+        let full = page.len() == 10_000;
+        out.extend(page.into_iter().filter(|j| {
+            j.cron
+                .as_ref()
+                .is_some_and(|c| c.fire_at >= first && c.fire_at <= last)
+        }));
+        if !full {
+            break;
+        }
+    }
+    Ok(out)
+}
