@@ -81,6 +81,11 @@ fn run_on_every_store(program: &str) {
 }
 
 #[test]
+fn loop_job() {
+    run(env!("CARGO_BIN_EXE_loop_job"));
+}
+
+#[test]
 fn cron() {
     run_on_every_store(env!("CARGO_BIN_EXE_cron"));
 }

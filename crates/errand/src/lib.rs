@@ -42,6 +42,7 @@ mod client;
 mod connect;
 pub mod cron;
 mod deferred;
+pub mod loop_job;
 pub mod maintenance;
 mod registry;
 /// Helpers for an application's own tests (feature `testing`, with the SQLite store).

@@ -8,6 +8,7 @@ use errand_core::validate;
 use errand_core::{Backoff, Error, Job, JobOptions, NewJob, Result, StateMap, Store};
 
 use super::{Config, Shared, Worker};
+use crate::loop_job::{Loop, LoopJob};
 use crate::maintenance::Scheduler;
 use crate::registry::Registered;
 
@@ -36,6 +37,7 @@ pub struct WorkerBuilder {
     name: Option<String>,
     cron: Vec<Entry>,
     cron_grace: Duration,
+    loops: Vec<LoopJob>,
 }
 
 impl std::fmt::Debug for WorkerBuilder {
@@ -87,6 +89,7 @@ impl WorkerBuilder {
             name: None,
             cron: Vec::new(),
             cron_grace: errand_core::cron::DEFAULT_GRACE,
+            loops: Vec::new(),
         }
     }
 
@@ -255,13 +258,20 @@ impl WorkerBuilder {
         self
     }
 
+    /// Adds a loop job: periodic work this worker runs in-process (every
+    /// worker process runs its own), checked at `build()`.
+    pub fn loop_job(mut self, job: LoopJob) -> Self {
+        self.loops.push(job);
+        self
+    }
+
     /// Checks the configuration and builds the worker. The error names the
     /// first bad setting and its value.
     pub fn build(mut self) -> Result<Worker> {
         if let Some(kind) = self.duplicate_kinds.first() {
             return Err(Error::invalid("kind", kind, "is registered twice"));
         }
-        if self.kinds.is_empty() {
+        if self.kinds.is_empty() && self.loops.is_empty() {
             return Err(Error::invalid(
                 "register",
                 "(no kinds)",
@@ -434,6 +444,13 @@ impl WorkerBuilder {
                 return Err(Error::invalid("cron", key, "is defined twice"));
             }
         }
+        let mut loops: Vec<Arc<Loop>> = Vec::new();
+        for job in self.loops {
+            if loops.iter().any(|l| l.job.name() == job.name()) {
+                return Err(Error::invalid("loop_job", job.name(), "is added twice"));
+            }
+            loops.push(Arc::new(Loop::new(job)?));
+        }
         let scheduler = Arc::new(Scheduler {
             store: Arc::clone(&self.store),
             kinds: self.kinds.clone(),
@@ -444,6 +461,7 @@ impl WorkerBuilder {
         });
         Ok(Worker {
             scheduler,
+            loops,
             shared: Arc::new(Shared {
                 store: self.store,
                 config,

@@ -165,6 +165,7 @@ pub(crate) fn moving_average(old: u64, sample: u64) -> u64 {
 pub struct Worker {
     shared: Arc<Shared>,
     scheduler: Arc<crate::maintenance::Scheduler>,
+    loops: Vec<Arc<crate::loop_job::Loop>>,
 }
 
 impl std::fmt::Debug for Worker {
@@ -210,6 +211,18 @@ impl Worker {
         ));
         let mut background = vec![keeper];
         background.extend(crate::maintenance::start(self.services(), &stop_background));
+        let stop_loops = CancellationToken::new();
+        let loops = self
+            .loops
+            .iter()
+            .map(|l| {
+                tokio::spawn(Arc::clone(l).run(
+                    Arc::clone(&self.shared.states),
+                    stop_loops.clone(),
+                    self.shared.config.shutdown_timeout,
+                ))
+            })
+            .collect();
         tracing::info!(worker = %self.shared.config.name, queues = ?self.shared.config.queues, "errand worker started");
         WorkerHandle {
             shared: Arc::clone(&self.shared),
@@ -219,7 +232,15 @@ impl Worker {
             fetch,
             completer,
             background,
+            loops: self.loops.clone(),
+            stop_loops,
+            loop_tasks: loops,
         }
+    }
+
+    /// What each loop job did so far.
+    pub fn loops(&self) -> Vec<crate::loop_job::LoopStatus> {
+        self.loops.iter().map(|l| l.status()).collect()
     }
 
     /// Every maintenance service this worker runs: its lease rescuer, then
@@ -268,6 +289,9 @@ pub struct WorkerHandle {
     fetch: JoinHandle<()>,
     completer: JoinHandle<()>,
     background: Vec<JoinHandle<()>>,
+    loops: Vec<Arc<crate::loop_job::Loop>>,
+    stop_loops: CancellationToken,
+    loop_tasks: Vec<JoinHandle<()>>,
 }
 
 impl std::fmt::Debug for WorkerHandle {
@@ -279,6 +303,12 @@ impl std::fmt::Debug for WorkerHandle {
 }
 
 impl WorkerHandle {
+    /// What each loop job did so far: runs, skipped ticks, failures, the
+    /// latest start, end and error.
+    pub fn loops(&self) -> Vec<crate::loop_job::LoopStatus> {
+        self.loops.iter().map(|l| l.status()).collect()
+    }
+
     /// The number of jobs this worker holds now: running, or claimed ahead
     /// and about to run (see [`WorkerBuilder::concurrency`]).
     pub fn running(&self) -> usize {
@@ -291,6 +321,9 @@ impl WorkerHandle {
     /// unreachable for the shutdown timeout: then the leases bring the jobs back).
     pub async fn shutdown(self) {
         let shared = self.shared;
+        // Loop jobs stop ticking and their running ticks are cancelled at
+        // once; each waits for its runs up to the shutdown timeout.
+        self.stop_loops.cancel();
         self.stop_fetch.cancel();
         if let Err(e) = self.fetch.await {
             tracing::error!(error = %e, "errand fetch loop ended abnormally");
@@ -347,7 +380,7 @@ impl WorkerHandle {
             completer.abort();
         }
         self.stop_background.cancel();
-        for task in self.background {
+        for task in self.background.into_iter().chain(self.loop_tasks) {
             let _ = task.await;
         }
         tracing::info!(worker = %shared.config.name, "errand worker stopped");
