@@ -579,3 +579,116 @@ where
     }
     assert_eq!(runs(&logs).len(), total as usize, "every job ran");
 }
+
+/// Seconds the cron kill case keeps killing schedulers.
+const CRON_KILL_SECS: u64 = 12;
+
+pub async fn cron_schedulers_killed_mid_pass_leave_no_duplicate_and_no_gap(h: &Harness) {
+    use errand::cron::Entry;
+    use errand::store::{EntryKey, SaveMode, SaveParams};
+    let Some(bin) = probe_bin(h) else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("cron.log");
+    // An entry of the probe kind firing every second, decided by whichever
+    // probe worker's scheduler gets there.
+    let entry = Entry::new("tick", "probe", serde_json::json!(0), "@every 1s").unwrap();
+    let now = chrono::Utc::now();
+    h.store
+        .cron_save(SaveParams {
+            next_fire_at: entry.schedule.next_after(now, entry.zone),
+            entry,
+            mode: SaveMode::Create,
+            now,
+        })
+        .await
+        .unwrap();
+    let mut workers = vec![
+        spawn_worker(bin, h, &log, 4, KILL_CASE_LEASE_MS),
+        spawn_worker(bin, h, &log, 4, KILL_CASE_LEASE_MS),
+    ];
+    for worker in &mut workers {
+        worker_name(worker).await;
+    }
+    // SIGKILL one of the two schedulers every 150 – 650 ms, at whatever step
+    // of its pass it is, and start another.
+    let until = tokio::time::Instant::now() + Duration::from_secs(CRON_KILL_SECS);
+    let mut kills = 0;
+    while tokio::time::Instant::now() < until {
+        tokio::time::sleep(Duration::from_millis(150 + fastrand::u64(..500))).await;
+        let victim = fastrand::usize(..workers.len());
+        let mut killed = std::mem::replace(
+            &mut workers[victim],
+            spawn_worker(bin, h, &log, 4, KILL_CASE_LEASE_MS),
+        );
+        killed.start_kill().unwrap();
+        let _ = killed.wait().await;
+        kills += 1;
+        worker_name(&mut workers[victim]).await;
+    }
+    // One last scheduler decides what the killed ones left, up to a fire
+    // time after the kills ended.
+    let stopped = chrono::Utc::now();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let row = h
+            .store
+            .cron_get(EntryKey::new(None, "tick"))
+            .await
+            .unwrap()
+            .unwrap();
+        if row
+            .last_fire_at
+            .is_some_and(|at| at > stopped + chrono::TimeDelta::seconds(2))
+        {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the entry kept firing after the kills"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    for worker in workers {
+        terminate(worker).await;
+    }
+    let jobs = h
+        .store
+        .list(ListParams {
+            kind: Some("probe".into()),
+            limit: 10_000,
+            now: chrono::Utc::now(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let mut fires: Vec<_> = jobs
+        .iter()
+        .map(|j| {
+            j.cron
+                .as_ref()
+                .expect("every probe job here is the entry's")
+                .fire_at
+        })
+        .collect();
+    fires.sort();
+    let distinct: BTreeSet<_> = fires.iter().copied().collect();
+    assert_eq!(
+        distinct.len(),
+        fires.len(),
+        "no fire time has two jobs ({kills} kills)"
+    );
+    let gaps: Vec<_> = fires
+        .windows(2)
+        .filter(|w| w[1] - w[0] != chrono::TimeDelta::seconds(1))
+        .collect();
+    assert!(
+        gaps.is_empty(),
+        "no fire time was skipped ({kills} kills): {gaps:?}"
+    );
+    assert!(
+        fires.len() as u64 >= CRON_KILL_SECS,
+        "it fired through the kills: {} fires",
+        fires.len()
+    );
+}
+case!(cron_schedulers_killed_mid_pass_leave_no_duplicate_and_no_gap);
