@@ -75,6 +75,15 @@ impl Client {
 }
 
 impl Cron {
+    /// The entry of `key`, or [`Error::NotFound`] naming it.
+    async fn existing(&self, key: &EntryKey) -> Result<EntryRow> {
+        self.client
+            .store()
+            .cron_get(key.clone())
+            .await?
+            .ok_or_else(|| key.not_found())
+    }
+
     async fn save(&self, entry: Entry, mode: SaveMode) -> Result<EntryRow> {
         entry.validate()?;
         validate::input_size(&entry.input, self.client.max_input())?;
@@ -172,12 +181,7 @@ impl Cron {
     /// left as it was.
     pub async fn trigger(&self, key: impl Into<EntryKeyArg>) -> Result<JobId> {
         let key = key.into().0;
-        let row = self
-            .client
-            .store()
-            .cron_get(key.clone())
-            .await?
-            .ok_or_else(|| key.not_found())?;
+        let row = self.existing(&key).await?;
         let now = Utc::now();
         let outcomes = self
             .client
@@ -225,12 +229,7 @@ impl Cron {
             ));
         }
         let key = key.into().0;
-        let row = self
-            .client
-            .store()
-            .cron_get(key.clone())
-            .await?
-            .ok_or_else(|| key.not_found())?;
+        let row = self.existing(&key).await?;
         let entry = row.entry()?;
         let tz = zone(&row.zone)?;
         Ok(entry

@@ -469,8 +469,64 @@ pub async fn cron_follows_zones_through_daylight_saving(h: &Harness) {
         "{quarters:?}"
     );
     assert_eq!(fire_times(&jobs).len(), 1 + 96);
+
+    // 2026-10-25: 02:00 – 03:00 CEST happens again as CET. 02:30 occurs
+    // twice and fires once, at its first occurrence (00:30 UTC).
+    h.store.cron_remove(key("quarter")).await.unwrap();
+    let autumn = utc(2026, 10, 24, 12, 0);
+    let night = entry("autumn", "30 2 * * *").zone("Europe/Berlin").unwrap();
+    save(h, night, SaveMode::Upsert, autumn).await.unwrap();
+    let mut now = autumn;
+    while now <= utc(2026, 10, 26, 12, 0) {
+        w.maintain(now).await;
+        now += secs(600);
+    }
+    let autumn_fires: Vec<_> = cron_jobs(h, now)
+        .await
+        .iter()
+        .filter_map(|j| {
+            j.cron
+                .as_ref()
+                .filter(|c| c.name == "autumn")
+                .map(|c| c.fire_at)
+        })
+        .collect();
+    assert_eq!(
+        autumn_fires,
+        vec![utc(2026, 10, 25, 0, 30), utc(2026, 10, 26, 1, 30)],
+        "once on the night the hour repeats (CEST), then at 02:30 CET"
+    );
 }
 case!(cron_follows_zones_through_daylight_saving);
+
+pub async fn cron_fires_monthly_across_months_in_new_york(h: &Harness) {
+    let start = utc(2027, 1, 15, 0, 0);
+    let monthly = entry("first-of-month", "0 0 1 * *")
+        .zone("America/New_York")
+        .unwrap();
+    save(h, monthly, SaveMode::Upsert, start).await.unwrap();
+    let w = worker_with(
+        Worker::builder(Arc::clone(&h.store))
+            .cron_grace(std::time::Duration::from_secs(2 * 86_400)),
+        vec![],
+    );
+    let mut now = start;
+    while now <= utc(2027, 5, 2, 0, 0) {
+        w.maintain(now).await;
+        now += secs(86_400);
+    }
+    assert_eq!(
+        fire_times(&cron_jobs(h, now).await),
+        vec![
+            utc(2027, 2, 1, 5, 0),
+            utc(2027, 3, 1, 5, 0),
+            utc(2027, 4, 1, 4, 0),
+            utc(2027, 5, 1, 4, 0)
+        ],
+        "local midnight: 05:00 UTC in winter, 04:00 UTC after the March change"
+    );
+}
+case!(cron_fires_monthly_across_months_in_new_york);
 
 pub async fn cron_overlap_skip_and_buffer_one(h: &Harness) {
     let start = utc(2030, 6, 1, 10, 0);

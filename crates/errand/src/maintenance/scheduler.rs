@@ -13,15 +13,21 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use errand_core::cron::{Entry, EntryRow, plan_fires};
 use errand_core::maintenance::{Report, Service};
-use errand_core::store::{DueParams, EntryKey, FireParams, SaveMode, SaveParams};
+use errand_core::store::{
+    DueParams, EntryFire, EntryKey, FireOutcome, FireParams, SaveMode, SaveParams,
+};
 use errand_core::{Result, Store};
+use futures::StreamExt;
 
 /// Entries read per pass, and at most this many passes per run: a run ends
 /// once a pass moves nothing (only buffered fires still waiting).
 const DUE_PAGE: u32 = 1000;
 const MAX_PASSES: usize = 100;
-/// Entries written per store call.
-const FIRE_CHUNK: usize = 100;
+/// Entries written per store call, and store calls in flight at once (two
+/// transactions keep a server with two cores busy while the other one is
+/// on its way).
+const FIRE_CHUNK: usize = 250;
+const FIRES_IN_FLIGHT: usize = 2;
 
 /// A worker's cron scheduler.
 pub(crate) struct Scheduler {
@@ -109,14 +115,27 @@ impl Service for Scheduler {
             // them in its own order, so that they mostly write different ones.
             fastrand::shuffle(&mut fires);
             let mut moved = false;
-            for chunk in fires.chunks(FIRE_CHUNK) {
-                let outcomes = self
-                    .store
-                    .cron_fire(FireParams {
-                        fires: chunk.to_vec(),
-                        now,
+            let chunks: Vec<Vec<EntryFire>> = fires
+                .chunks(FIRE_CHUNK)
+                .map(<[EntryFire]>::to_vec)
+                .collect();
+            let written: Vec<Result<(Vec<EntryFire>, Vec<FireOutcome>)>> =
+                futures::stream::iter(chunks)
+                    .map(|chunk| {
+                        let store = Arc::clone(&self.store);
+                        async move {
+                            let params = FireParams {
+                                fires: chunk.clone(),
+                                now,
+                            };
+                            Ok((chunk, store.cron_fire(params).await?))
+                        }
                     })
-                    .await?;
+                    .buffer_unordered(FIRES_IN_FLIGHT)
+                    .collect()
+                    .await;
+            for result in written {
+                let (chunk, outcomes) = result?;
                 for (fire, outcome) in chunk.iter().zip(&outcomes) {
                     let enqueued = outcome.jobs().len() as u64;
                     jobs += enqueued;
