@@ -151,14 +151,11 @@ fn show(row: &EntryRow) {
     if let Some(id) = row.last_job_id {
         println!("  last job  {id}");
     }
-    if let Some(at) = row
-        .next_fire_at
-        .filter(|at| *at < Utc::now() - chrono::TimeDelta::minutes(1))
-    {
+    if row.is_overdue(Utc::now(), errand::cron::DEFAULT_GRACE) {
         println!(
-            "  overdue   since {} (is a worker that registers {:?} running?)",
-            short_time(Some(at)),
-            row.kind
+            "  overdue   no running worker that registers {:?} decided its fire at {}",
+            row.kind,
+            short_time(row.next_fire_at)
         );
     }
 }

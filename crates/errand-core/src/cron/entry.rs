@@ -446,6 +446,14 @@ pub struct EntryRow {
 }
 
 impl EntryRow {
+    /// True when its next fire time is older than `grace` at `now`: no
+    /// running worker that registers its kind has decided it (none runs,
+    /// or none registers the kind).
+    pub fn is_overdue(&self, now: DateTime<Utc>, grace: std::time::Duration) -> bool {
+        let grace = chrono::Duration::from_std(grace).unwrap_or(chrono::Duration::MAX);
+        self.next_fire_at.is_some_and(|at| at < now - grace)
+    }
+
     /// The job of a fire at `fire_at` (a trigger's, say), from the stored
     /// definition.
     pub fn job(&self, fire_at: DateTime<Utc>) -> NewJob {

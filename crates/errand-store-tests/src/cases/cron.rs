@@ -748,10 +748,11 @@ pub async fn cron_entries_of_unknown_kinds_are_left_alone(h: &Harness) {
     let row = save(h, other, SaveMode::Upsert, start).await.unwrap();
     let w = worker(Arc::clone(&h.store), vec![]);
     w.maintain(start + secs(181)).await;
-    assert_eq!(
-        stored(h, "elsewhere").await,
-        row,
-        "neither fired nor changed nor deleted"
+    let after = stored(h, "elsewhere").await;
+    assert_eq!(after, row, "neither fired nor changed nor deleted");
+    assert!(
+        after.is_overdue(start + secs(181), errand::cron::DEFAULT_GRACE),
+        "it shows as overdue: no running worker decided its fires"
     );
     let all = h
         .store
