@@ -59,7 +59,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .build()?;
     let running = worker.start();
 
-    // An entry created in the store, for a kind the worker registers.
+    // An entry created in the store, for a kind the worker registers; from
+    // a terminal: errand cron add heartbeat --kind heartbeat --schedule "@every 1s"
     let created = client
         .cron()
         .create(Entry::new(
