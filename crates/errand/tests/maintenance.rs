@@ -47,11 +47,15 @@ async fn the_rescuer_runs_once_at_the_time_a_test_chooses() {
     let idle = errand::maintenance::Report::idle();
     assert_eq!(
         early,
-        [("rescuer", idle.clone()), ("cron", idle.clone())],
+        [
+            ("rescuer", idle.clone()),
+            ("cron", idle.clone()),
+            ("pruner", idle.clone())
+        ],
         "every service of the worker runs once, in order"
     );
     let late = worker.maintain(now + TimeDelta::seconds(31)).await;
-    assert_eq!(late.len(), 2);
+    assert_eq!(late.len(), 3);
     assert_eq!((late[0].0, late[0].1.count), ("rescuer", 1));
     assert_eq!(
         late[1],

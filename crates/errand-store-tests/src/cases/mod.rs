@@ -22,6 +22,7 @@ mod enqueue;
 mod finalize;
 mod lease;
 mod process;
+mod retention;
 mod runtime;
 mod tx;
 
@@ -32,6 +33,7 @@ pub use enqueue::*;
 pub use finalize::*;
 pub use lease::*;
 pub use process::*;
+pub use retention::*;
 pub use runtime::*;
 pub use tx::*;
 

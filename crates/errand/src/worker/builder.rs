@@ -9,7 +9,7 @@ use errand_core::{Backoff, Error, Job, JobOptions, NewJob, Result, StateMap, Sto
 
 use super::{Config, Shared, Worker};
 use crate::loop_job::{Loop, LoopJob};
-use crate::maintenance::Scheduler;
+use crate::maintenance::{Pruner, Retention, Scheduler};
 use crate::registry::Registered;
 
 /// Configures a [`Worker`]. Every setting is checked by [`WorkerBuilder::build`],
@@ -38,6 +38,7 @@ pub struct WorkerBuilder {
     cron: Vec<Entry>,
     cron_grace: Duration,
     loops: Vec<LoopJob>,
+    retention: Retention,
 }
 
 impl std::fmt::Debug for WorkerBuilder {
@@ -90,6 +91,7 @@ impl WorkerBuilder {
             cron: Vec::new(),
             cron_grace: errand_core::cron::DEFAULT_GRACE,
             loops: Vec::new(),
+            retention: Retention::default(),
         }
     }
 
@@ -255,6 +257,14 @@ impl WorkerBuilder {
     /// their entry's missed-fire policy.
     pub fn cron_grace(mut self, grace: Duration) -> Self {
         self.cron_grace = grace;
+        self
+    }
+
+    /// How long finished jobs are kept before the pruner deletes them
+    /// (default: completed 1 day, failed and cancelled 7 days;
+    /// [`Retention::forever`] keeps them all).
+    pub fn retention(mut self, retention: Retention) -> Self {
+        self.retention = retention;
         self
     }
 
@@ -451,6 +461,13 @@ impl WorkerBuilder {
             }
             loops.push(Arc::new(Loop::new(job)?));
         }
+        self.retention.validate()?;
+        let pruner = Arc::new(Pruner {
+            store: Arc::clone(&self.store),
+            retention: self.retention,
+            interval: Duration::from_secs(60),
+            cursors: std::sync::Mutex::new([None; 3]),
+        });
         let scheduler = Arc::new(Scheduler {
             store: Arc::clone(&self.store),
             kinds: self.kinds.clone(),
@@ -461,6 +478,7 @@ impl WorkerBuilder {
         });
         Ok(Worker {
             scheduler,
+            pruner,
             loops,
             shared: Arc::new(Shared {
                 store: self.store,

@@ -165,6 +165,7 @@ pub(crate) fn moving_average(old: u64, sample: u64) -> u64 {
 pub struct Worker {
     shared: Arc<Shared>,
     scheduler: Arc<crate::maintenance::Scheduler>,
+    pruner: Arc<crate::maintenance::Pruner>,
     loops: Vec<Arc<crate::loop_job::Loop>>,
 }
 
@@ -251,6 +252,7 @@ impl Worker {
                 shared: Arc::clone(&self.shared),
             })];
         services.push(Arc::clone(&self.scheduler) as Arc<dyn crate::maintenance::Service>);
+        services.push(Arc::clone(&self.pruner) as Arc<dyn crate::maintenance::Service>);
         services.extend(self.shared.store.services());
         services
     }

@@ -1,0 +1,180 @@
+//! Deletes finished jobs once their retention has passed: completed jobs
+//! after a day, failed and cancelled ones after seven by default. Every
+//! worker runs one; each chunk is its own short write, so claims are never
+//! held behind a long delete.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use errand_core::maintenance::{Report, Service};
+use errand_core::store::PruneParams;
+use errand_core::{Error, JobState, Result, Store, validate};
+
+/// Jobs deleted per store call.
+const CHUNK: u32 = 1_000;
+/// Calls per state and run: a large backlog is worked off over several runs.
+const MAX_CHUNKS: usize = 50;
+
+/// How long finished jobs are kept, per state (`None`: forever).
+///
+/// ```
+/// use std::time::Duration;
+/// let keep = errand::maintenance::Retention::default()
+///     .completed(Some(Duration::from_secs(3600)))
+///     .failed(None);
+/// assert_eq!(keep.cancelled, Some(Duration::from_secs(7 * 86_400)));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retention {
+    /// Completed jobs (default 1 day).
+    pub completed: Option<Duration>,
+    /// Failed jobs, the dead letters (default 7 days).
+    pub failed: Option<Duration>,
+    /// Cancelled jobs (default 7 days).
+    pub cancelled: Option<Duration>,
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Retention {
+            completed: Some(Duration::from_secs(86_400)),
+            failed: Some(Duration::from_secs(7 * 86_400)),
+            cancelled: Some(Duration::from_secs(7 * 86_400)),
+        }
+    }
+}
+
+impl Retention {
+    /// Keeps every finished job (no pruning).
+    pub fn forever() -> Self {
+        Retention {
+            completed: None,
+            failed: None,
+            cancelled: None,
+        }
+    }
+
+    /// How long completed jobs are kept.
+    pub fn completed(mut self, keep: Option<Duration>) -> Self {
+        self.completed = keep;
+        self
+    }
+
+    /// How long failed jobs are kept.
+    pub fn failed(mut self, keep: Option<Duration>) -> Self {
+        self.failed = keep;
+        self
+    }
+
+    /// How long cancelled jobs are kept.
+    pub fn cancelled(mut self, keep: Option<Duration>) -> Self {
+        self.cancelled = keep;
+        self
+    }
+
+    /// Each state with its retention.
+    pub(crate) fn per_state(&self) -> [(JobState, Option<Duration>); 3] {
+        [
+            (JobState::Completed, self.completed),
+            (JobState::Failed, self.failed),
+            (JobState::Cancelled, self.cancelled),
+        ]
+    }
+
+    /// Checks each retention: from a second to 100 years.
+    pub fn validate(&self) -> Result<()> {
+        for (state, keep) in self.per_state() {
+            if let Some(keep) = keep {
+                validate::duration(
+                    &format!("retention.{state}"),
+                    keep,
+                    Duration::from_secs(1),
+                    Duration::from_secs(100 * 366 * 86_400),
+                )?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A worker's pruner. Each state's walk goes on where the previous run
+/// stopped (a store may look at a bounded number of jobs per call), and
+/// starts over once it reached the end.
+pub(crate) struct Pruner {
+    pub store: Arc<dyn Store>,
+    pub retention: Retention,
+    pub interval: Duration,
+    pub cursors: std::sync::Mutex<[Option<errand_core::JobId>; 3]>,
+}
+
+impl Pruner {
+    fn cursor(&self, slot: usize) -> Option<errand_core::JobId> {
+        self.cursors
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)[slot]
+    }
+
+    fn set_cursor(&self, slot: usize, at: Option<errand_core::JobId>) {
+        self.cursors
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)[slot] = at;
+    }
+}
+
+#[async_trait]
+impl Service for Pruner {
+    fn name(&self) -> &'static str {
+        "pruner"
+    }
+
+    fn interval(&self) -> Duration {
+        self.interval
+    }
+
+    async fn run_once(&self, now: DateTime<Utc>) -> Result<Report> {
+        let mut deleted = Vec::new();
+        let mut total = 0u64;
+        for (slot, (state, keep)) in self.retention.per_state().into_iter().enumerate() {
+            let Some(keep) = keep else { continue };
+            let keep = chrono::Duration::from_std(keep)
+                .map_err(|_| Error::invalid("retention", format!("{keep:?}"), "is too long"))?;
+            let finished_before = now - keep;
+            let mut after = self.cursor(slot);
+            let mut count = 0u64;
+            for _ in 0..MAX_CHUNKS {
+                let out = self
+                    .store
+                    .prune(PruneParams {
+                        state,
+                        finished_before,
+                        after,
+                        limit: CHUNK,
+                    })
+                    .await?;
+                count += out.deleted.len() as u64;
+                after = out.next;
+                if after.is_none() {
+                    break;
+                }
+            }
+            self.set_cursor(slot, after);
+            if count > 0 {
+                deleted.push(format!("{count} {state}"));
+                total += count;
+            }
+        }
+        Ok(if total == 0 {
+            Report::idle()
+        } else {
+            Report::did(
+                total,
+                format!(
+                    "pruned finished jobs past their retention: {}",
+                    deleted.join(", ")
+                ),
+            )
+        })
+    }
+}
