@@ -79,6 +79,11 @@ pub(crate) struct BenchArgs {
     /// With --processes: also run one process of the same total concurrency.
     #[arg(long)]
     compare_one: bool,
+    /// Prune every completed job (the finished backlog included) in chunks
+    /// of 1,000 while the pickup latency is measured, to show what pruning
+    /// costs claims.
+    #[arg(long)]
+    prune_while_measuring: bool,
     /// Measure cron instead: this many entries, each firing every minute;
     /// the fire lag of every job is read back.
     #[arg(long, allow_negative_numbers = true, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
@@ -124,6 +129,10 @@ struct Report {
     latency_p95_ms: f64,
     latency_p99_ms: f64,
     latency_samples: u64,
+    /// Completed jobs pruned while the latency was measured
+    /// (`--prune-while-measuring`), and at what rate.
+    pruned_while_measuring: u64,
+    prune_per_s: f64,
     peak_rss_mb: f64,
 }
 
@@ -196,6 +205,8 @@ async fn seed_backlog(
         let worker = Worker::builder(Arc::clone(store))
             .register(bench_noop::job())
             .queues([BACKLOG_QUEUE])
+            // Its kind's own queue is the measured worker's.
+            .allow_unserved_kinds()
             .concurrency(200)
             .state_arc(Arc::clone(&done))
             .build()?;
@@ -553,7 +564,11 @@ pub(crate) async fn run(target: Target<'_>, args: BenchArgs, json: bool) -> anyh
         args.concurrency
     ));
 
-    // Pickup latency: one job at a time into an idle worker.
+    // Pickup latency: one job at a time into an idle worker (while a task
+    // prunes, with --prune-while-measuring).
+    let pruning = args
+        .prune_while_measuring
+        .then(|| tokio::spawn(prune_completed(Arc::clone(&store))));
     let handle = worker.start();
     let _ = epoch();
     let mut latencies = Vec::with_capacity(usize::try_from(args.latency_samples).unwrap_or(0));
@@ -566,6 +581,16 @@ pub(crate) async fn run(target: Target<'_>, args: BenchArgs, json: bool) -> anyh
             _ => anyhow::bail!("a latency probe did not start within 10 s"),
         }
     }
+    let (pruned_while_measuring, prune_per_s) = match pruning {
+        Some(task) => {
+            task.abort();
+            let (rows, seconds) = *PRUNED
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            (rows, rows as f64 / seconds.max(1e-9))
+        }
+        None => (0, 0.0),
+    };
     handle.shutdown().await;
     clean(scratch).await?;
     latencies.sort_unstable();
@@ -585,6 +610,8 @@ pub(crate) async fn run(target: Target<'_>, args: BenchArgs, json: bool) -> anyh
         latency_p95_ms: percentile(&latencies, 95.0),
         latency_p99_ms: percentile(&latencies, 99.0),
         latency_samples: args.latency_samples,
+        pruned_while_measuring,
+        prune_per_s,
         peak_rss_mb: peak_rss_mb(),
     };
     if json {
@@ -618,7 +645,45 @@ pub(crate) async fn run(target: Target<'_>, args: BenchArgs, json: bool) -> anyh
             report.latency_p99_ms,
             report.latency_samples
         );
+        if args.prune_while_measuring {
+            println!(
+                "pruned meanwhile     {:>10} jobs ({:.0}/s)",
+                report.pruned_while_measuring, report.prune_per_s
+            );
+        }
         println!("peak RSS             {:>10.1} MB", report.peak_rss_mb);
     }
     Ok(())
+}
+
+/// Rows the pruning task deleted so far and the seconds it took.
+static PRUNED: std::sync::Mutex<(u64, f64)> = std::sync::Mutex::new((0, 0.0));
+
+/// Deletes every completed job in chunks of 1,000, as the pruner does, until
+/// none is left or the task is stopped.
+async fn prune_completed(store: Arc<dyn Store>) -> errand::Result<()> {
+    let started = Instant::now();
+    let before = chrono::Utc::now() + chrono::TimeDelta::seconds(1);
+    let mut after = None;
+    loop {
+        let out = store
+            .prune(errand::store::PruneParams {
+                state: errand::JobState::Completed,
+                finished_before: before,
+                after,
+                limit: 1_000,
+            })
+            .await?;
+        {
+            let mut pruned = PRUNED
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            pruned.0 += out.deleted.len() as u64;
+            pruned.1 = started.elapsed().as_secs_f64();
+        }
+        after = out.next;
+        if after.is_none() {
+            return Ok(());
+        }
+    }
 }
