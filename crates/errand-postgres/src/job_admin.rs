@@ -91,7 +91,6 @@ impl JobAdmin for PgStore {
         let ids: Vec<i64> = sqlx::query_scalar(self.inner.q.prune.clone())
             .bind(params.state.as_str())
             .bind(params.finished_before)
-            .bind(params.after.map_or(0, |id| id.0))
             .bind(i64::from(params.limit))
             .fetch_all(&self.inner.pool)
             .await

@@ -93,8 +93,7 @@ impl JobAdmin for SqliteStore {
             sqlx::query_scalar(queries::PRUNE)
                 .bind(params.state.as_str())
                 .bind(micros(params.finished_before))
-                .bind(params.after.map_or(0, |id| id.0))
-                .bind(i64::from(params.limit))
+                    .bind(i64::from(params.limit))
                 .fetch_all(&self.inner.writer)
         })
         .await?;

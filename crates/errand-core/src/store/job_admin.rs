@@ -263,17 +263,19 @@ impl RescheduleParams {
     }
 }
 
-/// Delete finished jobs of one state that finished before a time, in id
-/// order after `after`, at most `limit` of them per call. A store may look
-/// at fewer jobs than it could delete in one call (Redis looks at `limit`
-/// jobs at most, to keep its server free): loop until `next` is `None`.
+/// Delete finished jobs of one state that finished before a time, at most
+/// `limit` of them per call: loop, passing each call's `next` as `after`,
+/// until `next` is `None`. The SQL stores delete the oldest finished first
+/// (what a call deleted is gone, so they need no cursor); Redis walks the
+/// jobs in id order after `after`, looking at `limit` jobs at most per call
+/// to keep its server free.
 #[derive(Debug, Clone)]
 pub struct PruneParams {
     /// `completed`, `failed` or `cancelled`.
     pub state: JobState,
     /// Jobs that finished before this time go.
     pub finished_before: DateTime<Utc>,
-    /// Continue after this id (the `next` of the previous call).
+    /// Continue after this id (the `next` of the previous call; Redis).
     pub after: Option<JobId>,
     /// Most jobs to delete (or, on Redis, to look at) in this call: 1 to 10,000.
     pub limit: u32,
