@@ -93,7 +93,7 @@ impl JobAdmin for SqliteStore {
             sqlx::query_scalar(queries::PRUNE)
                 .bind(params.state.as_str())
                 .bind(micros(params.finished_before))
-                    .bind(i64::from(params.limit))
+                .bind(i64::from(params.limit))
                 .fetch_all(&self.inner.writer)
         })
         .await?;
