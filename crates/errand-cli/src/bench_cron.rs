@@ -10,6 +10,8 @@ use errand::cron::Entry;
 use errand::{Client, JobId, ListParams, Store, Worker};
 use serde::Serialize;
 
+use crate::bench::percentile;
+
 /// A job of a cron entry that does nothing.
 #[errand::job(kind = "bench_cron")]
 async fn bench_cron() {}
@@ -38,14 +40,6 @@ pub(crate) struct CronReport {
     start_lag_p99_ms: f64,
     start_lag_max_ms: f64,
     setup_s: f64,
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let at = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[at.min(sorted.len() - 1)]
 }
 
 /// Creates `entries` entries firing every minute, runs `schedulers` workers
@@ -175,15 +169,17 @@ where
         if !fires.insert((cron.name.clone(), cron.fire_at)) {
             duplicates += 1;
         }
-        let ms =
-            |at: DateTime<Utc>| (at - cron.fire_at).num_microseconds().unwrap_or(0) as f64 / 1000.0;
-        decided.push(ms(job.created_at));
+        // Nanoseconds after the fire time, as `bench::percentile` reads them.
+        let ns = |at: DateTime<Utc>| {
+            u64::try_from((at - cron.fire_at).num_nanoseconds().unwrap_or(0)).unwrap_or(0)
+        };
+        decided.push(ns(job.created_at));
         if let Some(at) = job.started_at {
-            start.push(ms(at));
+            start.push(ns(at));
         }
     }
-    decided.sort_by(f64::total_cmp);
-    start.sort_by(f64::total_cmp);
+    decided.sort_unstable();
+    start.sort_unstable();
     Ok(CronReport {
         backend: store.backend().to_string(),
         entries,
@@ -191,14 +187,14 @@ where
         schedulers,
         jobs: jobs.len() as u64,
         duplicates,
-        decided_lag_p50_ms: percentile(&decided, 0.5),
-        decided_lag_p99_ms: percentile(&decided, 0.99),
+        decided_lag_p50_ms: percentile(&decided, 50.0),
+        decided_lag_p99_ms: percentile(&decided, 99.0),
         insert_lag_p50_ms: insert[0],
         insert_lag_p99_ms: insert[1],
         insert_lag_max_ms: insert[2],
-        start_lag_p50_ms: percentile(&start, 0.5),
-        start_lag_p99_ms: percentile(&start, 0.99),
-        start_lag_max_ms: start.last().copied().unwrap_or(0.0),
+        start_lag_p50_ms: percentile(&start, 50.0),
+        start_lag_p99_ms: percentile(&start, 99.0),
+        start_lag_max_ms: percentile(&start, 100.0),
         setup_s,
     })
 }
