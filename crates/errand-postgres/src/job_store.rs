@@ -221,6 +221,7 @@ impl LimitedClaim for PgClaim<'_, '_> {
             .bind(self.params.now)
             .bind(&ask.kinds)
             .bind(i64::from(ask.limit))
+            .bind(ask.paused_tenants)
             .fetch_all(&mut **self.tx)
             .await
             .map_err(db_error)?;

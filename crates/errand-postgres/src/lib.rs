@@ -16,6 +16,7 @@ mod maintenance;
 mod migrate;
 mod options;
 mod queries;
+mod queue_control;
 mod rows;
 mod store;
 mod transaction;

@@ -45,6 +45,7 @@ pub const MIGRATIONS: &[Migration] = &[
         include_str!("../migrations/0007_due_index_key.sql"),
     ),
     migration(8, "cron", include_str!("../migrations/0008_cron.sql")),
+    migration(9, "pauses", include_str!("../migrations/0009_pauses.sql")),
 ];
 
 const PREPARE: &str = "CREATE SCHEMA IF NOT EXISTS {schema};

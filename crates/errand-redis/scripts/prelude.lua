@@ -14,7 +14,8 @@
 -- and a field `0` that keeps it a hash table, see claim.lua),
 -- <P>:cancel (running jobs asked to stop), <P>:running_kind (running jobs
 -- per kind, for global limits), <P>:unique:<key> (the id holding a unique
--- key), <P>:queues (queue names), <P>:wake (the wake-up channel).
+-- key), <P>:queues (queue names), <P>:pauses (field '<scope> <name>': a
+-- pause as JSON), <P>:wake (the wake-up channel).
 --
 -- A running job is one with an entry in <P>:claims. Claiming writes nothing
 -- to the job's hash (that write per job was most of a claim's cost): the

@@ -76,6 +76,10 @@ impl JobStore for RedisStore {
                 .arg(kind.cap.map_or(-1, i64::from))
                 .arg(kind.global_limit.map_or(-1, i64::from));
         }
+        invocation.arg(params.paused_tenants.len());
+        for tenant in &params.paused_tenants {
+            invocation.arg(tenant);
+        }
         let out: Vec<redis::Value> = self.run(&invocation, "claim").await?;
         let mut jobs = Vec::with_capacity(out.len() / 6);
         let mut items = out.into_iter();

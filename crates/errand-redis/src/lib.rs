@@ -14,6 +14,7 @@ mod job_store;
 mod layout;
 mod listener;
 mod options;
+mod queue_control;
 mod rows;
 mod scripts;
 mod store;

@@ -27,6 +27,8 @@ pub(crate) struct Scripts {
     pub cron_due: Script,
     pub cron_states: Script,
     pub cron_fire: Script,
+    pub pause: Script,
+    pub resume: Script,
 }
 
 impl Scripts {
@@ -49,6 +51,8 @@ impl Scripts {
             cron_due: script(include_str!("../scripts/cron_store/due.lua")),
             cron_states: script(include_str!("../scripts/cron_store/states.lua")),
             cron_fire: script(include_str!("../scripts/cron_store/fire.lua")),
+            pause: script(include_str!("../scripts/queue_control/pause.lua")),
+            resume: script(include_str!("../scripts/queue_control/resume.lua")),
         }
     }
 }

@@ -8,6 +8,7 @@ pub mod cron;
 pub mod enqueue;
 pub mod error;
 pub mod migrate;
+pub mod queue_control;
 pub mod rows;
 pub mod transaction;
 
@@ -17,5 +18,6 @@ pub use cron::CronTx;
 pub use enqueue::{BulkRow, EnqueuePlan};
 pub use error::db_error;
 pub use migrate::{Migration, Migrator};
+pub use queue_control::PauseStatements;
 pub use rows::Columns;
 pub use transaction::{JobTx, TxConn, TxSource};

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use errand_core::cron::{EntryRow, FireState, LedgerRecord};
-use errand_core::store::EntryKey;
+use errand_core::store::{EntryKey, Pause, PauseScope};
 use errand_core::{AttemptError, CronRef, Error, JobId, JobRow, JobState, Result, StateCount};
 use serde::de::DeserializeOwned;
 use sqlx::{ColumnIndex, Decode, Row, Type};
@@ -165,6 +165,20 @@ pub fn ledger_record(row: &impl Columns) -> Result<LedgerRecord> {
         reason: required(row.text("reason")?, "reason")?.parse()?,
         fires: narrow(required(row.int("fires")?, "fires")?, "fires")?,
         job_id: row.int("job_id")?.map(JobId),
+    })
+}
+
+/// A pause (columns `scope`, `name`, `paused_by`, `note`, `paused_at`).
+pub fn pause_row(row: &impl Columns) -> Result<Pause> {
+    Ok(Pause {
+        scope: PauseScope::from_parts(
+            &required(row.text("scope")?, "scope")?,
+            &required(row.text("name")?, "name")?,
+        )
+        .map_err(|e| Error::backend_msg(format!("stored pause does not decode: {e}")))?,
+        by: required(row.text("paused_by")?, "paused_by")?,
+        note: row.text("note")?,
+        at: required(row.time("paused_at")?, "paused_at")?,
     })
 }
 

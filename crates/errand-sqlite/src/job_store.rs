@@ -224,6 +224,7 @@ impl LimitedClaim for SqliteClaim<'_, '_> {
             .bind(self.now)
             .bind(json!(ask.kinds).to_string())
             .bind(i64::from(ask.limit))
+            .bind(json!(ask.paused_tenants).to_string())
             .fetch_all(&mut **self.tx)
             .await
             .map_err(db_error)?;

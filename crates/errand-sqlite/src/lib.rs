@@ -15,6 +15,7 @@ mod listener;
 mod migrate;
 mod options;
 mod queries;
+mod queue_control;
 mod rows;
 mod store;
 mod transaction;

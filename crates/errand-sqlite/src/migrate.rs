@@ -18,6 +18,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "cron",
         sql: include_str!("../migrations/0002_cron.sql"),
     },
+    Migration {
+        version: 3,
+        name: "pauses",
+        sql: include_str!("../migrations/0003_pauses.sql"),
+    },
 ];
 
 /// The SQL of every migration, in order, for teams that apply them with

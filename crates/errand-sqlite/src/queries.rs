@@ -47,3 +47,7 @@ pub(crate) const CRON_INSERT_LEDGER: &str = include_str!("../queries/cron_store/
 pub(crate) const CRON_UPDATE_ENTRIES: &str =
     include_str!("../queries/cron_store/update_entries.sql");
 pub(crate) const CRON_TRIM_LEDGERS: &str = include_str!("../queries/cron_store/trim_ledgers.sql");
+pub(crate) const PAUSE: &str = include_str!("../queries/queue_control/pause.sql");
+pub(crate) const PAUSE_GET: &str = include_str!("../queries/queue_control/get.sql");
+pub(crate) const RESUME: &str = include_str!("../queries/queue_control/resume.sql");
+pub(crate) const PAUSES: &str = include_str!("../queries/queue_control/list.sql");

@@ -2,8 +2,8 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use errand_core::store::{
-    CancelParams, DeleteParams, EnqueueParams, GetParams, PruneParams, RescheduleParams,
-    RetryParams, StatsParams,
+    CancelParams, DeleteParams, EnqueueParams, GetParams, Pause, PauseOutcome, PauseParams,
+    PauseScope, PruneParams, RescheduleParams, ResumeParams, RetryParams, StatsParams,
 };
 use errand_core::validate::{self, DEFAULT_MAX_INPUT_BYTES};
 use errand_core::{
@@ -241,5 +241,44 @@ impl Client {
     /// job, [`Error::Conflict`] for a running one.
     pub async fn delete(&self, id: JobId) -> Result<()> {
         self.store.delete(DeleteParams { id }).await
+    }
+
+    /// Pauses `scope` for every worker of every process: within about a
+    /// second nothing new of it is claimed; running jobs finish; enqueue goes
+    /// on. The pause is stored with `by` (who), the time and `note` (why);
+    /// pausing what is paused keeps the first pause and says so. Only a
+    /// [`resume`](Self::resume) lifts it: a restarted worker does not.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: errand::Client) -> errand::Result<()> {
+    /// use errand::PauseScope;
+    /// client.pause(PauseScope::queue("mail"), "ops", Some("mail provider down")).await?;
+    /// client.resume(PauseScope::queue("mail")).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn pause(
+        &self,
+        scope: PauseScope,
+        by: &str,
+        note: Option<&str>,
+    ) -> Result<PauseOutcome> {
+        self.store
+            .pause(PauseParams {
+                scope,
+                by: by.to_owned(),
+                note: note.map(str::to_owned),
+                now: Utc::now(),
+            })
+            .await
+    }
+
+    /// Resumes `scope`; returns the pause lifted (`None`: it was not paused).
+    pub async fn resume(&self, scope: PauseScope) -> Result<Option<Pause>> {
+        self.store.resume(ResumeParams { scope }).await
+    }
+
+    /// Every pause in force: global first, then queues, then tenants.
+    pub async fn pauses(&self) -> Result<Vec<Pause>> {
+        self.store.pauses().await
     }
 }

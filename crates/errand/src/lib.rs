@@ -67,6 +67,7 @@ pub mod store {
     pub use errand_core::JobContextParts;
     pub use errand_core::store::*;
 }
+pub use errand_core::store::{Pause, PauseOutcome, PauseScope, QueueControl};
 pub use errand_macros::job;
 pub use worker::{DrainSummary, Worker, WorkerBuilder, WorkerHandle};
 

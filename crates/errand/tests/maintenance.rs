@@ -33,6 +33,7 @@ async fn the_rescuer_runs_once_at_the_time_a_test_chooses() {
                 global_limit: None,
             }],
             limit: 1,
+            paused_tenants: Vec::new(),
             lease: Duration::from_secs(30),
             now,
         })
@@ -49,16 +50,17 @@ async fn the_rescuer_runs_once_at_the_time_a_test_chooses() {
         early,
         [
             ("rescuer", idle.clone()),
+            ("pause-watch", idle.clone()),
             ("cron", idle.clone()),
             ("pruner", idle.clone())
         ],
         "every service of the worker runs once, in order"
     );
     let late = worker.maintain(now + TimeDelta::seconds(31)).await;
-    assert_eq!(late.len(), 3);
+    assert_eq!(late.len(), 4);
     assert_eq!((late[0].0, late[0].1.count), ("rescuer", 1));
     assert_eq!(
-        late[1],
+        late[2],
         ("cron", idle),
         "no cron entry: the scheduler idles"
     );

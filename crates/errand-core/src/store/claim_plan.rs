@@ -45,6 +45,7 @@ use crate::{JobId, JobRow};
 pub struct ClaimPlan<'a> {
     queues: &'a [QueueClaim],
     kinds: &'a [KindClaim],
+    paused_tenants: &'a [String],
     /// Jobs each kind may still take, in the claim's order of kinds.
     room: Vec<(&'a str, u32)>,
     /// Jobs the claim may still take.
@@ -67,6 +68,8 @@ pub struct Ask<'a> {
     pub kinds: Vec<&'a str>,
     /// Most candidates to fetch.
     pub limit: u32,
+    /// Tenants whose jobs are skipped (paused).
+    pub paused_tenants: &'a [String],
 }
 
 impl<'a> ClaimPlan<'a> {
@@ -75,6 +78,7 @@ impl<'a> ClaimPlan<'a> {
         ClaimPlan {
             queues: &params.queues,
             kinds: &params.kinds,
+            paused_tenants: &params.paused_tenants,
             room: params
                 .kinds
                 .iter()
@@ -87,14 +91,15 @@ impl<'a> ClaimPlan<'a> {
         }
     }
 
-    /// Whether the claim has any limit: without one, a store can claim in
-    /// one statement and needs no plan.
+    /// Whether the claim has any limit (or skips paused tenants): without
+    /// one, a store can claim in one statement and needs no plan.
     pub fn limited(params: &ClaimParams) -> bool {
         params
             .kinds
             .iter()
             .any(|k| k.cap.is_some() || k.global_limit.is_some())
             || params.queues.iter().any(|q| q.cap.is_some())
+            || !params.paused_tenants.is_empty()
     }
 
     /// The kinds with a global limit, whose running jobs across the cluster
@@ -160,6 +165,7 @@ impl<'a> ClaimPlan<'a> {
                 queue: &self.queues[index].name,
                 kinds,
                 limit: self.queue_room,
+                paused_tenants: self.paused_tenants,
             });
         }
     }
@@ -229,6 +235,7 @@ mod tests {
                 })
                 .collect(),
             limit,
+            paused_tenants: Vec::new(),
             lease: std::time::Duration::from_secs(30),
             now: chrono::Utc::now(),
         }

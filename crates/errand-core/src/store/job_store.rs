@@ -65,6 +65,9 @@ pub struct ClaimParams {
     pub kinds: Vec<KindClaim>,
     /// Most jobs to claim.
     pub limit: u32,
+    /// Tenants whose jobs are paused: skipped, left waiting. Usually empty;
+    /// when not, stores may take a slower path.
+    pub paused_tenants: Vec<String>,
     /// Lease length.
     pub lease: Duration,
     /// The claim time.

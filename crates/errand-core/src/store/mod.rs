@@ -1,6 +1,6 @@
 //! The storage contract, one trait per role: [`JobStore`] (the hot path of
 //! workers), [`JobAdmin`] (reading and managing jobs) and [`CronStore`]
-//! (cron entries); [`Store`] is their sum. Every backend implements them; the conformance suite in
+//! (cron entries), [`QueueControl`] (pause and resume); [`Store`] is their sum. Every backend implements them; the conformance suite in
 //! `errand-store-tests` checks that each one keeps them. Code that only
 //! administers jobs takes `impl JobAdmin`.
 //!
@@ -11,6 +11,7 @@ mod claim_plan;
 mod cron_store;
 mod job_admin;
 mod job_store;
+mod queue_control;
 mod wakeup;
 
 use serde::{Deserialize, Serialize};
@@ -29,6 +30,9 @@ pub use job_store::{
     FinalizeStep, JobStore, KindClaim, LeaseStatus, Outcome, QueueClaim, RenewParams, RescueParams,
     RescueUnheldParams,
 };
+pub use queue_control::{
+    Pause, PauseOutcome, PauseParams, PauseScope, PauseSet, QueueControl, ResumeParams,
+};
 pub use wakeup::{Wakeup, WakeupSender};
 
 pub use crate::transaction::{AttemptTransaction, Completion, TransactionEnd, TransactionSlot};
@@ -44,6 +48,6 @@ pub struct Capabilities {
 
 /// A whole store: every role. Implemented for every type that implements
 /// them all; `Arc<dyn Store>` is what the runtime holds.
-pub trait Store: JobStore + JobAdmin + CronStore {}
+pub trait Store: JobStore + JobAdmin + CronStore + QueueControl {}
 
-impl<T: JobStore + JobAdmin + CronStore + ?Sized> Store for T {}
+impl<T: JobStore + JobAdmin + CronStore + QueueControl + ?Sized> Store for T {}

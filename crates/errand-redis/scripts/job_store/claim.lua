@@ -1,6 +1,7 @@
 -- ARGV: prefix, origin, worker, now, lease_until, limit, queue count, then queue and
 -- cap per queue (-1: none), kind count, then kind, cap, global limit per
--- kind (-1: none). Returns id, attempt, spec, errors, max_attempts, run_at
+-- kind (-1: none), paused tenant count, then the paused tenants (their jobs
+-- are passed over, read from each candidate's hash). Returns id, attempt, spec, errors, max_attempts, run_at
 -- per claimed job, one flat list (a nested table costs its conversion to a
 -- reply a probe for each of Redis's special fields: `err`, `ok`, `double`
 -- and more), in claim order: queues in the given order, then priority,
@@ -50,6 +51,12 @@ for _ = 1, kinds do
     tagged[kind] = string.len(kind) .. ':' .. kind
     any_room = any_room + r
 end
+local paused = nil
+for _ = 1, tonumber(ARGV[i]) do
+    paused = paused or {}
+    paused[ARGV[i + 1]] = true
+    i = i + 1
+end
 
 -- Jobs that became due since the last claim join their queues' wait sets,
 -- earliest first.
@@ -87,6 +94,12 @@ for _, q in ipairs(queues) do
             end
             local id, attempt, rel, kind = parse_member(m)
             local r = room[kind]
+            if r and r > 0 and paused then
+                local tenant = redis.call('HGET', jkey(id), 'tenant')
+                if tenant and paused[tenant] then
+                    r = nil
+                end
+            end
             if r and r > 0 then
                 taken[#taken + 1] = m
                 leases[#leases + 1] = lease

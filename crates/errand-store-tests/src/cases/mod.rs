@@ -22,6 +22,7 @@ mod enqueue;
 mod finalize;
 mod lease;
 mod process;
+mod queue_control;
 mod retention;
 mod runtime;
 mod tx;
@@ -33,6 +34,7 @@ pub use enqueue::*;
 pub use finalize::*;
 pub use lease::*;
 pub use process::*;
+pub use queue_control::*;
 pub use retention::*;
 pub use runtime::*;
 pub use tx::*;
@@ -101,6 +103,7 @@ pub(crate) fn claim_params(
             })
             .collect(),
         limit,
+        paused_tenants: Vec::new(),
         lease: Duration::from_secs(30),
         now,
     }

@@ -1,8 +1,10 @@
 //! The home of maintenance: every [`Service`] of a worker (its own, such as
-//! the lease rescuer, the cron scheduler and the pruner, and its store's) runs on its interval from the worker's
+//! the lease rescuer, the pause watch, the cron scheduler and the pruner,
+//! and its store's) runs on its interval from the worker's
 //! start to its shutdown; [`Worker::maintain`](crate::Worker::maintain) runs
 //! each once at a chosen time.
 
+mod pause_watch;
 mod pruner;
 mod rescuer;
 mod scheduler;
@@ -14,6 +16,7 @@ use errand_core::CancellationToken;
 pub use errand_core::maintenance::{Report, Service};
 use tokio::task::JoinHandle;
 
+pub(crate) use pause_watch::PauseWatch;
 pub(crate) use pruner::Pruner;
 pub use pruner::Retention;
 pub(crate) use rescuer::Rescuer;

@@ -491,6 +491,7 @@ impl WorkerBuilder {
                 lanes: super::fetch::Lanes::default(),
                 slots: tokio::sync::Semaphore::new(concurrency),
                 run_micros: std::sync::atomic::AtomicU64::new(0),
+                pauses: tokio::sync::watch::Sender::new(None),
             }),
         })
     }

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use chrono::Utc;
-use errand_core::store::{ClaimParams, FinalizeItem, KindClaim, QueueClaim};
+use errand_core::store::{ClaimParams, FinalizeItem, KindClaim, PauseSet, QueueClaim};
 use errand_core::{CancellationToken, JobRow};
 use tokio::sync::Notify;
 use tokio::sync::mpsc::UnboundedSender;
@@ -238,9 +238,14 @@ pub(crate) fn claim_params(
         *per_queue.entry(job.queue.as_str()).or_default() += 1;
         *per_kind.entry(job.kind.as_str()).or_default() += 1;
     }
+    let pauses = shared.pauses.borrow();
+    // Until the pauses are read, nothing is claimed: a starting worker must
+    // not take a job of a paused queue.
+    let held = |queue: &str| pauses.as_ref().is_none_or(|set| set.holds_queue(queue));
     let queues = config
         .queues
         .iter()
+        .filter(|q| !held(q))
         .map(|q| QueueClaim {
             name: q.clone(),
             cap: room(
@@ -266,9 +271,19 @@ pub(crate) fn claim_params(
         queues,
         kinds,
         limit: u32::try_from(limit).unwrap_or(u32::MAX),
+        paused_tenants: pauses
+            .as_ref()
+            .map(|set| set.tenants.iter().cloned().collect())
+            .unwrap_or_default(),
         lease: config.lease,
         now,
     }
+}
+
+/// Whether the pauses (or not having read them yet) hold back every queue
+/// of the worker.
+fn all_held(shared: &Shared, pauses: Option<&PauseSet>) -> bool {
+    pauses.is_none_or(|set| shared.config.queues.iter().all(|q| set.holds_queue(q)))
 }
 
 fn spawn_job(shared: &Arc<Shared>, job: JobRow, finalize: &UnboundedSender<FinalizeItem>) {
@@ -363,6 +378,8 @@ struct Lane<'a> {
     error_pause: Duration,
     /// Whether a local or global limit may hold due jobs back.
     limited: bool,
+    /// The pauses in force, as the pause watch last read them.
+    pauses: tokio::sync::watch::Receiver<Option<PauseSet>>,
 }
 
 async fn lane(
@@ -382,6 +399,7 @@ async fn lane(
         limited: !config.queue_limits.is_empty()
             || !config.kind_limits.is_empty()
             || !config.global_limits.is_empty(),
+        pauses: shared.pauses.subscribe(),
     };
     lane.run().await;
 }
@@ -389,6 +407,13 @@ async fn lane(
 impl Lane<'_> {
     async fn run(&mut self) {
         while !self.stop.is_cancelled() {
+            if all_held(self.shared, self.pauses.borrow_and_update().as_ref()) {
+                // Running jobs go on; nothing new is claimed until a resume.
+                tokio::select! {
+                    _ = self.pauses.changed() => continue,
+                    _ = self.stop.cancelled() => break,
+                }
+            }
             let lanes = &self.shared.lanes;
             let busy = lanes.busy.load(Ordering::Relaxed);
             let capacity = capacity(
@@ -538,6 +563,8 @@ impl Lane<'_> {
         tokio::select! {
             _ = wakeup.changed() => Next::Again,
             _ = freed.notified(), if self.limited => Next::Again,
+            // A resume makes held jobs claimable.
+            _ = self.pauses.changed() => Next::Again,
             _ = tokio::time::sleep(self.shared.config.poll_interval) => Next::Again,
             _ = self.stop.cancelled() => Next::Stop,
         }
@@ -626,6 +653,7 @@ mod tests {
                 global_limit: None,
             }],
             limit,
+            paused_tenants: Vec::new(),
             lease: Duration::from_secs(30),
             now,
         }

@@ -73,6 +73,9 @@ pub(crate) struct Shared {
     pub slots: tokio::sync::Semaphore,
     /// Moving average of how long attempts run, in microseconds; 0 until the first ends.
     pub run_micros: std::sync::atomic::AtomicU64,
+    /// The pauses in force as the pause watch last read them from the
+    /// store; `None` until the first read (nothing is claimed before).
+    pub pauses: tokio::sync::watch::Sender<Option<errand_core::store::PauseSet>>,
 }
 
 impl Shared {
@@ -244,13 +247,17 @@ impl Worker {
         self.loops.iter().map(|l| l.status()).collect()
     }
 
-    /// Every maintenance service this worker runs: its lease rescuer, then
-    /// its store's own (a PostgreSQL store's vacuum, say).
+    /// Every maintenance service this worker runs: its lease rescuer, pause
+    /// watch, cron scheduler and pruner, then its store's own (a PostgreSQL store's vacuum, say).
     fn services(&self) -> Vec<Arc<dyn crate::maintenance::Service>> {
-        let mut services: Vec<Arc<dyn crate::maintenance::Service>> =
-            vec![Arc::new(crate::maintenance::Rescuer {
+        let mut services: Vec<Arc<dyn crate::maintenance::Service>> = vec![
+            Arc::new(crate::maintenance::Rescuer {
                 shared: Arc::clone(&self.shared),
-            })];
+            }),
+            Arc::new(crate::maintenance::PauseWatch {
+                shared: Arc::clone(&self.shared),
+            }),
+        ];
         services.push(Arc::clone(&self.scheduler) as Arc<dyn crate::maintenance::Service>);
         services.push(Arc::clone(&self.pruner) as Arc<dyn crate::maintenance::Service>);
         services.extend(self.shared.store.services());

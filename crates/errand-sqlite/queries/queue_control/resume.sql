@@ -1,0 +1,3 @@
+-- ?1 scope, ?2 name.
+DELETE FROM errand_pauses WHERE scope = ?1 AND name = ?2
+RETURNING scope, name, paused_by, note, paused_at
