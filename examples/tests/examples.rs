@@ -91,6 +91,11 @@ fn cron() {
 }
 
 #[test]
+fn pause() {
+    run_on_every_store(env!("CARGO_BIN_EXE_pause"));
+}
+
+#[test]
 fn quickstart() {
     run_on_every_store(env!("CARGO_BIN_EXE_quickstart"));
 }

@@ -6,6 +6,7 @@ mod cron;
 mod demo;
 mod jobs;
 mod processes;
+mod queues;
 mod store;
 
 use std::process::ExitCode;
@@ -56,6 +57,19 @@ enum Command {
     /// Manage cron entries.
     #[command(subcommand)]
     Cron(cron::CronCommand),
+    /// Queues: counts and pauses; pause or resume one.
+    #[command(subcommand)]
+    Queues(queues::QueuesCommand),
+    /// Pause all processing, or one tenant's: workers everywhere stop
+    /// claiming within a second; running jobs finish; enqueue goes on.
+    Pause {
+        #[command(flatten)]
+        scope: queues::ScopeArgs,
+        #[command(flatten)]
+        pause: queues::PauseArgs,
+    },
+    /// Resume all processing, or one tenant's.
+    Resume(queues::ScopeArgs),
 }
 
 /// Exit codes: 2 when the command names something wrong (a bad value, a job
@@ -143,5 +157,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Jobs(command) => jobs::run(target, command, cli.json).await,
         Command::Stats(args) => jobs::stats(target, args, cli.json).await,
         Command::Cron(command) => cron::run(target, command, cli.json).await,
+        Command::Queues(command) => queues::run(target, command, cli.json).await,
+        Command::Pause { scope, pause } => queues::pause(target, scope, pause, cli.json).await,
+        Command::Resume(scope) => queues::resume(target, scope, cli.json).await,
     }
 }

@@ -644,3 +644,92 @@ fn cron_entries_from_the_command_line() {
     );
     assert!(stderr(&missing).contains("nightly"));
 }
+
+#[test]
+fn pause_and_resume_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("jobs.db");
+    // Bad input exits 2 naming the field and the value, and creates no store.
+    for (args, field) in [
+        (&["queues", "pause", ""][..], "queue"),
+        (&["pause", "--tenant", "a b"][..], "tenant"),
+        (&["pause", "--by", ""][..], "by"),
+        (&["queues", "resume", "x y"][..], "queue"),
+    ] {
+        let out = errand(&db, args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains(&format!("invalid {field}")),
+            "{}",
+            stderr(&out)
+        );
+        assert!(!db.exists(), "{args:?} created the store");
+    }
+    assert!(
+        errand(
+            &db,
+            &["enqueue", "noop", "--input", "{}", "--queue", "mail"]
+        )
+        .status
+        .success()
+    );
+    let paused = json(&errand(
+        &db,
+        &[
+            "queues",
+            "pause",
+            "mail",
+            "--note",
+            "provider down",
+            "--by",
+            "ops",
+            "--json",
+        ],
+    ));
+    assert_eq!(paused["already_paused"], false);
+    assert_eq!(paused["pause"]["scope"], "queue");
+    assert_eq!(paused["pause"]["name"], "mail");
+    assert_eq!(paused["pause"]["by"], "ops");
+    let again = json(&errand(
+        &db,
+        &["queues", "pause", "mail", "--by", "bob", "--json"],
+    ));
+    assert_eq!(again["already_paused"], true);
+    assert_eq!(again["pause"]["by"], "ops", "the first pause is kept");
+    assert!(errand(&db, &["pause", "--tenant", "acme"]).status.success());
+    let all = errand(&db, &["pause", "--note", "deploy"]);
+    assert!(
+        stdout(&all).contains("paused all processing"),
+        "{}",
+        stdout(&all)
+    );
+    let list = json(&errand(&db, &["queues", "list", "--json"]));
+    let scopes: Vec<&str> = list["pauses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["scope"].as_str().unwrap())
+        .collect();
+    assert_eq!(scopes, ["all", "queue", "tenant"]);
+    assert_eq!(list["queues"][0]["queue"], "mail");
+    assert_eq!(list["queues"][0]["counts"]["available"], 1);
+    assert_eq!(list["queues"][0]["paused"]["note"], "provider down");
+    let table = stdout(&errand(&db, &["queues", "list"]));
+    assert!(
+        table.contains("provider down") && table.contains("all processing"),
+        "{table}"
+    );
+    let resumed = json(&errand(&db, &["queues", "resume", "mail", "--json"]));
+    assert_eq!(resumed["resumed"], true);
+    let not_paused = json(&errand(&db, &["queues", "resume", "mail", "--json"]));
+    assert_eq!(not_paused["resumed"], false);
+    assert!(errand(&db, &["resume"]).status.success());
+    assert!(
+        errand(&db, &["resume", "--tenant", "acme"])
+            .status
+            .success()
+    );
+    let list = json(&errand(&db, &["queues", "list", "--json"]));
+    assert!(list["pauses"].as_array().unwrap().is_empty());
+    assert!(list["queues"][0]["paused"].is_null());
+}

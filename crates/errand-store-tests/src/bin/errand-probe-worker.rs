@@ -9,6 +9,9 @@
 //! extractor); with `ERRAND_PROBE_EFFECTS=hang` they record "key attempt" in
 //! the log after writing and hang until killed, before their commit.
 //!
+//! `probe_until_cancelled` jobs wait for their cancellation token and log
+//! "cancelled id ns" when it fires.
+//!
 //! With `ERRAND_PROBE_TIMES=1`, `probe` logs "id attempt start end" (ns).
 //!
 //! Usage: `errand-probe-worker DATABASE_URL LOG_FILE CONCURRENCY LEASE_MS [NAMESPACE]`
@@ -73,6 +76,28 @@ async fn probe_limited(
     Ok(())
 }
 
+/// Waits for its cancellation token (at most the input's milliseconds),
+/// then records "cancelled id ns" (wall-clock ns when the token fired).
+#[errand::job]
+async fn probe_until_cancelled(
+    input: u64,
+    id: JobId,
+    token: errand::CancellationToken,
+    log: State<Log>,
+) -> Result<(), JobError> {
+    tokio::select! {
+        _ = token.cancelled() => {}
+        _ = tokio::time::sleep(Duration::from_millis(input)) => return Ok(()),
+    }
+    let at = now_ns();
+    let Log(file) = &*log;
+    let mut file = file
+        .lock()
+        .map_err(|_| JobError::retry("log lock poisoned"))?;
+    writeln!(file, "cancelled {} {at}", id.0)?;
+    Err(JobError::retry("stopped by its token"))
+}
+
 /// The global limit of `probe_limited` jobs.
 const PROBE_LIMIT: u32 = 5;
 
@@ -130,6 +155,7 @@ async fn main() -> Result<(), String> {
         .allow_unserved_kinds()
         .register(probe::job())
         .register(probe_limited::job())
+        .register(probe_until_cancelled::job())
         .global_limit(probe_limited::KIND, PROBE_LIMIT)
         .concurrency(concurrency)
         .lease(Duration::from_millis(lease_ms))

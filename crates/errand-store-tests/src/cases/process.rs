@@ -692,3 +692,190 @@ pub async fn cron_schedulers_killed_mid_pass_leave_no_duplicate_and_no_gap(h: &H
     );
 }
 case!(cron_schedulers_killed_mid_pass_leave_no_duplicate_and_no_gap);
+
+/// Wall-clock nanoseconds, as the probe worker logs them.
+fn wall_ns() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0)
+}
+
+/// When the probe worker started job `id` (from its "id attempt start end"
+/// lines, `ERRAND_PROBE_TIMES=1`).
+fn started_ns(log: &Path, id: JobId) -> u128 {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    text.lines()
+        .filter_map(|line| {
+            let fields: Vec<&str> = line.split(' ').collect();
+            (fields.len() == 4 && fields[0] == id.0.to_string())
+                .then(|| fields[2].parse().ok())
+                .flatten()
+        })
+        .next()
+        .unwrap_or_else(|| panic!("the probe log records no run of job {id}: {text:?}"))
+}
+
+async fn state_of(h: &Harness, id: JobId) -> JobState {
+    get(h, id, chrono::Utc::now()).await.state
+}
+
+fn millis_between(from: u128, to: u128) -> f64 {
+    to.saturating_sub(from) as f64 / 1e6
+}
+
+pub async fn pauses_reach_a_worker_of_another_process(h: &Harness) {
+    use errand::store::{PauseParams, PauseScope, ResumeParams};
+    let Some(bin) = probe_bin(h) else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("pause.log");
+    let pause = |scope| {
+        h.store.pause(PauseParams {
+            scope,
+            by: "test".into(),
+            note: None,
+            now: chrono::Utc::now(),
+        })
+    };
+    let resume = |scope| h.store.resume(ResumeParams { scope });
+    let on = |queue: &str, tenant: Option<&str>| NewJob {
+        queue: queue.into(),
+        tenant: tenant.map(str::to_owned),
+        ..NewJob::new("probe", serde_json::json!(0))
+    };
+    pause(PauseScope::All).await.unwrap();
+    let x = enqueue_one(h, on("other", None), chrono::Utc::now()).await;
+    let mut worker = spawn_worker_with(
+        bin,
+        h,
+        &log,
+        4,
+        30_000,
+        &[
+            ("ERRAND_PROBE_QUEUES", "held,other"),
+            ("ERRAND_PROBE_TIMES", "1"),
+        ],
+    );
+    worker_name(&mut worker).await;
+    assert_eq!(
+        h.store.pauses().await.unwrap().len(),
+        1,
+        "a starting worker never clears a stored pause"
+    );
+    pause(PauseScope::queue("held")).await.unwrap();
+    pause(PauseScope::tenant("acme")).await.unwrap();
+    // Each of these would be claimed before `y` (its queue comes first, or
+    // it was enqueued earlier) if its pause were not applied.
+    let ids: Vec<JobId> = enqueue(
+        h,
+        vec![
+            on("held", None),
+            on("other", Some("acme")),
+            on("other", None),
+        ],
+        chrono::Utc::now(),
+    )
+    .await
+    .iter()
+    .map(|e| e.id)
+    .collect();
+    let (held, tenant, y) = (ids[0], ids[1], ids[2]);
+    let resumed_all = wall_ns();
+    resume(PauseScope::All).await.unwrap().unwrap();
+    eventually(
+        Duration::from_secs(60),
+        "the unpaused jobs complete after the global resume",
+        || async {
+            state_of(h, x).await == JobState::Completed
+                && state_of(h, y).await == JobState::Completed
+        },
+    )
+    .await;
+    assert!(
+        started_ns(&log, x) >= resumed_all,
+        "no job started while everything was paused"
+    );
+    assert_eq!(
+        state_of(h, held).await,
+        JobState::Available,
+        "its queue is paused"
+    );
+    assert_eq!(
+        state_of(h, tenant).await,
+        JobState::Available,
+        "its tenant is paused"
+    );
+    let resumed_queue = wall_ns();
+    resume(PauseScope::queue("held")).await.unwrap().unwrap();
+    eventually(
+        Duration::from_secs(60),
+        "the queue's job runs once resumed",
+        || async { state_of(h, held).await == JobState::Completed },
+    )
+    .await;
+    assert!(started_ns(&log, held) >= resumed_queue);
+    let resumed_tenant = wall_ns();
+    resume(PauseScope::tenant("acme")).await.unwrap().unwrap();
+    eventually(
+        Duration::from_secs(60),
+        "the tenant's job runs once resumed",
+        || async { state_of(h, tenant).await == JobState::Completed },
+    )
+    .await;
+    assert!(started_ns(&log, tenant) >= resumed_tenant);
+    println!(
+        "resumes reached a worker of another process after {:.0} ms (all), {:.0} ms (queue), {:.0} ms (tenant)",
+        millis_between(resumed_all, started_ns(&log, x)),
+        millis_between(resumed_queue, started_ns(&log, held)),
+        millis_between(resumed_tenant, started_ns(&log, tenant)),
+    );
+    terminate(worker).await;
+}
+case!(pauses_reach_a_worker_of_another_process);
+
+pub async fn a_running_job_is_cancelled_from_another_process(h: &Harness) {
+    use errand::store::CancelParams;
+    let Some(bin) = probe_bin(h) else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("cancel.log");
+    let id = enqueue_one(
+        h,
+        NewJob::new("probe_until_cancelled", serde_json::json!(600_000)),
+        chrono::Utc::now(),
+    )
+    .await;
+    let mut worker = spawn_worker(bin, h, &log, 2, 30_000);
+    worker_name(&mut worker).await;
+    eventually(Duration::from_secs(60), "the job runs", || async {
+        state_of(h, id).await == JobState::Running
+    })
+    .await;
+    let asked = wall_ns();
+    let outcome = h
+        .store
+        .cancel(CancelParams {
+            ids: vec![id],
+            now: chrono::Utc::now(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(outcome.requested, [id], "a running job is asked to stop");
+    eventually(
+        Duration::from_secs(60),
+        "the job ends cancelled",
+        || async { state_of(h, id).await == JobState::Cancelled },
+    )
+    .await;
+    let text = std::fs::read_to_string(&log).unwrap();
+    let signalled: u128 = text
+        .lines()
+        .find_map(|line| line.strip_prefix(&format!("cancelled {} ", id.0)))
+        .and_then(|ns| ns.parse().ok())
+        .unwrap_or_else(|| panic!("the job's token never fired: {text:?}"));
+    println!(
+        "a cancel reached the running job in another process after {:.0} ms",
+        millis_between(asked, signalled)
+    );
+    terminate(worker).await;
+}
+case!(a_running_job_is_cancelled_from_another_process);

@@ -1,4 +1,4 @@
-//! Reads the pauses from the store every second, so that a pause or a
+//! Reads the pauses from the store twice a second, so that a pause or a
 //! resume made anywhere (another process, the CLI) reaches this worker's
 //! claims within about a second. Workers only read pauses, never write
 //! them: a starting worker cannot undo one.
@@ -15,7 +15,7 @@ use errand_core::store::PauseSet;
 use crate::worker::Shared;
 
 /// How often the pauses are read.
-pub(crate) const PAUSE_WATCH_INTERVAL: Duration = Duration::from_secs(1);
+pub(crate) const PAUSE_WATCH_INTERVAL: Duration = Duration::from_millis(500);
 
 /// The pause watch of a worker.
 pub(crate) struct PauseWatch {

@@ -1,0 +1,218 @@
+//! `pause`, `resume` (everything or a tenant) and `queues list|pause|resume`.
+
+use std::collections::BTreeMap;
+
+use clap::{Args, Subcommand};
+use errand::{JobState, Pause, PauseOutcome, PauseScope};
+use serde_json::json;
+
+use crate::jobs::{client, print_table, short_time};
+use crate::store::Target;
+
+/// Who and why, for a pause.
+#[derive(Args, Debug)]
+pub(crate) struct PauseArgs {
+    /// Why (stored with the pause, shown by `queues list`).
+    #[arg(long)]
+    note: Option<String>,
+    /// Who pauses (default: $USER@host).
+    #[arg(long)]
+    by: Option<String>,
+}
+
+/// `errand pause` and `errand resume`.
+#[derive(Args, Debug)]
+pub(crate) struct ScopeArgs {
+    /// Only this tenant's jobs (default: all processing).
+    #[arg(long)]
+    tenant: Option<String>,
+}
+
+impl ScopeArgs {
+    fn scope(&self) -> PauseScope {
+        self.tenant
+            .as_ref()
+            .map_or(PauseScope::All, PauseScope::tenant)
+    }
+}
+
+/// `errand queues ...`
+#[derive(Subcommand, Debug)]
+pub(crate) enum QueuesCommand {
+    /// Every queue with jobs or a pause: its counts and whether it is paused.
+    List,
+    /// Pause a queue: no worker claims its jobs; running ones finish.
+    Pause {
+        /// The queue.
+        queue: String,
+        #[command(flatten)]
+        pause: PauseArgs,
+    },
+    /// Resume a paused queue.
+    Resume {
+        /// The queue.
+        queue: String,
+    },
+}
+
+fn who() -> String {
+    let user = std::env::var("USER").unwrap_or_else(|_| "someone".to_owned());
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .unwrap_or_default();
+    if host.is_empty() {
+        user
+    } else {
+        format!("{user}@{host}")
+    }
+}
+
+pub(crate) async fn pause(
+    target: Target<'_>,
+    scope: ScopeArgs,
+    args: PauseArgs,
+    json: bool,
+) -> anyhow::Result<()> {
+    pause_scope(target, scope.scope(), args, json).await
+}
+
+pub(crate) async fn resume(target: Target<'_>, scope: ScopeArgs, json: bool) -> anyhow::Result<()> {
+    resume_scope(target, scope.scope(), json).await
+}
+
+pub(crate) async fn run(
+    target: Target<'_>,
+    command: QueuesCommand,
+    json: bool,
+) -> anyhow::Result<()> {
+    match command {
+        QueuesCommand::List => list(target, json).await,
+        QueuesCommand::Pause { queue, pause } => {
+            pause_scope(target, PauseScope::queue(queue), pause, json).await
+        }
+        QueuesCommand::Resume { queue } => {
+            resume_scope(target, PauseScope::queue(queue), json).await
+        }
+    }
+}
+
+async fn pause_scope(
+    target: Target<'_>,
+    scope: PauseScope,
+    args: PauseArgs,
+    json: bool,
+) -> anyhow::Result<()> {
+    // Checked before the store is opened: bad input creates nothing.
+    let params = errand::store::PauseParams {
+        scope,
+        by: args.by.unwrap_or_else(who),
+        note: args.note,
+        now: chrono::Utc::now(),
+    };
+    params.validate()?;
+    let client = client(target, false).await?;
+    let PauseOutcome {
+        pause,
+        already_paused,
+    } = client
+        .pause(params.scope, &params.by, params.note.as_deref())
+        .await?;
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(
+                &json!({"pause": pause, "already_paused": already_paused})
+            )?
+        );
+    } else if already_paused {
+        println!("{} was already paused {}", pause.scope, described(&pause));
+    } else {
+        println!("paused {} {}", pause.scope, described(&pause));
+    }
+    Ok(())
+}
+
+async fn resume_scope(target: Target<'_>, scope: PauseScope, json: bool) -> anyhow::Result<()> {
+    scope.validate()?;
+    let client = client(target, false).await?;
+    let removed = client.resume(scope.clone()).await?;
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json!({"resumed": removed.is_some(), "pause": removed}))?
+        );
+    } else if let Some(pause) = removed {
+        println!("resumed {} (paused {})", pause.scope, described(&pause));
+    } else {
+        println!("{scope} was not paused");
+    }
+    Ok(())
+}
+
+/// "by WHO at TIME: NOTE".
+fn described(pause: &Pause) -> String {
+    let mut text = format!("by {} at {}", pause.by, short_time(Some(pause.at)));
+    if let Some(note) = &pause.note {
+        text.push_str(&format!(": {note}"));
+    }
+    text
+}
+
+async fn list(target: Target<'_>, json: bool) -> anyhow::Result<()> {
+    let client = client(target, false).await?;
+    let pauses = client.pauses().await?;
+    let stats = client.stats(None).await?;
+    let mut queues: BTreeMap<String, BTreeMap<JobState, u64>> = BTreeMap::new();
+    for count in &stats.counts {
+        *queues
+            .entry(count.queue.clone())
+            .or_default()
+            .entry(count.state)
+            .or_default() += count.count;
+    }
+    for pause in &pauses {
+        if let PauseScope::Queue(queue) = &pause.scope {
+            queues.entry(queue.clone()).or_default();
+        }
+    }
+    let paused = |queue: &str| pauses.iter().find(|p| p.scope == PauseScope::queue(queue));
+    if json {
+        let rows: Vec<serde_json::Value> = queues
+            .iter()
+            .map(|(queue, counts)| {
+                let counts: BTreeMap<&str, u64> =
+                    counts.iter().map(|(s, n)| (s.as_str(), *n)).collect();
+                json!({"queue": queue, "paused": paused(queue), "counts": counts})
+            })
+            .collect();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json!({"queues": rows, "pauses": pauses}))?
+        );
+        return Ok(());
+    }
+    for pause in &pauses {
+        if !matches!(pause.scope, PauseScope::Queue(_)) {
+            println!("paused: {} {}", pause.scope, described(pause));
+        }
+    }
+    let mut headers = vec!["queue", "paused"];
+    headers.extend(JobState::ALL.iter().map(|s| s.as_str()));
+    let rows: Vec<Vec<String>> = queues
+        .iter()
+        .map(|(queue, counts)| {
+            let mut row = vec![
+                queue.clone(),
+                paused(queue).map_or_else(|| "-".to_owned(), described),
+            ];
+            row.extend(
+                JobState::ALL
+                    .iter()
+                    .map(|s| counts.get(s).copied().unwrap_or(0).to_string()),
+            );
+            row
+        })
+        .collect();
+    print_table(&headers, &rows);
+    Ok(())
+}
