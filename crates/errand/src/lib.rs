@@ -44,6 +44,7 @@ pub mod cron;
 mod deferred;
 pub mod loop_job;
 pub mod maintenance;
+pub mod observe;
 mod registry;
 /// Helpers for an application's own tests (feature `testing`, with the SQLite store).
 #[cfg(all(feature = "testing", feature = "sqlite"))]

@@ -491,3 +491,111 @@ pub async fn a_freed_global_slot_wakes_a_worker_of_another_store(h: &Harness) {
     there.shutdown().await;
 }
 case!(a_freed_global_slot_wakes_a_worker_of_another_store);
+
+pub async fn runtime_hooks_hear_of_failures_after_they_are_recorded(h: &Harness) {
+    use errand::observe::JobEvent;
+    use std::sync::Mutex;
+    /// Which hook heard of what, and the job's state then.
+    type Heard = Vec<(&'static str, JobEvent, JobState)>;
+    let heard: Arc<Mutex<Heard>> = Arc::default();
+    // Each hook reads the job's state from the store: what it hears of is
+    // already recorded when it runs.
+    let listen = |name: &'static str| {
+        let heard = Arc::clone(&heard);
+        let store = Arc::clone(&h.store);
+        move |event: JobEvent| {
+            let heard = Arc::clone(&heard);
+            let store = Arc::clone(&store);
+            async move {
+                let state = store
+                    .get(errand::store::GetParams {
+                        id: event.id,
+                        now: chrono::Utc::now(),
+                    })
+                    .await
+                    .unwrap()
+                    .unwrap()
+                    .state;
+                heard.lock().unwrap().push((name, event, state));
+            }
+        }
+    };
+    let client = client(h);
+    let flaky = client
+        .enqueue(jobs::always_fails::enqueue("report".into()).tenant("acme"))
+        .await
+        .unwrap();
+    let fine = client.enqueue(jobs::noop::enqueue()).await.unwrap();
+    let summary = worker(h)
+        .register(jobs::always_fails::job())
+        .register(jobs::noop::job())
+        .on_attempt_failed(listen("attempt_failed"))
+        .on_job_failed(listen("job_failed"))
+        // A failing and a panicking hook are logged and change no job.
+        .on_job_failed(|_| async { Err::<(), _>("the pager is down") })
+        .on_attempt_failed(|event: JobEvent| async move {
+            assert!(event.attempt == 0, "a broken hook");
+        })
+        .build()
+        .unwrap()
+        .drain()
+        .await
+        .unwrap();
+    assert_eq!(
+        (summary.retried, summary.failed, summary.completed),
+        (2, 1, 1)
+    );
+    let mut heard = heard.lock().unwrap().clone();
+    heard.sort_by_key(|(name, event, _)| (event.attempt, *name));
+    let seen: Vec<(&str, u32, bool, JobState)> = heard
+        .iter()
+        .map(|(name, e, state)| (*name, e.attempt, e.failed_for_good(), *state))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            // Retried at once (no backoff): waiting again, no longer running.
+            ("attempt_failed", 1, false, JobState::Available),
+            ("attempt_failed", 2, false, JobState::Available),
+            ("attempt_failed", 3, true, JobState::Failed),
+            ("job_failed", 3, true, JobState::Failed),
+        ],
+        "every failed attempt, then the failure for good, each after it was recorded"
+    );
+    let last = &heard[3].1;
+    assert_eq!(last.id, flaky.id());
+    assert_eq!(last.kind, jobs::always_fails::KIND);
+    assert_eq!(last.tenant.as_deref(), Some("acme"));
+    assert_eq!(last.max_attempts, 3);
+    assert_eq!(last.error.message, "report failed on attempt 3");
+    assert!(
+        heard.iter().all(|(_, e, _)| e.id != fine.id()),
+        "successes are not failures"
+    );
+    assert_eq!(flaky.state().await.unwrap(), JobState::Failed);
+    assert_eq!(fine.state().await.unwrap(), JobState::Completed);
+
+    // A started worker calls them too, once its completer wrote the end.
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let handle = worker(h)
+        .register(jobs::fatal::job())
+        .on_job_failed(move |event: JobEvent| {
+            let tx = tx.clone();
+            async move {
+                let _ = tx.send(event);
+            }
+        })
+        .build()
+        .unwrap()
+        .start();
+    let fatal = client.enqueue(jobs::fatal::enqueue()).await.unwrap();
+    let event = tokio::time::timeout(Duration::from_secs(30), rx.recv())
+        .await
+        .expect("the hook is called")
+        .unwrap();
+    assert_eq!((event.id, event.attempt), (fatal.id(), 1));
+    assert_eq!(event.error.message, "account closed");
+    assert_eq!(fatal.state().await.unwrap(), JobState::Failed);
+    handle.shutdown().await;
+}
+case!(runtime_hooks_hear_of_failures_after_they_are_recorded);

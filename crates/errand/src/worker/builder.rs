@@ -39,6 +39,7 @@ pub struct WorkerBuilder {
     cron_grace: Duration,
     loops: Vec<LoopJob>,
     retention: Retention,
+    hooks: crate::observe::Hooks,
 }
 
 impl std::fmt::Debug for WorkerBuilder {
@@ -92,6 +93,7 @@ impl WorkerBuilder {
             cron_grace: errand_core::cron::DEFAULT_GRACE,
             loops: Vec::new(),
             retention: Retention::default(),
+            hooks: crate::observe::Hooks::default(),
         }
     }
 
@@ -265,6 +267,49 @@ impl WorkerBuilder {
     /// [`Retention::forever`] keeps them all).
     pub fn retention(mut self, retention: Retention) -> Self {
         self.retention = retention;
+        self
+    }
+
+    /// Calls `hook` after every failed attempt is recorded (retried or
+    /// failed for good), in a task of its own. A hook that returns an error
+    /// or panics is logged and changes no job.
+    ///
+    /// ```no_run
+    /// # #[errand::job]
+    /// # async fn cleanup() -> Result<(), std::io::Error> { Ok(()) }
+    /// # fn demo(store: errand::SqliteStore) -> errand::Result<()> {
+    /// let worker = errand::Worker::builder(store)
+    ///     .register(cleanup::job())
+    ///     .on_attempt_failed(|event| async move {
+    ///         eprintln!("job {} attempt {} failed: {}", event.id, event.attempt, event.error.message);
+    ///     })
+    ///     .on_job_failed(|event| async move {
+    ///         // Page someone; an Err here is logged.
+    ///         Ok::<(), std::io::Error>(())
+    ///     })
+    ///     .build()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn on_attempt_failed<F, Fut>(mut self, hook: F) -> Self
+    where
+        F: Fn(crate::observe::JobEvent) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future + Send + 'static,
+        Fut::Output: crate::observe::HookOutput,
+    {
+        self.hooks.attempt_failed.push(crate::observe::hook(hook));
+        self
+    }
+
+    /// Calls `hook` after a job failed for good (attempts used up, or a
+    /// fatal error) is recorded: it is in the dead-letter set. Like
+    /// [`on_attempt_failed`](Self::on_attempt_failed) otherwise.
+    pub fn on_job_failed<F, Fut>(mut self, hook: F) -> Self
+    where
+        F: Fn(crate::observe::JobEvent) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future + Send + 'static,
+        Fut::Output: crate::observe::HookOutput,
+    {
+        self.hooks.job_failed.push(crate::observe::hook(hook));
         self
     }
 
@@ -492,6 +537,7 @@ impl WorkerBuilder {
                 slots: tokio::sync::Semaphore::new(concurrency),
                 run_micros: std::sync::atomic::AtomicU64::new(0),
                 pauses: tokio::sync::watch::Sender::new(None),
+                hooks: self.hooks,
             }),
         })
     }

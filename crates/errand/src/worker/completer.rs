@@ -58,6 +58,9 @@ pub(crate) async fn run(shared: Arc<Shared>, mut rx: UnboundedReceiver<FinalizeI
                 let mut finishing = shared.finishing();
                 for (item, ok) in batch.iter().zip(applied) {
                     finishing.remove(&item.id);
+                    // Hooks run once the end is recorded; their tasks log
+                    // what fails.
+                    let _ = shared.hooks.ended(item.id, item.attempt, ok);
                     if !ok {
                         // What the store said, no more: the attempt is not
                         // running under this worker there (rescued after its

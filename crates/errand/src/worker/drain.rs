@@ -95,7 +95,9 @@ impl Worker {
                     now: now(),
                 })
                 .await?;
+            let mut hooks = Vec::new();
             for (item, ok) in items.iter().zip(applied) {
+                hooks.extend(shared.hooks.ended(item.id, item.attempt, ok));
                 let counter = match (&item.outcome, ok) {
                     (_, false) => &mut summary.stale,
                     (Outcome::Complete { .. }, _) => &mut summary.completed,
@@ -106,6 +108,8 @@ impl Worker {
                 };
                 *counter += 1;
             }
+            // A drain returns once its hooks ran (each logs its own failure).
+            join_all(hooks).await;
         }
     }
 }

@@ -66,6 +66,10 @@ pub(crate) async fn execute(
         queue = %job.queue,
         tenant = job.tenant.as_deref().unwrap_or(""),
     );
+    let subject = shared
+        .hooks
+        .any()
+        .then(|| crate::observe::Subject::of(&job));
     let ctx = JobContext::new(JobContextParts {
         id,
         kind: job.kind.clone(),
@@ -175,6 +179,9 @@ pub(crate) async fn execute(
         Outcome::Cancel { error } => tracing::info!(reason = %error.message, "job cancelled"),
         Outcome::Snooze { run_at } => tracing::debug!(until = %run_at, "job snoozed"),
         Outcome::Release => {}
+    }
+    if let Some(event) = subject.and_then(|s| s.event(&outcome)) {
+        shared.hooks.hold(event);
     }
     Attempted::Finalize(FinalizeItem {
         id,

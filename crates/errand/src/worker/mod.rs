@@ -76,6 +76,8 @@ pub(crate) struct Shared {
     /// The pauses in force as the pause watch last read them from the
     /// store; `None` until the first read (nothing is claimed before).
     pub pauses: tokio::sync::watch::Sender<Option<errand_core::store::PauseSet>>,
+    /// The hooks, and the events of attempts whose end is still to be written.
+    pub hooks: crate::observe::Hooks,
 }
 
 impl Shared {
