@@ -380,6 +380,26 @@ fn report(json: bool, id: i64, what: &str) {
     }
 }
 
+/// The job counts of `stats` per queue and state.
+pub(crate) fn counts_by_queue(stats: &errand::Stats) -> BTreeMap<String, BTreeMap<JobState, u64>> {
+    let mut queues: BTreeMap<String, BTreeMap<JobState, u64>> = BTreeMap::new();
+    for count in &stats.counts {
+        *queues
+            .entry(count.queue.clone())
+            .or_default()
+            .entry(count.state)
+            .or_default() += count.count;
+    }
+    queues
+}
+
+/// One table cell per state, in [`JobState::ALL`]'s order.
+pub(crate) fn state_cells(counts: &BTreeMap<JobState, u64>) -> impl Iterator<Item = String> + '_ {
+    JobState::ALL
+        .iter()
+        .map(|s| counts.get(s).copied().unwrap_or(0).to_string())
+}
+
 /// `errand stats`.
 pub(crate) async fn stats(target: Target<'_>, args: StatsArgs, json: bool) -> anyhow::Result<()> {
     let client = client(target, false).await?;
@@ -388,25 +408,14 @@ pub(crate) async fn stats(target: Target<'_>, args: StatsArgs, json: bool) -> an
         println!("{}", serde_json::to_string_pretty(&stats)?);
         return Ok(());
     }
-    let mut queues: BTreeMap<&str, BTreeMap<JobState, u64>> = BTreeMap::new();
-    for c in &stats.counts {
-        *queues
-            .entry(c.queue.as_str())
-            .or_default()
-            .entry(c.state)
-            .or_default() += c.count;
-    }
+    let queues = counts_by_queue(&stats);
     let mut headers = vec!["queue"];
     headers.extend(JobState::ALL.iter().map(|s| s.as_str()));
     let rows: Vec<Vec<String>> = queues
         .iter()
         .map(|(queue, counts)| {
-            let mut row = vec![(*queue).to_owned()];
-            row.extend(
-                JobState::ALL
-                    .iter()
-                    .map(|s| counts.get(s).copied().unwrap_or(0).to_string()),
-            );
+            let mut row = vec![queue.clone()];
+            row.extend(state_cells(counts));
             row
         })
         .collect();

@@ -6,7 +6,7 @@ use clap::{Args, Subcommand};
 use errand::{JobState, Pause, PauseOutcome, PauseScope};
 use serde_json::json;
 
-use crate::jobs::{client, print_table, short_time};
+use crate::jobs::{client, counts_by_queue, print_table, short_time, state_cells};
 use crate::store::Target;
 
 /// Who and why, for a pause.
@@ -162,14 +162,7 @@ async fn list(target: Target<'_>, json: bool) -> anyhow::Result<()> {
     let client = client(target, false).await?;
     let pauses = client.pauses().await?;
     let stats = client.stats(None).await?;
-    let mut queues: BTreeMap<String, BTreeMap<JobState, u64>> = BTreeMap::new();
-    for count in &stats.counts {
-        *queues
-            .entry(count.queue.clone())
-            .or_default()
-            .entry(count.state)
-            .or_default() += count.count;
-    }
+    let mut queues = counts_by_queue(&stats);
     for pause in &pauses {
         if let PauseScope::Queue(queue) = &pause.scope {
             queues.entry(queue.clone()).or_default();
@@ -205,11 +198,7 @@ async fn list(target: Target<'_>, json: bool) -> anyhow::Result<()> {
                 queue.clone(),
                 paused(queue).map_or_else(|| "-".to_owned(), described),
             ];
-            row.extend(
-                JobState::ALL
-                    .iter()
-                    .map(|s| counts.get(s).copied().unwrap_or(0).to_string()),
-            );
+            row.extend(state_cells(counts));
             row
         })
         .collect();

@@ -29,6 +29,7 @@ use crate::{JobId, JobRow};
 ///         KindClaim { kind: "bounce".into(), cap: None, global_limit: None },
 ///     ],
 ///     limit: 10,
+///     paused_tenants: Vec::new(),
 ///     lease: std::time::Duration::from_secs(30),
 ///     now: chrono::Utc::now(),
 /// };
