@@ -6,7 +6,7 @@ use errand::cron::{Entry, EntryRow, Key, ListParams, Missed, Overlap};
 use errand::{Client, Error};
 use serde_json::json;
 
-use crate::jobs::{client, input_text, print_table, short_time};
+use crate::jobs::{client, input_text, print_rows, print_table, short_time};
 use crate::store::Target;
 
 /// An entry's name and tenant.
@@ -206,25 +206,9 @@ pub(crate) async fn run(
                     ..Default::default()
                 })
                 .await?;
-            if json {
-                println!("{}", serde_json::to_string_pretty(&rows)?);
-                return Ok(());
-            }
-            let table: Vec<Vec<String>> = rows
-                .iter()
-                .map(|r| {
-                    vec![
-                        r.name.clone(),
-                        r.tenant.clone().unwrap_or_else(|| "-".into()),
-                        r.kind.clone(),
-                        format!("{} ({})", r.schedule, r.zone),
-                        if r.enabled { "yes".into() } else { "no".into() },
-                        short_time(r.next_fire_at),
-                        short_time(r.last_fire_at),
-                    ]
-                })
-                .collect();
-            print_table(
+            print_rows(
+                json,
+                &rows,
                 &[
                     "name",
                     "tenant",
@@ -234,9 +218,18 @@ pub(crate) async fn run(
                     "next fire",
                     "last fire",
                 ],
-                &table,
-            );
-            Ok(())
+                |r| {
+                    vec![
+                        r.name.clone(),
+                        r.tenant.clone().unwrap_or_else(|| "-".into()),
+                        r.kind.clone(),
+                        format!("{} ({})", r.schedule, r.zone),
+                        if r.enabled { "yes".into() } else { "no".into() },
+                        short_time(r.next_fire_at),
+                        short_time(r.last_fire_at),
+                    ]
+                },
+            )
         }
         CronCommand::Show(entry) => {
             let key = entry.key();
@@ -309,13 +302,11 @@ pub(crate) async fn run(
         }
         CronCommand::Ledger { entry, limit } => {
             let records = cron.ledger(&entry.key(), limit).await?;
-            if json {
-                println!("{}", serde_json::to_string_pretty(&records)?);
-                return Ok(());
-            }
-            let table: Vec<Vec<String>> = records
-                .iter()
-                .map(|r| {
+            print_rows(
+                json,
+                &records,
+                &["fire at", "decision", "fires", "job", "decided at"],
+                |r| {
                     vec![
                         short_time(Some(r.fire_at)),
                         r.reason.to_string(),
@@ -323,13 +314,8 @@ pub(crate) async fn run(
                         r.job_id.map_or_else(|| "-".into(), |id| id.to_string()),
                         short_time(Some(r.decided_at)),
                     ]
-                })
-                .collect();
-            print_table(
-                &["fire at", "decision", "fires", "job", "decided at"],
-                &table,
-            );
-            Ok(())
+                },
+            )
         }
     }
 }

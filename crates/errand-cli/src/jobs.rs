@@ -235,6 +235,22 @@ pub(crate) fn short_time(t: Option<DateTime<Utc>>) -> String {
         .unwrap_or_else(|| "-".into())
 }
 
+/// Prints `rows` as JSON (`--json`), else as a table with a row of
+/// `cells` for each.
+pub(crate) fn print_rows<T: serde::Serialize>(
+    json: bool,
+    rows: &[T],
+    headers: &[&str],
+    cells: impl Fn(&T) -> Vec<String>,
+) -> anyhow::Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(rows)?);
+    } else {
+        print_table(headers, &rows.iter().map(cells).collect::<Vec<_>>());
+    }
+    Ok(())
+}
+
 pub(crate) fn print_table(headers: &[&str], rows: &[Vec<String>]) {
     let mut widths: Vec<usize> = headers.iter().map(|h| h.len()).collect();
     for row in rows {
@@ -271,13 +287,13 @@ async fn list(client: &Client, args: ListArgs, json: bool) -> anyhow::Result<()>
             ..Default::default()
         })
         .await?;
-    if json {
-        println!("{}", serde_json::to_string_pretty(&rows)?);
-        return Ok(());
-    }
-    let table: Vec<Vec<String>> = rows
-        .iter()
-        .map(|j| {
+    print_rows(
+        json,
+        &rows,
+        &[
+            "id", "kind", "queue", "state", "attempts", "run at", "tenant",
+        ],
+        |j| {
             vec![
                 j.id.to_string(),
                 j.kind.clone(),
@@ -287,15 +303,8 @@ async fn list(client: &Client, args: ListArgs, json: bool) -> anyhow::Result<()>
                 short_time(Some(j.run_at)),
                 j.tenant.clone().unwrap_or_else(|| "-".into()),
             ]
-        })
-        .collect();
-    print_table(
-        &[
-            "id", "kind", "queue", "state", "attempts", "run at", "tenant",
-        ],
-        &table,
-    );
-    Ok(())
+        },
+    )
 }
 
 fn show(job: &JobRow) {

@@ -3,7 +3,7 @@ use std::sync::Arc;
 use chrono::Utc;
 use errand_core::store::{
     CancelParams, DeleteParams, EnqueueParams, GetParams, Pause, PauseOutcome, PauseParams,
-    PauseScope, PruneParams, RescheduleParams, ResumeParams, RetryParams, StatsParams,
+    PauseScope, RescheduleParams, ResumeParams, RetryParams, StatsParams,
 };
 use errand_core::validate::{self, DEFAULT_MAX_INPUT_BYTES};
 use errand_core::{
@@ -204,24 +204,15 @@ impl Client {
         state: JobState,
         finished_before: chrono::DateTime<Utc>,
     ) -> Result<u64> {
-        let mut deleted = 0;
-        let mut after = None;
-        loop {
-            let out = self
-                .store
-                .prune(PruneParams {
-                    state,
-                    finished_before,
-                    after,
-                    limit: 1_000,
-                })
-                .await?;
-            deleted += out.deleted.len() as u64;
-            match out.next {
-                Some(next) => after = Some(next),
-                None => return Ok(deleted),
-            }
-        }
+        let (deleted, _) = crate::maintenance::prune_chunks(
+            self.store.as_ref(),
+            state,
+            finished_before,
+            None,
+            None,
+        )
+        .await?;
+        Ok(deleted)
     }
 
     /// Counts jobs per queue and state, for one tenant or all.

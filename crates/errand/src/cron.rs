@@ -90,12 +90,7 @@ impl Cron {
         let now = Utc::now();
         self.client
             .store()
-            .cron_save(SaveParams {
-                next_fire_at: entry.schedule.next_after(now, entry.zone),
-                entry,
-                mode,
-                now,
-            })
+            .cron_save(SaveParams::new(entry, mode, now))
             .await
     }
 

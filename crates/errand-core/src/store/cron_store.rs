@@ -34,6 +34,18 @@ pub struct SaveParams {
     pub now: DateTime<Utc>,
 }
 
+impl SaveParams {
+    /// The write of `entry` at `now`, its next fire time the first after `now`.
+    pub fn new(entry: Entry, mode: SaveMode, now: DateTime<Utc>) -> Self {
+        SaveParams {
+            next_fire_at: entry.schedule.next_after(now, entry.zone),
+            entry,
+            mode,
+            now,
+        }
+    }
+}
+
 /// One entry: its tenant (`None`: no tenant) and name.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct EntryKey {

@@ -27,14 +27,7 @@ async fn save(
     mode: SaveMode,
     now: DateTime<Utc>,
 ) -> errand::Result<EntryRow> {
-    h.store
-        .cron_save(SaveParams {
-            next_fire_at: entry.schedule.next_after(now, entry.zone),
-            entry,
-            mode,
-            now,
-        })
-        .await
+    h.store.cron_save(SaveParams::new(entry, mode, now)).await
 }
 
 async fn stored(h: &Harness, name: &str) -> EntryRow {

@@ -594,12 +594,7 @@ pub async fn cron_schedulers_killed_mid_pass_leave_no_duplicate_and_no_gap(h: &H
     let entry = Entry::new("tick", "probe", serde_json::json!(0), "@every 1s").unwrap();
     let now = chrono::Utc::now();
     h.store
-        .cron_save(SaveParams {
-            next_fire_at: entry.schedule.next_after(now, entry.zone),
-            entry,
-            mode: SaveMode::Create,
-            now,
-        })
+        .cron_save(SaveParams::new(entry, SaveMode::Create, now))
         .await
         .unwrap();
     let mut workers = vec![

@@ -3,7 +3,7 @@ use std::time::Duration;
 
 use errand::maintenance::Retention;
 use errand::store::{GetParams, Outcome};
-use errand::{AttemptError, Error, ErrorKind, Worker};
+use errand::{AttemptError, Error, ErrorKind, JobState, Worker};
 
 use super::*;
 
@@ -104,3 +104,41 @@ pub async fn pruner_deletes_finished_jobs_past_their_retention(h: &Harness) {
     );
 }
 case!(pruner_deletes_finished_jobs_past_their_retention);
+
+pub async fn client_prune_deletes_every_old_finished_job_of_a_state(h: &Harness) {
+    let now = t0();
+    let ids: Vec<JobId> = enqueue(h, vec![job("k"), job("k"), job("k")], now)
+        .await
+        .iter()
+        .map(|e| e.id)
+        .collect();
+    assert_eq!(claim(h, "w", &["k"], 10, now).await.len(), 3);
+    let complete = || Outcome::Complete {
+        output: serde_json::Value::Null,
+    };
+    assert!(finalize(h, "w", ids[0], 1, complete(), now).await);
+    assert!(finalize(h, "w", ids[1], 1, complete(), now).await);
+    let error = AttemptError {
+        attempt: 1,
+        at: now,
+        message: "gone".into(),
+        kind: ErrorKind::Fatal,
+    };
+    assert!(finalize(h, "w", ids[2], 1, Outcome::Fail { error }, now).await);
+    let client = errand::Client::new(Arc::clone(&h.store));
+    let deleted = client
+        .prune(JobState::Completed, now + secs(1))
+        .await
+        .unwrap();
+    assert_eq!(deleted, 2, "both completed jobs went");
+    assert!(!exists(h, ids[0], now).await && !exists(h, ids[1], now).await);
+    assert!(
+        exists(h, ids[2], now).await,
+        "a failed job is another state"
+    );
+    assert!(matches!(
+        client.prune(JobState::Running, now).await,
+        Err(Error::Invalid { .. })
+    ));
+}
+case!(client_prune_deletes_every_old_finished_job_of_a_state);

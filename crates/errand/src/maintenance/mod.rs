@@ -17,8 +17,8 @@ pub use errand_core::maintenance::{Report, Service};
 use tokio::task::JoinHandle;
 
 pub(crate) use pause_watch::PauseWatch;
-pub(crate) use pruner::Pruner;
 pub use pruner::Retention;
+pub(crate) use pruner::{Pruner, prune_chunks};
 pub(crate) use rescuer::Rescuer;
 pub(crate) use scheduler::Scheduler;
 

@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use errand_core::maintenance::{Report, Service};
 use errand_core::store::PruneParams;
-use errand_core::{Error, JobState, Result, Store, validate};
+use errand_core::{Error, JobId, JobState, Result, Store, validate};
 
 /// Jobs deleted per store call.
 const CHUNK: u32 = 1_000;
@@ -99,6 +99,37 @@ impl Retention {
     }
 }
 
+/// Deletes jobs in `state` finished before `finished_before`, [`CHUNK`] per
+/// store call from `after`, for at most `max_chunks` calls (`None`: until
+/// none is left). Returns how many went and where a next call goes on.
+pub(crate) async fn prune_chunks(
+    store: &dyn Store,
+    state: JobState,
+    finished_before: DateTime<Utc>,
+    mut after: Option<JobId>,
+    max_chunks: Option<usize>,
+) -> Result<(u64, Option<JobId>)> {
+    let mut deleted = 0u64;
+    let mut chunks = 0usize;
+    while max_chunks.is_none_or(|most| chunks < most) {
+        let out = store
+            .prune(PruneParams {
+                state,
+                finished_before,
+                after,
+                limit: CHUNK,
+            })
+            .await?;
+        deleted += out.deleted.len() as u64;
+        chunks += 1;
+        after = out.next;
+        if after.is_none() {
+            break;
+        }
+    }
+    Ok((deleted, after))
+}
+
 /// A worker's pruner. Each state's walk goes on where the previous run
 /// stopped (a store may look at a bounded number of jobs per call), and
 /// starts over once it reached the end.
@@ -110,13 +141,13 @@ pub(crate) struct Pruner {
 }
 
 impl Pruner {
-    fn cursor(&self, slot: usize) -> Option<errand_core::JobId> {
+    fn cursor(&self, slot: usize) -> Option<JobId> {
         self.cursors
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)[slot]
     }
 
-    fn set_cursor(&self, slot: usize, at: Option<errand_core::JobId>) {
+    fn set_cursor(&self, slot: usize, at: Option<JobId>) {
         self.cursors
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)[slot] = at;
@@ -140,25 +171,14 @@ impl Service for Pruner {
             let Some(keep) = keep else { continue };
             let keep = chrono::Duration::from_std(keep)
                 .map_err(|_| Error::invalid("retention", format!("{keep:?}"), "is too long"))?;
-            let finished_before = now - keep;
-            let mut after = self.cursor(slot);
-            let mut count = 0u64;
-            for _ in 0..MAX_CHUNKS {
-                let out = self
-                    .store
-                    .prune(PruneParams {
-                        state,
-                        finished_before,
-                        after,
-                        limit: CHUNK,
-                    })
-                    .await?;
-                count += out.deleted.len() as u64;
-                after = out.next;
-                if after.is_none() {
-                    break;
-                }
-            }
+            let (count, after) = prune_chunks(
+                self.store.as_ref(),
+                state,
+                now - keep,
+                self.cursor(slot),
+                Some(MAX_CHUNKS),
+            )
+            .await?;
             self.set_cursor(slot, after);
             if count > 0 {
                 deleted.push(format!("{count} {state}"));

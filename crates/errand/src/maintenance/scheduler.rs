@@ -52,12 +52,7 @@ impl Scheduler {
         }
         for entry in self.entries.values() {
             self.store
-                .cron_save(SaveParams {
-                    entry: entry.clone(),
-                    mode: SaveMode::Upsert,
-                    next_fire_at: entry.schedule.next_after(now, entry.zone),
-                    now,
-                })
+                .cron_save(SaveParams::new(entry.clone(), SaveMode::Upsert, now))
                 .await?;
         }
         self.synced.store(true, Ordering::Release);
