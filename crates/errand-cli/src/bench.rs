@@ -397,6 +397,21 @@ pub(crate) async fn run(target: Target<'_>, args: BenchArgs, json: bool) -> anyh
         errand::validate::MAX_CONCURRENCY,
     )?;
     let (store, scratch) = open(&args, target).await?;
+    // The scratch store goes whatever happened: a failed run must not leave
+    // a schema or a million keys behind for the next.
+    let measured = measure(target, &args, json, store, &scratch).await;
+    let cleaned = clean(scratch).await;
+    measured.and(cleaned)
+}
+
+/// Every measure of `errand bench` on `store`, its figures printed.
+async fn measure(
+    target: Target<'_>,
+    args: &BenchArgs,
+    json: bool,
+    store: Arc<dyn Store>,
+    scratch: &Scratch,
+) -> anyhow::Result<()> {
     let client = Client::new(Arc::clone(&store));
     let say = |line: String| {
         if !json {
@@ -407,7 +422,7 @@ pub(crate) async fn run(target: Target<'_>, args: BenchArgs, json: bool) -> anyh
     if args.backlog > 0 {
         let started = Instant::now();
         seed_backlog(&client, &store, args.backlog, args.backlog_state).await?;
-        if let Scratch::Schema(pg) = &scratch {
+        if let Scratch::Schema(pg) = scratch {
             settle(pg).await;
         }
         say(format!(
@@ -432,9 +447,7 @@ pub(crate) async fn run(target: Target<'_>, args: BenchArgs, json: bool) -> anyh
             usize::try_from(args.schedulers).unwrap_or(1),
             &say,
         )
-        .await;
-        clean(scratch).await?;
-        let report = report?;
+        .await?;
         if json {
             println!("{}", serde_json::to_string(&report)?);
         } else {
@@ -454,9 +467,7 @@ pub(crate) async fn run(target: Target<'_>, args: BenchArgs, json: bool) -> anyh
             async_job_updates: args.async_job_updates,
         };
         let scenarios =
-            crate::processes::run(Arc::clone(&store), scratch.target(target), &plan, &say).await;
-        clean(scratch).await?;
-        let scenarios = scenarios?;
+            crate::processes::run(Arc::clone(&store), scratch.target(target), &plan, &say).await?;
         let ratio = match (scenarios.first(), scenarios.get(1)) {
             (Some(a), Some(b)) if a.jobs_per_s > 0.0 => Some(b.jobs_per_s / a.jobs_per_s),
             _ => None,
@@ -592,7 +603,6 @@ pub(crate) async fn run(target: Target<'_>, args: BenchArgs, json: bool) -> anyh
         None => (0, 0.0),
     };
     handle.shutdown().await;
-    clean(scratch).await?;
     latencies.sort_unstable();
     let report = Report {
         backend: store.backend().to_owned(),
