@@ -31,8 +31,8 @@ pub use new_job::{NewJob, Unique, UniqueScope};
 pub use row::{AttemptError, CronRef, ErrorKind, JobId, JobRow};
 pub use state::JobState;
 pub use store::{
-    CancelOutcome, Cancellation, Capabilities, Enqueued, JobAdmin, JobStore, ListParams,
-    PruneOutcome, StateCount, Stats, Store,
+    Batch, BatchCounts, BatchId, BatchStore, CancelOutcome, Cancellation, Capabilities, ContinueOn,
+    Enqueued, JobAdmin, JobStore, ListParams, PruneOutcome, StateCount, Stats, Store,
 };
 pub use tokio_util::sync::CancellationToken;
 

@@ -88,6 +88,10 @@ impl JobStore for PgStore {
         let wakes = groups.wakes;
         let q = &self.inner.q;
         let mut applied: HashSet<i64> = HashSet::new();
+        // A batch job's end may have finished its batch, whose trigger then
+        // enqueued continuations (on these connections the insert trigger
+        // leaves the notification to `notify`).
+        let mut batch_ended = false;
         for (step, items) in groups.steps() {
             let (sql, end_state) = match step {
                 FinalizeStep::Complete => (&q.finalize_complete, None),
@@ -95,18 +99,20 @@ impl JobStore for PgStore {
                 FinalizeStep::End(state) => (&q.finalize_end, Some(state)),
                 FinalizeStep::Snooze => (&q.finalize_snooze, None),
             };
-            let mut query = sqlx::query_scalar::<_, i64>(sql.clone())
+            let mut query = sqlx::query_as::<_, (i64, Option<i64>)>(sql.clone())
                 .bind(items)
                 .bind(&params.worker)
                 .bind(now);
             if let Some(state) = end_state {
                 query = query.bind(state);
             }
-            applied.extend(query.fetch_all(&self.inner.jobs).await.map_err(db_error)?);
+            let ended = query.fetch_all(&self.inner.jobs).await.map_err(db_error)?;
+            batch_ended |= ended.iter().any(|(_, batch)| batch.is_some());
+            applied.extend(ended.into_iter().map(|(id, _)| id));
         }
         // An end under a global limit frees a slot that workers of other
         // processes may wait for.
-        if wakes || (params.frees_global_slots && !applied.is_empty()) {
+        if wakes || batch_ended || (params.frees_global_slots && !applied.is_empty()) {
             self.notify();
         }
         self.ended(applied.len());

@@ -46,6 +46,11 @@ pub const MIGRATIONS: &[Migration] = &[
     ),
     migration(8, "cron", include_str!("../migrations/0008_cron.sql")),
     migration(9, "pauses", include_str!("../migrations/0009_pauses.sql")),
+    migration(
+        10,
+        "batches",
+        include_str!("../migrations/0010_batches.sql"),
+    ),
 ];
 
 const PREPARE: &str = "CREATE SCHEMA IF NOT EXISTS {schema};

@@ -102,6 +102,11 @@ queries! {
     cron_insert_ledger => "cron_store/insert_ledger.sql",
     cron_update_entries => "cron_store/update_entries.sql",
     cron_trim_ledgers => "cron_store/trim_ledgers.sql",
+    batch_insert => "batch_store/insert.sql",
+    batch_lock => "batch_store/lock.sql",
+    batch_seal => "batch_store/seal.sql",
+    batch_finish => "batch_store/finish.sql",
+    batch_get => "batch_store/get.sql",
 }
 
 #[cfg(test)]

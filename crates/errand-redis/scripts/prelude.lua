@@ -15,7 +15,9 @@
 -- <P>:cancel (running jobs asked to stop), <P>:running_kind (running jobs
 -- per kind, for global limits), <P>:unique:<key> (the id holding a unique
 -- key), <P>:queues (queue names), <P>:pauses (field '<scope> <name>': a
--- pause as JSON), <P>:wake (the wake-up channel).
+-- pause as JSON), <P>:wake (the wake-up channel), <P>:batch:<id> (hash of
+-- one batch, see `batch_moved`), <P>:batches (every batch id, scored by id),
+-- <P>:batch_seq (batch ids).
 --
 -- A running job is one with an entry in <P>:claims. Claiming writes nothing
 -- to the job's hash (that write per job was most of a claim's cost): the
@@ -161,51 +163,152 @@ local function wake()
     redis.call('PUBLISH', P .. ':wake', ORIGIN)
 end
 
--- Rescues the running jobs `ids`, whose claim records are `records`: each
--- has used its attempt and records the error `message(worker)` at `at`
--- (RFC 3339); it waits again at `now`, or fails for good without attempts
--- left.
-local function rescue_claims(ids, records, now, at, message)
-    local woke = false
-    local per_kind = {}
-    for i, id in ipairs(ids) do
-        local jk = jkey(id)
-        local attempt, started_at, _, kind, worker = parse_claim(records[i])
-        local queue, priority, max_attempts, errors, ukey, uscope = unpack(redis.call('HMGET', jk, 'queue',
-            'priority', 'max_attempts', 'errors', 'unique_key', 'unique_scope'))
-        per_kind[kind] = (per_kind[kind] or 0) + 1
-        errors = with_error(errors, cjson.encode({
-            attempt = attempt,
-            at = at,
-            message = message(worker),
-            kind = 'lease_expired',
-        }))
-        if attempt >= tonumber(max_attempts) then
-            redis.call('HSET', jk, 'state', 'failed', 'finished_at', now, 'run_at', now, 'errors', errors,
-                'attempt', attempt, 'worker', worker, 'started_at', started_at)
-            release_unique(id, ukey, uscope)
-        else
-            redis.call('HSET', jk, 'state', 'available', 'run_at', now, 'errors', errors, 'attempt', attempt,
-                'worker', worker, 'started_at', started_at)
-            place(id, queue, priority, now, now, attempt, uscope, kind)
-            woke = true
-        end
+-- The flags digit of a claim record: 1 when the job's end releases a unique
+-- key, plus 2 when the job belongs to a batch (its end moves the batch's
+-- counts).
+local function claim_flags(rel, batch)
+    if batch then
+        return tostring(tonumber(rel) + 2)
     end
-    end_claims(ids, per_kind)
-    if woke then
-        wake()
+    return rel
+end
+
+local function flag_releases(flags)
+    return flags == '1' or flags == '3'
+end
+
+local function flag_batch(flags)
+    return flags == '2' or flags == '3'
+end
+
+-- Batches. A batch's hash holds tenant, the counts total, waiting, running,
+-- completed, failed, cancelled, sealed (0/1), created_at, changed_at,
+-- finished_at (absent until it finishes), continuations (JSON [{on, kind}],
+-- for reading) and cont (JSON: per continuation `on` then the fields of
+-- `enqueue_jobs`, all strings, run_at and spec's created_at filled in when
+-- the batch finishes). Every script that changes a batch job's state
+-- gathers the moves in a table (`batch_moved`) and applies them once per
+-- batch (`batch_apply`), in the same script: counts never lag a job.
+local function bkey(id)
+    return P .. ':batch:' .. id
+end
+
+-- The count field of a stored job state.
+local BUCKET = {
+    available = 'waiting',
+    running = 'running',
+    completed = 'completed',
+    failed = 'failed',
+    cancelled = 'cancelled',
+}
+
+-- Notes that a job of `batch` (nil: none) left bucket `from` for bucket
+-- `to` (either nil: none; 'total' for a job joining or leaving).
+local function batch_moved(moves, batch, from, to)
+    if not batch or batch == '' then
+        return
+    end
+    local m = moves[batch]
+    if not m then
+        m = {}
+        moves[batch] = m
+    end
+    if from then
+        m[from] = (m[from] or 0) - 1
+    end
+    if to then
+        m[to] = (m[to] or 0) + 1
     end
 end
 
--- Inserts `n` jobs at `now`; `arg(i, field)` is field `field` (1 to 10) of
+-- `spec` (JSON whose first field is created_at, see rows.rs) created at `now`.
+local function spec_created(spec, now)
+    local rest = string.match(spec, '^{"created_at":%-?%d+(.*)$')
+    return '{"created_at":' .. now .. rest
+end
+
+local enqueue_jobs
+
+-- Finishes batch `batch` if it is sealed and none of its jobs waits or
+-- runs: marks it finished at `now` and enqueues the continuations its
+-- counts call for, in this script (exactly once: a finished batch never
+-- finishes again).
+local function batch_finish(batch, now)
+    local bk = bkey(batch)
+    local sealed, waiting, running, finished, failed, cancelled, cont = unpack(redis.call('HMGET', bk,
+        'sealed', 'waiting', 'running', 'finished_at', 'failed', 'cancelled', 'cont'))
+    if sealed ~= '1' or finished or tonumber(waiting) ~= 0 or tonumber(running) ~= 0 then
+        return
+    end
+    redis.call('HSET', bk, 'finished_at', now, 'changed_at', now)
+    local failures = tonumber(failed) + tonumber(cancelled)
+    local chosen = {}
+    for _, c in ipairs(cjson.decode(cont or '[]')) do
+        local on = c[1]
+        if on == 'complete' or (on == 'success' and failures == 0) or (on == 'failure' and failures > 0) then
+            chosen[#chosen + 1] = c
+        end
+    end
+    if #chosen > 0 then
+        enqueue_jobs(now, #chosen, function(i, field)
+            if field == 6 then
+                return now
+            elseif field == 10 then
+                return spec_created(chosen[i][11], now)
+            end
+            return chosen[i][field + 1]
+        end)
+    end
+end
+
+-- Applies the moves gathered by `batch_moved`, then finishes the batches
+-- that may have finished (when `now` is given). With `unfinished_only`,
+-- finished batches keep their counts (their jobs are pruned or deleted).
+local function batch_apply(moves, now, unfinished_only)
+    for batch, m in pairs(moves) do
+        local bk = bkey(batch)
+        local exists, finished = unpack(redis.call('HMGET', bk, 'created_at', 'finished_at'))
+        if exists and not (unfinished_only and finished) then
+            for field, d in pairs(m) do
+                if d ~= 0 then
+                    redis.call('HINCRBY', bk, field, d)
+                end
+            end
+            if now and not finished then
+                redis.call('HSET', bk, 'changed_at', now)
+                batch_finish(batch, now)
+            end
+        end
+    end
+end
+
+-- The fields of one job in a script's arguments (see `enqueue_jobs`).
+local JOB_FIELDS = 11
+
+-- Inserts `n` jobs at `now`; `arg(i, field)` is field `field` (1 to 11) of
 -- job `i`: kind, queue, priority, tenant, max_attempts, run_at, unique_key,
--- unique_scope, unique_until, spec ('' is null). `spec` is the JSON of what
+-- unique_scope, unique_until, spec, batch ('' is null). `spec` is the JSON of what
 -- never changes (input, meta, creation time, batch, cron entry, and again
 -- kind, queue, priority, tenant and unique key, which scripts read as fields
 -- of their own). Returns id, duplicate (0/1) per job. A duplicate is the job
 -- holding the unique key (possibly an earlier job of the same call); a
--- `period` key whose time is over is released first.
-local function enqueue_jobs(now, n, arg)
+-- `period` key whose time is over is released first. A job naming a batch
+-- that has finished or does not exist fails the call before any write.
+enqueue_jobs = function(now, n, arg)
+
+    -- A job joins only an unfinished batch: once continuations are enqueued
+    -- no job may join what they report on.
+    local open = {}
+    for i = 1, n do
+        local batch = arg(i, 11)
+        if batch and batch ~= '' and not open[batch] then
+            local created, finished = unpack(redis.call('HMGET', bkey(batch), 'created_at', 'finished_at'))
+            if not created or finished then
+                return redis.error_reply('errand: a job names a batch that has finished or does not exist')
+            end
+            open[batch] = true
+        end
+    end
 
     -- First pass: which jobs are new, and which duplicate a held key.
     local holders = {}
@@ -245,6 +348,7 @@ local function enqueue_jobs(now, n, arg)
         next_id = redis.call('INCRBY', P .. ':seq', fresh) - fresh
     end
     local ids = {}
+    local moves = {}
     local all, scheduled, waiting, queues = {}, {}, {}, {}
     local due = false
     local out = {}
@@ -265,7 +369,7 @@ local function enqueue_jobs(now, n, arg)
                 'spec', arg(i, 10), 'kind', arg(i, 1), 'queue', queue, 'priority', priority, 'errors', '[]',
                 'state', 'available', 'attempt', 0, 'max_attempts', arg(i, 5), 'run_at', run_at,
             }
-            local optional = { 'tenant', 4, 'unique_key', 7, 'unique_scope', 8, 'unique_until', 9 }
+            local optional = { 'tenant', 4, 'unique_key', 7, 'unique_scope', 8, 'unique_until', 9, 'batch', 11 }
             for o = 1, #optional, 2 do
                 local value = arg(i, optional[o + 1])
                 if value ~= '' then
@@ -274,6 +378,11 @@ local function enqueue_jobs(now, n, arg)
                 end
             end
             redis.call('HSET', jkey(id), unpack(fields))
+            local batch = arg(i, 11)
+            if batch and batch ~= '' then
+                batch_moved(moves, batch, nil, 'total')
+                batch_moved(moves, batch, nil, 'waiting')
+            end
             if ukey ~= '' then
                 redis.call('SET', P .. ':unique:' .. ukey, id)
             end
@@ -316,7 +425,55 @@ local function enqueue_jobs(now, n, arg)
     if due then
         wake()
     end
+    batch_apply(moves, nil, false)
     return out
+end
+
+-- Seals batch `batch` at `now`: it finishes once none of its jobs waits or
+-- runs, which may be at once.
+local function batch_seal(batch, now)
+    redis.call('HSET', bkey(batch), 'sealed', 1, 'changed_at', now)
+    batch_finish(batch, now)
+end
+
+-- Rescues the running jobs `ids`, whose claim records are `records`: each
+-- has used its attempt and records the error `message(worker)` at `at`
+-- (RFC 3339); it waits again at `now`, or fails for good without attempts
+-- left.
+local function rescue_claims(ids, records, now, at, message)
+    local woke = false
+    local per_kind = {}
+    local moves = {}
+    for i, id in ipairs(ids) do
+        local jk = jkey(id)
+        local attempt, started_at, _, kind, worker = parse_claim(records[i])
+        local queue, priority, max_attempts, errors, ukey, uscope, batch = unpack(redis.call('HMGET', jk,
+            'queue', 'priority', 'max_attempts', 'errors', 'unique_key', 'unique_scope', 'batch'))
+        per_kind[kind] = (per_kind[kind] or 0) + 1
+        errors = with_error(errors, cjson.encode({
+            attempt = attempt,
+            at = at,
+            message = message(worker),
+            kind = 'lease_expired',
+        }))
+        if attempt >= tonumber(max_attempts) then
+            redis.call('HSET', jk, 'state', 'failed', 'finished_at', now, 'run_at', now, 'errors', errors,
+                'attempt', attempt, 'worker', worker, 'started_at', started_at)
+            release_unique(id, ukey, uscope)
+            batch_moved(moves, batch, 'running', 'failed')
+        else
+            redis.call('HSET', jk, 'state', 'available', 'run_at', now, 'errors', errors, 'attempt', attempt,
+                'worker', worker, 'started_at', started_at)
+            place(id, queue, priority, now, now, attempt, uscope, kind)
+            batch_moved(moves, batch, 'running', 'waiting')
+            woke = true
+        end
+    end
+    end_claims(ids, per_kind)
+    batch_apply(moves, now, false)
+    if woke then
+        wake()
+    end
 end
 
 -- Cron entries. An entry's key `ekey` is its tenant ('' for none), a space

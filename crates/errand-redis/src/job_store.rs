@@ -210,7 +210,7 @@ impl JobStore for RedisStore {
     }
 }
 
-/// Adds the 10 arguments of one job for `enqueue_jobs` (prelude.lua).
+/// Adds the `JOB_FIELDS` arguments of one job for `enqueue_jobs` (prelude.lua).
 pub(crate) fn push_job(
     invocation: &mut redis::ScriptInvocation<'_>,
     job: &NewJob,
@@ -237,6 +237,7 @@ pub(crate) fn push_job(
         .arg(key)
         .arg(scope)
         .arg(until)
-        .arg(json(&SpecRef::of(job, now))?);
+        .arg(json(&SpecRef::of(job, now))?)
+        .arg(job.batch_id.map(|b| b.to_string()).unwrap_or_default());
     Ok(())
 }

@@ -19,13 +19,15 @@ fn corrupt(id: i64, field: &str, why: impl std::fmt::Display) -> Error {
 /// own, for the scripts.
 #[derive(Serialize)]
 pub(crate) struct SpecRef<'a> {
+    // First, so that a script can set it in a stored spec without parsing
+    // JSON (a batch's continuations are created when it finishes).
+    created_at: i64,
     kind: &'a str,
     queue: &'a str,
     priority: i16,
     #[serde(skip_serializing_if = "Option::is_none")]
     tenant: Option<&'a str>,
     input: &'a serde_json::Value,
-    created_at: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     unique_key: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -39,12 +41,12 @@ pub(crate) struct SpecRef<'a> {
 impl<'a> SpecRef<'a> {
     pub(crate) fn of(job: &'a NewJob, now: DateTime<Utc>) -> Self {
         SpecRef {
+            created_at: micros(now),
             kind: &job.kind,
             queue: &job.queue,
             priority: job.priority,
             tenant: job.tenant.as_deref(),
             input: &job.input,
-            created_at: micros(now),
             unique_key: job.unique.as_ref().map(|u| u.key.as_str()),
             batch_id: job.batch_id,
             cron: job.cron.as_ref(),

@@ -29,6 +29,8 @@ pub(crate) struct Scripts {
     pub cron_fire: Script,
     pub pause: Script,
     pub resume: Script,
+    pub batch_create: Script,
+    pub batch_append: Script,
 }
 
 impl Scripts {
@@ -53,6 +55,8 @@ impl Scripts {
             cron_fire: script(include_str!("../scripts/cron_store/fire.lua")),
             pause: script(include_str!("../scripts/queue_control/pause.lua")),
             resume: script(include_str!("../scripts/queue_control/resume.lua")),
+            batch_create: script(include_str!("../scripts/batch_store/create.lua")),
+            batch_append: script(include_str!("../scripts/batch_store/append.lua")),
         }
     }
 }

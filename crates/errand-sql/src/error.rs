@@ -6,7 +6,8 @@ use sqlx::error::DatabaseError;
 /// Translates a sqlx error into an errand error, keeping it as the cause.
 /// Transport failures, and database errors that `unavailable` recognises
 /// (a server restarting, a lock held too long), are `Unavailable`: the
-/// operation may succeed later. A unique violation is a `Conflict`.
+/// operation may succeed later. A unique violation, and a refusal of the
+/// stores' triggers (a message starting `errand: `), is a `Conflict`.
 pub fn db_error(e: sqlx::Error, unavailable: fn(&dyn DatabaseError) -> bool) -> Error {
     let message = e.to_string();
     match &e {
@@ -16,6 +17,11 @@ pub fn db_error(e: sqlx::Error, unavailable: fn(&dyn DatabaseError) -> bool) -> 
         | sqlx::Error::PoolClosed
         | sqlx::Error::WorkerCrashed => Error::unavailable(message, e),
         sqlx::Error::Database(db) if unavailable(db.as_ref()) => Error::unavailable(message, e),
+        // The stores' triggers refuse what no statement may do (a job
+        // joining a finished batch) with a message of errand's own.
+        sqlx::Error::Database(db) if db.message().starts_with("errand: ") => {
+            Error::conflict(db.message().trim_start_matches("errand: ").to_owned())
+        }
         sqlx::Error::Database(db) if db.is_unique_violation() => {
             Error::conflict(db.message().to_owned())
         }

@@ -3,6 +3,7 @@
 //! that does not depend on them lives here once.
 
 pub mod admin;
+pub mod batch;
 pub mod claim;
 pub mod cron;
 pub mod enqueue;
@@ -13,6 +14,7 @@ pub mod rows;
 pub mod transaction;
 
 pub use admin::AdminTx;
+pub use batch::BatchStatements;
 pub use claim::{LimitedClaim, claim_limited};
 pub use cron::CronTx;
 pub use enqueue::{BulkRow, EnqueuePlan};

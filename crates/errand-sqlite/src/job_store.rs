@@ -92,6 +92,9 @@ impl JobStore for SqliteStore {
         // Each statement runs on its own (no explicit transaction: one round
         // trip less).
         let mut applied: HashSet<i64> = HashSet::new();
+        // A batch job's end may have finished its batch, whose trigger then
+        // enqueued continuations that workers should not wait a poll for.
+        let mut batch_ended = false;
         for (step, items) in groups.steps() {
             let (sql, end_state) = match step {
                 FinalizeStep::Complete => (queries::FINALIZE_COMPLETE, None),
@@ -101,7 +104,7 @@ impl JobStore for SqliteStore {
             };
             let payload = items.to_string();
             let ids = write_once(self.inner.busy_timeout, || {
-                let mut query = sqlx::query_scalar::<_, i64>(sql)
+                let mut query = sqlx::query_as::<_, (i64, Option<i64>)>(sql)
                     .bind(payload.clone())
                     .bind(&params.worker)
                     .bind(micros(now));
@@ -111,12 +114,15 @@ impl JobStore for SqliteStore {
                 query.fetch_all(&self.inner.writer)
             })
             .await?;
-            applied.extend(ids);
+            batch_ended |= ids.iter().any(|(_, batch)| batch.is_some());
+            applied.extend(ids.into_iter().map(|(id, _)| id));
         }
         // An end under a global limit frees a slot that workers of other
         // processes may wait for; this process's own hear of it from their
         // job ends.
-        if !applied.is_empty() && (wakes || params.frees_global_slots) {
+        if batch_ended {
+            self.woke(true);
+        } else if !applied.is_empty() && (wakes || params.frees_global_slots) {
             self.woke(wakes);
         }
         Ok(params

@@ -23,6 +23,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "pauses",
         sql: include_str!("../migrations/0003_pauses.sql"),
     },
+    Migration {
+        version: 4,
+        name: "batches",
+        sql: include_str!("../migrations/0004_batches.sql"),
+    },
 ];
 
 /// The SQL of every migration, in order, for teams that apply them with

@@ -51,3 +51,7 @@ pub(crate) const PAUSE: &str = include_str!("../queries/queue_control/pause.sql"
 pub(crate) const PAUSE_GET: &str = include_str!("../queries/queue_control/get.sql");
 pub(crate) const RESUME: &str = include_str!("../queries/queue_control/resume.sql");
 pub(crate) const PAUSES: &str = include_str!("../queries/queue_control/list.sql");
+pub(crate) const BATCH_INSERT: &str = include_str!("../queries/batch_store/insert.sql");
+pub(crate) const BATCH_LOCK: &str = include_str!("../queries/batch_store/lock.sql");
+pub(crate) const BATCH_SEAL: &str = include_str!("../queries/batch_store/seal.sql");
+pub(crate) const BATCH_GET: &str = include_str!("../queries/batch_store/get.sql");

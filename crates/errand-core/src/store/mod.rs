@@ -1,12 +1,14 @@
 //! The storage contract, one trait per role: [`JobStore`] (the hot path of
 //! workers), [`JobAdmin`] (reading and managing jobs) and [`CronStore`]
-//! (cron entries), [`QueueControl`] (pause and resume); [`Store`] is their sum. Every backend implements them; the conformance suite in
+//! (cron entries), [`QueueControl`] (pause and resume), [`BatchStore`]
+//! (batches and their continuations); [`Store`] is their sum. Every backend implements them; the conformance suite in
 //! `errand-store-tests` checks that each one keeps them. Code that only
 //! administers jobs takes `impl JobAdmin`.
 //!
 //! What only store authors need lives here, not at the root of the crate:
 //! the params structs, [`FinalizeGroups`], [`WakeupSender`].
 
+mod batch_store;
 mod claim_plan;
 mod cron_store;
 mod job_admin;
@@ -16,6 +18,11 @@ mod wakeup;
 
 use serde::{Deserialize, Serialize};
 
+pub use batch_store::{
+    AppendParams, Batch, BatchCounts, BatchCreated, BatchId, BatchStore, CONTINUES_META,
+    Continuation, ContinuationStatus, ContinueOn, CreateBatchParams, NewBatch, batch_finished,
+    batch_not_found, validate_batch_jobs,
+};
 pub use claim_plan::{Ask, ClaimPlan, order_as_picked};
 pub use cron_store::{
     Advance, CronListParams, CronStore, DueParams, EnableParams, EntryFire, EntryKey, FireDecision,
@@ -48,6 +55,6 @@ pub struct Capabilities {
 
 /// A whole store: every role. Implemented for every type that implements
 /// them all; `Arc<dyn Store>` is what the runtime holds.
-pub trait Store: JobStore + JobAdmin + CronStore + QueueControl {}
+pub trait Store: JobStore + JobAdmin + CronStore + QueueControl + BatchStore {}
 
-impl<T: JobStore + JobAdmin + CronStore + QueueControl + ?Sized> Store for T {}
+impl<T: JobStore + JobAdmin + CronStore + QueueControl + BatchStore + ?Sized> Store for T {}

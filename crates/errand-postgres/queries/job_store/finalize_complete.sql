@@ -15,4 +15,4 @@ FROM c
 -- plan by estimate walked the whole primary key once per statement).
 WHERE j.id = ANY(ARRAY(SELECT id FROM c))
   AND j.id = c.id AND (j.state || '') = 'running' AND j.attempt = c.attempt AND j.worker = $2
-RETURNING j.id
+RETURNING j.id, j.batch_id

@@ -10,4 +10,4 @@ FROM c
 -- finalize_complete.sql).
 WHERE j.id = ANY(ARRAY(SELECT id FROM c))
   AND j.id = c.id AND (j.state || '') = 'running' AND j.attempt = c.attempt AND j.worker = $2
-RETURNING j.id
+RETURNING j.id, j.batch_id

@@ -3,7 +3,7 @@
 -- buffered_fire_at, last_job_id; '' is none), its new next_fire_at,
 -- last_fire_at, buffered_fire_at, record count, then 6 fields per record:
 -- fire_at, decided_at, reason, fires, job (the index of its job among the
--- jobs, 0 for none), releases_buffer (0/1); then 10 fields per job (see
+-- jobs, 0 for none), releases_buffer (0/1); then JOB_FIELDS fields per job (see
 -- `enqueue_jobs`). An entry whose state moved meanwhile is lost: nothing
 -- of it is written. A record whose fire time the guard holds is dropped
 -- with its job (manual records and releases are not fire times of the
@@ -56,7 +56,7 @@ end
 local ids = {}
 if #jobs > 0 then
     local out = enqueue_jobs(now, #jobs, function(i, field)
-        return ARGV[job_base + (jobs[i] - 1) * 10 + field]
+        return ARGV[job_base + (jobs[i] - 1) * JOB_FIELDS + field]
     end)
     for i = 1, #jobs do
         ids[i] = out[2 * i - 1]

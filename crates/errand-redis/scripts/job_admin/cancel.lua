@@ -4,6 +4,7 @@
 local now = ARGV[3]
 local cancelled, requested, finished, states, missing = {}, {}, {}, {}, {}
 local seen = {}
+local moves = {}
 for i = 4, #ARGV do
     local id = ARGV[i]
     if not seen[id] then
@@ -13,12 +14,13 @@ for i = 4, #ARGV do
             redis.call('SADD', P .. ':cancel', id)
             requested[#requested + 1] = id
         else
-            local state, queue, run_at, attempt, ukey, uscope, kind = unpack(redis.call('HMGET', jk, 'state',
-                'queue', 'run_at', 'attempt', 'unique_key', 'unique_scope', 'kind'))
+            local state, queue, run_at, attempt, ukey, uscope, kind, batch = unpack(redis.call('HMGET', jk,
+                'state', 'queue', 'run_at', 'attempt', 'unique_key', 'unique_scope', 'kind', 'batch'))
             if state == 'available' then
                 unplace(id, queue, run_at, attempt, uscope, kind)
                 redis.call('HSET', jk, 'state', 'cancelled', 'finished_at', now)
                 release_unique(id, ukey, uscope)
+                batch_moved(moves, batch, 'waiting', 'cancelled')
                 cancelled[#cancelled + 1] = id
             elseif state then
                 finished[#finished + 1] = id
@@ -29,4 +31,5 @@ for i = 4, #ARGV do
         end
     end
 end
+batch_apply(moves, now, false)
 return { cancelled, requested, finished, states, missing }

@@ -5,8 +5,8 @@ local jk = jkey(id)
 if redis.call('HEXISTS', P .. ':claims', id) == 1 then
     return -1
 end
-local state, queue, run_at, attempt, ukey, uscope, kind = unpack(redis.call('HMGET', jk, 'state', 'queue',
-    'run_at', 'attempt', 'unique_key', 'unique_scope', 'kind'))
+local state, queue, run_at, attempt, ukey, uscope, kind, batch = unpack(redis.call('HMGET', jk, 'state',
+    'queue', 'run_at', 'attempt', 'unique_key', 'unique_scope', 'kind', 'batch'))
 if not state then
     return 0
 end
@@ -21,4 +21,10 @@ if ukey then
 end
 redis.call('ZREM', P .. ':jobs', id)
 redis.call('DEL', jk)
+-- A deleted job leaves an unfinished batch's counts (which may finish it).
+local moves = {}
+batch_moved(moves, batch, BUCKET[state], nil)
+batch_moved(moves, batch, 'total', nil)
+local time = redis.call('TIME')
+batch_apply(moves, time[1] .. string.format('%06d', tonumber(time[2])), true)
 return 1

@@ -8,9 +8,13 @@ local ids = redis.call('ZRANGE', P .. ':jobs', '(' .. after, '+inf', 'BYSCORE', 
 local deleted = {}
 for _, id in ipairs(ids) do
     local jk = jkey(id)
-    local s, finished, ukey = unpack(redis.call('HMGET', jk, 'state', 'finished_at', 'unique_key'))
+    local s, finished, ukey, batch = unpack(redis.call('HMGET', jk, 'state', 'finished_at', 'unique_key', 'batch'))
+    -- A job of an unfinished batch stays: the batch's counts and its
+    -- continuations' report are of all its jobs.
     if s == state and finished and tonumber(finished) < before
-        and redis.call('HEXISTS', P .. ':claims', id) == 0 then
+        and redis.call('HEXISTS', P .. ':claims', id) == 0
+        and not (batch and redis.call('HEXISTS', bkey(batch), 'finished_at') == 0
+            and redis.call('EXISTS', bkey(batch)) == 1) then
         if ukey then
             local slot = P .. ':unique:' .. ukey
             if redis.call('GET', slot) == id then

@@ -5,8 +5,9 @@
 -- `available`); {'taken'} when another unfinished job holds its unique key.
 local id, now = ARGV[3], ARGV[4]
 local jk = jkey(id)
-local state, queue, priority, attempt, max_attempts, ukey, uscope, kind, run_at = unpack(redis.call('HMGET',
-    jk, 'state', 'queue', 'priority', 'attempt', 'max_attempts', 'unique_key', 'unique_scope', 'kind', 'run_at'))
+local state, queue, priority, attempt, max_attempts, ukey, uscope, kind, run_at, batch = unpack(redis.call(
+    'HMGET', jk, 'state', 'queue', 'priority', 'attempt', 'max_attempts', 'unique_key', 'unique_scope', 'kind',
+    'run_at', 'batch'))
 if not state then
     return { 'missing' }
 end
@@ -29,5 +30,8 @@ redis.call('HDEL', jk, 'finished_at', 'output')
 redis.call('HSET', jk, 'state', 'available', 'run_at', now,
     'max_attempts', math.max(tonumber(max_attempts), tonumber(attempt) + 1))
 place(id, queue, priority, now, now, attempt, uscope, kind)
+local moves = {}
+batch_moved(moves, batch, state, 'waiting')
+batch_apply(moves, now, false)
 wake()
 return { 'done' }

@@ -74,6 +74,7 @@ local claimed = 0
 -- read (see the prelude).
 local leases = {}
 local records = {}
+local moves = {}
 local started = {}
 for _, q in ipairs(queues) do
     local key = P .. ':wait:' .. q[1]
@@ -104,14 +105,16 @@ for _, q in ipairs(queues) do
                 taken[#taken + 1] = m
                 leases[#leases + 1] = lease
                 leases[#leases + 1] = id
+                local fields = redis.call('HMGET', jkey(id), 'spec', 'errors', 'max_attempts', 'run_at', 'batch')
                 records[#records + 1] = id
-                records[#records + 1] = claim_record(attempt, ARGV[4], rel, tagged[kind], worker)
+                records[#records + 1] = claim_record(attempt, ARGV[4], claim_flags(rel, fields[5]), tagged[kind],
+                    worker)
+                batch_moved(moves, fields[5], 'waiting', 'running')
                 started[kind] = (started[kind] or 0) + 1
                 room[kind] = r - 1
                 any_room = any_room - 1
                 qroom = qroom - 1
                 claimed = claimed + 1
-                local fields = redis.call('HMGET', jkey(id), 'spec', 'errors', 'max_attempts', 'run_at')
                 local n = #out
                 out[n + 1] = id
                 out[n + 2] = attempt
@@ -147,4 +150,5 @@ end
 for kind, n in pairs(started) do
     redis.call('HINCRBY', P .. ':running_kind', kind, n)
 end
+batch_apply(moves, nil, false)
 return out

@@ -15,17 +15,23 @@ local out = {}
 local woke = false
 local ended = {}
 local per_kind = {}
+local moves = {}
 for i = 1, count do
     local b = 5 + (i - 1) * 5
     local id, attempt, outcome, a, e = ARGV[b + 1], ARGV[b + 2], ARGV[b + 3], ARGV[b + 4], ARGV[b + 5]
-    local current, started_at, rel, kind, holder = parse_claim(records[i])
+    local current, started_at, flags, kind, holder = parse_claim(records[i])
     if current == number[attempt] and holder == worker then
         local jk = jkey(id)
+        local batch = nil
+        if flag_batch(flags) then
+            batch = redis.call('HGET', jk, 'batch')
+        end
         ended[#ended + 1] = id
         per_kind[kind] = (per_kind[kind] or 0) + 1
         if outcome == 'complete' then
             redis.call('HSET', jk, 'state', 'completed', 'output', a, 'finished_at', now, 'attempt', attempt,
                 'worker', worker, 'started_at', started_at)
+            batch_moved(moves, batch, 'running', 'completed')
         elseif outcome == 'retry' or outcome == 'snooze' then
             local queue, priority, uscope, errors = unpack(redis.call('HMGET', jk, 'queue', 'priority',
                 'unique_scope', 'errors'))
@@ -39,6 +45,7 @@ for i = 1, count do
                     'started_at', started_at)
             end
             place(id, queue, priority, a, now, made, uscope, kind)
+            batch_moved(moves, batch, 'running', 'waiting')
             woke = woke or tonumber(a) <= tonumber(now)
         else
             local state = 'failed'
@@ -48,8 +55,9 @@ for i = 1, count do
             local errors = redis.call('HGET', jk, 'errors')
             redis.call('HSET', jk, 'state', state, 'finished_at', now, 'errors', with_error(errors, a),
                 'attempt', attempt, 'worker', worker, 'started_at', started_at)
+            batch_moved(moves, batch, 'running', state)
         end
-        if rel == '1' and outcome ~= 'retry' and outcome ~= 'snooze' then
+        if flag_releases(flags) and outcome ~= 'retry' and outcome ~= 'snooze' then
             local ukey, uscope = unpack(redis.call('HMGET', jk, 'unique_key', 'unique_scope'))
             release_unique(id, ukey, uscope)
         end
@@ -59,6 +67,7 @@ for i = 1, count do
     end
 end
 end_claims(ended, per_kind)
+batch_apply(moves, now, false)
 if woke or (ARGV[#ARGV] == '1' and #ended > 0) then
     wake()
 end

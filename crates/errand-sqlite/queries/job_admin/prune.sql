@@ -7,5 +7,7 @@ DELETE FROM errand_jobs
 WHERE id IN (SELECT id FROM errand_jobs
              WHERE state IN ('completed', 'failed', 'cancelled')
                AND state = ?1 AND finished_at < ?2
+               AND NOT EXISTS (SELECT 1 FROM errand_batches AS b
+                               WHERE b.id = errand_jobs.batch_id AND b.finished_at IS NULL)
              ORDER BY finished_at LIMIT ?3)
 RETURNING id

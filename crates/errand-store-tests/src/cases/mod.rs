@@ -16,6 +16,7 @@ macro_rules! case {
 }
 
 mod admin;
+mod batch;
 mod claim;
 mod cron;
 mod enqueue;
@@ -28,6 +29,7 @@ mod runtime;
 mod tx;
 
 pub use admin::*;
+pub use batch::*;
 pub use claim::*;
 pub use cron::*;
 pub use enqueue::*;

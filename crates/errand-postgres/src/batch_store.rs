@@ -1,0 +1,117 @@
+//! [`BatchStore`] for [`PgStore`]: the `batches` table, whose counts and
+//! continuations the statement triggers of migration 10 keep.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use errand_core::store::{
+    AppendParams, Batch, BatchCreated, BatchId, BatchStore, CreateBatchParams,
+};
+use errand_core::{Enqueued, NewJob, Result};
+use errand_sql::batch::{self, BatchOpen, continuations_json};
+use errand_sql::{BatchStatements, EnqueuePlan};
+use sqlx::{Postgres, Transaction};
+
+use crate::PgStore;
+use crate::enqueue::insert_jobs;
+use crate::error::db_error;
+use crate::queries::Queries;
+use crate::rows::PgColumns;
+
+/// The statements of a batch on PostgreSQL, in one transaction.
+struct PgBatch<'t> {
+    tx: &'t mut Transaction<'static, Postgres>,
+    q: &'t Queries,
+    now: DateTime<Utc>,
+}
+
+impl BatchStatements for PgBatch<'_> {
+    async fn insert(&mut self, params: &CreateBatchParams) -> Result<i64> {
+        sqlx::query_scalar(self.q.batch_insert.clone())
+            .bind(params.batch.tenant.as_deref())
+            .bind(continuations_json(&params.batch.continuations))
+            .bind(self.now)
+            .fetch_one(&mut **self.tx)
+            .await
+            .map_err(db_error)
+    }
+
+    async fn lock(&mut self, id: BatchId) -> Result<BatchOpen> {
+        let finished: Option<bool> = sqlx::query_scalar(self.q.batch_lock.clone())
+            .bind(id.0)
+            .fetch_optional(&mut **self.tx)
+            .await
+            .map_err(db_error)?;
+        Ok(match finished {
+            None => BatchOpen::Missing,
+            Some(true) => BatchOpen::Finished,
+            Some(false) => BatchOpen::Open,
+        })
+    }
+
+    async fn insert_jobs(&mut self, jobs: &[NewJob]) -> Result<Vec<Enqueued>> {
+        insert_jobs(
+            &mut *self.tx,
+            self.q,
+            jobs,
+            EnqueuePlan::new(jobs),
+            self.now,
+        )
+        .await
+    }
+
+    async fn seal(&mut self, id: BatchId) -> Result<()> {
+        sqlx::query(self.q.batch_seal.clone())
+            .bind(id.0)
+            .bind(self.now)
+            .execute(&mut **self.tx)
+            .await
+            .map_err(db_error)?;
+        sqlx::query(self.q.batch_finish.clone())
+            .bind(id.0)
+            .execute(&mut **self.tx)
+            .await
+            .map_err(db_error)?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl BatchStore for PgStore {
+    async fn create_batch(&self, params: CreateBatchParams) -> Result<BatchCreated> {
+        let mut tx = self.inner.enqueue.begin().await.map_err(db_error)?;
+        let now = params.now;
+        let mut statements = PgBatch {
+            tx: &mut tx,
+            q: &self.inner.q,
+            now,
+        };
+        let created = batch::create(params, &mut statements).await?;
+        tx.commit().await.map_err(db_error)?;
+        self.notify();
+        Ok(created)
+    }
+
+    async fn append_to_batch(&self, params: AppendParams) -> Result<Vec<Enqueued>> {
+        let mut tx = self.inner.enqueue.begin().await.map_err(db_error)?;
+        let now = params.now;
+        let mut statements = PgBatch {
+            tx: &mut tx,
+            q: &self.inner.q,
+            now,
+        };
+        let jobs = batch::append(params, &mut statements).await?;
+        tx.commit().await.map_err(db_error)?;
+        self.notify();
+        Ok(jobs)
+    }
+
+    async fn batch(&self, id: BatchId) -> Result<Option<Batch>> {
+        let row = sqlx::query(self.inner.q.batch_get.clone())
+            .bind(id.0)
+            .fetch_optional(&self.inner.pool)
+            .await
+            .map_err(db_error)?;
+        row.map(|row| batch::batch_row(&PgColumns(&row)))
+            .transpose()
+    }
+}

@@ -1,0 +1,94 @@
+//! [`BatchStore`] for [`SqliteStore`]: the `errand_batches` table, whose
+//! counts and continuations the triggers of migration 4 keep.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use errand_core::store::{
+    AppendParams, Batch, BatchCreated, BatchId, BatchStore, CreateBatchParams,
+};
+use errand_core::{Enqueued, NewJob, Result};
+use errand_sql::batch::{self, BatchOpen, continuations_json};
+use errand_sql::{BatchStatements, EnqueuePlan};
+use sqlx::{Sqlite, Transaction};
+
+use crate::SqliteStore;
+use crate::enqueue::insert_jobs;
+use crate::error::db_error;
+use crate::queries;
+use crate::rows::{SqliteColumns, micros};
+
+/// The statements of a batch on SQLite, in one write transaction.
+struct SqliteBatch<'t> {
+    tx: &'t mut Transaction<'static, Sqlite>,
+    now: DateTime<Utc>,
+}
+
+impl BatchStatements for SqliteBatch<'_> {
+    async fn insert(&mut self, params: &CreateBatchParams) -> Result<i64> {
+        sqlx::query_scalar(queries::BATCH_INSERT)
+            .bind(params.batch.tenant.as_deref())
+            .bind(continuations_json(&params.batch.continuations).to_string())
+            .bind(micros(self.now))
+            .fetch_one(&mut **self.tx)
+            .await
+            .map_err(db_error)
+    }
+
+    async fn lock(&mut self, id: BatchId) -> Result<BatchOpen> {
+        let finished: Option<bool> = sqlx::query_scalar(queries::BATCH_LOCK)
+            .bind(id.0)
+            .fetch_optional(&mut **self.tx)
+            .await
+            .map_err(db_error)?;
+        Ok(match finished {
+            None => BatchOpen::Missing,
+            Some(true) => BatchOpen::Finished,
+            Some(false) => BatchOpen::Open,
+        })
+    }
+
+    async fn insert_jobs(&mut self, jobs: &[NewJob]) -> Result<Vec<Enqueued>> {
+        insert_jobs(&mut *self.tx, jobs, EnqueuePlan::new(jobs), self.now).await
+    }
+
+    async fn seal(&mut self, id: BatchId) -> Result<()> {
+        sqlx::query(queries::BATCH_SEAL)
+            .bind(id.0)
+            .bind(micros(self.now))
+            .execute(&mut **self.tx)
+            .await
+            .map_err(db_error)?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl BatchStore for SqliteStore {
+    async fn create_batch(&self, params: CreateBatchParams) -> Result<BatchCreated> {
+        let mut tx = self.begin_write().await?;
+        let now = params.now;
+        let created = batch::create(params, &mut SqliteBatch { tx: &mut tx, now }).await?;
+        tx.commit().await.map_err(db_error)?;
+        self.woke(true);
+        Ok(created)
+    }
+
+    async fn append_to_batch(&self, params: AppendParams) -> Result<Vec<Enqueued>> {
+        let mut tx = self.begin_write().await?;
+        let now = params.now;
+        let jobs = batch::append(params, &mut SqliteBatch { tx: &mut tx, now }).await?;
+        tx.commit().await.map_err(db_error)?;
+        self.woke(true);
+        Ok(jobs)
+    }
+
+    async fn batch(&self, id: BatchId) -> Result<Option<Batch>> {
+        let row = sqlx::query(queries::BATCH_GET)
+            .bind(id.0)
+            .fetch_optional(&self.inner.reader)
+            .await
+            .map_err(db_error)?;
+        row.map(|row| batch::batch_row(&SqliteColumns(&row)))
+            .transpose()
+    }
+}

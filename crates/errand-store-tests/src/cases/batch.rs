@@ -1,0 +1,661 @@
+//! Batches: counts that follow every change of a job's state, in the write
+//! that makes it; continuations enqueued exactly once, in the write that
+//! ends the last job of a sealed batch, whatever ends it.
+
+use std::sync::Arc;
+
+use errand::store::{
+    AppendParams, Batch, BatchCounts, BatchId, CONTINUES_META, CancelParams, Continuation,
+    ContinueOn, CreateBatchParams, DeleteParams, ListParams, NewBatch, PruneParams, RescueParams,
+    RetryParams,
+};
+use errand::{Error, JobState, Store};
+
+use super::*;
+
+fn continuation(on: ContinueOn, kind: &str) -> Continuation {
+    let mut job = job(kind);
+    job.queue = "after".into();
+    Continuation { on, job }
+}
+
+fn all_continuations() -> Vec<Continuation> {
+    vec![
+        continuation(ContinueOn::Success, "on_success"),
+        continuation(ContinueOn::Complete, "on_complete"),
+        continuation(ContinueOn::Failure, "on_failure"),
+    ]
+}
+
+async fn create(
+    store: &Arc<dyn Store>,
+    batch: NewBatch,
+    jobs: Vec<NewJob>,
+    now: DateTime<Utc>,
+) -> errand::Result<errand::store::BatchCreated> {
+    store
+        .create_batch(CreateBatchParams {
+            batch,
+            jobs,
+            now,
+            max_input_bytes: 1 << 20,
+        })
+        .await
+}
+
+async fn append(
+    h: &Harness,
+    id: BatchId,
+    jobs: Vec<NewJob>,
+    seal: bool,
+    now: DateTime<Utc>,
+) -> errand::Result<Vec<Enqueued>> {
+    h.store
+        .append_to_batch(AppendParams {
+            id,
+            jobs,
+            seal,
+            now,
+            max_input_bytes: 1 << 20,
+        })
+        .await
+}
+
+async fn status(h: &Harness, id: BatchId) -> Batch {
+    h.store
+        .batch(id)
+        .await
+        .unwrap()
+        .unwrap_or_else(|| panic!("batch {id} should exist"))
+}
+
+fn counts(total: u64, waiting: u64, running: u64, done: [u64; 3]) -> BatchCounts {
+    BatchCounts {
+        total,
+        waiting,
+        running,
+        completed: done[0],
+        failed: done[1],
+        cancelled: done[2],
+    }
+}
+
+/// The continuation jobs of batch `id`, oldest first.
+async fn continuations_of(h: &Harness, id: BatchId, now: DateTime<Utc>) -> Vec<JobRow> {
+    let mut rows = h
+        .store
+        .list(ListParams {
+            queue: Some("after".into()),
+            limit: 1000,
+            now,
+            ..ListParams::default()
+        })
+        .await
+        .unwrap();
+    rows.retain(|row| row.meta.get(CONTINUES_META) == Some(&id.0.to_string()));
+    rows.reverse();
+    rows
+}
+
+fn attempt_error(
+    attempt: u32,
+    at: DateTime<Utc>,
+    message: &str,
+    kind: errand::ErrorKind,
+) -> errand::AttemptError {
+    errand::AttemptError {
+        attempt,
+        at,
+        message: message.into(),
+        kind,
+    }
+}
+
+fn kinds(rows: &[JobRow]) -> Vec<&str> {
+    rows.iter().map(|row| row.kind.as_str()).collect()
+}
+
+pub async fn batch_counts_follow_every_state_change(h: &Harness) {
+    let now = t0();
+    let batch = NewBatch {
+        tenant: Some("acme".into()),
+        continuations: all_continuations(),
+        sealed: true,
+    };
+    let created = create(
+        &h.store,
+        batch,
+        (0..4).map(|_| job("resize")).collect(),
+        now,
+    )
+    .await
+    .unwrap();
+    let id = created.id;
+    assert_eq!(created.jobs.len(), 4);
+    let first = status(h, id).await;
+    assert_eq!(first.counts, counts(4, 4, 0, [0, 0, 0]));
+    assert_eq!(first.tenant.as_deref(), Some("acme"));
+    assert!(first.sealed);
+    assert_eq!(first.created_at, now);
+    assert_eq!(first.finished_at, None);
+    assert!(first.continuations.iter().all(|c| !c.enqueued));
+    for enqueued in &created.jobs {
+        assert_eq!(get(h, enqueued.id, now).await.batch_id, Some(id.0));
+    }
+
+    let claimed = claim(h, "w1", &["resize"], 2, now).await;
+    assert_eq!(claimed.len(), 2);
+    assert_eq!(status(h, id).await.counts, counts(4, 2, 2, [0, 0, 0]));
+    let t1 = now + secs(1);
+    assert!(
+        finalize(
+            h,
+            "w1",
+            claimed[0].id,
+            claimed[0].attempt,
+            Outcome::Complete {
+                output: serde_json::json!(1)
+            },
+            t1
+        )
+        .await
+    );
+    assert!(
+        finalize(
+            h,
+            "w1",
+            claimed[1].id,
+            claimed[1].attempt,
+            Outcome::Fail {
+                error: attempt_error(claimed[1].attempt, t1, "broken", errand::ErrorKind::Fatal),
+            },
+            t1
+        )
+        .await
+    );
+    assert_eq!(status(h, id).await.counts, counts(4, 2, 0, [1, 1, 0]));
+
+    // A retried attempt waits again; a stale finalize moves nothing.
+    let next = claim(h, "w1", &["resize"], 1, t1).await;
+    assert_eq!(status(h, id).await.counts, counts(4, 1, 1, [1, 1, 0]));
+    let t2 = now + secs(2);
+    assert!(
+        finalize(
+            h,
+            "w1",
+            next[0].id,
+            next[0].attempt,
+            Outcome::Retry {
+                run_at: t2,
+                error: attempt_error(next[0].attempt, t2, "again", errand::ErrorKind::Error),
+            },
+            t2
+        )
+        .await
+    );
+    assert!(
+        !finalize(
+            h,
+            "w1",
+            next[0].id,
+            next[0].attempt,
+            Outcome::Complete {
+                output: serde_json::json!(null)
+            },
+            t2
+        )
+        .await
+    );
+    assert_eq!(status(h, id).await.counts, counts(4, 2, 0, [1, 1, 0]));
+    assert!(continuations_of(h, id, t2).await.is_empty());
+
+    // The last two end in one write: it finishes the batch and enqueues the
+    // continuations its outcome calls for (one job failed: complete and
+    // failure, not success).
+    let last = claim(h, "w2", &["resize"], 10, t2).await;
+    assert_eq!(last.len(), 2);
+    assert_eq!(status(h, id).await.counts, counts(4, 0, 2, [1, 1, 0]));
+    let t3 = now + secs(3);
+    let applied = h
+        .store
+        .finalize(errand::store::FinalizeParams {
+            worker: "w2".into(),
+            items: completions(&last),
+            now: t3,
+            frees_global_slots: false,
+        })
+        .await
+        .unwrap();
+    assert_eq!(applied, vec![true, true]);
+    let done = status(h, id).await;
+    assert_eq!(done.counts, counts(4, 0, 0, [3, 1, 0]));
+    assert_eq!(done.finished_at, Some(t3));
+    let fired: Vec<(ContinueOn, bool)> = done
+        .continuations
+        .iter()
+        .map(|c| (c.on, c.enqueued))
+        .collect();
+    assert_eq!(
+        fired,
+        vec![
+            (ContinueOn::Success, false),
+            (ContinueOn::Complete, true),
+            (ContinueOn::Failure, true)
+        ]
+    );
+    let after = continuations_of(h, id, t3).await;
+    assert_eq!(kinds(&after), vec!["on_complete", "on_failure"]);
+    for row in &after {
+        assert_eq!(row.state, JobState::Available, "{row:?}");
+        assert_eq!(row.run_at, t3);
+        assert_eq!(row.created_at, t3);
+        assert_eq!(row.batch_id, None, "a continuation belongs to no batch");
+        assert_eq!(row.queue, "after");
+        assert_eq!(row.input, serde_json::json!({"n": 1}));
+    }
+    // Continuations are jobs like others: claimable at once.
+    let claimed = h
+        .store
+        .claim(claim_params(
+            "w3",
+            &["after"],
+            &["on_complete", "on_failure"],
+            10,
+            t3,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 2);
+}
+
+pub async fn a_batch_that_completes_enqueues_only_success_and_complete(h: &Harness) {
+    let now = t0();
+    let batch = NewBatch {
+        tenant: None,
+        continuations: all_continuations(),
+        sealed: true,
+    };
+    let id = create(&h.store, batch, vec![job("resize"), job("resize")], now)
+        .await
+        .unwrap()
+        .id;
+    let claimed = claim(h, "w", &["resize"], 10, now).await;
+    for job in &claimed {
+        finalize(
+            h,
+            "w",
+            job.id,
+            job.attempt,
+            Outcome::Complete {
+                output: serde_json::json!(null),
+            },
+            now + secs(1),
+        )
+        .await;
+    }
+    let done = status(h, id).await;
+    assert_eq!(done.counts, counts(2, 0, 0, [2, 0, 0]));
+    assert_eq!(done.finished_at, Some(now + secs(1)));
+    assert_eq!(
+        kinds(&continuations_of(h, id, now).await),
+        vec!["on_success", "on_complete"]
+    );
+}
+
+pub async fn continuations_run_once_when_the_last_jobs_end_together(h: &Harness) {
+    let other = h.another().await.unwrap();
+    let now = t0();
+    for round in 0..25 {
+        let batch = NewBatch {
+            tenant: None,
+            continuations: vec![continuation(ContinueOn::Complete, "zip")],
+            sealed: true,
+        };
+        let kind = format!("part_{round}");
+        let id = create(&h.store, batch, vec![job(&kind), job(&kind)], now)
+            .await
+            .unwrap()
+            .id;
+        let a = claim(h, "wa", &[&kind], 1, now).await;
+        let b = claim(h, "wb", &[&kind], 1, now).await;
+        assert_eq!((a.len(), b.len()), (1, 1));
+        let end = |store: Arc<dyn Store>, worker: &'static str, row: JobRow| async move {
+            store
+                .finalize(errand::store::FinalizeParams {
+                    worker: worker.into(),
+                    items: completions(&[row]),
+                    now: now + secs(1),
+                    frees_global_slots: false,
+                })
+                .await
+                .unwrap()
+        };
+        let (x, y) = tokio::join!(
+            end(h.store.clone(), "wa", a[0].clone()),
+            end(other.clone(), "wb", b[0].clone())
+        );
+        assert_eq!((x, y), (vec![true], vec![true]));
+        let after = continuations_of(h, id, now).await;
+        assert_eq!(
+            kinds(&after),
+            vec!["zip"],
+            "round {round}: the continuation must be enqueued exactly once"
+        );
+        assert_eq!(status(h, id).await.counts, counts(2, 0, 0, [2, 0, 0]));
+    }
+}
+
+pub async fn an_open_batch_finishes_only_once_sealed(h: &Harness) {
+    let now = t0();
+    // An empty sealed batch finishes at once.
+    let empty = NewBatch {
+        tenant: None,
+        continuations: vec![continuation(ContinueOn::Success, "report")],
+        sealed: true,
+    };
+    let empty = create(&h.store, empty, Vec::new(), now).await.unwrap();
+    assert!(empty.jobs.is_empty());
+    let status_empty = status(h, empty.id).await;
+    assert_eq!(status_empty.finished_at, Some(now));
+    assert_eq!(
+        kinds(&continuations_of(h, empty.id, now).await),
+        vec!["report"]
+    );
+
+    let open = NewBatch {
+        tenant: None,
+        continuations: vec![continuation(ContinueOn::Complete, "report")],
+        sealed: false,
+    };
+    let id = create(&h.store, open, vec![job("part")], now)
+        .await
+        .unwrap()
+        .id;
+    let claimed = claim(h, "w", &["part"], 1, now).await;
+    finalize(
+        h,
+        "w",
+        claimed[0].id,
+        claimed[0].attempt,
+        Outcome::Complete {
+            output: serde_json::json!(null),
+        },
+        now,
+    )
+    .await;
+    // Every job has finished, but more may come: no finish yet.
+    let open_status = status(h, id).await;
+    assert_eq!(open_status.counts, counts(1, 0, 0, [1, 0, 0]));
+    assert!(!open_status.sealed && open_status.finished_at.is_none());
+    assert!(continuations_of(h, id, now).await.is_empty());
+
+    // Appending joins the jobs to the batch; a duplicate of a unique key
+    // joins nothing.
+    let mut keyed = job("part");
+    keyed.unique = Some(errand::Unique::active("only-one"));
+    let added = append(h, id, vec![job("part"), keyed.clone()], false, now)
+        .await
+        .unwrap();
+    assert_eq!(added.len(), 2);
+    let again = append(h, id, vec![keyed], false, now).await.unwrap();
+    assert!(again[0].duplicate);
+    assert_eq!(again[0].id, added[1].id);
+    assert_eq!(status(h, id).await.counts, counts(3, 2, 0, [1, 0, 0]));
+    let rest = claim(h, "w", &["part"], 10, now).await;
+    let t1 = now + secs(1);
+    h.store
+        .finalize(errand::store::FinalizeParams {
+            worker: "w".into(),
+            items: completions(&rest),
+            now: t1,
+            frees_global_slots: false,
+        })
+        .await
+        .unwrap();
+    assert!(status(h, id).await.finished_at.is_none());
+
+    // Sealing with nothing left to run finishes it in the same write.
+    let t2 = now + secs(2);
+    assert!(
+        append(h, id, Vec::new(), true, t2)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let sealed = status(h, id).await;
+    assert!(sealed.sealed);
+    assert_eq!(sealed.finished_at, Some(t2));
+    assert_eq!(sealed.counts, counts(3, 0, 0, [3, 0, 0]));
+    assert_eq!(kinds(&continuations_of(h, id, t2).await), vec!["report"]);
+
+    // A finished batch takes no job, by append or by a plain enqueue
+    // naming it; nothing is written.
+    let before = h
+        .store
+        .list(ListParams {
+            limit: 1000,
+            now,
+            ..ListParams::default()
+        })
+        .await
+        .unwrap()
+        .len();
+    let refused = append(h, id, vec![job("part")], false, t2)
+        .await
+        .unwrap_err();
+    assert!(matches!(refused, Error::Conflict { .. }), "{refused:?}");
+    assert!(
+        refused.to_string().contains(&format!("batch {id}")),
+        "{refused}"
+    );
+    let mut stray = job("part");
+    stray.batch_id = Some(id.0);
+    let refused = h
+        .store
+        .enqueue(errand::store::EnqueueParams {
+            jobs: vec![job("part"), stray],
+            now: t2,
+            max_input_bytes: 1 << 20,
+        })
+        .await
+        .unwrap_err();
+    assert!(matches!(refused, Error::Conflict { .. }), "{refused:?}");
+    let missing = append(h, BatchId(id.0 + 1_000_000), vec![job("part")], true, t2)
+        .await
+        .unwrap_err();
+    assert!(matches!(missing, Error::Invalid { .. }), "{missing:?}");
+    assert!(missing.to_string().contains("batch_id"), "{missing}");
+    let after = h
+        .store
+        .list(ListParams {
+            limit: 1000,
+            now,
+            ..ListParams::default()
+        })
+        .await
+        .unwrap()
+        .len();
+    assert_eq!(before, after, "a refused write leaves no job behind");
+    assert!(
+        h.store
+            .batch(BatchId(id.0 + 1_000_000))
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+pub async fn cancels_rescues_retries_and_deletes_move_batch_counts(h: &Harness) {
+    let now = t0();
+    let batch = NewBatch {
+        tenant: None,
+        continuations: vec![continuation(ContinueOn::Failure, "alert")],
+        sealed: true,
+    };
+    let mut once = job("part");
+    once.max_attempts = 1;
+    let created = create(
+        &h.store,
+        batch,
+        vec![job("part"), job("part"), job("other"), once],
+        now,
+    )
+    .await
+    .unwrap();
+    let id = created.id;
+    let ids: Vec<JobId> = created.jobs.iter().map(|e| e.id).collect();
+
+    // A waiting job cancelled, another deleted.
+    let cancelled = h
+        .store
+        .cancel(CancelParams {
+            ids: vec![ids[0]],
+            now,
+        })
+        .await
+        .unwrap();
+    assert_eq!(cancelled.cancelled, vec![ids[0]]);
+    assert_eq!(status(h, id).await.counts, counts(4, 3, 0, [0, 0, 1]));
+    h.store.delete(DeleteParams { id: ids[2] }).await.unwrap();
+    assert_eq!(status(h, id).await.counts, counts(3, 2, 0, [0, 0, 1]));
+
+    // Two claimed, their worker dies: the rescue returns one to waiting and
+    // fails the one without attempts left.
+    let claimed = claim(h, "dead", &["part"], 10, now).await;
+    assert_eq!(claimed.len(), 2);
+    assert_eq!(status(h, id).await.counts, counts(3, 0, 2, [0, 0, 1]));
+    let later = now + secs(60);
+    let rescued = h.store.rescue(RescueParams { now: later }).await.unwrap();
+    assert_eq!(rescued.len(), 2);
+    assert_eq!(status(h, id).await.counts, counts(3, 1, 0, [0, 1, 1]));
+
+    // A retried dead letter waits again.
+    h.store
+        .retry(RetryParams {
+            id: ids[3],
+            now: later,
+        })
+        .await
+        .unwrap();
+    assert_eq!(status(h, id).await.counts, counts(3, 2, 0, [0, 0, 1]));
+
+    // The batch's last waiting jobs cancelled by an operator: that write
+    // finishes it, and its failure continuation is enqueued.
+    let t = later + secs(1);
+    let outcome = h
+        .store
+        .cancel(CancelParams {
+            ids: vec![ids[1], ids[3]],
+            now: t,
+        })
+        .await
+        .unwrap();
+    assert_eq!(outcome.cancelled.len(), 2);
+    let done = status(h, id).await;
+    assert_eq!(done.counts, counts(3, 0, 0, [0, 0, 3]));
+    assert_eq!(done.finished_at, Some(t));
+    assert_eq!(kinds(&continuations_of(h, id, t).await), vec!["alert"]);
+}
+
+pub async fn jobs_of_unfinished_batches_are_never_pruned(h: &Harness) {
+    let now = t0();
+    let open = NewBatch {
+        tenant: None,
+        continuations: Vec::new(),
+        sealed: false,
+    };
+    let id = create(&h.store, open, vec![job("part")], now)
+        .await
+        .unwrap()
+        .id;
+    let loose = enqueue_one(h, job("part"), now).await;
+    let claimed = claim(h, "w", &["part"], 10, now).await;
+    h.store
+        .finalize(errand::store::FinalizeParams {
+            worker: "w".into(),
+            items: completions(&claimed),
+            now,
+            frees_global_slots: false,
+        })
+        .await
+        .unwrap();
+    let store = h.store.clone();
+    let prune = |_: &Harness| {
+        store.prune(PruneParams {
+            state: JobState::Completed,
+            finished_before: now + secs(3600),
+            after: None,
+            limit: 1000,
+        })
+    };
+    let pruned = prune(h).await.unwrap();
+    assert_eq!(
+        pruned.deleted,
+        vec![loose],
+        "only the job outside the batch"
+    );
+    assert_eq!(status(h, id).await.counts, counts(1, 0, 0, [1, 0, 0]));
+
+    // Once finished, its jobs may go; the batch keeps the counts it
+    // finished with.
+    append(h, id, Vec::new(), true, now).await.unwrap();
+    assert!(status(h, id).await.finished_at.is_some());
+    let pruned = prune(h).await.unwrap();
+    assert_eq!(pruned.deleted.len(), 1);
+    assert_eq!(status(h, id).await.counts, counts(1, 0, 0, [1, 0, 0]));
+}
+
+pub async fn bad_batches_are_refused_and_change_nothing(h: &Harness) {
+    let now = t0();
+    let mut keyed = continuation(ContinueOn::Success, "report");
+    keyed.job.unique = Some(errand::Unique::active("k"));
+    let mut bad_kind = job("part");
+    bad_kind.kind = "bad kind!".into();
+    let mut named = job("part");
+    named.batch_id = Some(7);
+    let cases: Vec<(NewBatch, Vec<NewJob>, &str)> = vec![
+        (
+            NewBatch {
+                tenant: None,
+                continuations: vec![keyed],
+                sealed: true,
+            },
+            vec![job("part")],
+            "continuations[0].unique",
+        ),
+        (
+            NewBatch {
+                tenant: Some("bad tenant".into()),
+                continuations: Vec::new(),
+                sealed: true,
+            },
+            vec![job("part")],
+            "tenant",
+        ),
+        (NewBatch::default(), vec![job("part"), bad_kind], "kind"),
+        (NewBatch::default(), vec![named], "jobs[0].batch_id"),
+    ];
+    for (batch, jobs, field) in cases {
+        let error = create(&h.store, batch, jobs, now).await.unwrap_err();
+        assert!(matches!(error, Error::Invalid { .. }), "{error:?}");
+        assert!(error.to_string().contains(field), "{field}: {error}");
+    }
+    let rows = h
+        .store
+        .list(ListParams {
+            limit: 100,
+            now,
+            ..ListParams::default()
+        })
+        .await
+        .unwrap();
+    assert!(rows.is_empty(), "nothing enqueued: {rows:?}");
+}
+
+case!(batch_counts_follow_every_state_change);
+case!(a_batch_that_completes_enqueues_only_success_and_complete);
+case!(continuations_run_once_when_the_last_jobs_end_together);
+case!(an_open_batch_finishes_only_once_sealed);
+case!(cancels_rescues_retries_and_deletes_move_batch_counts);
+case!(jobs_of_unfinished_batches_are_never_pruned);
+case!(bad_batches_are_refused_and_change_nothing);
