@@ -61,6 +61,8 @@ pub struct JobContextParts {
     pub max_attempts: u32,
     /// Its tenant.
     pub tenant: Option<String>,
+    /// Its batch, if any.
+    pub batch_id: Option<i64>,
     /// Its metadata.
     pub meta: BTreeMap<String, String>,
     /// Fired when the job should stop (cancel requested, timeout, shutdown).
@@ -114,6 +116,10 @@ impl JobContext {
     /// The job's tenant.
     pub fn tenant(&self) -> Option<&str> {
         self.parts.tenant.as_deref()
+    }
+    /// The job's batch, if it belongs to one.
+    pub fn batch_id(&self) -> Option<i64> {
+        self.parts.batch_id
     }
     /// The job's metadata.
     pub fn meta(&self) -> &BTreeMap<String, String> {
@@ -259,6 +265,7 @@ mod tests {
             attempt: 2,
             max_attempts: 3,
             tenant: None,
+            batch_id: None,
             meta: BTreeMap::from([("a".into(), "b".into())]),
             cancel: CancellationToken::new(),
             states: Arc::new(states),

@@ -108,6 +108,17 @@ impl<J: Job> EnqueueBuilder<J> {
         self
     }
 
+    /// True when a queue was chosen for this job (a batch's queue applies
+    /// to the jobs without one).
+    pub fn has_queue(&self) -> bool {
+        self.queue.is_some()
+    }
+
+    /// True when a tenant was chosen for this job.
+    pub fn has_tenant(&self) -> bool {
+        self.tenant.is_some()
+    }
+
     /// The job as the store receives it, with times resolved against `now`.
     pub fn into_new_job(self, now: DateTime<Utc>) -> Result<NewJob> {
         let options = J::options();

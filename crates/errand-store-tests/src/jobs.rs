@@ -223,3 +223,41 @@ pub async fn gated(gate: State<Gate>, gauge: State<Gauge>) -> Result<(), JobErro
     gauge.leave();
     waited.map_err(|_| JobError::retry("the gate is gone"))
 }
+
+/// What batch continuations saw, for the runtime case.
+#[derive(Debug, Default)]
+pub struct Reports(pub Mutex<Vec<(errand::BatchCounts, Vec<JobId>)>>);
+
+/// A job of a batch: input 0 appends two more parts (1 and 2) to its own
+/// batch; input 2 fails for good; the others complete.
+#[errand::job]
+pub async fn batch_part(input: u32, batch: errand::InBatch) -> Result<u32, JobError> {
+    match input {
+        0 => {
+            batch
+                .append([batch_part::enqueue(1), batch_part::enqueue(2)])
+                .await
+                .map_err(JobError::retry)?;
+            Ok(0)
+        }
+        2 => Err(JobError::fatal("part 2 is broken")),
+        n => Ok(n),
+    }
+}
+
+/// A continuation: records the batch's counts and failed jobs.
+#[errand::job]
+pub async fn batch_report(
+    batch: errand::Continued,
+    reports: State<Reports>,
+) -> Result<(), JobError> {
+    let status = batch.status().await.map_err(JobError::retry)?;
+    let failed = batch.failed_jobs(10).await.map_err(JobError::retry)?;
+    reports
+        .0
+        .0
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .push((status.counts, failed));
+    Ok(())
+}

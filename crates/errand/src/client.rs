@@ -46,6 +46,25 @@ impl Client {
         }
     }
 
+    /// A client of a store already shared.
+    pub(crate) fn from_store(store: Arc<dyn Store>) -> Self {
+        Client {
+            store,
+            max_input_bytes: DEFAULT_MAX_INPUT_BYTES,
+        }
+    }
+
+    /// Starts a batch: jobs and continuations sent in one write (see
+    /// [`BatchBuilder`](crate::BatchBuilder)).
+    pub fn batch(&self) -> crate::BatchBuilder {
+        crate::BatchBuilder::new(self.clone())
+    }
+
+    /// A handle to an existing batch.
+    pub fn batch_handle(&self, id: crate::BatchId) -> crate::BatchHandle {
+        crate::BatchHandle::new(self.clone(), id)
+    }
+
     /// Rejects inputs larger than `bytes` once serialized (default 1 MiB).
     pub fn max_input_bytes(mut self, bytes: usize) -> Result<Self> {
         validate::limit("max_input_bytes", bytes, validate::MAX_INPUT_BYTES)?;

@@ -38,6 +38,7 @@
 //! # Ok(()) }
 //! ```
 
+mod batch;
 mod client;
 mod connect;
 pub mod cron;
@@ -51,6 +52,7 @@ mod registry;
 pub mod testing;
 mod worker;
 
+pub use batch::{BatchBuilder, BatchHandle, Continued, InBatch};
 pub use client::Client;
 pub use connect::{ConnectOptions, connect, connect_from_env, connect_with, supported};
 pub use deferred::{Deferred, Finished};
@@ -68,7 +70,10 @@ pub mod store {
     pub use errand_core::JobContextParts;
     pub use errand_core::store::*;
 }
-pub use errand_core::store::{Pause, PauseOutcome, PauseScope, QueueControl};
+pub use errand_core::store::{
+    Batch, BatchCounts, BatchId, BatchStore, ContinuationStatus, ContinueOn, Pause, PauseOutcome,
+    PauseScope, QueueControl,
+};
 pub use errand_macros::job;
 pub use worker::{DrainSummary, Worker, WorkerBuilder, WorkerHandle};
 

@@ -659,3 +659,63 @@ case!(an_open_batch_finishes_only_once_sealed);
 case!(cancels_rescues_retries_and_deletes_move_batch_counts);
 case!(jobs_of_unfinished_batches_are_never_pruned);
 case!(bad_batches_are_refused_and_change_nothing);
+
+pub async fn runtime_jobs_append_to_their_batch_and_continuations_read_it(h: &Harness) {
+    use crate::jobs::{Reports, batch_part, batch_report};
+    let client = errand::Client::new(Arc::clone(&h.store));
+    let batch = client
+        .batch()
+        .tenant("acme")
+        .job(batch_part::enqueue(0))
+        .job(batch_part::enqueue(3))
+        .on_failure(batch_report::enqueue())
+        .on_success(batch_report::enqueue())
+        .enqueue()
+        .await
+        .unwrap();
+    assert_eq!(batch.jobs().len(), 2);
+    let reports = Arc::new(Reports::default());
+    let summary = errand::Worker::builder(Arc::clone(&h.store))
+        .register(batch_part::job())
+        .register(batch_report::job())
+        .state_arc(Arc::clone(&reports))
+        .build()
+        .unwrap()
+        .drain()
+        .await
+        .unwrap();
+    // Two parts, the two appended by part 0, one continuation.
+    assert_eq!(summary.total(), 5, "{summary:?}");
+    let status = batch.status().await.unwrap();
+    assert_eq!(status.counts, counts(4, 0, 0, [3, 1, 0]));
+    assert_eq!(status.tenant.as_deref(), Some("acme"));
+    assert!(status.finished_at.is_some());
+    let failed = batch.failed_jobs(10).await.unwrap();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(get(h, failed[0], t0()).await.input, serde_json::json!(2));
+    let reports = reports.0.lock().unwrap().clone();
+    assert_eq!(
+        reports,
+        vec![(status.counts, failed.clone())],
+        "only the failure continuation ran, once, and saw the final counts"
+    );
+    let after = continuations_of_kind(h, batch.id(), "batch_report").await;
+    assert_eq!(after.len(), 1);
+    assert_eq!(after[0].tenant.as_deref(), Some("acme"));
+}
+
+async fn continuations_of_kind(h: &Harness, id: BatchId, kind: &str) -> Vec<JobRow> {
+    let mut rows = h
+        .store
+        .list(ListParams {
+            kind: Some(kind.into()),
+            limit: 100,
+            now: t0(),
+            ..ListParams::default()
+        })
+        .await
+        .unwrap();
+    rows.retain(|row| row.meta.get(CONTINUES_META) == Some(&id.0.to_string()));
+    rows
+}
+case!(runtime_jobs_append_to_their_batch_and_continuations_read_it);

@@ -454,6 +454,11 @@ impl WorkerBuilder {
             None => worker_name(),
         };
         self.store.provide(&mut self.states);
+        // What batch extractors (`Continued`, `InBatch`) reach the store through.
+        self.states
+            .insert(crate::batch::JobClient(crate::Client::from_store(
+                Arc::clone(&self.store),
+            )));
         for kind in &self.kinds {
             self.registry[kind]
                 .handler

@@ -65,6 +65,7 @@ pub(crate) async fn execute(
         attempt,
         queue = %job.queue,
         tenant = job.tenant.as_deref().unwrap_or(""),
+        batch = job.batch_id,
     );
     let subject = shared
         .hooks
@@ -77,6 +78,7 @@ pub(crate) async fn execute(
         attempt,
         max_attempts,
         tenant: job.tenant.clone(),
+        batch_id: job.batch_id,
         meta: job.meta.clone(),
         cancel: token.clone(),
         states: shared.states.clone(),
