@@ -96,6 +96,11 @@ fn pause() {
 }
 
 #[test]
+fn batch() {
+    run_on_every_store(env!("CARGO_BIN_EXE_batch"));
+}
+
+#[test]
 fn quickstart() {
     run_on_every_store(env!("CARGO_BIN_EXE_quickstart"));
 }

@@ -1,0 +1,138 @@
+//! An album upload: one resize job per photo in a batch for the tenant,
+//! and a continuation that zips the album and notifies its owner once every
+//! photo is done. A photo that cannot be read fails for good; the batch
+//! still finishes, and its failure continuation reports which ones.
+//! Statistics per tenant come from the store's counts, not from counting
+//! rows.
+
+use std::time::Duration;
+
+use errand::{Client, Continued, JobError, JobState, Worker};
+
+#[errand::job(queue = "media", max_attempts = 3)]
+async fn resize(input: String) -> Result<String, JobError> {
+    if input.ends_with(".corrupt") {
+        return Err(JobError::fatal(format!("{input} is not an image")));
+    }
+    Ok(format!("{input} resized"))
+}
+
+#[errand::job]
+async fn zip_and_notify(input: String, batch: Continued) -> Result<(), JobError> {
+    let status = batch.status().await?;
+    println!(
+        "album {input}: zipped {} photos, notified its owner",
+        status.counts.completed
+    );
+    Ok(())
+}
+
+#[errand::job]
+async fn report_failures(input: String, batch: Continued) -> Result<(), JobError> {
+    let failed = batch.failed_jobs(100).await?;
+    println!(
+        "album {input}: {} photo(s) failed: {failed:?}",
+        failed.len()
+    );
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    for file in [
+        "batch.db",
+        "batch.db-wal",
+        "batch.db-shm",
+        "batch.db-errand-wake",
+    ] {
+        let _ = std::fs::remove_file(file);
+    }
+    // The embedded SQLite file; any store through ERRAND_DATABASE_URL and ERRAND_SCHEMA.
+    let store = errand::connect_from_env("sqlite://batch.db").await?;
+    let client = Client::new(store.clone());
+    let handle = Worker::builder(store.clone())
+        .register(resize::job())
+        .register(zip_and_notify::job())
+        .register(report_failures::job())
+        .queues(["media", "default"])
+        .build()?
+        .start();
+
+    let photos = ["beach.jpg", "dunes.jpg", "sunset.jpg", "scan.corrupt"];
+    let batch = client
+        .batch()
+        .tenant("acme")
+        .jobs(photos.iter().map(|p| resize::enqueue((*p).to_owned())))
+        .on_complete(zip_and_notify::enqueue("summer".to_owned()))
+        .on_failure(report_failures::enqueue("summer".to_owned()))
+        .enqueue()
+        .await?;
+    println!(
+        "batch {} enqueued with {} photos",
+        batch.id(),
+        batch.jobs().len()
+    );
+
+    // Follow the batch through its counts; they are kept by the store as
+    // jobs change state.
+    let status = tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            let status = batch.status().await?;
+            if status.finished_at.is_some() {
+                return Ok::<_, errand::Error>(status);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await??;
+    let c = status.counts;
+    println!(
+        "batch {} finished: {} total, {} completed, {} failed, {} cancelled",
+        status.id, c.total, c.completed, c.failed, c.cancelled
+    );
+    for continuation in &status.continuations {
+        println!(
+            "  on_{}: {} {}",
+            continuation.on.as_str(),
+            continuation.kind,
+            if continuation.enqueued {
+                "enqueued"
+            } else {
+                "not enqueued"
+            }
+        );
+    }
+
+    // Wait for the continuations, then print the tenant's statistics.
+    let mut continuations = Vec::new();
+    tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            continuations = client
+                .list(errand::ListParams {
+                    tenant: Some("acme".into()),
+                    queue: Some("default".into()),
+                    limit: 10,
+                    ..Default::default()
+                })
+                .await?;
+            if continuations.len() == 2
+                && continuations.iter().all(|j| j.state == JobState::Completed)
+            {
+                return Ok::<_, errand::Error>(());
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await??;
+    let stats = client.stats(Some("acme")).await?;
+    println!("tenant acme:");
+    for row in &stats.counts {
+        println!("  {:<8} {:<10} {}", row.queue, row.state, row.count);
+    }
+    handle.shutdown().await;
+
+    if (c.total, c.completed, c.failed) != (4, 3, 1) || continuations.len() != 2 {
+        return Err("the batch did not finish with its continuations".into());
+    }
+    Ok(())
+}
