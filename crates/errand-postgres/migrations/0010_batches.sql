@@ -20,6 +20,7 @@ CREATE TABLE {schema}.batches (
     continuations jsonb       NOT NULL DEFAULT '[]',
     created_at    timestamptz NOT NULL,
     changed_at    timestamptz NOT NULL,
+    cancelled_at  timestamptz,
     finished_at   timestamptz
 );
 
@@ -49,15 +50,16 @@ $$;
 
 -- Locks the batches `ids` in id order (two statements touching the same
 -- batches never wait on each other in a cycle); returns how many of them
--- are unfinished.
+-- take jobs (neither finished nor cancelled).
 CREATE FUNCTION {schema}.batches_lock(ids bigint[]) RETURNS bigint LANGUAGE sql AS $$
-    SELECT count(*) FILTER (WHERE finished_at IS NULL) FROM (
-        SELECT id, finished_at FROM {schema}.batches WHERE id = ANY(ids) ORDER BY id FOR UPDATE
+    SELECT count(*) FILTER (WHERE finished_at IS NULL AND cancelled_at IS NULL) FROM (
+        SELECT id, finished_at, cancelled_at FROM {schema}.batches
+        WHERE id = ANY(ids) ORDER BY id FOR UPDATE
     ) AS locked
 $$;
 
--- A job joins only an unfinished batch: once continuations are enqueued no
--- job may join what they report on.
+-- A job joins only an unfinished, uncancelled batch: once continuations are
+-- enqueued no job may join what they report on.
 CREATE FUNCTION {schema}.batch_jobs_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     ids bigint[];

@@ -4,10 +4,11 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use errand_core::store::{
-    AppendParams, Batch, BatchCreated, BatchId, BatchStore, CreateBatchParams,
+    AppendParams, Batch, BatchCancelOutcome, BatchCreated, BatchId, BatchStore, CancelBatchParams,
+    CreateBatchParams,
 };
 use errand_core::{Enqueued, NewJob, Result};
-use errand_sql::batch::{self, BatchOpen, continuations_json};
+use errand_sql::batch::{self, BatchCancelStatements, BatchOpen, continuations_json};
 use errand_sql::{BatchStatements, EnqueuePlan};
 use sqlx::{Postgres, Transaction};
 
@@ -36,15 +37,16 @@ impl BatchStatements for PgBatch<'_> {
     }
 
     async fn lock(&mut self, id: BatchId) -> Result<BatchOpen> {
-        let finished: Option<bool> = sqlx::query_scalar(self.q.batch_lock.clone())
+        let state: Option<(bool, bool)> = sqlx::query_as(self.q.batch_lock.clone())
             .bind(id.0)
             .fetch_optional(&mut **self.tx)
             .await
             .map_err(db_error)?;
-        Ok(match finished {
+        Ok(match state {
             None => BatchOpen::Missing,
-            Some(true) => BatchOpen::Finished,
-            Some(false) => BatchOpen::Open,
+            Some((true, _)) => BatchOpen::Finished,
+            Some((_, true)) => BatchOpen::Cancelled,
+            Some((false, false)) => BatchOpen::Open,
         })
     }
 
@@ -72,6 +74,61 @@ impl BatchStatements for PgBatch<'_> {
             .await
             .map_err(db_error)?;
         Ok(())
+    }
+}
+
+/// The statements of cancelling a batch on PostgreSQL, each a transaction
+/// of its own: the mark commits before the jobs are touched (no job joins
+/// the batch meanwhile), and every statement locks jobs before the batch
+/// row (in its trigger), as claims and finalizes do, so none waits on
+/// another in a cycle.
+struct PgCancel<'a> {
+    store: &'a PgStore,
+    now: DateTime<Utc>,
+}
+
+impl BatchCancelStatements for PgCancel<'_> {
+    async fn mark(&mut self, id: BatchId) -> Result<Option<i64>> {
+        sqlx::query_scalar(self.store.inner.q.batch_cancel_mark.clone())
+            .bind(id.0)
+            .bind(self.now)
+            .fetch_optional(&self.store.inner.pool)
+            .await
+            .map_err(db_error)
+    }
+
+    async fn finished_count(&mut self, id: BatchId) -> Result<Option<i64>> {
+        sqlx::query_scalar(self.store.inner.q.batch_finished_count.clone())
+            .bind(id.0)
+            .fetch_optional(&self.store.inner.pool)
+            .await
+            .map_err(db_error)
+    }
+
+    async fn signal_running(&mut self, id: BatchId) -> Result<u64> {
+        let done = sqlx::query(self.store.inner.q.batch_cancel_running.clone())
+            .bind(id.0)
+            .execute(&self.store.inner.pool)
+            .await
+            .map_err(db_error)?;
+        Ok(done.rows_affected())
+    }
+
+    async fn cancel_waiting(&mut self, id: BatchId) -> Result<u64> {
+        let done = sqlx::query(self.store.inner.q.batch_cancel_waiting.clone())
+            .bind(id.0)
+            .bind(self.now)
+            .execute(&self.store.inner.pool)
+            .await
+            .map_err(db_error)?;
+        // A batch with nothing left waiting or running finishes now (the
+        // mark sealed it; the trigger saw no job move if none waited).
+        sqlx::query(self.store.inner.q.batch_finish.clone())
+            .bind(id.0)
+            .execute(&self.store.inner.pool)
+            .await
+            .map_err(db_error)?;
+        Ok(done.rows_affected())
     }
 }
 
@@ -113,5 +170,19 @@ impl BatchStore for PgStore {
             .map_err(db_error)?;
         row.map(|row| batch::batch_row(&PgColumns(&row)))
             .transpose()
+    }
+
+    async fn cancel_batch(&self, params: CancelBatchParams) -> Result<BatchCancelOutcome> {
+        let outcome = batch::cancel(
+            &params,
+            &mut PgCancel {
+                store: self,
+                now: params.now,
+            },
+        )
+        .await?;
+        // The batch may have finished, its continuations enqueued.
+        self.notify();
+        Ok(outcome)
     }
 }

@@ -107,6 +107,10 @@ queries! {
     batch_seal => "batch_store/seal.sql",
     batch_finish => "batch_store/finish.sql",
     batch_get => "batch_store/get.sql",
+    batch_cancel_mark => "batch_store/cancel_mark.sql",
+    batch_finished_count => "batch_store/finished_count.sql",
+    batch_cancel_running => "batch_store/cancel_running.sql",
+    batch_cancel_waiting => "batch_store/cancel_waiting.sql",
 }
 
 #[cfg(test)]

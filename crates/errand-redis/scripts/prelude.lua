@@ -16,8 +16,8 @@
 -- per kind, for global limits), <P>:unique:<key> (the id holding a unique
 -- key), <P>:queues (queue names), <P>:pauses (field '<scope> <name>': a
 -- pause as JSON), <P>:wake (the wake-up channel), <P>:batch:<id> (hash of
--- one batch, see `batch_moved`), <P>:batches (every batch id, scored by id),
--- <P>:batch_seq (batch ids).
+-- one batch, see `batch_moved`), <P>:batch_jobs:<id> (the ids of its jobs),
+-- <P>:batches (every batch id, scored by id), <P>:batch_seq (batch ids).
 --
 -- A running job is one with an entry in <P>:claims. Claiming writes nothing
 -- to the job's hash (that write per job was most of a claim's cost): the
@@ -183,7 +183,7 @@ end
 
 -- Batches. A batch's hash holds tenant, the counts total, waiting, running,
 -- completed, failed, cancelled, sealed (0/1), created_at, changed_at,
--- finished_at (absent until it finishes), continuations (JSON [{on, kind}],
+-- cancelled_at and finished_at (absent until then), continuations (JSON [{on, kind}],
 -- for reading) and cont (JSON: per continuation `on` then the fields of
 -- `enqueue_jobs`, all strings, run_at and spec's created_at filled in when
 -- the batch finishes). Every script that changes a batch job's state
@@ -296,14 +296,15 @@ local JOB_FIELDS = 11
 -- that has finished or does not exist fails the call before any write.
 enqueue_jobs = function(now, n, arg)
 
-    -- A job joins only an unfinished batch: once continuations are enqueued
-    -- no job may join what they report on.
+    -- A job joins only an unfinished, uncancelled batch: once continuations
+    -- are enqueued no job may join what they report on.
     local open = {}
     for i = 1, n do
         local batch = arg(i, 11)
         if batch and batch ~= '' and not open[batch] then
-            local created, finished = unpack(redis.call('HMGET', bkey(batch), 'created_at', 'finished_at'))
-            if not created or finished then
+            local created, finished, cancelled = unpack(redis.call('HMGET', bkey(batch), 'created_at',
+                'finished_at', 'cancelled_at'))
+            if not created or finished or cancelled then
                 return redis.error_reply('errand: a job names a batch that has finished or does not exist')
             end
             open[batch] = true
@@ -382,6 +383,7 @@ enqueue_jobs = function(now, n, arg)
             if batch and batch ~= '' then
                 batch_moved(moves, batch, nil, 'total')
                 batch_moved(moves, batch, nil, 'waiting')
+                redis.call('SADD', P .. ':batch_jobs:' .. batch, id)
             end
             if ukey ~= '' then
                 redis.call('SET', P .. ':unique:' .. ukey, id)

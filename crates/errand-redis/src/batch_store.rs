@@ -7,9 +7,9 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use errand_core::store::{
-    AppendParams, Batch, BatchCounts, BatchCreated, BatchId, BatchStore, CONTINUES_META,
-    Continuation, ContinueOn, CreateBatchParams, batch_finished, batch_not_found,
-    validate_batch_jobs,
+    AppendParams, Batch, BatchCancelOutcome, BatchCounts, BatchCreated, BatchId, BatchStore,
+    CONTINUES_META, CancelBatchParams, Continuation, ContinueOn, CreateBatchParams,
+    batch_cancelled, batch_finished, batch_not_found, validate_batch_jobs,
 };
 use errand_core::{Enqueued, Error, JobId, NewJob, Result};
 use serde_json::json;
@@ -115,6 +115,7 @@ fn batch_of(id: BatchId, map: &HashMap<String, String>) -> Result<Batch> {
         counts,
         sealed: map.get("sealed").is_some_and(|v| v == "1"),
         created_at: time("created_at")?.ok_or_else(|| corrupt("created_at", "missing".into()))?,
+        cancelled_at: time("cancelled_at")?,
         finished_at,
         continuations: Batch::continuation_statuses(&continuations, &counts, finished_at.is_some()),
     })
@@ -183,6 +184,7 @@ impl BatchStore for RedisStore {
                 Ok(enqueued(&out[1..]))
             }
             Some(2) => Err(batch_finished(params.id)),
+            Some(3) => Err(batch_cancelled(params.id)),
             _ => Err(batch_not_found(params.id)),
         }
     }
@@ -198,5 +200,21 @@ impl BatchStore for RedisStore {
             return Ok(None);
         }
         batch_of(id, &map).map(Some)
+    }
+
+    async fn cancel_batch(&self, params: CancelBatchParams) -> Result<BatchCancelOutcome> {
+        let mut invocation = self.invocation(&self.inner.scripts.batch_cancel);
+        invocation.arg(micros(params.now)).arg(params.id.0);
+        let out: (i64, u64, u64, u64) = self.run(&invocation, "cancel batch").await?;
+        if out.0 == 0 {
+            return Err(batch_not_found(params.id));
+        }
+        // The batch may have finished, its continuations enqueued.
+        self.inner.wakeup.notify();
+        Ok(BatchCancelOutcome {
+            cancelled: out.1,
+            signalled: out.2,
+            finished: out.3,
+        })
     }
 }

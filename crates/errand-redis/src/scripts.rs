@@ -31,6 +31,7 @@ pub(crate) struct Scripts {
     pub resume: Script,
     pub batch_create: Script,
     pub batch_append: Script,
+    pub batch_cancel: Script,
 }
 
 impl Scripts {
@@ -57,6 +58,7 @@ impl Scripts {
             resume: script(include_str!("../scripts/queue_control/resume.lua")),
             batch_create: script(include_str!("../scripts/batch_store/create.lua")),
             batch_append: script(include_str!("../scripts/batch_store/append.lua")),
+            batch_cancel: script(include_str!("../scripts/batch_store/cancel.lua")),
         }
     }
 }

@@ -5,8 +5,9 @@
 use std::future::Future;
 
 use errand_core::store::{
-    AppendParams, Batch, BatchCounts, BatchCreated, BatchId, Continuation, ContinueOn,
-    CreateBatchParams, batch_finished, batch_not_found, validate_batch_jobs,
+    AppendParams, Batch, BatchCancelOutcome, BatchCounts, BatchCreated, BatchId, CancelBatchParams,
+    Continuation, ContinueOn, CreateBatchParams, batch_cancelled, batch_finished, batch_not_found,
+    validate_batch_jobs,
 };
 use errand_core::{Enqueued, Error, NewJob, Result};
 use serde_json::json;
@@ -42,7 +43,7 @@ fn count(row: &impl Columns, column: &str) -> Result<u64> {
 }
 
 /// A batch from a row with columns `id`, `tenant`, the six counts, `sealed`,
-/// `continuations`, `created_at`, `finished_at`.
+/// `continuations`, `created_at`, `cancelled_at`, `finished_at`.
 pub fn batch_row(row: &impl Columns) -> Result<Batch> {
     let id = row
         .int("id")?
@@ -74,6 +75,7 @@ pub fn batch_row(row: &impl Columns) -> Result<Batch> {
         created_at: row
             .time("created_at")?
             .ok_or_else(|| Error::backend_msg("stored batch created_at is NULL"))?,
+        cancelled_at: row.time("cancelled_at")?,
         finished_at,
         continuations: Batch::continuation_statuses(&continuations, &counts, finished_at.is_some()),
     })
@@ -86,6 +88,8 @@ pub enum BatchOpen {
     Open,
     /// It has finished.
     Finished,
+    /// It was cancelled.
+    Cancelled,
     /// There is no such batch.
     Missing,
 }
@@ -141,6 +145,7 @@ pub async fn append(
     match statements.lock(params.id).await? {
         BatchOpen::Open => {}
         BatchOpen::Finished => return Err(batch_finished(params.id)),
+        BatchOpen::Cancelled => return Err(batch_cancelled(params.id)),
         BatchOpen::Missing => return Err(batch_not_found(params.id)),
     }
     let jobs = if params.jobs.is_empty() {
@@ -154,4 +159,45 @@ pub async fn append(
         statements.seal(params.id).await?;
     }
     Ok(jobs)
+}
+
+/// The statements of cancelling a batch, in the order [`cancel`] runs them.
+pub trait BatchCancelStatements {
+    /// Marks an unfinished batch cancelled and sealed; returns how many of
+    /// its jobs had finished, or `None` when it is missing or finished.
+    fn mark(&mut self, id: BatchId) -> impl Future<Output = Result<Option<i64>>> + Send;
+    /// How many jobs of the batch have finished, or `None` when it is missing.
+    fn finished_count(&mut self, id: BatchId) -> impl Future<Output = Result<Option<i64>>> + Send;
+    /// Asks its running jobs to stop; returns how many.
+    fn signal_running(&mut self, id: BatchId) -> impl Future<Output = Result<u64>> + Send;
+    /// Cancels its waiting jobs (which may finish the batch); returns how many.
+    fn cancel_waiting(&mut self, id: BatchId) -> impl Future<Output = Result<u64>> + Send;
+}
+
+/// Cancels a batch: marked first, so that no job joins it meanwhile, then
+/// its running jobs signalled and its waiting jobs cancelled.
+pub async fn cancel(
+    params: &CancelBatchParams,
+    statements: &mut impl BatchCancelStatements,
+) -> Result<BatchCancelOutcome> {
+    let finished = match statements.mark(params.id).await? {
+        Some(done) => done,
+        None => {
+            let done = statements
+                .finished_count(params.id)
+                .await?
+                .ok_or_else(|| batch_not_found(params.id))?;
+            return Ok(BatchCancelOutcome {
+                finished: u64::try_from(done).unwrap_or(0),
+                ..BatchCancelOutcome::default()
+            });
+        }
+    };
+    let signalled = statements.signal_running(params.id).await?;
+    let cancelled = statements.cancel_waiting(params.id).await?;
+    Ok(BatchCancelOutcome {
+        cancelled,
+        signalled,
+        finished: u64::try_from(finished).unwrap_or(0),
+    })
 }

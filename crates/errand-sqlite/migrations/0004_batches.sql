@@ -18,18 +18,20 @@ CREATE TABLE errand_batches (
     continuations TEXT    NOT NULL DEFAULT '[]',
     created_at    INTEGER NOT NULL,
     changed_at    INTEGER NOT NULL,
+    cancelled_at  INTEGER,
     finished_at   INTEGER
 );
 
 CREATE INDEX errand_batches_tenant ON errand_batches (tenant, id) WHERE tenant IS NOT NULL;
 
--- A job joins only an unfinished batch: once continuations are enqueued no
--- job may join what they report on.
+-- A job joins only an unfinished, uncancelled batch: once continuations are
+-- enqueued no job may join what they report on.
 CREATE TRIGGER errand_batch_job_added AFTER INSERT ON errand_jobs
 WHEN NEW.batch_id IS NOT NULL
 BEGIN
     SELECT RAISE(ABORT, 'errand: a job names a batch that has finished or does not exist')
-    WHERE NOT EXISTS (SELECT 1 FROM errand_batches WHERE id = NEW.batch_id AND finished_at IS NULL);
+    WHERE NOT EXISTS (SELECT 1 FROM errand_batches
+                      WHERE id = NEW.batch_id AND finished_at IS NULL AND cancelled_at IS NULL);
     UPDATE errand_batches
     SET total = total + 1,
         waiting = waiting + (NEW.state = 'available'),

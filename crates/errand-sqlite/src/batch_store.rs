@@ -4,10 +4,11 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use errand_core::store::{
-    AppendParams, Batch, BatchCreated, BatchId, BatchStore, CreateBatchParams,
+    AppendParams, Batch, BatchCancelOutcome, BatchCreated, BatchId, BatchStore, CancelBatchParams,
+    CreateBatchParams,
 };
 use errand_core::{Enqueued, NewJob, Result};
-use errand_sql::batch::{self, BatchOpen, continuations_json};
+use errand_sql::batch::{self, BatchCancelStatements, BatchOpen, continuations_json};
 use errand_sql::{BatchStatements, EnqueuePlan};
 use sqlx::{Sqlite, Transaction};
 
@@ -35,15 +36,16 @@ impl BatchStatements for SqliteBatch<'_> {
     }
 
     async fn lock(&mut self, id: BatchId) -> Result<BatchOpen> {
-        let finished: Option<bool> = sqlx::query_scalar(queries::BATCH_LOCK)
+        let state: Option<(bool, bool)> = sqlx::query_as(queries::BATCH_LOCK)
             .bind(id.0)
             .fetch_optional(&mut **self.tx)
             .await
             .map_err(db_error)?;
-        Ok(match finished {
+        Ok(match state {
             None => BatchOpen::Missing,
-            Some(true) => BatchOpen::Finished,
-            Some(false) => BatchOpen::Open,
+            Some((true, _)) => BatchOpen::Finished,
+            Some((_, true)) => BatchOpen::Cancelled,
+            Some((false, false)) => BatchOpen::Open,
         })
     }
 
@@ -59,6 +61,44 @@ impl BatchStatements for SqliteBatch<'_> {
             .await
             .map_err(db_error)?;
         Ok(())
+    }
+}
+
+impl BatchCancelStatements for SqliteBatch<'_> {
+    async fn mark(&mut self, id: BatchId) -> Result<Option<i64>> {
+        sqlx::query_scalar(queries::BATCH_CANCEL_MARK)
+            .bind(id.0)
+            .bind(micros(self.now))
+            .fetch_optional(&mut **self.tx)
+            .await
+            .map_err(db_error)
+    }
+
+    async fn finished_count(&mut self, id: BatchId) -> Result<Option<i64>> {
+        sqlx::query_scalar(queries::BATCH_FINISHED_COUNT)
+            .bind(id.0)
+            .fetch_optional(&mut **self.tx)
+            .await
+            .map_err(db_error)
+    }
+
+    async fn signal_running(&mut self, id: BatchId) -> Result<u64> {
+        let done = sqlx::query(queries::BATCH_CANCEL_RUNNING)
+            .bind(id.0)
+            .execute(&mut **self.tx)
+            .await
+            .map_err(db_error)?;
+        Ok(done.rows_affected())
+    }
+
+    async fn cancel_waiting(&mut self, id: BatchId) -> Result<u64> {
+        let done = sqlx::query(queries::BATCH_CANCEL_WAITING)
+            .bind(id.0)
+            .bind(micros(self.now))
+            .execute(&mut **self.tx)
+            .await
+            .map_err(db_error)?;
+        Ok(done.rows_affected())
     }
 }
 
@@ -90,5 +130,21 @@ impl BatchStore for SqliteStore {
             .map_err(db_error)?;
         row.map(|row| batch::batch_row(&SqliteColumns(&row)))
             .transpose()
+    }
+
+    async fn cancel_batch(&self, params: CancelBatchParams) -> Result<BatchCancelOutcome> {
+        let mut tx = self.begin_write().await?;
+        let outcome = batch::cancel(
+            &params,
+            &mut SqliteBatch {
+                tx: &mut tx,
+                now: params.now,
+            },
+        )
+        .await?;
+        tx.commit().await.map_err(db_error)?;
+        // The batch may have finished, its continuations enqueued.
+        self.woke(true);
+        Ok(outcome)
     }
 }

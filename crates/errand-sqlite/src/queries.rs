@@ -55,3 +55,10 @@ pub(crate) const BATCH_INSERT: &str = include_str!("../queries/batch_store/inser
 pub(crate) const BATCH_LOCK: &str = include_str!("../queries/batch_store/lock.sql");
 pub(crate) const BATCH_SEAL: &str = include_str!("../queries/batch_store/seal.sql");
 pub(crate) const BATCH_GET: &str = include_str!("../queries/batch_store/get.sql");
+pub(crate) const BATCH_CANCEL_MARK: &str = include_str!("../queries/batch_store/cancel_mark.sql");
+pub(crate) const BATCH_FINISHED_COUNT: &str =
+    include_str!("../queries/batch_store/finished_count.sql");
+pub(crate) const BATCH_CANCEL_RUNNING: &str =
+    include_str!("../queries/batch_store/cancel_running.sql");
+pub(crate) const BATCH_CANCEL_WAITING: &str =
+    include_str!("../queries/batch_store/cancel_waiting.sql");

@@ -4,12 +4,12 @@
 
 use chrono::Utc;
 use errand_core::store::{
-    AppendParams, Batch, BatchId, CONTINUES_META, Continuation, ContinueOn, CreateBatchParams,
-    NewBatch,
+    AppendParams, Batch, BatchCancelOutcome, BatchId, CONTINUES_META, CancelBatchParams,
+    Continuation, ContinueOn, CreateBatchParams, NewBatch, batch_not_found,
 };
 use errand_core::{
-    EnqueueBuilder, Enqueued, Error, ErrorKind, FromContext, Job, JobContext, JobError,
-    JobErrorAction, JobId, JobState, ListParams, NewJob, Result,
+    EnqueueBuilder, Enqueued, ErrorKind, FromContext, Job, JobContext, JobError, JobErrorAction,
+    JobId, JobState, ListParams, NewJob, Result,
 };
 
 use crate::Client;
@@ -225,7 +225,23 @@ impl BatchHandle {
             .store()
             .batch(self.id)
             .await?
-            .ok_or_else(|| Error::invalid("batch_id", self.id.to_string(), "no such batch"))
+            .ok_or_else(|| batch_not_found(self.id))
+    }
+
+    /// Cancels the batch: its waiting jobs at once, its running jobs
+    /// through their CancellationToken on whichever worker process runs
+    /// them (within about a second); it takes no more jobs and finishes,
+    /// with its continuations, once its running jobs end. A job that
+    /// ignores its token and fails is recorded cancelled; one that
+    /// completes anyway is recorded completed (its work was done).
+    pub async fn cancel(&self) -> Result<BatchCancelOutcome> {
+        self.client
+            .store()
+            .cancel_batch(CancelBatchParams {
+                id: self.id,
+                now: Utc::now(),
+            })
+            .await
     }
 
     /// Adds jobs of one kind to the batch (all or none); an error naming

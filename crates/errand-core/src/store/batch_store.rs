@@ -246,6 +246,8 @@ pub struct Batch {
     pub sealed: bool,
     /// When it was created.
     pub created_at: DateTime<Utc>,
+    /// When it was cancelled, if it was: it takes no more jobs.
+    pub cancelled_at: Option<DateTime<Utc>>,
     /// When its last job ended (and its continuations were enqueued).
     pub finished_at: Option<DateTime<Utc>>,
     /// Its continuations.
@@ -270,6 +272,29 @@ impl Batch {
     }
 }
 
+/// Cancel a batch: its waiting jobs are cancelled at once, its running jobs
+/// are asked to stop (through their CancellationToken, on whichever worker
+/// runs them), and it takes no more jobs. It is sealed: it finishes, with
+/// its continuations, once its running jobs end.
+#[derive(Debug, Clone)]
+pub struct CancelBatchParams {
+    /// The batch.
+    pub id: BatchId,
+    /// The time.
+    pub now: DateTime<Utc>,
+}
+
+/// What cancelling a batch did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BatchCancelOutcome {
+    /// Waiting jobs cancelled.
+    pub cancelled: u64,
+    /// Running jobs asked to stop.
+    pub signalled: u64,
+    /// Jobs that had already finished.
+    pub finished: u64,
+}
+
 /// Groups of jobs with continuations. Counts follow every change of a job's
 /// state in the write that makes it; continuations are enqueued in the write
 /// that ends a sealed batch's last job.
@@ -282,6 +307,10 @@ pub trait BatchStore: Send + Sync + 'static {
     async fn append_to_batch(&self, params: AppendParams) -> Result<Vec<Enqueued>>;
     /// The batch, or `None`.
     async fn batch(&self, id: BatchId) -> Result<Option<Batch>>;
+    /// Cancels a batch (see [`CancelBatchParams`]); an unknown batch is
+    /// [`Error::NotFound`]. Cancelling a finished batch changes nothing and
+    /// counts its jobs as finished.
+    async fn cancel_batch(&self, params: CancelBatchParams) -> Result<BatchCancelOutcome>;
 }
 
 #[async_trait]
@@ -295,6 +324,9 @@ impl<S: BatchStore + ?Sized> BatchStore for std::sync::Arc<S> {
     async fn batch(&self, id: BatchId) -> Result<Option<Batch>> {
         (**self).batch(id).await
     }
+    async fn cancel_batch(&self, params: CancelBatchParams) -> Result<BatchCancelOutcome> {
+        (**self).cancel_batch(params).await
+    }
 }
 
 /// The error of appending to a batch that has finished.
@@ -304,9 +336,19 @@ pub fn batch_finished(id: BatchId) -> Error {
     ))
 }
 
+/// The error of appending to a batch that was cancelled.
+pub fn batch_cancelled(id: BatchId) -> Error {
+    Error::conflict(format!(
+        "batch {id} was cancelled: no job can join it any more"
+    ))
+}
+
 /// The error of naming a batch that does not exist.
 pub fn batch_not_found(id: BatchId) -> Error {
-    Error::invalid("batch_id", id.to_string(), "no such batch")
+    Error::NotFound {
+        entity: "batch",
+        id: id.to_string(),
+    }
 }
 
 #[cfg(test)]

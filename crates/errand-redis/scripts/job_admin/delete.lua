@@ -21,6 +21,9 @@ if ukey then
 end
 redis.call('ZREM', P .. ':jobs', id)
 redis.call('DEL', jk)
+if batch then
+    redis.call('SREM', P .. ':batch_jobs:' .. batch, id)
+end
 -- A deleted job leaves an unfinished batch's counts (which may finish it).
 local moves = {}
 batch_moved(moves, batch, BUCKET[state], nil)

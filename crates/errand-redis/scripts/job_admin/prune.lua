@@ -23,6 +23,9 @@ for _, id in ipairs(ids) do
         end
         redis.call('ZREM', P .. ':jobs', id)
         redis.call('DEL', jk)
+        if batch then
+            redis.call('SREM', P .. ':batch_jobs:' .. batch, id)
+        end
         deleted[#deleted + 1] = id
     end
 end

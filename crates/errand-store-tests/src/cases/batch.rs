@@ -463,8 +463,13 @@ pub async fn an_open_batch_finishes_only_once_sealed(h: &Harness) {
     let missing = append(h, BatchId(id.0 + 1_000_000), vec![job("part")], true, t2)
         .await
         .unwrap_err();
-    assert!(matches!(missing, Error::Invalid { .. }), "{missing:?}");
-    assert!(missing.to_string().contains("batch_id"), "{missing}");
+    assert!(matches!(missing, Error::NotFound { .. }), "{missing:?}");
+    assert!(
+        missing
+            .to_string()
+            .contains(&format!("batch {}", id.0 + 1_000_000)),
+        "{missing}"
+    );
     let after = h
         .store
         .list(ListParams {
@@ -719,3 +724,129 @@ async fn continuations_of_kind(h: &Harness, id: BatchId, kind: &str) -> Vec<JobR
     rows
 }
 case!(runtime_jobs_append_to_their_batch_and_continuations_read_it);
+
+pub async fn cancelling_a_batch_cancels_waiting_and_signals_running_jobs(h: &Harness) {
+    let now = t0();
+    let batch = NewBatch {
+        tenant: None,
+        continuations: vec![
+            continuation(ContinueOn::Failure, "alert"),
+            continuation(ContinueOn::Success, "report"),
+        ],
+        sealed: false,
+    };
+    let created = create(&h.store, batch, (0..5).map(|_| job("part")).collect(), now)
+        .await
+        .unwrap();
+    let id = created.id;
+    let running = claim(h, "w", &["part"], 2, now).await;
+    finalize(
+        h,
+        "w",
+        running[0].id,
+        running[0].attempt,
+        Outcome::Complete {
+            output: serde_json::json!(null),
+        },
+        now,
+    )
+    .await;
+    // One completed, one running, three waiting.
+    let t1 = now + secs(1);
+    let outcome = h
+        .store
+        .cancel_batch(errand::store::CancelBatchParams { id, now: t1 })
+        .await
+        .unwrap();
+    assert_eq!(
+        (outcome.cancelled, outcome.signalled, outcome.finished),
+        (3, 1, 1)
+    );
+    let cancelled = status(h, id).await;
+    assert_eq!(cancelled.counts, counts(5, 0, 1, [1, 0, 3]));
+    assert_eq!(cancelled.cancelled_at, Some(t1));
+    assert!(cancelled.sealed, "a cancelled batch is sealed");
+    assert!(cancelled.finished_at.is_none(), "a job still runs");
+    // The running job hears of it at its next lease renewal.
+    let leases = h
+        .store
+        .renew_leases(errand::store::RenewParams {
+            worker: "w".into(),
+            jobs: vec![(running[1].id, running[1].attempt)],
+            lease_until: t1 + secs(30),
+        })
+        .await
+        .unwrap();
+    assert!(leases[0].held && leases[0].cancel_requested, "{leases:?}");
+    // A cancelled batch takes no job.
+    let refused = append(h, id, vec![job("part")], false, t1)
+        .await
+        .unwrap_err();
+    assert!(matches!(refused, Error::Conflict { .. }), "{refused:?}");
+    assert!(refused.to_string().contains("cancelled"), "{refused}");
+    assert!(claim(h, "w2", &["part"], 10, t1).await.is_empty());
+
+    // The running job ends cancelled: the batch finishes in that write.
+    let t2 = now + secs(2);
+    finalize(
+        h,
+        "w",
+        running[1].id,
+        running[1].attempt,
+        Outcome::Cancel {
+            error: attempt_error(
+                running[1].attempt,
+                t2,
+                "cancelled on request",
+                errand::ErrorKind::Cancelled,
+            ),
+        },
+        t2,
+    )
+    .await;
+    let done = status(h, id).await;
+    assert_eq!(done.counts, counts(5, 0, 0, [1, 0, 4]));
+    assert_eq!(done.finished_at, Some(t2));
+    assert_eq!(kinds(&continuations_of(h, id, t2).await), vec!["alert"]);
+
+    // Cancelling again changes nothing; an unknown batch is not found.
+    let again = h
+        .store
+        .cancel_batch(errand::store::CancelBatchParams { id, now: t2 })
+        .await
+        .unwrap();
+    assert_eq!(
+        (again.cancelled, again.signalled, again.finished),
+        (0, 0, 5)
+    );
+    assert_eq!(status(h, id).await.cancelled_at, Some(t1));
+    let missing = h
+        .store
+        .cancel_batch(errand::store::CancelBatchParams {
+            id: BatchId(id.0 + 1_000_000),
+            now: t2,
+        })
+        .await
+        .unwrap_err();
+    assert!(matches!(missing, Error::NotFound { .. }), "{missing:?}");
+
+    // A batch with nothing waiting or running finishes when cancelled.
+    let idle = NewBatch {
+        tenant: None,
+        continuations: vec![continuation(ContinueOn::Complete, "report")],
+        sealed: false,
+    };
+    let idle = create(&h.store, idle, Vec::new(), now).await.unwrap().id;
+    let outcome = h
+        .store
+        .cancel_batch(errand::store::CancelBatchParams { id: idle, now: t2 })
+        .await
+        .unwrap();
+    assert_eq!(
+        (outcome.cancelled, outcome.signalled, outcome.finished),
+        (0, 0, 0)
+    );
+    assert_eq!(status(h, idle).await.finished_at, Some(t2));
+    assert_eq!(kinds(&continuations_of(h, idle, t2).await), vec!["report"]);
+}
+case!(cancelling_a_batch_cancels_waiting_and_signals_running_jobs);
