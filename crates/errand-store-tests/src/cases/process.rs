@@ -874,3 +874,94 @@ pub async fn a_running_job_is_cancelled_from_another_process(h: &Harness) {
     terminate(worker).await;
 }
 case!(a_running_job_is_cancelled_from_another_process);
+
+pub async fn a_batch_is_cancelled_from_another_process(h: &Harness) {
+    use errand::store::{
+        CONTINUES_META, CancelBatchParams, Continuation, ContinueOn, CreateBatchParams, NewBatch,
+    };
+    let Some(bin) = probe_bin(h) else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("cancel_batch.log");
+    let mut report = NewJob::new("report", serde_json::json!({}));
+    report.queue = "after".into();
+    let created = h
+        .store
+        .create_batch(CreateBatchParams {
+            batch: NewBatch {
+                tenant: None,
+                continuations: vec![Continuation {
+                    on: ContinueOn::Failure,
+                    job: report,
+                }],
+                sealed: true,
+            },
+            jobs: vec![
+                NewJob::new("probe_until_cancelled", serde_json::json!(600_000)),
+                // A kind the probe does not run: it waits.
+                NewJob::new("not_run_here", serde_json::json!({})),
+            ],
+            now: chrono::Utc::now(),
+            max_input_bytes: 1 << 20,
+        })
+        .await
+        .unwrap();
+    let running = created.jobs[0].id;
+    let mut worker = spawn_worker(bin, h, &log, 2, 30_000);
+    worker_name(&mut worker).await;
+    eventually(Duration::from_secs(60), "the job runs", || async {
+        state_of(h, running).await == JobState::Running
+    })
+    .await;
+    let asked = wall_ns();
+    let outcome = h
+        .store
+        .cancel_batch(CancelBatchParams {
+            id: created.id,
+            now: chrono::Utc::now(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        (outcome.cancelled, outcome.signalled, outcome.finished),
+        (1, 1, 0)
+    );
+    eventually(
+        Duration::from_secs(60),
+        "the batch finishes once its running job ends",
+        || async {
+            let batch = h.store.batch(created.id).await.unwrap().unwrap();
+            batch.finished_at.is_some()
+        },
+    )
+    .await;
+    let batch = h.store.batch(created.id).await.unwrap().unwrap();
+    assert_eq!((batch.counts.total, batch.counts.cancelled), (2, 2));
+    assert_eq!(state_of(h, running).await, JobState::Cancelled);
+    let continuations = h
+        .store
+        .list(errand::ListParams {
+            kind: Some("report".into()),
+            limit: 10,
+            now: chrono::Utc::now(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(continuations.len(), 1);
+    assert_eq!(
+        continuations[0].meta.get(CONTINUES_META),
+        Some(&created.id.0.to_string())
+    );
+    let text = std::fs::read_to_string(&log).unwrap();
+    let signalled: u128 = text
+        .lines()
+        .find_map(|line| line.strip_prefix(&format!("cancelled {} ", running.0)))
+        .and_then(|ns| ns.parse().ok())
+        .unwrap_or_else(|| panic!("the job's token never fired: {text:?}"));
+    println!(
+        "a batch cancel reached its running job in another process after {:.0} ms",
+        millis_between(asked, signalled)
+    );
+    terminate(worker).await;
+}
+case!(a_batch_is_cancelled_from_another_process);
