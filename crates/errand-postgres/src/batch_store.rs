@@ -4,8 +4,8 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use errand_core::store::{
-    AppendParams, Batch, BatchCancelOutcome, BatchCreated, BatchId, BatchStore, CancelBatchParams,
-    CreateBatchParams,
+    AppendParams, Batch, BatchCancelOutcome, BatchCreated, BatchId, BatchStore, BatchTotals,
+    CancelBatchParams, CreateBatchParams, ListBatchesParams, PruneBatchesParams,
 };
 use errand_core::{Enqueued, NewJob, Result};
 use errand_sql::batch::{self, BatchCancelStatements, BatchOpen, continuations_json};
@@ -184,5 +184,48 @@ impl BatchStore for PgStore {
         // The batch may have finished, its continuations enqueued.
         self.notify();
         Ok(outcome)
+    }
+
+    async fn list_batches(&self, params: ListBatchesParams) -> Result<Vec<Batch>> {
+        params.validate()?;
+        let start = batch::list_start(&params);
+        let q = &self.inner.q;
+        let query = match &params.tenant {
+            Some(tenant) => sqlx::query(q.batch_list_tenant.clone()).bind(tenant.clone()),
+            None => sqlx::query(q.batch_list.clone()),
+        };
+        let rows = query
+            .bind(start)
+            .bind(i64::from(params.limit))
+            .fetch_all(&self.inner.pool)
+            .await
+            .map_err(db_error)?;
+        rows.iter()
+            .map(|row| batch::batch_row(&PgColumns(row)))
+            .collect()
+    }
+
+    async fn batch_totals(&self, tenant: Option<String>) -> Result<BatchTotals> {
+        if let Some(tenant) = &tenant {
+            errand_core::validate::tenant(tenant)?;
+        }
+        let q = &self.inner.q;
+        let query = match &tenant {
+            Some(tenant) => sqlx::query(q.batch_totals_tenant.clone()).bind(tenant.clone()),
+            None => sqlx::query(q.batch_totals.clone()),
+        };
+        let row = query.fetch_one(&self.inner.pool).await.map_err(db_error)?;
+        batch::totals_row(&PgColumns(&row), tenant)
+    }
+
+    async fn prune_batches(&self, params: PruneBatchesParams) -> Result<Vec<BatchId>> {
+        params.validate()?;
+        let ids: Vec<i64> = sqlx::query_scalar(self.inner.q.batch_prune.clone())
+            .bind(params.finished_before)
+            .bind(i64::from(params.limit))
+            .fetch_all(&self.inner.pool)
+            .await
+            .map_err(db_error)?;
+        Ok(ids.into_iter().map(BatchId).collect())
     }
 }

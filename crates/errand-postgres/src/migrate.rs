@@ -51,6 +51,11 @@ pub const MIGRATIONS: &[Migration] = &[
         "batches",
         include_str!("../migrations/0010_batches.sql"),
     ),
+    migration(
+        11,
+        "batch_retention",
+        include_str!("../migrations/0011_batch_retention.sql"),
+    ),
 ];
 
 const PREPARE: &str = "CREATE SCHEMA IF NOT EXISTS {schema};

@@ -17,7 +17,9 @@
 -- key), <P>:queues (queue names), <P>:pauses (field '<scope> <name>': a
 -- pause as JSON), <P>:wake (the wake-up channel), <P>:batch:<id> (hash of
 -- one batch, see `batch_moved`), <P>:batch_jobs:<id> (the ids of its jobs),
--- <P>:batches (every batch id, scored by id), <P>:batch_seq (batch ids).
+-- <P>:batches (every batch id, scored by id), <P>:tenant_batches:<tenant>
+-- (a tenant's batch ids, scored by id), <P>:batches_finished (finished
+-- batch ids, scored by finish time, for pruning), <P>:batch_seq (batch ids).
 --
 -- A running job is one with an entry in <P>:claims. Claiming writes nothing
 -- to the job's hash (that write per job was most of a claim's cost): the
@@ -241,6 +243,7 @@ local function batch_finish(batch, now)
         return
     end
     redis.call('HSET', bk, 'finished_at', now, 'changed_at', now)
+    redis.call('ZADD', P .. ':batches_finished', now, batch)
     local failures = tonumber(failed) + tonumber(cancelled)
     local chosen = {}
     for _, c in ipairs(cjson.decode(cont or '[]')) do

@@ -9,7 +9,8 @@ use chrono::{DateTime, Utc};
 use errand_core::store::{
     AppendParams, Batch, BatchCancelOutcome, BatchCounts, BatchCreated, BatchId, BatchStore,
     CONTINUES_META, CancelBatchParams, Continuation, ContinueOn, CreateBatchParams,
-    batch_cancelled, batch_finished, batch_not_found, validate_batch_jobs,
+    ListBatchesParams, PruneBatchesParams, batch_cancelled, batch_finished, batch_not_found,
+    validate_batch_jobs,
 };
 use errand_core::{Enqueued, Error, JobId, NewJob, Result};
 use serde_json::json;
@@ -216,5 +217,59 @@ impl BatchStore for RedisStore {
             signalled: out.2,
             finished: out.3,
         })
+    }
+
+    async fn list_batches(&self, params: ListBatchesParams) -> Result<Vec<Batch>> {
+        params.validate()?;
+        let index = match &params.tenant {
+            Some(tenant) => self.key(&format!("tenant_batches:{tenant}")),
+            None => self.key("batches"),
+        };
+        let limit = params.limit as usize;
+        let mut max = params
+            .before_id
+            .map_or_else(|| "+inf".to_owned(), |id| format!("({id}"));
+        let mut conn = self.inner.conn.clone();
+        let mut found = Vec::with_capacity(limit.min(128));
+        // A batch pruned between reading its id and its hash is skipped,
+        // and the page filled from further down.
+        while found.len() < limit {
+            let ids: Vec<i64> = redis::cmd("ZRANGE")
+                .arg(&index)
+                .arg(&max)
+                .arg("-inf")
+                .arg("BYSCORE")
+                .arg("REV")
+                .arg("LIMIT")
+                .arg(0)
+                .arg(limit - found.len())
+                .query_async(&mut conn)
+                .await
+                .map_err(redis_error)?;
+            let Some(last) = ids.last() else { break };
+            max = format!("({last}");
+            let mut pipe = redis::pipe();
+            for id in &ids {
+                pipe.hgetall(self.key(&format!("batch:{id}")));
+            }
+            let maps: Vec<HashMap<String, String>> =
+                pipe.query_async(&mut conn).await.map_err(redis_error)?;
+            for (id, map) in ids.iter().zip(maps) {
+                if !map.is_empty() {
+                    found.push(batch_of(BatchId(*id), &map)?);
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    async fn prune_batches(&self, params: PruneBatchesParams) -> Result<Vec<BatchId>> {
+        params.validate()?;
+        let mut invocation = self.invocation(&self.inner.scripts.batch_prune);
+        invocation
+            .arg(micros(params.finished_before))
+            .arg(params.limit);
+        let ids: Vec<i64> = self.run(&invocation, "prune batches").await?;
+        Ok(ids.into_iter().map(BatchId).collect())
     }
 }

@@ -32,6 +32,7 @@ pub(crate) struct Scripts {
     pub batch_create: Script,
     pub batch_append: Script,
     pub batch_cancel: Script,
+    pub batch_prune: Script,
 }
 
 impl Scripts {
@@ -59,6 +60,7 @@ impl Scripts {
             batch_create: script(include_str!("../scripts/batch_store/create.lua")),
             batch_append: script(include_str!("../scripts/batch_store/append.lua")),
             batch_cancel: script(include_str!("../scripts/batch_store/cancel.lua")),
+            batch_prune: script(include_str!("../scripts/batch_store/prune.lua")),
         }
     }
 }

@@ -5,9 +5,9 @@
 use std::future::Future;
 
 use errand_core::store::{
-    AppendParams, Batch, BatchCancelOutcome, BatchCounts, BatchCreated, BatchId, CancelBatchParams,
-    Continuation, ContinueOn, CreateBatchParams, batch_cancelled, batch_finished, batch_not_found,
-    validate_batch_jobs,
+    AppendParams, Batch, BatchCancelOutcome, BatchCounts, BatchCreated, BatchId, BatchTotals,
+    CancelBatchParams, Continuation, ContinueOn, CreateBatchParams, ListBatchesParams,
+    batch_cancelled, batch_finished, batch_not_found, validate_batch_jobs,
 };
 use errand_core::{Enqueued, Error, NewJob, Result};
 use serde_json::json;
@@ -79,6 +79,30 @@ pub fn batch_row(row: &impl Columns) -> Result<Batch> {
         finished_at,
         continuations: Batch::continuation_statuses(&continuations, &counts, finished_at.is_some()),
     })
+}
+
+/// The totals of `tenant` from a row with columns `batches`, `unfinished`
+/// and the six counts (summed).
+pub fn totals_row(row: &impl Columns, tenant: Option<String>) -> Result<BatchTotals> {
+    Ok(BatchTotals {
+        tenant,
+        batches: count(row, "batches")?,
+        unfinished: count(row, "unfinished")?,
+        counts: BatchCounts {
+            total: count(row, "total")?,
+            waiting: count(row, "waiting")?,
+            running: count(row, "running")?,
+            completed: count(row, "completed")?,
+            failed: count(row, "failed")?,
+            cancelled: count(row, "cancelled")?,
+        },
+    })
+}
+
+/// The first id a batch listing starts below: the page's `before_id`, or
+/// past the largest id, so that one statement serves every page.
+pub fn list_start(params: &ListBatchesParams) -> i64 {
+    params.before_id.map_or(i64::MAX, |id| id.0)
 }
 
 /// Whether a batch can take jobs: it exists and has not finished.

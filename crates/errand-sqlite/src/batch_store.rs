@@ -4,8 +4,8 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use errand_core::store::{
-    AppendParams, Batch, BatchCancelOutcome, BatchCreated, BatchId, BatchStore, CancelBatchParams,
-    CreateBatchParams,
+    AppendParams, Batch, BatchCancelOutcome, BatchCreated, BatchId, BatchStore, BatchTotals,
+    CancelBatchParams, CreateBatchParams, ListBatchesParams, PruneBatchesParams,
 };
 use errand_core::{Enqueued, NewJob, Result};
 use errand_sql::batch::{self, BatchCancelStatements, BatchOpen, continuations_json};
@@ -14,7 +14,7 @@ use sqlx::{Sqlite, Transaction};
 
 use crate::SqliteStore;
 use crate::enqueue::insert_jobs;
-use crate::error::db_error;
+use crate::error::{db_error, write_once};
 use crate::queries;
 use crate::rows::{SqliteColumns, micros};
 
@@ -146,5 +146,50 @@ impl BatchStore for SqliteStore {
         // The batch may have finished, its continuations enqueued.
         self.woke(true);
         Ok(outcome)
+    }
+
+    async fn list_batches(&self, params: ListBatchesParams) -> Result<Vec<Batch>> {
+        params.validate()?;
+        let start = batch::list_start(&params);
+        let query = match &params.tenant {
+            Some(tenant) => sqlx::query(queries::BATCH_LIST_TENANT).bind(tenant.clone()),
+            None => sqlx::query(queries::BATCH_LIST),
+        };
+        let rows = query
+            .bind(start)
+            .bind(i64::from(params.limit))
+            .fetch_all(&self.inner.reader)
+            .await
+            .map_err(db_error)?;
+        rows.iter()
+            .map(|row| batch::batch_row(&SqliteColumns(row)))
+            .collect()
+    }
+
+    async fn batch_totals(&self, tenant: Option<String>) -> Result<BatchTotals> {
+        if let Some(tenant) = &tenant {
+            errand_core::validate::tenant(tenant)?;
+        }
+        let query = match &tenant {
+            Some(tenant) => sqlx::query(queries::BATCH_TOTALS_TENANT).bind(tenant.clone()),
+            None => sqlx::query(queries::BATCH_TOTALS),
+        };
+        let row = query
+            .fetch_one(&self.inner.reader)
+            .await
+            .map_err(db_error)?;
+        batch::totals_row(&SqliteColumns(&row), tenant)
+    }
+
+    async fn prune_batches(&self, params: PruneBatchesParams) -> Result<Vec<BatchId>> {
+        params.validate()?;
+        let ids: Vec<i64> = write_once(self.inner.busy_timeout, || {
+            sqlx::query_scalar(queries::BATCH_PRUNE)
+                .bind(micros(params.finished_before))
+                .bind(i64::from(params.limit))
+                .fetch_all(&self.inner.writer)
+        })
+        .await?;
+        Ok(ids.into_iter().map(BatchId).collect())
     }
 }

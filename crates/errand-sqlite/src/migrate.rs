@@ -28,6 +28,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "batches",
         sql: include_str!("../migrations/0004_batches.sql"),
     },
+    Migration {
+        version: 5,
+        name: "batch_retention",
+        sql: include_str!("../migrations/0005_batch_retention.sql"),
+    },
 ];
 
 /// The SQL of every migration, in order, for teams that apply them with

@@ -55,6 +55,12 @@ pub(crate) const BATCH_INSERT: &str = include_str!("../queries/batch_store/inser
 pub(crate) const BATCH_LOCK: &str = include_str!("../queries/batch_store/lock.sql");
 pub(crate) const BATCH_SEAL: &str = include_str!("../queries/batch_store/seal.sql");
 pub(crate) const BATCH_GET: &str = include_str!("../queries/batch_store/get.sql");
+pub(crate) const BATCH_LIST: &str = include_str!("../queries/batch_store/list.sql");
+pub(crate) const BATCH_LIST_TENANT: &str = include_str!("../queries/batch_store/list_tenant.sql");
+pub(crate) const BATCH_TOTALS: &str = include_str!("../queries/batch_store/totals.sql");
+pub(crate) const BATCH_TOTALS_TENANT: &str =
+    include_str!("../queries/batch_store/totals_tenant.sql");
+pub(crate) const BATCH_PRUNE: &str = include_str!("../queries/batch_store/prune.sql");
 pub(crate) const BATCH_CANCEL_MARK: &str = include_str!("../queries/batch_store/cancel_mark.sql");
 pub(crate) const BATCH_FINISHED_COUNT: &str =
     include_str!("../queries/batch_store/finished_count.sql");

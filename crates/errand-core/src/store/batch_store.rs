@@ -295,6 +295,91 @@ pub struct BatchCancelOutcome {
     pub finished: u64,
 }
 
+/// Find batches, newest first, a page at a time.
+#[derive(Debug, Clone)]
+pub struct ListBatchesParams {
+    /// Only the batches of this tenant (`None`: every batch).
+    pub tenant: Option<String>,
+    /// Only batches with an id below this one (the last id of the previous page).
+    pub before_id: Option<BatchId>,
+    /// Most batches to return: 1 to 1,000.
+    pub limit: u32,
+}
+
+impl ListBatchesParams {
+    /// Checks the tenant and the limit; the error names the field.
+    pub fn validate(&self) -> Result<()> {
+        if let Some(tenant) = &self.tenant {
+            validate::tenant(tenant)?;
+        }
+        if self.limit == 0 || self.limit > MAX_BATCH_PAGE {
+            return Err(Error::invalid(
+                "limit",
+                self.limit,
+                "must be between 1 and 1000",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Most batches one [`BatchStore::list_batches`] call returns.
+pub const MAX_BATCH_PAGE: u32 = 1_000;
+
+/// The batches on record (unfinished, or finished within their retention)
+/// of one tenant or of all, and their jobs summed by state.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BatchTotals {
+    /// The tenant summed (`None`: every batch).
+    pub tenant: Option<String>,
+    /// Batches on record.
+    pub batches: u64,
+    /// Of those, the batches not finished yet.
+    pub unfinished: u64,
+    /// Their jobs by state, summed.
+    pub counts: BatchCounts,
+}
+
+impl BatchTotals {
+    /// Adds one batch to the totals.
+    pub fn add(&mut self, batch: &Batch) {
+        self.batches += 1;
+        self.unfinished += u64::from(batch.finished_at.is_none());
+        let (sum, counts) = (&mut self.counts, &batch.counts);
+        sum.total += counts.total;
+        sum.waiting += counts.waiting;
+        sum.running += counts.running;
+        sum.completed += counts.completed;
+        sum.failed += counts.failed;
+        sum.cancelled += counts.cancelled;
+    }
+}
+
+/// Delete the records of batches that finished before a time, the oldest
+/// first, at most `limit` per call: loop until a call deletes fewer. The
+/// jobs of those batches are not touched (their own retention applies).
+#[derive(Debug, Clone)]
+pub struct PruneBatchesParams {
+    /// Batches that finished before this time go.
+    pub finished_before: DateTime<Utc>,
+    /// Most batches to delete in this call: 1 to 10,000.
+    pub limit: u32,
+}
+
+impl PruneBatchesParams {
+    /// Checks the limit; the error names it.
+    pub fn validate(&self) -> Result<()> {
+        if self.limit == 0 || self.limit > 10_000 {
+            return Err(Error::invalid(
+                "limit",
+                self.limit,
+                "must be between 1 and 10000",
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// Groups of jobs with continuations. Counts follow every change of a job's
 /// state in the write that makes it; continuations are enqueued in the write
 /// that ends a sealed batch's last job.
@@ -311,6 +396,37 @@ pub trait BatchStore: Send + Sync + 'static {
     /// [`Error::NotFound`]. Cancelling a finished batch changes nothing and
     /// counts its jobs as finished.
     async fn cancel_batch(&self, params: CancelBatchParams) -> Result<BatchCancelOutcome>;
+    /// Batches newest first (see [`ListBatchesParams`]).
+    async fn list_batches(&self, params: ListBatchesParams) -> Result<Vec<Batch>>;
+    /// The batches on record of `tenant` (`None`: all) with their jobs
+    /// summed by state, from the counts each batch keeps. Stores without an
+    /// aggregate query page through [`BatchStore::list_batches`].
+    async fn batch_totals(&self, tenant: Option<String>) -> Result<BatchTotals> {
+        let mut totals = BatchTotals {
+            tenant: tenant.clone(),
+            ..BatchTotals::default()
+        };
+        let mut before_id = None;
+        loop {
+            let page = self
+                .list_batches(ListBatchesParams {
+                    tenant: tenant.clone(),
+                    before_id,
+                    limit: MAX_BATCH_PAGE,
+                })
+                .await?;
+            for batch in &page {
+                totals.add(batch);
+            }
+            match page.last() {
+                Some(last) if page.len() == MAX_BATCH_PAGE as usize => before_id = Some(last.id),
+                _ => return Ok(totals),
+            }
+        }
+    }
+    /// Deletes the records of batches finished before a time (see
+    /// [`PruneBatchesParams`]); returns their ids.
+    async fn prune_batches(&self, params: PruneBatchesParams) -> Result<Vec<BatchId>>;
 }
 
 #[async_trait]
@@ -326,6 +442,15 @@ impl<S: BatchStore + ?Sized> BatchStore for std::sync::Arc<S> {
     }
     async fn cancel_batch(&self, params: CancelBatchParams) -> Result<BatchCancelOutcome> {
         (**self).cancel_batch(params).await
+    }
+    async fn list_batches(&self, params: ListBatchesParams) -> Result<Vec<Batch>> {
+        (**self).list_batches(params).await
+    }
+    async fn batch_totals(&self, tenant: Option<String>) -> Result<BatchTotals> {
+        (**self).batch_totals(tenant).await
+    }
+    async fn prune_batches(&self, params: PruneBatchesParams) -> Result<Vec<BatchId>> {
+        (**self).prune_batches(params).await
     }
 }
 

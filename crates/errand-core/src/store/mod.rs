@@ -20,9 +20,9 @@ use serde::{Deserialize, Serialize};
 
 pub use batch_store::{
     AppendParams, Batch, BatchCancelOutcome, BatchCounts, BatchCreated, BatchId, BatchStore,
-    CONTINUES_META, CancelBatchParams, Continuation, ContinuationStatus, ContinueOn,
-    CreateBatchParams, NewBatch, batch_cancelled, batch_finished, batch_not_found,
-    validate_batch_jobs,
+    BatchTotals, CONTINUES_META, CancelBatchParams, Continuation, ContinuationStatus, ContinueOn,
+    CreateBatchParams, ListBatchesParams, MAX_BATCH_PAGE, NewBatch, PruneBatchesParams,
+    batch_cancelled, batch_finished, batch_not_found, validate_batch_jobs,
 };
 pub use claim_plan::{Ask, ClaimPlan, order_as_picked};
 pub use cron_store::{

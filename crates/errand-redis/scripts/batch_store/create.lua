@@ -11,6 +11,7 @@ redis.call('HSET', bk, 'total', 0, 'waiting', 0, 'running', 0, 'completed', 0, '
     'sealed', 0, 'created_at', now, 'changed_at', now, 'continuations', ARGV[7], 'cont', ARGV[8])
 if ARGV[5] ~= '' then
     redis.call('HSET', bk, 'tenant', ARGV[5])
+    redis.call('ZADD', P .. ':tenant_batches:' .. ARGV[5], id, id)
 end
 redis.call('ZADD', P .. ':batches', id, id)
 local out = enqueue_jobs(now, tonumber(ARGV[9]), function(i, field)

@@ -850,3 +850,246 @@ pub async fn cancelling_a_batch_cancels_waiting_and_signals_running_jobs(h: &Har
     assert_eq!(kinds(&continuations_of(h, idle, t2).await), vec!["report"]);
 }
 case!(cancelling_a_batch_cancels_waiting_and_signals_running_jobs);
+
+/// Claims every due job of `kind` and completes it at `now`.
+async fn complete_all(h: &Harness, kind: &str, now: DateTime<Utc>) {
+    let claimed = claim(h, "w", &[kind], 100, now).await;
+    assert!(!claimed.is_empty(), "a {kind} job should be due");
+    h.store
+        .finalize(errand::store::FinalizeParams {
+            worker: "w".into(),
+            items: completions(&claimed),
+            now,
+            frees_global_slots: false,
+        })
+        .await
+        .unwrap();
+}
+
+fn tenant_batch(tenant: Option<&str>, sealed: bool) -> NewBatch {
+    NewBatch {
+        tenant: tenant.map(Into::into),
+        continuations: Vec::new(),
+        sealed,
+    }
+}
+
+async fn list_batches(
+    h: &Harness,
+    tenant: Option<&str>,
+    before_id: Option<BatchId>,
+    limit: u32,
+) -> errand::Result<Vec<Batch>> {
+    h.store
+        .list_batches(errand::store::ListBatchesParams {
+            tenant: tenant.map(Into::into),
+            before_id,
+            limit,
+        })
+        .await
+}
+
+fn batch_ids(batches: &[Batch]) -> Vec<BatchId> {
+    batches.iter().map(|batch| batch.id).collect()
+}
+
+pub async fn batches_are_listed_newest_first_and_summed_per_tenant(h: &Harness) {
+    let now = t0();
+    let mut ids = Vec::new();
+    // Tenant a: two batches of two jobs, one empty (finished at once);
+    // tenant b: one of one job; and one without a tenant.
+    for (tenant, jobs) in [
+        (Some("a"), 2),
+        (Some("b"), 1),
+        (Some("a"), 0),
+        (None, 1),
+        (Some("a"), 2),
+    ] {
+        let jobs = (0..jobs).map(|_| job("part")).collect();
+        let created = create(&h.store, tenant_batch(tenant, true), jobs, now)
+            .await
+            .unwrap();
+        ids.push(created.id);
+    }
+    let newest_first: Vec<BatchId> = ids.iter().rev().copied().collect();
+
+    // Pages of two, each starting below the last id of the one before.
+    let mut walked = Vec::new();
+    let mut before_id = None;
+    loop {
+        let page = list_batches(h, None, before_id, 2).await.unwrap();
+        assert!(page.len() <= 2, "a page holds at most its limit");
+        walked.extend(batch_ids(&page));
+        match page.last() {
+            Some(last) if page.len() == 2 => before_id = Some(last.id),
+            _ => break,
+        }
+    }
+    assert_eq!(walked, newest_first, "every batch once, newest first");
+
+    let of_a = list_batches(h, Some("a"), None, 10).await.unwrap();
+    assert_eq!(batch_ids(&of_a), vec![ids[4], ids[2], ids[0]]);
+    assert!(of_a.iter().all(|b| b.tenant.as_deref() == Some("a")));
+    let below = list_batches(h, Some("a"), Some(ids[4]), 1).await.unwrap();
+    assert_eq!(batch_ids(&below), vec![ids[2]]);
+    assert!(
+        list_batches(h, Some("nobody"), None, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // The listed batch is the batch read alone.
+    assert_eq!(of_a[0], status(h, ids[4]).await);
+
+    // One job of tenant a's first batch completes.
+    let claimed = claim(h, "w", &["part"], 1, now).await;
+    assert_eq!(claimed.len(), 1);
+    h.store
+        .finalize(errand::store::FinalizeParams {
+            worker: "w".into(),
+            items: completions(&claimed),
+            now,
+            frees_global_slots: false,
+        })
+        .await
+        .unwrap();
+    let a = h.store.batch_totals(Some("a".into())).await.unwrap();
+    assert_eq!(a.tenant.as_deref(), Some("a"));
+    assert_eq!((a.batches, a.unfinished), (3, 2), "{a:?}");
+    assert_eq!(a.counts, counts(4, 3, 0, [1, 0, 0]));
+    let all = h.store.batch_totals(None).await.unwrap();
+    assert_eq!((all.batches, all.unfinished), (5, 4), "{all:?}");
+    assert_eq!(all.counts, counts(6, 5, 0, [1, 0, 0]));
+    let none = h.store.batch_totals(Some("nobody".into())).await.unwrap();
+    assert_eq!((none.batches, none.counts), (0, BatchCounts::default()));
+}
+
+pub async fn bad_batch_lists_and_prunes_are_refused(h: &Harness) {
+    let now = t0();
+    let id = create(&h.store, tenant_batch(None, true), Vec::new(), now)
+        .await
+        .unwrap()
+        .id;
+    for (tenant, limit, field) in [
+        (None, 0, "limit"),
+        (None, 1001, "limit"),
+        (Some("bad tenant"), 10, "tenant"),
+    ] {
+        let error = list_batches(h, tenant, None, limit).await.unwrap_err();
+        assert!(matches!(error, Error::Invalid { .. }), "{error:?}");
+        assert!(error.to_string().contains(field), "{field}: {error}");
+    }
+    let error = h.store.batch_totals(Some(String::new())).await.unwrap_err();
+    assert!(error.to_string().contains("tenant"), "{error}");
+    for limit in [0, 10_001] {
+        let error = h
+            .store
+            .prune_batches(errand::store::PruneBatchesParams {
+                finished_before: now + secs(3600),
+                limit,
+            })
+            .await
+            .unwrap_err();
+        assert!(matches!(error, Error::Invalid { .. }), "{error:?}");
+        assert!(error.to_string().contains("limit"), "{error}");
+    }
+    assert!(h.store.batch(id).await.unwrap().is_some(), "nothing pruned");
+}
+
+pub async fn only_batches_finished_before_the_cutoff_are_pruned(h: &Harness) {
+    let now = t0();
+    let prune = |before: DateTime<Utc>, limit: u32| {
+        h.store.prune_batches(errand::store::PruneBatchesParams {
+            finished_before: before,
+            limit,
+        })
+    };
+    // Finished at `now` (empty), at now+10s, at now+100s; one unfinished
+    // and one open (unsealed) batch whose jobs are all done.
+    let empty = create(&h.store, tenant_batch(Some("t"), true), Vec::new(), now)
+        .await
+        .unwrap()
+        .id;
+    let early = create(
+        &h.store,
+        tenant_batch(Some("t"), true),
+        vec![job("early")],
+        now,
+    )
+    .await
+    .unwrap();
+    let late = create(&h.store, tenant_batch(None, true), vec![job("late")], now)
+        .await
+        .unwrap()
+        .id;
+    let waiting = create(&h.store, tenant_batch(None, true), vec![job("waits")], now)
+        .await
+        .unwrap()
+        .id;
+    let open = create(&h.store, tenant_batch(None, false), vec![job("open")], now)
+        .await
+        .unwrap()
+        .id;
+    complete_all(h, "early", now + secs(10)).await;
+    complete_all(h, "late", now + secs(100)).await;
+    complete_all(h, "open", now + secs(10)).await;
+
+    let cutoff = now + secs(50);
+    assert_eq!(prune(cutoff, 1).await.unwrap(), vec![empty], "oldest first");
+    assert_eq!(prune(cutoff, 10).await.unwrap(), vec![early.id]);
+    assert!(prune(cutoff, 10).await.unwrap().is_empty());
+    assert!(h.store.batch(empty).await.unwrap().is_none());
+    assert!(h.store.batch(early.id).await.unwrap().is_none());
+    for kept in [late, waiting, open] {
+        assert!(h.store.batch(kept).await.unwrap().is_some(), "{kept} kept");
+    }
+    let listed = batch_ids(&list_batches(h, None, None, 10).await.unwrap());
+    assert_eq!(listed, vec![open, waiting, late]);
+    assert!(
+        list_batches(h, Some("t"), None, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "the tenant's index forgets pruned batches"
+    );
+    let totals = h.store.batch_totals(None).await.unwrap();
+    assert_eq!((totals.batches, totals.unfinished), (3, 2));
+
+    // The pruned batch's job stays, under its own retention, and can still
+    // be retried and deleted without bringing the batch back.
+    let job_id = early.jobs[0].id;
+    let row = h
+        .store
+        .get(errand::store::GetParams {
+            id: job_id,
+            now: now + secs(200),
+        })
+        .await
+        .unwrap()
+        .expect("job kept");
+    assert_eq!(row.state, JobState::Completed);
+    h.store
+        .retry(RetryParams {
+            id: job_id,
+            now: now + secs(200),
+        })
+        .await
+        .unwrap();
+    complete_all(h, "early", now + secs(200)).await;
+    h.store.delete(DeleteParams { id: job_id }).await.unwrap();
+    assert!(h.store.batch(early.id).await.unwrap().is_none());
+    assert_eq!(
+        batch_ids(&list_batches(h, None, None, 10).await.unwrap()),
+        vec![open, waiting, late]
+    );
+
+    // Unfinished batches are never pruned, however old.
+    assert_eq!(prune(now + secs(1_000_000), 10).await.unwrap(), vec![late]);
+    for kept in [waiting, open] {
+        assert!(h.store.batch(kept).await.unwrap().is_some(), "{kept} kept");
+    }
+}
+
+case!(batches_are_listed_newest_first_and_summed_per_tenant);
+case!(bad_batch_lists_and_prunes_are_refused);
+case!(only_batches_finished_before_the_cutoff_are_pruned);

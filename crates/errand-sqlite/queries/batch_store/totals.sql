@@ -1,0 +1,6 @@
+-- Every batch on record, its jobs summed from the counts it keeps.
+SELECT count(*) AS batches, coalesce(sum(finished_at IS NULL), 0) AS unfinished,
+       coalesce(sum(total), 0) AS total, coalesce(sum(waiting), 0) AS waiting,
+       coalesce(sum(running), 0) AS running, coalesce(sum(completed), 0) AS completed,
+       coalesce(sum(failed), 0) AS failed, coalesce(sum(cancelled), 0) AS cancelled
+FROM errand_batches
