@@ -2,8 +2,8 @@
 //! and a continuation that zips the album and notifies its owner once every
 //! photo is done. A photo that cannot be read fails for good; the batch
 //! still finishes, and its failure continuation reports which ones.
-//! Statistics per tenant come from the store's counts, not from counting
-//! rows.
+//! A second tenant uploads too; statistics and batch totals per tenant
+//! come from the store's counts, not from counting rows.
 
 use std::time::Duration;
 
@@ -73,18 +73,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         batch.jobs().len()
     );
 
-    // Follow the batch through its counts; they are kept by the store as
-    // jobs change state.
-    let status = tokio::time::timeout(Duration::from_secs(30), async {
-        loop {
-            let status = batch.status().await?;
-            if status.finished_at.is_some() {
-                return Ok::<_, errand::Error>(status);
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    })
-    .await??;
+    // Another tenant's album, with no continuation.
+    let other = client
+        .batch()
+        .tenant("globex")
+        .jobs(["logo.png", "team.jpg"].map(|p| resize::enqueue(p.to_owned())))
+        .enqueue()
+        .await?;
+
+    let status = finished(&batch).await?;
     let c = status.counts;
     println!(
         "batch {} finished: {} total, {} completed, {} failed, {} cancelled",
@@ -129,10 +126,50 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     for row in &stats.counts {
         println!("  {:<8} {:<10} {}", row.queue, row.state, row.count);
     }
+
+    // Batch totals per tenant, summed from the counts each batch keeps.
+    finished(&other).await?;
+    println!("batches newest first:");
+    for b in client.batches(None, None, 10).await? {
+        let tenant = b.tenant.as_deref().unwrap_or("-");
+        println!(
+            "  {} {tenant:<7} {}/{} completed",
+            b.id, b.counts.completed, b.counts.total
+        );
+    }
+    let mut sums = Vec::new();
+    for tenant in ["acme", "globex"] {
+        let t = client.batch_totals(Some(tenant)).await?;
+        println!(
+            "tenant {tenant}: {} batch(es), {} unfinished, {} jobs: {} completed, {} failed",
+            t.batches, t.unfinished, t.counts.total, t.counts.completed, t.counts.failed
+        );
+        sums.push((t.batches, t.counts.total, t.counts.completed));
+    }
     handle.shutdown().await;
 
     if (c.total, c.completed, c.failed) != (4, 3, 1) || continuations.len() != 2 {
         return Err("the batch did not finish with its continuations".into());
     }
+    if sums != [(1, 4, 3), (1, 2, 2)] {
+        return Err(format!("unexpected tenant totals {sums:?}").into());
+    }
     Ok(())
+}
+
+/// Follows a batch through its counts, kept by the store as jobs change
+/// state, until it finishes.
+async fn finished(batch: &errand::BatchHandle) -> Result<errand::Batch, errand::Error> {
+    let wait = async {
+        loop {
+            let status = batch.status().await?;
+            if status.finished_at.is_some() {
+                return Ok(status);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(30), wait)
+        .await
+        .map_err(|_| errand::Error::invalid("batch", batch.id(), "did not finish in 30 s"))?
 }

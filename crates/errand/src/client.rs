@@ -65,6 +65,29 @@ impl Client {
         crate::BatchHandle::new(self.clone(), id)
     }
 
+    /// Batches newest first, at most `limit` (1 to 1,000) with an id below
+    /// `before` (the last id of the previous page), of one tenant or all.
+    pub async fn batches(
+        &self,
+        tenant: Option<&str>,
+        before: Option<crate::BatchId>,
+        limit: u32,
+    ) -> Result<Vec<crate::Batch>> {
+        self.store
+            .list_batches(errand_core::store::ListBatchesParams {
+                tenant: tenant.map(str::to_owned),
+                before_id: before,
+                limit,
+            })
+            .await
+    }
+
+    /// The batches on record of one tenant (or all) and their jobs summed
+    /// by state.
+    pub async fn batch_totals(&self, tenant: Option<&str>) -> Result<crate::BatchTotals> {
+        self.store.batch_totals(tenant.map(str::to_owned)).await
+    }
+
     /// Rejects inputs larger than `bytes` once serialized (default 1 MiB).
     pub fn max_input_bytes(mut self, bytes: usize) -> Result<Self> {
         validate::limit("max_input_bytes", bytes, validate::MAX_INPUT_BYTES)?;
@@ -232,6 +255,13 @@ impl Client {
         )
         .await?;
         Ok(deleted)
+    }
+
+    /// Deletes the records of every batch that finished before
+    /// `finished_before`, a thousand at a time; returns how many went. Their
+    /// jobs stay, under their own retention.
+    pub async fn prune_batches(&self, finished_before: chrono::DateTime<Utc>) -> Result<u64> {
+        crate::maintenance::prune_batch_chunks(self.store.as_ref(), finished_before, None).await
     }
 
     /// Counts jobs per queue and state, for one tenant or all.

@@ -71,8 +71,8 @@ pub mod store {
     pub use errand_core::store::*;
 }
 pub use errand_core::store::{
-    Batch, BatchCancelOutcome, BatchCounts, BatchId, BatchStore, ContinuationStatus, ContinueOn,
-    Pause, PauseOutcome, PauseScope, QueueControl,
+    Batch, BatchCancelOutcome, BatchCounts, BatchId, BatchStore, BatchTotals, ContinuationStatus,
+    ContinueOn, Pause, PauseOutcome, PauseScope, QueueControl,
 };
 pub use errand_macros::job;
 pub use worker::{DrainSummary, Worker, WorkerBuilder, WorkerHandle};

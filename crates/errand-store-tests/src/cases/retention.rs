@@ -142,3 +142,73 @@ pub async fn client_prune_deletes_every_old_finished_job_of_a_state(h: &Harness)
     ));
 }
 case!(client_prune_deletes_every_old_finished_job_of_a_state);
+
+pub async fn pruner_deletes_batch_records_a_week_after_they_finish(h: &Harness) {
+    let now = t0();
+    let day = 86_400;
+    let create = |jobs: Vec<NewJob>| {
+        h.store.create_batch(errand::store::CreateBatchParams {
+            batch: errand::store::NewBatch {
+                sealed: true,
+                ..errand::store::NewBatch::default()
+            },
+            jobs,
+            now,
+            max_input_bytes: 1 << 20,
+        })
+    };
+    let finished = create(vec![job("k")]).await.unwrap();
+    let unfinished = create(vec![job("later")]).await.unwrap().id;
+    let claimed = claim(h, "w", &["k"], 1, now).await;
+    let complete = Outcome::Complete {
+        output: serde_json::Value::Null,
+    };
+    assert!(finalize(h, "w", claimed[0].id, 1, complete, now).await);
+    let batch = |id| h.store.batch(id);
+    assert!(
+        batch(finished.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .finished_at
+            .is_some()
+    );
+
+    // Its completed job goes after a day; the record stays a week.
+    let w = worker(h, Retention::default()).unwrap();
+    assert_eq!(report(&w.maintain(now + secs(day + 60)).await), 1);
+    assert!(!exists(h, finished.jobs[0].id, now).await);
+    assert!(batch(finished.id).await.unwrap().is_some(), "record kept");
+    assert_eq!(report(&w.maintain(now + secs(7 * day + 60)).await), 1);
+    assert!(batch(finished.id).await.unwrap().is_none(), "then it goes");
+    assert_eq!(report(&w.maintain(now + secs(3650 * day)).await), 0);
+    assert!(
+        batch(unfinished).await.unwrap().is_some(),
+        "an unfinished batch is never pruned"
+    );
+
+    // Kept forever, or an hour, as configured; the client prunes on demand.
+    let kept = create(Vec::new()).await.unwrap().id;
+    let forever = worker(h, Retention::forever()).unwrap();
+    assert_eq!(report(&forever.maintain(now + secs(3650 * day)).await), 0);
+    assert!(batch(kept).await.unwrap().is_some());
+    let client = errand::Client::new(Arc::clone(&h.store));
+    assert_eq!(client.prune_batches(now).await.unwrap(), 0, "not before");
+    let hour = worker(
+        h,
+        Retention::forever().batches(Some(Duration::from_secs(3600))),
+    )
+    .unwrap();
+    assert_eq!(report(&hour.maintain(now + secs(3601)).await), 1);
+    assert!(batch(kept).await.unwrap().is_none());
+    let other = create(Vec::new()).await.unwrap().id;
+    assert_eq!(client.prune_batches(now + secs(1)).await.unwrap(), 1);
+    assert!(batch(other).await.unwrap().is_none());
+
+    let bad = worker(h, Retention::default().batches(Some(Duration::ZERO)));
+    assert!(
+        matches!(&bad, Err(Error::Invalid { field, .. }) if field == "retention.batches"),
+        "{bad:?}"
+    );
+}
+case!(pruner_deletes_batch_records_a_week_after_they_finish);

@@ -18,7 +18,7 @@ use tokio::task::JoinHandle;
 
 pub(crate) use pause_watch::PauseWatch;
 pub use pruner::Retention;
-pub(crate) use pruner::{Pruner, prune_chunks};
+pub(crate) use pruner::{Pruner, prune_batch_chunks, prune_chunks};
 pub(crate) use rescuer::Rescuer;
 pub(crate) use scheduler::Scheduler;
 

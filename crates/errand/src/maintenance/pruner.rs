@@ -1,5 +1,6 @@
 //! Deletes finished jobs once their retention has passed: completed jobs
-//! after a day, failed and cancelled ones after seven by default. Every
+//! after a day, failed and cancelled ones after seven by default; and the
+//! records of batches seven days after they finished. Every
 //! worker runs one; each chunk is its own short write, so claims are never
 //! held behind a long delete.
 
@@ -9,7 +10,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use errand_core::maintenance::{Report, Service};
-use errand_core::store::PruneParams;
+use errand_core::store::{PruneBatchesParams, PruneParams};
 use errand_core::{Error, JobId, JobState, Result, Store, validate};
 
 /// Jobs deleted per store call.
@@ -17,7 +18,8 @@ const CHUNK: u32 = 1_000;
 /// Calls per state and run: a large backlog is worked off over several runs.
 const MAX_CHUNKS: usize = 50;
 
-/// How long finished jobs are kept, per state (`None`: forever).
+/// How long finished jobs are kept, per state, and the records of finished
+/// batches (`None`: forever).
 ///
 /// ```
 /// use std::time::Duration;
@@ -25,6 +27,7 @@ const MAX_CHUNKS: usize = 50;
 ///     .completed(Some(Duration::from_secs(3600)))
 ///     .failed(None);
 /// assert_eq!(keep.cancelled, Some(Duration::from_secs(7 * 86_400)));
+/// assert_eq!(keep.batches, Some(Duration::from_secs(7 * 86_400)));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Retention {
@@ -34,6 +37,10 @@ pub struct Retention {
     pub failed: Option<Duration>,
     /// Cancelled jobs (default 7 days).
     pub cancelled: Option<Duration>,
+    /// The record of a batch, from the time it finished (default 7 days).
+    /// Its jobs follow their own state's retention; an unfinished batch is
+    /// never pruned.
+    pub batches: Option<Duration>,
 }
 
 impl Default for Retention {
@@ -42,17 +49,19 @@ impl Default for Retention {
             completed: Some(Duration::from_secs(86_400)),
             failed: Some(Duration::from_secs(7 * 86_400)),
             cancelled: Some(Duration::from_secs(7 * 86_400)),
+            batches: Some(Duration::from_secs(7 * 86_400)),
         }
     }
 }
 
 impl Retention {
-    /// Keeps every finished job (no pruning).
+    /// Keeps every finished job and batch record (no pruning).
     pub fn forever() -> Self {
         Retention {
             completed: None,
             failed: None,
             cancelled: None,
+            batches: None,
         }
     }
 
@@ -74,6 +83,12 @@ impl Retention {
         self
     }
 
+    /// How long the records of finished batches are kept.
+    pub fn batches(mut self, keep: Option<Duration>) -> Self {
+        self.batches = keep;
+        self
+    }
+
     /// Each state with its retention.
     pub(crate) fn per_state(&self) -> [(JobState, Option<Duration>); 3] {
         [
@@ -85,10 +100,14 @@ impl Retention {
 
     /// Checks each retention: from a second to 100 years.
     pub fn validate(&self) -> Result<()> {
-        for (state, keep) in self.per_state() {
+        let per_state = self
+            .per_state()
+            .map(|(state, keep)| (format!("retention.{state}"), keep));
+        let batches = ("retention.batches".to_owned(), self.batches);
+        for (field, keep) in per_state.into_iter().chain([batches]) {
             if let Some(keep) = keep {
                 validate::duration(
-                    &format!("retention.{state}"),
+                    &field,
                     keep,
                     Duration::from_secs(1),
                     Duration::from_secs(100 * 366 * 86_400),
@@ -97,6 +116,40 @@ impl Retention {
         }
         Ok(())
     }
+}
+
+/// `now` less a retention, as a cutoff time.
+fn cutoff(now: DateTime<Utc>, keep: Duration) -> Result<DateTime<Utc>> {
+    chrono::Duration::from_std(keep)
+        .ok()
+        .and_then(|keep| now.checked_sub_signed(keep))
+        .ok_or_else(|| Error::invalid("retention", format!("{keep:?}"), "is too long"))
+}
+
+/// Deletes the records of batches finished before `finished_before`,
+/// [`CHUNK`] per store call, for at most `max_chunks` calls (`None`: until
+/// none is left). Returns how many went.
+pub(crate) async fn prune_batch_chunks(
+    store: &dyn Store,
+    finished_before: DateTime<Utc>,
+    max_chunks: Option<usize>,
+) -> Result<u64> {
+    let mut deleted = 0u64;
+    let mut chunks = 0usize;
+    while max_chunks.is_none_or(|most| chunks < most) {
+        let ids = store
+            .prune_batches(PruneBatchesParams {
+                finished_before,
+                limit: CHUNK,
+            })
+            .await?;
+        deleted += ids.len() as u64;
+        chunks += 1;
+        if ids.len() < CHUNK as usize {
+            break;
+        }
+    }
+    Ok(deleted)
 }
 
 /// Deletes jobs in `state` finished before `finished_before`, [`CHUNK`] per
@@ -169,12 +222,10 @@ impl Service for Pruner {
         let mut total = 0u64;
         for (slot, (state, keep)) in self.retention.per_state().into_iter().enumerate() {
             let Some(keep) = keep else { continue };
-            let keep = chrono::Duration::from_std(keep)
-                .map_err(|_| Error::invalid("retention", format!("{keep:?}"), "is too long"))?;
             let (count, after) = prune_chunks(
                 self.store.as_ref(),
                 state,
-                now - keep,
+                cutoff(now, keep)?,
                 self.cursor(slot),
                 Some(MAX_CHUNKS),
             )
@@ -185,15 +236,21 @@ impl Service for Pruner {
                 total += count;
             }
         }
+        if let Some(keep) = self.retention.batches {
+            let count =
+                prune_batch_chunks(self.store.as_ref(), cutoff(now, keep)?, Some(MAX_CHUNKS))
+                    .await?;
+            if count > 0 {
+                deleted.push(format!("{count} batch records"));
+                total += count;
+            }
+        }
         Ok(if total == 0 {
             Report::idle()
         } else {
             Report::did(
                 total,
-                format!(
-                    "pruned finished jobs past their retention: {}",
-                    deleted.join(", ")
-                ),
+                format!("pruned what is past its retention: {}", deleted.join(", ")),
             )
         })
     }
