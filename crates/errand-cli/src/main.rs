@@ -1,5 +1,6 @@
 //! The `errand` command line.
 
+mod batches;
 mod bench;
 mod bench_cron;
 mod cron;
@@ -57,6 +58,9 @@ enum Command {
     /// Manage cron entries.
     #[command(subcommand)]
     Cron(cron::CronCommand),
+    /// Batches: list, totals, show, cancel.
+    #[command(subcommand)]
+    Batches(batches::BatchesCommand),
     /// Queues: counts and pauses; pause or resume one.
     #[command(subcommand)]
     Queues(queues::QueuesCommand),
@@ -157,6 +161,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Jobs(command) => jobs::run(target, command, cli.json).await,
         Command::Stats(args) => jobs::stats(target, args, cli.json).await,
         Command::Cron(command) => cron::run(target, command, cli.json).await,
+        Command::Batches(command) => batches::run(target, command, cli.json).await,
         Command::Queues(command) => queues::run(target, command, cli.json).await,
         Command::Pause { scope, pause } => queues::pause(target, scope, pause, cli.json).await,
         Command::Resume(scope) => queues::resume(target, scope, cli.json).await,

@@ -733,3 +733,123 @@ fn pause_and_resume_from_the_command_line() {
     assert!(list["pauses"].as_array().unwrap().is_empty());
     assert!(list["queues"][0]["paused"].is_null());
 }
+
+/// Creates, through the library, a sealed batch of two waiting jobs for
+/// tenant acme and an open one for tenant globex; returns their ids.
+fn two_batches(db: &Path) -> (i64, i64) {
+    use errand::store::{CreateBatchParams, NewBatch};
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let store = errand::connect(&format!("sqlite://{}", db.display()))
+            .await
+            .unwrap();
+        let create = |tenant: &str, sealed: bool| {
+            let mut jobs = vec![errand::NewJob::new("resize", serde_json::json!("a.jpg"))];
+            jobs.push(errand::NewJob::new("resize", serde_json::json!("b.jpg")));
+            for job in &mut jobs {
+                job.tenant = Some(tenant.into());
+            }
+            store.create_batch(CreateBatchParams {
+                batch: NewBatch {
+                    tenant: Some(tenant.into()),
+                    continuations: Vec::new(),
+                    sealed,
+                },
+                jobs,
+                now: chrono::Utc::now(),
+                max_input_bytes: 1 << 20,
+            })
+        };
+        let acme = create("acme", true).await.unwrap().id.0;
+        let globex = create("globex", false).await.unwrap().id.0;
+        (acme, globex)
+    })
+}
+
+#[test]
+fn batches_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("jobs.db");
+    // Bad input exits 2 naming the field and the value, and creates no store.
+    for (args, field) in [
+        (&["batches", "list", "--limit", "0"][..], "limit"),
+        (&["batches", "list", "--limit", "1001"][..], "limit"),
+        (&["batches", "list", "--tenant", "a b"][..], "tenant"),
+        (&["batches", "totals", "--tenant", ""][..], "tenant"),
+    ] {
+        let out = errand(&db, args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains(&format!("invalid {field}")),
+            "{}",
+            stderr(&out)
+        );
+        assert!(!db.exists(), "{args:?} created the store");
+    }
+    assert!(errand(&db, &["migrate"]).status.success());
+    let (acme, globex) = two_batches(&db);
+
+    // Newest first, paged, filtered by tenant.
+    let list = json(&errand(&db, &["batches", "list", "--json"]));
+    let ids: Vec<i64> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids, [globex, acme]);
+    let page = json(&errand(
+        &db,
+        &["batches", "list", "--before", &globex.to_string(), "--json"],
+    ));
+    assert_eq!(page[0]["id"], acme);
+    assert_eq!(page.as_array().unwrap().len(), 1);
+    let of_acme = json(&errand(
+        &db,
+        &["batches", "list", "--tenant", "acme", "--json"],
+    ));
+    assert_eq!(of_acme.as_array().unwrap().len(), 1);
+    assert_eq!(of_acme[0]["counts"]["waiting"], 2);
+    let table = stdout(&errand(&db, &["batches", "list"]));
+    assert!(
+        table.contains("open") && table.contains("running") && table.contains("0/2"),
+        "{table}"
+    );
+
+    // Cancelled: its waiting jobs at once, and it finishes.
+    let cancelled = json(&errand(
+        &db,
+        &["batches", "cancel", &acme.to_string(), "--json"],
+    ));
+    assert_eq!(cancelled["outcome"]["cancelled"], 2);
+    assert_eq!(cancelled["outcome"]["signalled"], 0);
+    let shown = json(&errand(
+        &db,
+        &["batches", "show", &acme.to_string(), "--json"],
+    ));
+    assert_eq!(shown["counts"]["cancelled"], 2);
+    assert!(shown["finished_at"].is_string(), "{shown}");
+    let text = stdout(&errand(&db, &["batches", "show", &acme.to_string()]));
+    assert!(
+        text.contains("(cancelled)") && text.contains("tenant     acme"),
+        "{text}"
+    );
+
+    let totals = json(&errand(&db, &["batches", "totals", "--json"]));
+    assert_eq!(totals["batches"], 2);
+    assert_eq!(totals["unfinished"], 1);
+    assert_eq!(totals["counts"]["total"], 4);
+    assert_eq!(totals["counts"]["cancelled"], 2);
+    let globex_totals = stdout(&errand(&db, &["batches", "totals", "--tenant", "globex"]));
+    assert!(
+        globex_totals.contains("tenant globex: 1 batches (1 unfinished), 2 jobs: 2 waiting"),
+        "{globex_totals}"
+    );
+
+    // A batch that does not exist is named, exit 2.
+    for command in ["show", "cancel"] {
+        let out = errand(&db, &["batches", command, "999"]);
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        assert!(stderr(&out).contains("999"), "{}", stderr(&out));
+    }
+}
