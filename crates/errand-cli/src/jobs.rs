@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use clap::{Args, Subcommand};
-use errand::{Cancellation, Client, Error, JobId, JobRow, JobState, ListParams, NewJob, Unique};
+use errand::{
+    Cancellation, Client, Error, JobId, JobRow, JobState, ListParams, NewJob, RetryFilter, Unique,
+};
 
 use crate::store::{self, DEFAULT_URL, Target};
 
@@ -55,12 +57,9 @@ pub(crate) enum JobsCommand {
         #[arg(allow_negative_numbers = true)]
         id: i64,
     },
-    /// Run a finished job again.
-    Retry {
-        /// The job id.
-        #[arg(allow_negative_numbers = true)]
-        id: i64,
-    },
+    /// Run a finished job again, or every one a filter matches (failed
+    /// jobs unless --state says otherwise; a filter or --all is required).
+    Retry(RetryArgs),
     /// Cancel a waiting job, or ask a running one to stop.
     Cancel {
         /// The job id.
@@ -90,9 +89,48 @@ pub(crate) struct ListArgs {
     /// The tenant.
     #[arg(long)]
     tenant: Option<String>,
+    /// Jobs of this batch.
+    #[arg(long, allow_negative_numbers = true)]
+    batch: Option<i64>,
+    /// Jobs with an attempt error containing this text (ASCII letters in
+    /// either case).
+    #[arg(long)]
+    error: Option<String>,
+    /// Jobs with an id below this one (the last id of the previous page).
+    #[arg(long, allow_negative_numbers = true)]
+    before: Option<i64>,
     /// Most rows to show.
     #[arg(long, default_value_t = 50, allow_negative_numbers = true, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     limit: u32,
+}
+
+/// `errand jobs retry`: one job by id, or the finished jobs a filter matches.
+#[derive(Args, Debug)]
+pub(crate) struct RetryArgs {
+    /// The job id.
+    #[arg(allow_negative_numbers = true, conflicts_with_all = ["state", "kind", "queue", "tenant", "batch", "error", "all"])]
+    id: Option<i64>,
+    /// failed (default), cancelled or completed.
+    #[arg(long)]
+    state: Option<String>,
+    /// Only jobs of this kind.
+    #[arg(long)]
+    kind: Option<String>,
+    /// Only jobs of this queue.
+    #[arg(long)]
+    queue: Option<String>,
+    /// Only jobs of this tenant.
+    #[arg(long)]
+    tenant: Option<String>,
+    /// Only jobs of this batch.
+    #[arg(long, allow_negative_numbers = true)]
+    batch: Option<i64>,
+    /// Only jobs with an attempt error containing this text.
+    #[arg(long)]
+    error: Option<String>,
+    /// Every job in the state, when no other filter is given.
+    #[arg(long)]
+    all: bool,
 }
 
 /// Arguments of `errand stats`.
@@ -283,6 +321,9 @@ async fn list(client: &Client, args: ListArgs, json: bool) -> anyhow::Result<()>
             kind: args.kind,
             queue: args.queue,
             tenant: args.tenant,
+            batch_id: args.batch,
+            error_contains: args.error,
+            before_id: args.before.map(JobId),
             limit: args.limit,
             ..Default::default()
         })
@@ -346,11 +387,14 @@ pub(crate) async fn run(
     command: JobsCommand,
     json: bool,
 ) -> anyhow::Result<()> {
-    let client = client(target, false).await?;
+    // Opened in each command once its input is checked: bad input never
+    // reaches the store.
+    let open = || client(target, false);
     match command {
-        JobsCommand::List(args) => list(&client, args, json).await,
+        JobsCommand::List(args) => list(&open().await?, args, json).await,
         JobsCommand::Show { id } => {
-            let job = client
+            let job = open()
+                .await?
                 .get(JobId(id))
                 .await?
                 .ok_or(Error::job_not_found(JobId(id)))?;
@@ -361,24 +405,51 @@ pub(crate) async fn run(
             }
             Ok(())
         }
-        JobsCommand::Retry { id } => {
-            client.retry(JobId(id)).await?;
-            report(json, id, "retried");
-            Ok(())
-        }
+        JobsCommand::Retry(args) => retry(target, args, json).await,
         JobsCommand::Cancel { id } => {
-            match client.cancel(JobId(id)).await? {
+            match open().await?.cancel(JobId(id)).await? {
                 Cancellation::Cancelled => report(json, id, "cancelled"),
                 Cancellation::Requested => report(json, id, "cancel_requested"),
             }
             Ok(())
         }
         JobsCommand::Delete { id } => {
-            client.delete(JobId(id)).await?;
+            open().await?.delete(JobId(id)).await?;
             report(json, id, "deleted");
             Ok(())
         }
     }
+}
+
+async fn retry(target: Target<'_>, args: RetryArgs, json: bool) -> anyhow::Result<()> {
+    if let Some(id) = args.id {
+        client(target, false).await?.retry(JobId(id)).await?;
+        report(json, id, "retried");
+        return Ok(());
+    }
+    let filter = RetryFilter {
+        state: parse_state(args.state)?,
+        kind: args.kind,
+        queue: args.queue,
+        tenant: args.tenant,
+        batch_id: args.batch,
+        error_contains: args.error,
+        all: args.all,
+    };
+    // Checked before the store is opened: a bad filter touches nothing.
+    filter.validate()?;
+    let done = client(target, false).await?.retry_matching(&filter).await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&done)?);
+    } else {
+        println!(
+            "{} {} jobs retried, {} skipped (changed meanwhile or unique key held)",
+            done.retried,
+            filter.state(),
+            done.skipped
+        );
+    }
+    Ok(())
 }
 
 fn report(json: bool, id: i64, what: &str) {

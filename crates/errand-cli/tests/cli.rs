@@ -853,3 +853,127 @@ fn batches_from_the_command_line() {
         assert!(stderr(&out).contains("999"), "{}", stderr(&out));
     }
 }
+
+#[errand::job(max_attempts = 1)]
+async fn deliver(input: String) -> Result<(), errand::JobError> {
+    match input.strip_prefix("fail:") {
+        Some(reason) => Err(errand::JobError::fatal(reason.to_owned())),
+        None => Ok(()),
+    }
+}
+
+/// Enqueues `inputs` as `deliver` jobs through the `errand` binary (queue
+/// `mail` for the first, `sms` for the rest) and runs them once; returns
+/// their ids in order.
+fn delivered(db: &Path, inputs: &[&str]) -> Vec<i64> {
+    let ids = inputs
+        .iter()
+        .enumerate()
+        .map(|(i, input)| {
+            let queue = if i == 0 { "mail" } else { "sms" };
+            let out = errand(
+                db,
+                &[
+                    "enqueue",
+                    "deliver",
+                    "--input",
+                    &serde_json::to_string(input).unwrap(),
+                    "--queue",
+                    queue,
+                    "--max-attempts",
+                    "1",
+                    "--json",
+                ],
+            );
+            assert!(out.status.success(), "{}", stderr(&out));
+            json(&out)["id"].as_i64().unwrap()
+        })
+        .collect();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let store = errand::connect(&format!("sqlite://{}", db.display()))
+            .await
+            .unwrap();
+        let worker = errand::Worker::builder(store)
+            .register(deliver::job())
+            .queues(["mail", "sms", "default"])
+            .build()
+            .unwrap();
+        worker.drain().await.unwrap();
+    });
+    ids
+}
+
+#[test]
+fn dead_letters_are_listed_by_error_and_retried_in_bulk() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("jobs.db");
+    // A bulk retry without a filter, or with a bad one, exits 2 naming it,
+    // before any store is opened.
+    for (args, field) in [
+        (&["jobs", "retry"][..], "filter"),
+        (&["jobs", "retry", "--error", ""][..], "error_contains"),
+        (
+            &["jobs", "retry", "--state", "running", "--all"][..],
+            "state",
+        ),
+        (&["jobs", "retry", "--kind", "a b"][..], "kind"),
+    ] {
+        let out = errand(&db, args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains(&format!("invalid {field}")),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+        assert!(!db.exists(), "{args:?} created the store");
+    }
+    let both = errand(&db, &["jobs", "retry", "7", "--all"]);
+    assert_eq!(both.status.code(), Some(2), "an id and a filter conflict");
+
+    let ids = delivered(
+        &db,
+        &[
+            "fail:SMTP Timeout after 30s",
+            "fail:gateway timeout",
+            "fail:number unknown",
+            "sent",
+        ],
+    );
+    let listed = |args: &[&str]| -> Vec<i64> {
+        let mut all = vec!["jobs", "list", "--state", "failed", "--json"];
+        all.extend_from_slice(args);
+        json(&errand(&db, &all))
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|j| j["id"].as_i64().unwrap())
+            .collect()
+    };
+    assert_eq!(listed(&[]), [ids[2], ids[1], ids[0]]);
+    assert_eq!(listed(&["--error", "TIMEOUT"]), [ids[1], ids[0]]);
+    assert_eq!(listed(&["--error", "timeout", "--queue", "sms"]), [ids[1]]);
+    assert_eq!(listed(&["--before", &ids[1].to_string()]), [ids[0]]);
+
+    let retried = json(&errand(
+        &db,
+        &["jobs", "retry", "--error", "timeout", "--json"],
+    ));
+    assert_eq!(retried["retried"], 2);
+    assert_eq!(listed(&[]), [ids[2]], "the other failure stays");
+    let shown = json(&errand(
+        &db,
+        &["jobs", "show", &ids[0].to_string(), "--json"],
+    ));
+    assert_eq!(shown["state"], "available");
+    assert_eq!(shown["errors"].as_array().unwrap().len(), 1, "history kept");
+
+    let rest = stdout(&errand(&db, &["jobs", "retry", "--all"]));
+    assert!(rest.contains("1 failed jobs retried"), "{rest}");
+    assert!(listed(&[]).is_empty());
+    let sent = json(&errand(
+        &db,
+        &["jobs", "show", &ids[3].to_string(), "--json"],
+    ));
+    assert_eq!(sent["state"], "completed", "only failed jobs are retried");
+}

@@ -202,6 +202,19 @@ pub fn note(note: &str) -> Result<()> {
     Ok(())
 }
 
+/// Text searched for in jobs' errors: 1 to 200 bytes without control
+/// characters.
+pub fn error_text(text: &str) -> Result<()> {
+    if text.is_empty() || text.len() > 200 || text.chars().any(char::is_control) {
+        return Err(Error::invalid(
+            "error_contains",
+            text.escape_debug(),
+            "must be 1 to 200 bytes without control characters",
+        ));
+    }
+    Ok(())
+}
+
 /// A worker's name: 1 to 128 bytes without control characters.
 pub fn worker_name(name: &str) -> Result<()> {
     if name.is_empty() || name.len() > 128 || name.chars().any(char::is_control) {

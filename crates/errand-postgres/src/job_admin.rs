@@ -40,6 +40,7 @@ impl JobAdmin for PgStore {
             .bind(params.before_id.map(|id| id.0))
             .bind(i64::from(params.limit))
             .bind(params.now)
+            .bind(params.error_contains.as_deref())
             .fetch_all(&self.inner.pool)
             .await
             .map_err(db_error)?;

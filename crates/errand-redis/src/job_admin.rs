@@ -29,6 +29,11 @@ impl JobAdmin for RedisStore {
             .before_id
             .map_or_else(|| "+inf".to_owned(), |id| format!("({}", id.0));
         let mut conn = self.inner.conn.clone();
+        // ASCII letters in either case, as the SQL stores compare.
+        let needle = params
+            .error_contains
+            .as_deref()
+            .map(str::to_ascii_lowercase);
         while found.len() < limit {
             let ids: Vec<i64> = redis::cmd("ZRANGE")
                 .arg(self.key("jobs"))
@@ -56,7 +61,12 @@ impl JobAdmin for RedisStore {
                         .unique_key
                         .as_ref()
                         .is_none_or(|u| row.unique_key.as_ref() == Some(u))
-                    && params.state.is_none_or(|s| s == row.state);
+                    && params.state.is_none_or(|s| s == row.state)
+                    && needle.as_ref().is_none_or(|text| {
+                        row.errors
+                            .iter()
+                            .any(|e| e.message.to_ascii_lowercase().contains(text.as_str()))
+                    });
                 if keep && found.len() < limit {
                     found.push(row);
                 }

@@ -41,6 +41,7 @@ impl JobAdmin for SqliteStore {
             .bind(params.before_id.map(|id| id.0))
             .bind(i64::from(params.limit))
             .bind(micros(params.now))
+            .bind(params.error_contains.as_deref())
             .fetch_all(&self.inner.reader)
             .await
             .map_err(db_error)?;

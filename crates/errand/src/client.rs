@@ -162,22 +162,7 @@ impl Client {
 
     /// Finds jobs, newest first. `limit` must be between 1 and 10,000.
     pub async fn list(&self, mut params: ListParams) -> Result<Vec<JobRow>> {
-        if params.limit == 0 || params.limit > 10_000 {
-            return Err(Error::invalid(
-                "limit",
-                params.limit,
-                "must be between 1 and 10000",
-            ));
-        }
-        if let Some(queue) = &params.queue {
-            validate::queue(queue)?;
-        }
-        if let Some(kind) = &params.kind {
-            validate::kind(kind)?;
-        }
-        if let Some(tenant) = &params.tenant {
-            validate::tenant(tenant)?;
-        }
+        params.validate()?;
         params.now = Utc::now();
         self.store.list(params).await
     }

@@ -42,6 +42,7 @@ mod batch;
 mod client;
 mod connect;
 pub mod cron;
+mod dead_letters;
 mod deferred;
 pub mod loop_job;
 pub mod maintenance;
@@ -55,6 +56,7 @@ mod worker;
 pub use batch::{BatchBuilder, BatchHandle, Continued, InBatch};
 pub use client::Client;
 pub use connect::{ConnectOptions, connect, connect_from_env, connect_with, supported};
+pub use dead_letters::{RetryFilter, RetryMatching};
 pub use deferred::{Deferred, Finished};
 pub use errand_core::{
     Attempt, AttemptError, Backoff, BoxError, CancelOutcome, Cancellation, CancellationToken,

@@ -31,12 +31,44 @@ pub struct ListParams {
     pub batch_id: Option<i64>,
     /// Unique key filter.
     pub unique_key: Option<String>,
+    /// Only jobs with an attempt error whose message contains this text,
+    /// ignoring the case of ASCII letters.
+    pub error_contains: Option<String>,
     /// Only jobs with an id below this one (paging).
     pub before_id: Option<JobId>,
     /// Most rows to return.
     pub limit: u32,
     /// The time public states are derived at.
     pub now: DateTime<Utc>,
+}
+
+/// Most jobs one [`JobAdmin::list`] call returns.
+pub const MAX_LIST_PAGE: u32 = 10_000;
+
+impl ListParams {
+    /// Checks every filter and the limit; the error names the field.
+    pub fn validate(&self) -> Result<()> {
+        if self.limit == 0 || self.limit > MAX_LIST_PAGE {
+            return Err(Error::invalid(
+                "limit",
+                self.limit,
+                "must be between 1 and 10000",
+            ));
+        }
+        if let Some(queue) = &self.queue {
+            crate::validate::queue(queue)?;
+        }
+        if let Some(kind) = &self.kind {
+            crate::validate::kind(kind)?;
+        }
+        if let Some(tenant) = &self.tenant {
+            crate::validate::tenant(tenant)?;
+        }
+        if let Some(text) = &self.error_contains {
+            crate::validate::error_text(text)?;
+        }
+        Ok(())
+    }
 }
 
 /// Cancel jobs: waiting ones are cancelled at once, running ones are asked to stop.

@@ -1,5 +1,7 @@
 -- Every filter is optional (NULL: no filter). $5 is the public state, derived
--- for waiting jobs from run_at (against $9, now) and attempt.
+-- for waiting jobs from run_at (against $9, now) and attempt. $10 is text an
+-- attempt error's message contains, ASCII letters in either case (the "C"
+-- collation folds those only, as every store does).
 SELECT id, kind, queue, priority, tenant, input, output, errors, state, attempt, max_attempts,
        run_at, created_at, started_at, finished_at, lease_until, worker, unique_key,
        batch_id, cron_name, cron_fire_at, meta, cancel_requested
@@ -15,5 +17,8 @@ WHERE ($1::text IS NULL OR kind = $1)
          ELSE 'retrying' END)
   AND ($6::text IS NULL OR unique_key = $6)
   AND ($7::bigint IS NULL OR id < $7)
+  AND ($10::text IS NULL OR EXISTS (
+         SELECT 1 FROM jsonb_array_elements(errors) AS e
+         WHERE strpos(lower((e->>'message') COLLATE "C"), lower($10 COLLATE "C")) > 0))
 ORDER BY id DESC
 LIMIT $8

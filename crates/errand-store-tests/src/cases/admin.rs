@@ -763,3 +763,121 @@ pub async fn prune_deletes_old_finished_jobs_in_chunks(h: &Harness) {
     assert!(matches!(e, Err(Error::Invalid { .. })), "{e:?}");
 }
 case!(prune_deletes_old_finished_jobs_in_chunks);
+
+pub async fn dead_letters_are_found_by_error_text_and_retried_in_bulk(h: &Harness) {
+    let now = t0();
+    let once = |kind: &str| NewJob {
+        max_attempts: 1,
+        ..job(kind)
+    };
+    let ids: Vec<JobId> = enqueue(
+        h,
+        vec![once("mail"), once("mail"), once("sms"), once("mail")],
+        now,
+    )
+    .await
+    .iter()
+    .map(|e| e.id)
+    .collect();
+    assert_eq!(claim(h, "w", &["mail", "sms"], 10, now).await.len(), 4);
+    let fail = |message: &str| Outcome::Fail {
+        error: errand::AttemptError {
+            attempt: 1,
+            at: now,
+            message: message.into(),
+            kind: errand::ErrorKind::Error,
+        },
+    };
+    assert!(finalize(h, "w", ids[0], 1, fail("SMTP Timeout after 30s"), now).await);
+    assert!(finalize(h, "w", ids[1], 1, fail("mailbox full"), now).await);
+    assert!(finalize(h, "w", ids[2], 1, fail("gateway timeout"), now).await);
+    let complete = Outcome::Complete {
+        output: serde_json::Value::Null,
+    };
+    assert!(finalize(h, "w", ids[3], 1, complete, now).await);
+
+    let find = |kind: Option<&str>, text: &str| {
+        h.store.list(ListParams {
+            state: Some(JobState::Failed),
+            kind: kind.map(Into::into),
+            error_contains: Some(text.into()),
+            limit: 100,
+            now,
+            ..ListParams::default()
+        })
+    };
+    let found = |rows: Vec<errand::JobRow>| rows.iter().map(|r| r.id).collect::<Vec<_>>();
+    assert_eq!(
+        found(find(None, "timeout").await.unwrap()),
+        vec![ids[2], ids[0]],
+        "ASCII letters match in either case, newest first"
+    );
+    assert_eq!(
+        found(find(Some("mail"), "TIMEOUT AFTER").await.unwrap()),
+        vec![ids[0]]
+    );
+    assert!(find(None, "disk").await.unwrap().is_empty());
+    assert!(find(None, "%").await.unwrap().is_empty(), "no wildcards");
+
+    // A bulk retry needs a filter; bad filters name their field.
+    let client = errand::Client::new(std::sync::Arc::clone(&h.store));
+    // Retries run at the wall clock's now: read states from then.
+    let state = |id| async move { get(h, id, Utc::now()).await.state };
+    for (filter, field) in [
+        (errand::RetryFilter::default(), "filter"),
+        (
+            errand::RetryFilter {
+                error_contains: Some("a\nb".into()),
+                ..errand::RetryFilter::default()
+            },
+            "error_contains",
+        ),
+        (
+            errand::RetryFilter {
+                state: Some(JobState::Running),
+                all: true,
+                ..errand::RetryFilter::default()
+            },
+            "state",
+        ),
+        (
+            errand::RetryFilter {
+                kind: Some("bad kind".into()),
+                ..errand::RetryFilter::default()
+            },
+            "kind",
+        ),
+    ] {
+        let error = client.retry_matching(&filter).await.unwrap_err();
+        assert!(
+            matches!(&error, Error::Invalid { field: f, .. } if f == field),
+            "{field}: {error:?}"
+        );
+    }
+    assert_eq!(state(ids[0]).await, JobState::Failed, "nothing retried");
+
+    let timeouts = errand::RetryFilter {
+        kind: Some("mail".into()),
+        error_contains: Some("timeout".into()),
+        ..errand::RetryFilter::default()
+    };
+    let done = client.retry_matching(&timeouts).await.unwrap();
+    assert_eq!((done.retried, done.skipped), (1, 0));
+    let retried = get(h, ids[0], Utc::now()).await;
+    assert_eq!(retried.state, JobState::Available);
+    assert_eq!(retried.errors.len(), 1, "the error history is kept");
+    assert!(retried.max_attempts > retried.attempt, "an attempt is left");
+    assert_eq!(state(ids[1]).await, JobState::Failed);
+
+    let all = errand::RetryFilter {
+        all: true,
+        ..errand::RetryFilter::default()
+    };
+    let done = client.retry_matching(&all).await.unwrap();
+    assert_eq!((done.retried, done.skipped), (2, 0));
+    assert_eq!(state(ids[1]).await, JobState::Available);
+    assert_eq!(state(ids[2]).await, JobState::Available);
+    assert_eq!(state(ids[3]).await, JobState::Completed, "only failed jobs");
+    assert_eq!(client.retry_matching(&all).await.unwrap().retried, 0);
+}
+case!(dead_letters_are_found_by_error_text_and_retried_in_bulk);
