@@ -2,14 +2,14 @@
 //! lands in the dead-letter set (state `failed`); a rate limit is retried
 //! after the delay the gateway asks for. One unique key per subscription
 //! and month keeps a charge from being enqueued twice. Once the customer
-//! fixes the card, the failed job is retried by hand; admin calls that
-//! cannot apply say why.
+//! fixes the card, the jobs that failed on it are retried by a filter on
+//! their errors; admin calls that cannot apply say why.
 
 use std::collections::HashSet;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use errand::{Client, Error, Finished, JobError, JobState, ListParams, State, Worker};
+use errand::{Client, Error, Finished, JobError, JobState, ListParams, RetryFilter, State, Worker};
 use serde::{Deserialize, Serialize};
 
 #[derive(Serialize, Deserialize)]
@@ -128,13 +128,24 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         other => return Err(format!("expected a conflict, got {other:?}").into()),
     }
 
-    // Bob updates his card: run the failed job again.
+    // The card is updated: run again every charge that failed on an
+    // expired card (one job here; a bulk retry needs a filter or `all`).
     gateway
         .expired_cards
         .lock()
         .map_err(|_| "poisoned")?
         .clear();
-    client.retry(bob.id()).await?;
+    let retried = client
+        .retry_matching(&RetryFilter {
+            kind: Some("charge_card".into()),
+            error_contains: Some("card expired".into()),
+            ..RetryFilter::default()
+        })
+        .await?;
+    println!(
+        "retried {} charge(s) declined for an expired card",
+        retried.retried
+    );
     let bob_again = bob.wait_timeout(timeout).await?;
     println!("bob after retry: {bob_again:?}");
     running.shutdown().await;
@@ -147,6 +158,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         && matches!(carol_end, Finished::Completed(_))
         && carol_attempts == 2
         && failed.iter().map(|j| j.id).collect::<Vec<_>>() == [bob.id()]
+        && retried.retried == 1
         && matches!(bob_again, Finished::Completed(_));
     if !ok {
         return Err("the payments did not end as expected".into());
