@@ -7,6 +7,7 @@ mod cron;
 mod demo;
 mod jobs;
 mod processes;
+mod prune;
 mod queues;
 mod store;
 
@@ -74,6 +75,9 @@ enum Command {
     },
     /// Resume all processing, or one tenant's.
     Resume(queues::ScopeArgs),
+    /// Delete finished jobs and batch records past their retention now
+    /// (what every worker's pruner does); --dry-run only counts them.
+    Prune(prune::PruneArgs),
 }
 
 /// Exit codes: 2 when the command names something wrong (a bad value, a job
@@ -165,5 +169,6 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Queues(command) => queues::run(target, command, cli.json).await,
         Command::Pause { scope, pause } => queues::pause(target, scope, pause, cli.json).await,
         Command::Resume(scope) => queues::resume(target, scope, cli.json).await,
+        Command::Prune(args) => prune::run(target, args, cli.json).await,
     }
 }

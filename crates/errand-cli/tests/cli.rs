@@ -977,3 +977,116 @@ fn dead_letters_are_listed_by_error_and_retried_in_bulk() {
     ));
     assert_eq!(sent["state"], "completed", "only failed jobs are retried");
 }
+
+#[test]
+fn prune_deletes_what_is_past_its_retention_and_dry_run_only_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("jobs.db");
+    for (args, field) in [
+        (&["prune", "--completed", "soon"][..], "completed"),
+        (&["prune", "--failed", "0s"][..], "retention.failed"),
+        (&["prune", "--batches", "-1d"][..], "batches"),
+    ] {
+        let out = errand(&db, args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains(&format!("invalid {field}")),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+        assert!(!db.exists(), "{args:?} created the store");
+    }
+    assert!(errand(&db, &["migrate"]).status.success());
+
+    // Two jobs completed and one failed two days ago, one completed now; a
+    // batch finished eight days ago and one now.
+    let now = chrono::Utc::now();
+    let days_ago = |n| now - chrono::TimeDelta::days(n);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let store = errand::connect(&format!("sqlite://{}", db.display()))
+            .await
+            .unwrap();
+        let enqueue = |input: &str, at| {
+            let mut job = errand::NewJob::new("deliver", serde_json::json!(input));
+            job.max_attempts = 1;
+            store.enqueue(errand::store::EnqueueParams {
+                jobs: vec![job],
+                now: at,
+                max_input_bytes: 1 << 20,
+            })
+        };
+        for input in ["sent", "sent", "fail:bounced"] {
+            enqueue(input, days_ago(2)).await.unwrap();
+        }
+        // This worker's own pruner must not run first.
+        let worker = errand::Worker::builder(store.clone())
+            .register(deliver::job())
+            .retention(errand::maintenance::Retention::forever())
+            .build()
+            .unwrap();
+        worker.drain_at(days_ago(2)).await.unwrap();
+        enqueue("sent", now).await.unwrap();
+        worker.drain_at(now).await.unwrap();
+        for at in [days_ago(8), now] {
+            store
+                .create_batch(errand::store::CreateBatchParams {
+                    batch: errand::store::NewBatch {
+                        sealed: true,
+                        ..errand::store::NewBatch::default()
+                    },
+                    jobs: Vec::new(),
+                    now: at,
+                    max_input_bytes: 1 << 20,
+                })
+                .await
+                .unwrap();
+        }
+    });
+    let jobs = || {
+        json(&errand(&db, &["jobs", "list", "--json"]))
+            .as_array()
+            .unwrap()
+            .len()
+    };
+    let batches = || {
+        json(&errand(&db, &["batches", "list", "--json"]))
+            .as_array()
+            .unwrap()
+            .len()
+    };
+    let counts = |out: &Output| -> Vec<(String, u64)> {
+        assert!(out.status.success(), "{}", stderr(out));
+        json(out)["pruned"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                let what = p["what"].as_str().unwrap().to_owned();
+                (what, p["count"].as_u64().unwrap())
+            })
+            .collect()
+    };
+    let expect = |c: u64, f: u64, b: u64| {
+        vec![
+            ("completed".to_owned(), c),
+            ("failed".to_owned(), f),
+            ("cancelled".to_owned(), 0),
+            ("batches".to_owned(), b),
+        ]
+    };
+    let dry = counts(&errand(&db, &["prune", "--dry-run", "--json"]));
+    assert_eq!(dry, expect(2, 0, 1), "defaults: 1 day, 7 days, 7 days");
+    assert_eq!((jobs(), batches()), (4, 2), "a dry run deletes nothing");
+    let text = stdout(&errand(&db, &["prune", "--dry-run", "--batches", "off"]));
+    assert!(
+        text.contains("would delete 2 completed") && text.contains("kept all batches (off)"),
+        "{text}"
+    );
+
+    let done = counts(&errand(&db, &["prune", "--failed", "1d", "--json"]));
+    assert_eq!(done, expect(2, 1, 1));
+    assert_eq!((jobs(), batches()), (1, 1), "what is recent stays");
+    let again = counts(&errand(&db, &["prune", "--json"]));
+    assert_eq!(again, expect(0, 0, 0));
+}
