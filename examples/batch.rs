@@ -73,13 +73,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         batch.jobs().len()
     );
 
-    // Another tenant's album, with no continuation.
-    let other = client
-        .batch()
-        .tenant("globex")
-        .jobs(["logo.png", "team.jpg"].map(|p| resize::enqueue(p.to_owned())))
-        .enqueue()
-        .await?;
+    // Another tenant's album, with no continuation, written as a large
+    // one would be: open, extended in chunks of 1,000 (memory stays flat),
+    // then sealed.
+    let other = client.batch().tenant("globex").open().enqueue().await?;
+    let photos = ["logo.png", "team.jpg"].map(|p| resize::enqueue(p.to_owned()));
+    other.extend(photos).await?;
+    other.seal().await?;
 
     let status = finished(&batch).await?;
     let c = status.counts;

@@ -173,7 +173,7 @@ impl BatchBuilder {
             .store()
             .create_batch(CreateBatchParams {
                 batch: NewBatch {
-                    tenant: self.tenant,
+                    tenant: self.tenant.clone(),
                     continuations,
                     sealed: !self.open,
                 },
@@ -186,9 +186,21 @@ impl BatchBuilder {
             client: self.client,
             id: created.id,
             jobs: created.jobs,
+            tenant: Some(self.tenant),
         })
     }
 }
+
+/// `job`, with `tenant` unless it names its own.
+fn with_tenant<J: Job>(job: EnqueueBuilder<J>, tenant: Option<&String>) -> EnqueueBuilder<J> {
+    match tenant {
+        Some(tenant) if !job.has_tenant() => job.tenant(tenant.clone()),
+        _ => job,
+    }
+}
+
+/// Jobs per write of [`BatchHandle::extend`].
+pub const EXTEND_CHUNK: usize = 1_000;
 
 /// A handle to a batch: its status, more jobs, its seal.
 #[derive(Debug, Clone)]
@@ -196,6 +208,8 @@ pub struct BatchHandle {
     client: Client,
     id: BatchId,
     jobs: Vec<Enqueued>,
+    /// The batch's tenant, when known without a read.
+    tenant: Option<Option<String>>,
 }
 
 impl BatchHandle {
@@ -205,6 +219,7 @@ impl BatchHandle {
             client,
             id,
             jobs: Vec::new(),
+            tenant: None,
         }
     }
 
@@ -244,22 +259,85 @@ impl BatchHandle {
             .await
     }
 
+    /// The batch's tenant (read once from the store for a handle made
+    /// from an id).
+    async fn batch_tenant(&self) -> Result<Option<String>> {
+        match &self.tenant {
+            Some(tenant) => Ok(tenant.clone()),
+            None => Ok(self.status().await?.tenant),
+        }
+    }
+
     /// Adds jobs of one kind to the batch (all or none); an error naming
-    /// the batch when it has finished.
+    /// the batch when it has finished. Jobs that name no tenant take the
+    /// batch's.
     pub async fn append<J: Job>(
         &self,
         jobs: impl IntoIterator<Item = EnqueueBuilder<J>>,
     ) -> Result<Vec<Enqueued>> {
+        let tenant = self.batch_tenant().await?;
         let now = Utc::now();
         let jobs = jobs
             .into_iter()
-            .map(|job| job.into_new_job(now))
+            .map(|job| with_tenant(job, tenant.as_ref()).into_new_job(now))
             .collect::<Result<Vec<_>>>()?;
         self.write(jobs, false, now).await
     }
 
-    /// Adds jobs given by kind name and JSON input (all or none).
-    pub async fn append_raw(&self, jobs: Vec<NewJob>) -> Result<Vec<Enqueued>> {
+    /// Adds any number of jobs of one kind, [`EXTEND_CHUNK`] per write, and
+    /// returns how many were added. Memory stays flat however long `jobs`
+    /// is: each chunk is built from the iterator when it is sent, and the
+    /// ids are not kept. Jobs that name no tenant take the batch's. Extend an open batch (see [`BatchBuilder::open`]),
+    /// then [`seal`](Self::seal) it: it cannot finish, nor its
+    /// continuations fire, before. On an error the chunks already written
+    /// stay and the batch stays open: cancel it, or add the rest and seal.
+    ///
+    /// ```no_run
+    /// # #[errand::job]
+    /// # async fn resize(input: u32) -> Result<(), errand::JobError> { Ok(()) }
+    /// # #[errand::job]
+    /// # async fn report(input: ()) -> Result<(), errand::JobError> { Ok(()) }
+    /// # async fn demo(client: errand::Client) -> errand::Result<()> {
+    /// let batch = client.batch().on_complete(report::enqueue(())).open().enqueue().await?;
+    /// let added = batch.extend((0..1_000_000).map(resize::enqueue)).await?;
+    /// batch.seal().await?;
+    /// assert_eq!(added, 1_000_000);
+    /// # Ok(()) }
+    /// ```
+    pub async fn extend<J: Job>(
+        &self,
+        jobs: impl IntoIterator<Item = EnqueueBuilder<J>>,
+    ) -> Result<u64> {
+        let tenant = self.batch_tenant().await?;
+        let mut jobs = jobs.into_iter();
+        let mut added = 0u64;
+        loop {
+            let now = Utc::now();
+            let chunk = jobs
+                .by_ref()
+                .take(EXTEND_CHUNK)
+                .map(|job| with_tenant(job, tenant.as_ref()).into_new_job(now))
+                .collect::<Result<Vec<_>>>()?;
+            if chunk.is_empty() {
+                return Ok(added);
+            }
+            let len = chunk.len();
+            self.write(chunk, false, now).await?;
+            added += len as u64;
+            if len < EXTEND_CHUNK {
+                return Ok(added);
+            }
+        }
+    }
+
+    /// Adds jobs given by kind name and JSON input (all or none); jobs
+    /// that name no tenant take the batch's.
+    pub async fn append_raw(&self, mut jobs: Vec<NewJob>) -> Result<Vec<Enqueued>> {
+        if let Some(tenant) = self.batch_tenant().await? {
+            for job in jobs.iter_mut().filter(|job| job.tenant.is_none()) {
+                job.tenant = Some(tenant.clone());
+            }
+        }
         self.write(jobs, false, Utc::now()).await
     }
 

@@ -53,7 +53,7 @@ mod registry;
 pub mod testing;
 mod worker;
 
-pub use batch::{BatchBuilder, BatchHandle, Continued, InBatch};
+pub use batch::{BatchBuilder, BatchHandle, Continued, EXTEND_CHUNK, InBatch};
 pub use client::Client;
 pub use connect::{ConnectOptions, connect, connect_from_env, connect_with, supported};
 pub use dead_letters::{RetryFilter, RetryMatching};

@@ -1093,3 +1093,82 @@ pub async fn only_batches_finished_before_the_cutoff_are_pruned(h: &Harness) {
 case!(batches_are_listed_newest_first_and_summed_per_tenant);
 case!(bad_batch_lists_and_prunes_are_refused);
 case!(only_batches_finished_before_the_cutoff_are_pruned);
+
+pub async fn extend_writes_large_batches_in_chunks_until_sealed(h: &Harness) {
+    use crate::jobs::noop;
+    let client = errand::Client::new(Arc::clone(&h.store));
+    let batch = client
+        .batch()
+        .tenant("acme")
+        .on_complete(noop::enqueue())
+        .open()
+        .enqueue()
+        .await
+        .unwrap();
+    let extra = errand::EXTEND_CHUNK * 2 + 100;
+    let added = batch
+        .extend((0..extra).map(|_| noop::enqueue()))
+        .await
+        .unwrap();
+    assert_eq!(added, extra as u64);
+    // Jobs naming no tenant take the batch's, also through a handle made
+    // from the id alone.
+    let by_id = client.batch_handle(batch.id());
+    let raw = NewJob::new("noop", serde_json::Value::Null);
+    by_id.append_raw(vec![raw]).await.unwrap();
+    let total = extra as u64 + 1;
+    assert_eq!(batch.status().await.unwrap().counts.total, total);
+    let of_acme = h
+        .store
+        .list(ListParams {
+            batch_id: Some(batch.id().0),
+            tenant: Some("acme".into()),
+            limit: 10_000,
+            now: t0(),
+            ..ListParams::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(of_acme.len() as u64, total, "every job carries the tenant");
+
+    // A bad job in the second chunk: the first chunk stays, nothing of the
+    // second is written, and the error names the field.
+    let bad_at = errand::EXTEND_CHUNK + 200;
+    let jobs = (0..errand::EXTEND_CHUNK + 500).map(|i| {
+        let job = noop::enqueue();
+        if i == bad_at {
+            job.queue("bad queue")
+        } else {
+            job
+        }
+    });
+    let error = batch.extend(jobs).await.unwrap_err();
+    assert!(
+        matches!(&error, Error::Invalid { field, .. } if field == "queue"),
+        "{error:?}"
+    );
+    let total = total + errand::EXTEND_CHUNK as u64;
+    assert_eq!(batch.status().await.unwrap().counts.total, total);
+
+    // Every job done, the batch still open: no continuation yet.
+    let worker = errand::Worker::builder(Arc::clone(&h.store))
+        .register(noop::job())
+        .build()
+        .unwrap();
+    let ran = worker.drain().await.unwrap();
+    assert_eq!(ran.total(), total, "{ran:?}");
+    let open = batch.status().await.unwrap();
+    assert_eq!(open.counts, counts(total, 0, 0, [total, 0, 0]));
+    assert!(
+        open.finished_at.is_none(),
+        "an open batch waits for its seal"
+    );
+    assert!(!open.continuations[0].enqueued);
+
+    batch.seal().await.unwrap();
+    let done = batch.status().await.unwrap();
+    assert!(done.finished_at.is_some());
+    assert!(done.continuations[0].enqueued);
+    assert_eq!(worker.drain().await.unwrap().total(), 1, "the continuation");
+}
+case!(extend_writes_large_batches_in_chunks_until_sealed);
