@@ -84,6 +84,11 @@ pub(crate) struct BenchArgs {
     /// costs claims.
     #[arg(long)]
     prune_while_measuring: bool,
+    /// Enqueue the bulk jobs in batches of this many (each created open,
+    /// extended by `BatchHandle::extend`, sealed, with one no-op continuation),
+    /// to compare with the same jobs without batches.
+    #[arg(long, allow_negative_numbers = true, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+    batch_size: Option<u64>,
     /// Measure cron instead: this many entries, each firing every minute;
     /// the fire lag of every job is read back.
     #[arg(long, allow_negative_numbers = true, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
@@ -117,6 +122,10 @@ struct Report {
     /// `None`: the worker's default.
     claim_batch: Option<usize>,
     producers: u64,
+    /// Jobs per batch of the bulk enqueue (`None`: no batches).
+    batch_size: Option<u64>,
+    /// Batches the bulk jobs were enqueued in, each adding a continuation.
+    batches: u64,
     backlog: u64,
     backlog_state: BacklogState,
     /// PostgreSQL: claims, renewals and results committed without waiting
@@ -528,24 +537,46 @@ async fn measure(
         "enqueue single: {single} jobs from {producers} producers, {enqueue_single_per_s:.0}/s"
     ));
 
-    // Bulk enqueues of 5,000 jobs per round trip.
+    // Bulk enqueues of 5,000 jobs per round trip, or batches.
     let started = Instant::now();
     let mut left = args.jobs;
+    let mut batches = 0u64;
     while left > 0 {
-        let n = left.min(5_000);
-        client
-            .enqueue_many((0..n).map(|_| bench_noop::enqueue()))
-            .await?;
-        left -= n;
+        match args.batch_size {
+            Some(size) => {
+                let n = left.min(size);
+                let batch = client
+                    .batch()
+                    .on_complete(bench_noop::enqueue())
+                    .open()
+                    .enqueue()
+                    .await?;
+                batch.extend((0..n).map(|_| bench_noop::enqueue())).await?;
+                batch.seal().await?;
+                batches += 1;
+                left -= n;
+            }
+            None => {
+                let n = left.min(5_000);
+                client
+                    .enqueue_many((0..n).map(|_| bench_noop::enqueue()))
+                    .await?;
+                left -= n;
+            }
+        }
     }
     let enqueue_bulk_per_s = args.jobs as f64 / started.elapsed().as_secs_f64().max(1e-9);
     say(format!(
-        "enqueue bulk: {} jobs, {enqueue_bulk_per_s:.0}/s",
-        args.jobs
+        "enqueue bulk: {} jobs{}, {enqueue_bulk_per_s:.0}/s",
+        args.jobs,
+        args.batch_size.map_or_else(String::new, |size| format!(
+            " in {batches} batches of {size}"
+        ))
     ));
 
-    // Processing: every job enqueued above, by one worker.
-    let total = single + args.jobs;
+    // Processing: every job enqueued above (and each batch's continuation),
+    // by one worker.
+    let total = single + args.jobs + batches;
     let done = Arc::new(Done {
         count: AtomicU64::new(0),
         target: AtomicU64::new(total),
@@ -610,6 +641,8 @@ async fn measure(
         concurrency: args.concurrency,
         claim_batch: args.claim_batch,
         producers,
+        batch_size: args.batch_size,
+        batches,
         backlog: args.backlog,
         backlog_state: args.backlog_state,
         async_job_updates: args.async_job_updates,
@@ -632,6 +665,12 @@ async fn measure(
         println!("concurrency          {}", report.concurrency);
         if let Some(batch) = report.claim_batch {
             println!("claim batch          {batch}");
+        }
+        if let Some(size) = report.batch_size {
+            println!(
+                "batches              {} of {size} jobs, one continuation each",
+                report.batches
+            );
         }
         if report.backlog > 0 {
             println!(

@@ -200,7 +200,7 @@ fn with_tenant<J: Job>(job: EnqueueBuilder<J>, tenant: Option<&String>) -> Enque
 }
 
 /// Jobs per write of [`BatchHandle::extend`].
-pub const EXTEND_CHUNK: usize = 1_000;
+pub const EXTEND_CHUNK: usize = 5_000;
 
 /// A handle to a batch: its status, more jobs, its seal.
 #[derive(Debug, Clone)]

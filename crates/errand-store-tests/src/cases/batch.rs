@@ -1105,7 +1105,7 @@ pub async fn extend_writes_large_batches_in_chunks_until_sealed(h: &Harness) {
         .enqueue()
         .await
         .unwrap();
-    let extra = errand::EXTEND_CHUNK * 2 + 100;
+    let extra = errand::EXTEND_CHUNK + 100;
     let added = batch
         .extend((0..extra).map(|_| noop::enqueue()))
         .await
