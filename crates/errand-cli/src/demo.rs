@@ -1,7 +1,8 @@
 //! `errand demo`: an embedded SQLite worker running sample jobs shaped like
 //! the everyday use cases (emails with retries, image resizing under a
 //! concurrency limit, invoices at a given time, failed-payment checks that
-//! sometimes fail for good, a cleanup job).
+//! sometimes fail for good, a cleanup job), an album of photos resized in a
+//! batch whose continuation zips it, and a cron entry beating every second.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -34,7 +35,16 @@ pub(crate) struct DemoArgs {
 #[derive(Default)]
 struct Counters {
     retried: AtomicU64,
+    /// Albums zipped by the batch's continuation.
+    zipped: AtomicU64,
+    /// Jobs of the cron entry run.
+    beats: AtomicU64,
 }
+
+/// The cron entry of the demo.
+const HEARTBEAT: &str = "demo-heartbeat";
+/// Photos in the demo's album batch.
+const ALBUM: u64 = 6;
 
 #[derive(Serialize, Deserialize)]
 struct Email {
@@ -105,6 +115,28 @@ async fn check_failed_payment(input: Payment) -> Result<(), JobError> {
     Ok(())
 }
 
+/// The album batch's continuation: runs once, after every photo is done.
+#[errand::job]
+async fn zip_album(
+    input: String,
+    batch: errand::Continued,
+    counters: State<Counters>,
+) -> Result<String, JobError> {
+    let status = batch.status().await?;
+    counters.zipped.fetch_add(1, Ordering::Relaxed);
+    Ok(format!(
+        "{input}: zipped {} photos",
+        status.counts.completed
+    ))
+}
+
+/// Fired by the cron entry every second.
+#[errand::job(queue = "low")]
+async fn heartbeat(counters: State<Counters>) -> Result<(), JobError> {
+    counters.beats.fetch_add(1, Ordering::Relaxed);
+    Ok(())
+}
+
 /// Housekeeping.
 #[errand::job(queue = "low")]
 async fn cleanup() -> Result<u32, JobError> {
@@ -171,6 +203,13 @@ pub(crate) async fn run(target: store::Target<'_>, args: DemoArgs) -> anyhow::Re
         .register(send_invoice::job())
         .register(check_failed_payment::job())
         .register(cleanup::job())
+        .register(zip_album::job())
+        .register(heartbeat::job())
+        .cron(errand::cron::Entry::of::<heartbeat>(
+            HEARTBEAT,
+            "@every 1s",
+            (),
+        )?)
         .queues(["mail", "billing", "default", "low"])
         .concurrency(args.concurrency)
         .backoff(Backoff::Exponential {
@@ -198,6 +237,20 @@ pub(crate) async fn run(target: store::Target<'_>, args: DemoArgs) -> anyhow::Re
     bar.set_style(
         ProgressStyle::with_template(style).unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
+
+    // An album: its photos resized in a batch, zipped by its continuation
+    // once every photo is done.
+    let album = client
+        .batch()
+        .jobs((0..ALBUM).map(|n| {
+            resize_image::enqueue(Image {
+                path: format!("album/{n}.jpg"),
+                width: 1280,
+            })
+        }))
+        .on_complete(zip_album::enqueue("summer album".to_owned()))
+        .enqueue()
+        .await?;
 
     let mut enqueued: u64 = 0;
     if let Some(n) = args.jobs {
@@ -236,18 +289,48 @@ pub(crate) async fn run(target: store::Target<'_>, args: DemoArgs) -> anyhow::Re
         );
         bar.set_position(finished);
         bar.set_message(describe(&stats));
-        if args.exit_when_done && stats.unfinished() == 0 {
+        let album_zipped = counters.zipped.load(Ordering::Relaxed) > 0;
+        let beaten = counters.beats.load(Ordering::Relaxed) > 0;
+        if args.exit_when_done && stats.unfinished() == 0 && album_zipped && beaten {
             break;
         }
     }
     handle.shutdown().await;
+    if args.exit_when_done {
+        // A heartbeat may have fired between the last look and the
+        // shutdown: run what is left (a drain fires at most one more).
+        for _ in 0..10 {
+            if client.stats(None).await?.unfinished() == 0 {
+                break;
+            }
+            worker.drain().await?;
+        }
+    }
     bar.finish_and_clear();
+    let album = album.status().await?;
     let after = client.stats(None).await?;
     let elapsed = started.elapsed().as_secs_f64();
     let completed = after.total(JobState::Completed) - before.total(JobState::Completed);
     let failed = after.total(JobState::Failed) - before.total(JobState::Failed);
     println!("errand demo summary");
     println!("  enqueued   {enqueued}");
+    let zip = album.continuations.first();
+    println!(
+        "  batch      {} photos in batch {}: {} resized; on_complete {} {}",
+        album.counts.total,
+        album.id,
+        album.counts.completed,
+        zip.map_or("-", |c| c.kind.as_str()),
+        match counters.zipped.load(Ordering::Relaxed) {
+            0 if zip.is_some_and(|c| c.enqueued) => "enqueued",
+            0 => "waiting for the batch",
+            _ => "ran",
+        }
+    );
+    println!(
+        "  cron       {} jobs from {HEARTBEAT} (@every 1s)",
+        counters.beats.load(Ordering::Relaxed)
+    );
     println!("  completed  {completed}");
     println!("  failed     {failed} (for good: expired cards)");
     println!(

@@ -177,7 +177,18 @@ fn demo_runs_to_the_end_and_summarizes() {
             .unwrap_or_else(|| panic!("no {label} in {text}"))
     };
     assert_eq!(count("enqueued"), 60);
-    assert_eq!(count("completed") + count("failed"), 60, "{text}");
+    assert_eq!(count("batch"), 6, "{text}");
+    assert!(
+        text.contains("6 resized; on_complete zip_album ran"),
+        "{text}"
+    );
+    let beats = count("cron");
+    assert!(beats >= 1, "the cron entry fired: {text}");
+    assert_eq!(
+        count("completed") + count("failed"),
+        60 + 6 + 1 + beats,
+        "the sample jobs, the album, its continuation, the heartbeats: {text}"
+    );
     assert!(text.contains("jobs/s"));
     let stats = json(&errand(&db, &["stats", "--json"]));
     let unfinished: u64 = stats["counts"]
