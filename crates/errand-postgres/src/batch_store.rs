@@ -10,7 +10,6 @@ use errand_core::store::{
 use errand_core::{Enqueued, NewJob, Result};
 use errand_sql::batch::{self, BatchCancelStatements, BatchOpen, continuations_json};
 use errand_sql::{BatchStatements, EnqueuePlan};
-use sqlx::{Postgres, Transaction};
 
 use crate::PgStore;
 use crate::enqueue::insert_jobs;
@@ -20,7 +19,7 @@ use crate::rows::PgColumns;
 
 /// The statements of a batch on PostgreSQL, in one transaction.
 struct PgBatch<'t> {
-    tx: &'t mut Transaction<'static, Postgres>,
+    conn: &'t mut sqlx::PgConnection,
     q: &'t Queries,
     now: DateTime<Utc>,
 }
@@ -31,7 +30,7 @@ impl BatchStatements for PgBatch<'_> {
             .bind(params.batch.tenant.as_deref())
             .bind(continuations_json(&params.batch.continuations))
             .bind(self.now)
-            .fetch_one(&mut **self.tx)
+            .fetch_one(&mut *self.conn)
             .await
             .map_err(db_error)
     }
@@ -39,7 +38,7 @@ impl BatchStatements for PgBatch<'_> {
     async fn lock(&mut self, id: BatchId) -> Result<BatchOpen> {
         let state: Option<(bool, bool)> = sqlx::query_as(self.q.batch_lock.clone())
             .bind(id.0)
-            .fetch_optional(&mut **self.tx)
+            .fetch_optional(&mut *self.conn)
             .await
             .map_err(db_error)?;
         Ok(match state {
@@ -52,7 +51,7 @@ impl BatchStatements for PgBatch<'_> {
 
     async fn insert_jobs(&mut self, jobs: &[NewJob]) -> Result<Vec<Enqueued>> {
         insert_jobs(
-            &mut *self.tx,
+            &mut *self.conn,
             self.q,
             jobs,
             EnqueuePlan::new(jobs),
@@ -65,12 +64,12 @@ impl BatchStatements for PgBatch<'_> {
         sqlx::query(self.q.batch_seal.clone())
             .bind(id.0)
             .bind(self.now)
-            .execute(&mut **self.tx)
+            .execute(&mut *self.conn)
             .await
             .map_err(db_error)?;
         sqlx::query(self.q.batch_finish.clone())
             .bind(id.0)
-            .execute(&mut **self.tx)
+            .execute(&mut *self.conn)
             .await
             .map_err(db_error)?;
         Ok(())
@@ -132,13 +131,33 @@ impl BatchCancelStatements for PgCancel<'_> {
     }
 }
 
+impl PgStore {
+    /// Creates a batch with its jobs and continuations on the
+    /// application's own connection (typically `&mut *tx`), in this
+    /// store's schema: it exists, and workers are notified, only if that
+    /// transaction commits.
+    pub async fn create_batch_in(
+        &self,
+        conn: &mut sqlx::PgConnection,
+        params: CreateBatchParams,
+    ) -> Result<BatchCreated> {
+        let now = params.now;
+        let mut statements = PgBatch {
+            conn,
+            q: &self.inner.q,
+            now,
+        };
+        batch::create(params, &mut statements).await
+    }
+}
+
 #[async_trait]
 impl BatchStore for PgStore {
     async fn create_batch(&self, params: CreateBatchParams) -> Result<BatchCreated> {
         let mut tx = self.inner.enqueue.begin().await.map_err(db_error)?;
         let now = params.now;
         let mut statements = PgBatch {
-            tx: &mut tx,
+            conn: &mut tx,
             q: &self.inner.q,
             now,
         };
@@ -152,7 +171,7 @@ impl BatchStore for PgStore {
         let mut tx = self.inner.enqueue.begin().await.map_err(db_error)?;
         let now = params.now;
         let mut statements = PgBatch {
-            tx: &mut tx,
+            conn: &mut tx,
             q: &self.inner.q,
             now,
         };

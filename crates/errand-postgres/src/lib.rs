@@ -25,6 +25,7 @@ mod transaction;
 pub use enqueue::PgEnqueueExt;
 pub use migrate::{MIGRATIONS, migration_sql};
 pub use options::{DEFAULT_SCHEMA, PgOptions};
+pub use sqlx::PgConnection;
 pub use sqlx::postgres::PgConnectOptions;
 pub use store::{PgStore, connect_options};
 pub use transaction::{PgTx, PgTxConn};

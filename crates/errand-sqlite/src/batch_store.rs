@@ -10,7 +10,6 @@ use errand_core::store::{
 use errand_core::{Enqueued, NewJob, Result};
 use errand_sql::batch::{self, BatchCancelStatements, BatchOpen, continuations_json};
 use errand_sql::{BatchStatements, EnqueuePlan};
-use sqlx::{Sqlite, Transaction};
 
 use crate::SqliteStore;
 use crate::enqueue::insert_jobs;
@@ -20,7 +19,7 @@ use crate::rows::{SqliteColumns, micros};
 
 /// The statements of a batch on SQLite, in one write transaction.
 struct SqliteBatch<'t> {
-    tx: &'t mut Transaction<'static, Sqlite>,
+    conn: &'t mut sqlx::SqliteConnection,
     now: DateTime<Utc>,
 }
 
@@ -30,7 +29,7 @@ impl BatchStatements for SqliteBatch<'_> {
             .bind(params.batch.tenant.as_deref())
             .bind(continuations_json(&params.batch.continuations).to_string())
             .bind(micros(self.now))
-            .fetch_one(&mut **self.tx)
+            .fetch_one(&mut *self.conn)
             .await
             .map_err(db_error)
     }
@@ -38,7 +37,7 @@ impl BatchStatements for SqliteBatch<'_> {
     async fn lock(&mut self, id: BatchId) -> Result<BatchOpen> {
         let state: Option<(bool, bool)> = sqlx::query_as(queries::BATCH_LOCK)
             .bind(id.0)
-            .fetch_optional(&mut **self.tx)
+            .fetch_optional(&mut *self.conn)
             .await
             .map_err(db_error)?;
         Ok(match state {
@@ -50,14 +49,14 @@ impl BatchStatements for SqliteBatch<'_> {
     }
 
     async fn insert_jobs(&mut self, jobs: &[NewJob]) -> Result<Vec<Enqueued>> {
-        insert_jobs(&mut *self.tx, jobs, EnqueuePlan::new(jobs), self.now).await
+        insert_jobs(&mut *self.conn, jobs, EnqueuePlan::new(jobs), self.now).await
     }
 
     async fn seal(&mut self, id: BatchId) -> Result<()> {
         sqlx::query(queries::BATCH_SEAL)
             .bind(id.0)
             .bind(micros(self.now))
-            .execute(&mut **self.tx)
+            .execute(&mut *self.conn)
             .await
             .map_err(db_error)?;
         Ok(())
@@ -69,7 +68,7 @@ impl BatchCancelStatements for SqliteBatch<'_> {
         sqlx::query_scalar(queries::BATCH_CANCEL_MARK)
             .bind(id.0)
             .bind(micros(self.now))
-            .fetch_optional(&mut **self.tx)
+            .fetch_optional(&mut *self.conn)
             .await
             .map_err(db_error)
     }
@@ -77,7 +76,7 @@ impl BatchCancelStatements for SqliteBatch<'_> {
     async fn finished_count(&mut self, id: BatchId) -> Result<Option<i64>> {
         sqlx::query_scalar(queries::BATCH_FINISHED_COUNT)
             .bind(id.0)
-            .fetch_optional(&mut **self.tx)
+            .fetch_optional(&mut *self.conn)
             .await
             .map_err(db_error)
     }
@@ -85,7 +84,7 @@ impl BatchCancelStatements for SqliteBatch<'_> {
     async fn signal_running(&mut self, id: BatchId) -> Result<u64> {
         let done = sqlx::query(queries::BATCH_CANCEL_RUNNING)
             .bind(id.0)
-            .execute(&mut **self.tx)
+            .execute(&mut *self.conn)
             .await
             .map_err(db_error)?;
         Ok(done.rows_affected())
@@ -95,10 +94,26 @@ impl BatchCancelStatements for SqliteBatch<'_> {
         let done = sqlx::query(queries::BATCH_CANCEL_WAITING)
             .bind(id.0)
             .bind(micros(self.now))
-            .execute(&mut **self.tx)
+            .execute(&mut *self.conn)
             .await
             .map_err(db_error)?;
         Ok(done.rows_affected())
+    }
+}
+
+impl SqliteStore {
+    /// Creates a batch with its jobs and continuations on the
+    /// application's own connection (typically `&mut *tx`): it exists only
+    /// if that transaction commits. Call
+    /// [`notify_committed`](Self::notify_committed) after the commit to wake
+    /// this process's workers at once.
+    pub async fn create_batch_in(
+        &self,
+        conn: &mut sqlx::SqliteConnection,
+        params: CreateBatchParams,
+    ) -> Result<BatchCreated> {
+        let now = params.now;
+        batch::create(params, &mut SqliteBatch { conn, now }).await
     }
 }
 
@@ -107,7 +122,7 @@ impl BatchStore for SqliteStore {
     async fn create_batch(&self, params: CreateBatchParams) -> Result<BatchCreated> {
         let mut tx = self.begin_write().await?;
         let now = params.now;
-        let created = batch::create(params, &mut SqliteBatch { tx: &mut tx, now }).await?;
+        let created = batch::create(params, &mut SqliteBatch { conn: &mut tx, now }).await?;
         tx.commit().await.map_err(db_error)?;
         self.woke(true);
         Ok(created)
@@ -116,7 +131,7 @@ impl BatchStore for SqliteStore {
     async fn append_to_batch(&self, params: AppendParams) -> Result<Vec<Enqueued>> {
         let mut tx = self.begin_write().await?;
         let now = params.now;
-        let jobs = batch::append(params, &mut SqliteBatch { tx: &mut tx, now }).await?;
+        let jobs = batch::append(params, &mut SqliteBatch { conn: &mut tx, now }).await?;
         tx.commit().await.map_err(db_error)?;
         self.woke(true);
         Ok(jobs)
@@ -137,7 +152,7 @@ impl BatchStore for SqliteStore {
         let outcome = batch::cancel(
             &params,
             &mut SqliteBatch {
-                tx: &mut tx,
+                conn: &mut tx,
                 now: params.now,
             },
         )

@@ -24,6 +24,7 @@ mod transaction;
 pub use enqueue::SqliteEnqueueExt;
 pub use migrate::{MIGRATIONS, migration_sql};
 pub use options::SqliteOptions;
+pub use sqlx::SqliteConnection;
 pub use store::{SqliteStore, connect_options};
 pub use transaction::{SqliteTx, SqliteTxConn};
 

@@ -101,6 +101,13 @@ impl Harness {
 pub trait TxProbe: Send + Sync {
     /// Begins a transaction, enqueues `job` in it and leaves it open.
     async fn begin_and_enqueue(&self, job: NewJob, now: DateTime<Utc>) -> Result<Box<dyn OpenTx>>;
+    /// Begins a transaction, creates `batch` in it (through the facade's
+    /// `enqueue_in_*`) and leaves it open; the open transaction's id is the
+    /// batch's first job.
+    async fn begin_and_create_batch(
+        &self,
+        batch: errand::BatchBuilder,
+    ) -> Result<(errand::BatchHandle, Box<dyn OpenTx>)>;
     /// Creates the table `tx_effect` jobs write to (if missing) and returns
     /// its name as those jobs need it in [`EffectGates`](crate::jobs::EffectGates).
     async fn effects_table(&self) -> Result<String>;

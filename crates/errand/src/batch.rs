@@ -152,6 +152,45 @@ impl BatchBuilder {
     /// Creates the batch with its jobs, all or nothing, and returns a
     /// handle. A sealed batch without jobs finishes at once.
     pub async fn enqueue(self) -> Result<BatchHandle> {
+        let (client, params) = self.into_params()?;
+        let tenant = params.batch.tenant.clone();
+        let created = client.store().create_batch(params).await?;
+        Ok(BatchHandle::created(client, created, tenant))
+    }
+
+    /// Creates the batch inside the application's own PostgreSQL
+    /// transaction (`&mut *tx`), in `store`'s schema: it exists, with its
+    /// jobs, only if that transaction commits.
+    #[cfg(feature = "postgres")]
+    pub async fn enqueue_in_pg(
+        self,
+        store: &errand_postgres::PgStore,
+        conn: &mut errand_postgres::PgConnection,
+    ) -> Result<BatchHandle> {
+        let (client, params) = self.into_params()?;
+        let tenant = params.batch.tenant.clone();
+        let created = store.create_batch_in(conn, params).await?;
+        Ok(BatchHandle::created(client, created, tenant))
+    }
+
+    /// Creates the batch inside the application's own SQLite transaction
+    /// (`&mut *tx`): it exists, with its jobs, only if that transaction
+    /// commits (then `store.notify_committed()` wakes this process's
+    /// workers at once).
+    #[cfg(feature = "sqlite")]
+    pub async fn enqueue_in_sqlite(
+        self,
+        store: &errand_sqlite::SqliteStore,
+        conn: &mut errand_sqlite::SqliteConnection,
+    ) -> Result<BatchHandle> {
+        let (client, params) = self.into_params()?;
+        let tenant = params.batch.tenant.clone();
+        let created = store.create_batch_in(conn, params).await?;
+        Ok(BatchHandle::created(client, created, tenant))
+    }
+
+    /// The store call that creates this batch, its jobs resolved now.
+    fn into_params(self) -> Result<(Client, CreateBatchParams)> {
         let now = Utc::now();
         let jobs = self
             .jobs
@@ -168,26 +207,17 @@ impl BatchBuilder {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
-        let created = self
-            .client
-            .store()
-            .create_batch(CreateBatchParams {
-                batch: NewBatch {
-                    tenant: self.tenant.clone(),
-                    continuations,
-                    sealed: !self.open,
-                },
-                jobs,
-                now,
-                max_input_bytes: self.client.max_input(),
-            })
-            .await?;
-        Ok(BatchHandle {
-            client: self.client,
-            id: created.id,
-            jobs: created.jobs,
-            tenant: Some(self.tenant),
-        })
+        let params = CreateBatchParams {
+            batch: NewBatch {
+                tenant: self.tenant,
+                continuations,
+                sealed: !self.open,
+            },
+            jobs,
+            now,
+            max_input_bytes: self.client.max_input(),
+        };
+        Ok((self.client, params))
     }
 }
 
@@ -220,6 +250,20 @@ impl BatchHandle {
             id,
             jobs: Vec::new(),
             tenant: None,
+        }
+    }
+
+    /// The handle of a batch just created for `tenant`.
+    fn created(
+        client: Client,
+        created: errand_core::store::BatchCreated,
+        tenant: Option<String>,
+    ) -> Self {
+        BatchHandle {
+            client,
+            id: created.id,
+            jobs: created.jobs,
+            tenant: Some(tenant),
         }
     }
 

@@ -163,6 +163,16 @@ impl TxProbe for PgTx {
         Ok(Box::new(Open { tx, id }))
     }
 
+    async fn begin_and_create_batch(
+        &self,
+        batch: errand::BatchBuilder,
+    ) -> Result<(errand::BatchHandle, Box<dyn OpenTx>)> {
+        let mut tx = self.store.pool().begin().await.map_err(db)?;
+        let handle = batch.enqueue_in_pg(&self.store, &mut tx).await?;
+        let id = handle.jobs().first().map_or(JobId(0), |e| e.id);
+        Ok((handle, Box::new(Open { tx, id })))
+    }
+
     async fn effects_table(&self) -> Result<String> {
         let table = effects_table(self.store.schema());
         sqlx::query(AssertSqlSafe(format!(

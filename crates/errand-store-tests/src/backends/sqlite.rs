@@ -99,6 +99,16 @@ impl TxProbe for SqliteTx {
         Ok(Box::new(Open { tx, id }))
     }
 
+    async fn begin_and_create_batch(
+        &self,
+        batch: errand::BatchBuilder,
+    ) -> Result<(errand::BatchHandle, Box<dyn OpenTx>)> {
+        let mut tx = self.app.begin().await.map_err(db)?;
+        let handle = batch.enqueue_in_sqlite(&self.store, &mut tx).await?;
+        let id = handle.jobs().first().map_or(JobId(0), |e| e.id);
+        Ok((handle, Box::new(Open { tx, id })))
+    }
+
     async fn effects_table(&self) -> Result<String> {
         sqlx::query(
             "CREATE TABLE IF NOT EXISTS errand_effects (key TEXT NOT NULL, attempt INTEGER NOT NULL)",

@@ -169,3 +169,75 @@ pub async fn transactional_completion_of_a_stale_attempt_rolls_back(h: &Harness)
     assert_eq!(job.attempt, 1);
 }
 case!(transactional_completion_of_a_stale_attempt_rolls_back);
+
+pub async fn batches_are_created_inside_the_application_transaction(h: &Harness) {
+    if h.skip_unless(
+        h.store.capabilities().transactional_enqueue,
+        "join an application transaction",
+    ) {
+        return;
+    }
+    let probe =
+        h.tx.as_ref()
+            .expect("a backend with transactional enqueue provides a TxProbe");
+    let client = errand::Client::new(Arc::clone(&h.store));
+    let album = || {
+        client
+            .batch()
+            .tenant("acme")
+            .job(crate::jobs::noop::enqueue())
+            .job(crate::jobs::noop::enqueue())
+            .on_complete(crate::jobs::noop::enqueue())
+    };
+    let now = t0();
+
+    let (batch, open) = probe.begin_and_create_batch(album()).await.unwrap();
+    assert_eq!(batch.jobs().len(), 2);
+    assert!(
+        h.store.batch(batch.id()).await.unwrap().is_none(),
+        "invisible before commit"
+    );
+    open.commit().await.unwrap();
+    let status = batch.status().await.unwrap();
+    assert_eq!((status.counts.total, status.counts.waiting), (2, 2));
+    assert_eq!(status.tenant.as_deref(), Some("acme"));
+
+    let (gone, open) = probe.begin_and_create_batch(album()).await.unwrap();
+    let gone_job = open.id();
+    open.rollback().await.unwrap();
+    assert!(
+        h.store.batch(gone.id()).await.unwrap().is_none(),
+        "rolled back"
+    );
+    assert!(
+        h.store
+            .get(GetParams { id: gone_job, now })
+            .await
+            .unwrap()
+            .is_none(),
+        "its jobs with it"
+    );
+
+    // A bad job refuses the whole batch, naming the field.
+    let bad = client
+        .batch()
+        .job(crate::jobs::noop::enqueue().queue("bad queue"));
+    let error = probe
+        .begin_and_create_batch(bad)
+        .await
+        .map(drop)
+        .unwrap_err();
+    assert!(error.to_string().contains("queue"), "{error}");
+
+    // The committed batch runs, then its continuation.
+    let ran = Worker::builder(Arc::clone(&h.store))
+        .register(crate::jobs::noop::job())
+        .build()
+        .unwrap()
+        .drain()
+        .await
+        .unwrap();
+    assert_eq!(ran.total(), 3, "two jobs and the continuation: {ran:?}");
+    assert!(batch.status().await.unwrap().finished_at.is_some());
+}
+case!(batches_are_created_inside_the_application_transaction);
