@@ -74,43 +74,11 @@ pub(crate) enum JobsCommand {
     },
 }
 
-/// Filters of `errand jobs list`.
+/// The filters `errand jobs list` and `errand jobs retry` share.
 #[derive(Args, Debug)]
-pub(crate) struct ListArgs {
-    /// scheduled, available, running, completed, retrying, failed or cancelled.
-    #[arg(long)]
-    state: Option<String>,
-    /// The job kind.
-    #[arg(long)]
-    kind: Option<String>,
-    /// The queue.
-    #[arg(long)]
-    queue: Option<String>,
-    /// The tenant.
-    #[arg(long)]
-    tenant: Option<String>,
-    /// Jobs of this batch.
-    #[arg(long, allow_negative_numbers = true)]
-    batch: Option<i64>,
-    /// Jobs with an attempt error containing this text (ASCII letters in
-    /// either case).
-    #[arg(long)]
-    error: Option<String>,
-    /// Jobs with an id below this one (the last id of the previous page).
-    #[arg(long, allow_negative_numbers = true)]
-    before: Option<i64>,
-    /// Most rows to show.
-    #[arg(long, default_value_t = 50, allow_negative_numbers = true, value_parser = clap::value_parser!(u32).range(1..=10_000))]
-    limit: u32,
-}
-
-/// `errand jobs retry`: one job by id, or the finished jobs a filter matches.
-#[derive(Args, Debug)]
-pub(crate) struct RetryArgs {
-    /// The job id.
-    #[arg(allow_negative_numbers = true, conflicts_with_all = ["state", "kind", "queue", "tenant", "batch", "error", "all"])]
-    id: Option<i64>,
-    /// failed (default), cancelled or completed.
+pub(crate) struct JobFilters {
+    /// scheduled, available, running, completed, retrying, failed or
+    /// cancelled (retry: failed, the default, cancelled or completed).
     #[arg(long)]
     state: Option<String>,
     /// Only jobs of this kind.
@@ -125,9 +93,33 @@ pub(crate) struct RetryArgs {
     /// Only jobs of this batch.
     #[arg(long, allow_negative_numbers = true)]
     batch: Option<i64>,
-    /// Only jobs with an attempt error containing this text.
+    /// Only jobs with an attempt error containing this text (ASCII letters
+    /// in either case).
     #[arg(long)]
     error: Option<String>,
+}
+
+/// `errand jobs list`.
+#[derive(Args, Debug)]
+pub(crate) struct ListArgs {
+    #[command(flatten)]
+    filters: JobFilters,
+    /// Jobs with an id below this one (the last id of the previous page).
+    #[arg(long, allow_negative_numbers = true)]
+    before: Option<i64>,
+    /// Most rows to show.
+    #[arg(long, default_value_t = 50, allow_negative_numbers = true, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    limit: u32,
+}
+
+/// `errand jobs retry`: one job by id, or the finished jobs a filter matches.
+#[derive(Args, Debug)]
+pub(crate) struct RetryArgs {
+    /// The job id.
+    #[arg(allow_negative_numbers = true, conflicts_with_all = ["state", "kind", "queue", "tenant", "batch", "error", "all"])]
+    id: Option<i64>,
+    #[command(flatten)]
+    filters: JobFilters,
     /// Every job in the state, when no other filter is given.
     #[arg(long)]
     all: bool,
@@ -317,12 +309,12 @@ fn parse_state(state: Option<String>) -> Result<Option<JobState>, Error> {
 async fn list(client: &Client, args: ListArgs, json: bool) -> anyhow::Result<()> {
     let rows = client
         .list(ListParams {
-            state: parse_state(args.state)?,
-            kind: args.kind,
-            queue: args.queue,
-            tenant: args.tenant,
-            batch_id: args.batch,
-            error_contains: args.error,
+            state: parse_state(args.filters.state)?,
+            kind: args.filters.kind,
+            queue: args.filters.queue,
+            tenant: args.filters.tenant,
+            batch_id: args.filters.batch,
+            error_contains: args.filters.error,
             before_id: args.before.map(JobId),
             limit: args.limit,
             ..Default::default()
@@ -427,13 +419,21 @@ async fn retry(target: Target<'_>, args: RetryArgs, json: bool) -> anyhow::Resul
         report(json, id, "retried");
         return Ok(());
     }
+    let JobFilters {
+        state,
+        kind,
+        queue,
+        tenant,
+        batch,
+        error,
+    } = args.filters;
     let filter = RetryFilter {
-        state: parse_state(args.state)?,
-        kind: args.kind,
-        queue: args.queue,
-        tenant: args.tenant,
-        batch_id: args.batch,
-        error_contains: args.error,
+        state: parse_state(state)?,
+        kind,
+        queue,
+        tenant,
+        batch_id: batch,
+        error_contains: error,
         all: args.all,
     };
     // Checked before the store is opened: a bad filter touches nothing.
