@@ -126,6 +126,10 @@ struct Report {
     batch_size: Option<u64>,
     /// Batches the bulk jobs were enqueued in, each adding a continuation.
     batches: u64,
+    /// Reading the last batch's status (its kept counts), 100 times after
+    /// the enqueue: median and slowest, in ms.
+    batch_status_p50_ms: f64,
+    batch_status_max_ms: f64,
     backlog: u64,
     backlog_state: BacklogState,
     /// PostgreSQL: claims, renewals and results committed without waiting
@@ -541,6 +545,7 @@ async fn measure(
     let started = Instant::now();
     let mut left = args.jobs;
     let mut batches = 0u64;
+    let mut last_batch = None;
     while left > 0 {
         match args.batch_size {
             Some(size) => {
@@ -555,6 +560,7 @@ async fn measure(
                 batch.seal().await?;
                 batches += 1;
                 left -= n;
+                last_batch = Some(batch);
             }
             None => {
                 let n = left.min(5_000);
@@ -573,6 +579,23 @@ async fn measure(
             " in {batches} batches of {size}"
         ))
     ));
+
+    // A batch's status is its kept counts: reading it does not grow with
+    // the batch.
+    let mut status_reads = Vec::new();
+    if let Some(batch) = &last_batch {
+        for _ in 0..100 {
+            let started = Instant::now();
+            batch.status().await?;
+            status_reads.push(u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX));
+        }
+        status_reads.sort_unstable();
+        say(format!(
+            "batch status: p50 {:.3} ms, max {:.3} ms (100 reads)",
+            percentile(&status_reads, 50.0),
+            percentile(&status_reads, 100.0)
+        ));
+    }
 
     // Processing: every job enqueued above (and each batch's continuation),
     // by one worker.
@@ -643,6 +666,8 @@ async fn measure(
         producers,
         batch_size: args.batch_size,
         batches,
+        batch_status_p50_ms: percentile(&status_reads, 50.0),
+        batch_status_max_ms: percentile(&status_reads, 100.0),
         backlog: args.backlog,
         backlog_state: args.backlog_state,
         async_job_updates: args.async_job_updates,
@@ -670,6 +695,10 @@ async fn measure(
             println!(
                 "batches              {} of {size} jobs, one continuation each",
                 report.batches
+            );
+            println!(
+                "batch status read    p50 {:.3} ms  max {:.3} ms",
+                report.batch_status_p50_ms, report.batch_status_max_ms
             );
         }
         if report.backlog > 0 {
