@@ -56,14 +56,6 @@ fn retention(field: &str, value: &str) -> Result<Option<Duration>, Error> {
     })
 }
 
-/// `now` less `keep`, naming `field` when it is too long.
-fn cutoff(field: &str, now: DateTime<Utc>, keep: Duration) -> Result<DateTime<Utc>, Error> {
-    chrono::Duration::from_std(keep)
-        .ok()
-        .and_then(|keep| now.checked_sub_signed(keep))
-        .ok_or_else(|| Error::invalid(field, format!("{keep:?}"), "is too long"))
-}
-
 pub(crate) async fn run(target: Target<'_>, args: PruneArgs, json: bool) -> anyhow::Result<()> {
     let keep = Retention {
         completed: retention("completed", &args.completed)?,
@@ -81,7 +73,9 @@ pub(crate) async fn run(target: Target<'_>, args: PruneArgs, json: bool) -> anyh
         ("cancelled", Some(JobState::Cancelled), keep.cancelled),
         ("batches", None, keep.batches),
     ] {
-        let before = kept.map(|k| cutoff(what, now, k)).transpose()?;
+        let before = kept
+            .map(|k| errand::validate::before(what, now, k))
+            .transpose()?;
         plan.push((what, state, before));
     }
     let client = client(target, false).await?;

@@ -21,6 +21,19 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
+/// Runs `args`, which must exit 2 naming `field`, without creating the
+/// store.
+fn refused(db: &Path, args: &[&str], field: &str) {
+    let out = errand(db, args);
+    assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!("invalid {field}")),
+        "{args:?}: {}",
+        stderr(&out)
+    );
+    assert!(!db.exists(), "{args:?} created the store");
+}
+
 fn json(o: &Output) -> serde_json::Value {
     serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}", stdout(o)))
 }
@@ -667,14 +680,7 @@ fn pause_and_resume_from_the_command_line() {
         (&["pause", "--by", ""][..], "by"),
         (&["queues", "resume", "x y"][..], "queue"),
     ] {
-        let out = errand(&db, args);
-        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
-        assert!(
-            stderr(&out).contains(&format!("invalid {field}")),
-            "{}",
-            stderr(&out)
-        );
-        assert!(!db.exists(), "{args:?} created the store");
+        refused(&db, args, field);
     }
     assert!(
         errand(
@@ -788,14 +794,7 @@ fn batches_from_the_command_line() {
         (&["batches", "list", "--tenant", "a b"][..], "tenant"),
         (&["batches", "totals", "--tenant", ""][..], "tenant"),
     ] {
-        let out = errand(&db, args);
-        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
-        assert!(
-            stderr(&out).contains(&format!("invalid {field}")),
-            "{}",
-            stderr(&out)
-        );
-        assert!(!db.exists(), "{args:?} created the store");
+        refused(&db, args, field);
     }
     assert!(errand(&db, &["migrate"]).status.success());
     let (acme, globex) = two_batches(&db);
@@ -930,14 +929,7 @@ fn dead_letters_are_listed_by_error_and_retried_in_bulk() {
         ),
         (&["jobs", "retry", "--kind", "a b"][..], "kind"),
     ] {
-        let out = errand(&db, args);
-        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
-        assert!(
-            stderr(&out).contains(&format!("invalid {field}")),
-            "{args:?}: {}",
-            stderr(&out)
-        );
-        assert!(!db.exists(), "{args:?} created the store");
+        refused(&db, args, field);
     }
     let both = errand(&db, &["jobs", "retry", "7", "--all"]);
     assert_eq!(both.status.code(), Some(2), "an id and a filter conflict");
@@ -998,14 +990,7 @@ fn prune_deletes_what_is_past_its_retention_and_dry_run_only_counts() {
         (&["prune", "--failed", "0s"][..], "retention.failed"),
         (&["prune", "--batches", "-1d"][..], "batches"),
     ] {
-        let out = errand(&db, args);
-        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
-        assert!(
-            stderr(&out).contains(&format!("invalid {field}")),
-            "{args:?}: {}",
-            stderr(&out)
-        );
-        assert!(!db.exists(), "{args:?} created the store");
+        refused(&db, args, field);
     }
     assert!(errand(&db, &["migrate"]).status.success());
 

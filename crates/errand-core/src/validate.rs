@@ -81,6 +81,15 @@ pub fn after(field: &str, now: DateTime<Utc>, delay: Duration) -> Result<DateTim
     })
 }
 
+/// `now - age`, the cutoff of a retention named `field`, refused (naming
+/// the field and the age) when it would fall before the earliest time.
+pub fn before(field: &str, now: DateTime<Utc>, age: Duration) -> Result<DateTime<Utc>> {
+    TimeDelta::from_std(age)
+        .ok()
+        .and_then(|d| now.checked_sub_signed(d))
+        .ok_or_else(|| Error::invalid(field, format!("{age:?}"), "is too long"))
+}
+
 /// `now + delay`, or [`latest_time`] when that is later: for delays the
 /// runtime computes (a backoff, a snooze), which never fail a job.
 pub fn saturating_after(now: DateTime<Utc>, delay: Duration) -> DateTime<Utc> {
@@ -249,6 +258,15 @@ pub fn limit(field: &str, n: usize, max: usize) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// A page or chunk size named `field`: 1 to `max`.
+pub fn page_limit(field: &str, n: u32, max: u32) -> Result<()> {
+    limit(
+        field,
+        usize::try_from(n).unwrap_or(usize::MAX),
+        max as usize,
+    )
 }
 
 /// A unique key: non-empty, bounded, no NUL, and a non-zero period.

@@ -42,20 +42,25 @@ fn count(row: &impl Columns, column: &str) -> Result<u64> {
         .map_err(|_| Error::backend_msg(format!("stored batch {column} {value} is negative")))
 }
 
-/// A batch from a row with columns `id`, `tenant`, the six counts, `sealed`,
-/// `continuations`, `created_at`, `cancelled_at`, `finished_at`.
-pub fn batch_row(row: &impl Columns) -> Result<Batch> {
-    let id = row
-        .int("id")?
-        .ok_or_else(|| Error::backend_msg("stored batch id is NULL"))?;
-    let counts = BatchCounts {
+/// The six counts of a row (a batch's, or their sums).
+fn counts(row: &impl Columns) -> Result<BatchCounts> {
+    Ok(BatchCounts {
         total: count(row, "total")?,
         waiting: count(row, "waiting")?,
         running: count(row, "running")?,
         completed: count(row, "completed")?,
         failed: count(row, "failed")?,
         cancelled: count(row, "cancelled")?,
-    };
+    })
+}
+
+/// A batch from a row with columns `id`, `tenant`, the six counts, `sealed`,
+/// `continuations`, `created_at`, `cancelled_at`, `finished_at`.
+pub fn batch_row(row: &impl Columns) -> Result<Batch> {
+    let id = row
+        .int("id")?
+        .ok_or_else(|| Error::backend_msg("stored batch id is NULL"))?;
+    let counts = counts(row)?;
     #[derive(serde::Deserialize)]
     struct Stored {
         on: ContinueOn,
@@ -88,14 +93,7 @@ pub fn totals_row(row: &impl Columns, tenant: Option<String>) -> Result<BatchTot
         tenant,
         batches: count(row, "batches")?,
         unfinished: count(row, "unfinished")?,
-        counts: BatchCounts {
-            total: count(row, "total")?,
-            waiting: count(row, "waiting")?,
-            running: count(row, "running")?,
-            completed: count(row, "completed")?,
-            failed: count(row, "failed")?,
-            cancelled: count(row, "cancelled")?,
-        },
+        counts: counts(row)?,
     })
 }
 

@@ -22,10 +22,7 @@ struct Pending {
 
 impl Pending {
     fn of<J: Job>(job: EnqueueBuilder<J>, tenant: Option<String>, queue: Option<String>) -> Self {
-        let job = match (job.has_tenant(), tenant) {
-            (false, Some(tenant)) => job.tenant(tenant),
-            (_, _) => job,
-        };
+        let job = with_tenant(job, tenant.as_ref());
         let job = match (job.has_queue(), queue) {
             (false, Some(queue)) => job.queue(queue),
             (_, _) => job,

@@ -312,14 +312,7 @@ impl ListBatchesParams {
         if let Some(tenant) = &self.tenant {
             validate::tenant(tenant)?;
         }
-        if self.limit == 0 || self.limit > MAX_BATCH_PAGE {
-            return Err(Error::invalid(
-                "limit",
-                self.limit,
-                "must be between 1 and 1000",
-            ));
-        }
-        Ok(())
+        validate::page_limit("limit", self.limit, MAX_BATCH_PAGE)
     }
 }
 
@@ -369,14 +362,7 @@ pub struct PruneBatchesParams {
 impl PruneBatchesParams {
     /// Checks the limit; the error names it.
     pub fn validate(&self) -> Result<()> {
-        if self.limit == 0 || self.limit > 10_000 {
-            return Err(Error::invalid(
-                "limit",
-                self.limit,
-                "must be between 1 and 10000",
-            ));
-        }
-        Ok(())
+        validate::page_limit("limit", self.limit, 10_000)
     }
 }
 

@@ -48,13 +48,7 @@ pub const MAX_LIST_PAGE: u32 = 10_000;
 impl ListParams {
     /// Checks every filter and the limit; the error names the field.
     pub fn validate(&self) -> Result<()> {
-        if self.limit == 0 || self.limit > MAX_LIST_PAGE {
-            return Err(Error::invalid(
-                "limit",
-                self.limit,
-                "must be between 1 and 10000",
-            ));
-        }
+        crate::validate::page_limit("limit", self.limit, MAX_LIST_PAGE)?;
         if let Some(queue) = &self.queue {
             crate::validate::queue(queue)?;
         }
@@ -323,14 +317,7 @@ impl PruneParams {
                 "only completed, failed or cancelled jobs can be pruned",
             ));
         }
-        if self.limit == 0 || self.limit > 10_000 {
-            return Err(Error::invalid(
-                "limit",
-                self.limit,
-                "must be between 1 and 10000",
-            ));
-        }
-        Ok(())
+        crate::validate::page_limit("limit", self.limit, 10_000)
     }
 }
 

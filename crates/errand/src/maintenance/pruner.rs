@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use errand_core::maintenance::{Report, Service};
 use errand_core::store::{PruneBatchesParams, PruneParams};
-use errand_core::{Error, JobId, JobState, Result, Store, validate};
+use errand_core::{JobId, JobState, Result, Store, validate};
 
 /// Jobs deleted per store call.
 const CHUNK: u32 = 1_000;
@@ -118,14 +118,6 @@ impl Retention {
     }
 }
 
-/// `now` less a retention, as a cutoff time.
-fn cutoff(now: DateTime<Utc>, keep: Duration) -> Result<DateTime<Utc>> {
-    chrono::Duration::from_std(keep)
-        .ok()
-        .and_then(|keep| now.checked_sub_signed(keep))
-        .ok_or_else(|| Error::invalid("retention", format!("{keep:?}"), "is too long"))
-}
-
 /// Deletes the records of batches finished before `finished_before`,
 /// [`CHUNK`] per store call, for at most `max_chunks` calls (`None`: until
 /// none is left). Returns how many went.
@@ -225,7 +217,7 @@ impl Service for Pruner {
             let (count, after) = prune_chunks(
                 self.store.as_ref(),
                 state,
-                cutoff(now, keep)?,
+                validate::before("retention", now, keep)?,
                 self.cursor(slot),
                 Some(MAX_CHUNKS),
             )
@@ -237,9 +229,12 @@ impl Service for Pruner {
             }
         }
         if let Some(keep) = self.retention.batches {
-            let count =
-                prune_batch_chunks(self.store.as_ref(), cutoff(now, keep)?, Some(MAX_CHUNKS))
-                    .await?;
+            let count = prune_batch_chunks(
+                self.store.as_ref(),
+                validate::before("retention", now, keep)?,
+                Some(MAX_CHUNKS),
+            )
+            .await?;
             if count > 0 {
                 deleted.push(format!("{count} batch records"));
                 total += count;
