@@ -1,7 +1,9 @@
 //! An axum service that signs users up and sends a welcome email: the user
 //! row and the email job are written in one SQLite transaction, so the job
 //! exists if and only if the signup committed. A second signup with the
-//! same address fails, and leaves no job behind.
+//! same address fails, and leaves no job behind. A bulk import writes its
+//! users and a batch of their welcome emails in one transaction too: rolled
+//! back, neither exists.
 
 use axum::extract::State;
 use axum::http::{Request, StatusCode};
@@ -100,7 +102,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (again, _) = sign_up_as(&router, "ada@example.com").await?;
     println!("first signup: {status}, job {id}; second: {again}");
 
-    let client = Client::new(jobs);
+    let client = Client::new(jobs.clone());
     let sent = client.deferred::<()>(errand::JobId(id)).wait().await?;
     let all = client
         .list(errand::ListParams {
@@ -108,11 +110,56 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             ..Default::default()
         })
         .await?;
+
+    // A bulk import: the users and a batch of their welcome emails in one
+    // transaction. The first attempt rolls back: neither exists.
+    let emails = ["bob@example.com", "cy@example.com"];
+    let mut gone = false;
+    let mut imported = None;
+    for commit in [false, true] {
+        let mut tx = db.begin().await?;
+        for email in emails {
+            sqlx::query("INSERT INTO users (email) VALUES (?)")
+                .bind(email)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let welcomes = emails.map(|email| {
+            send_welcome::enqueue(Welcome {
+                email: email.into(),
+            })
+        });
+        let batch = client
+            .batch()
+            .jobs(welcomes)
+            .enqueue_in_sqlite(&jobs, &mut tx)
+            .await?;
+        if commit {
+            tx.commit().await?;
+            jobs.notify_committed();
+            imported = Some(batch);
+        } else {
+            tx.rollback().await?;
+            // Read before the next import, which may reuse the id.
+            gone = batch.status().await.is_err();
+        }
+    }
+    let mut import_done = false;
+    if let Some(batch) = &imported {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while !import_done && std::time::Instant::now() < deadline {
+            import_done = batch.status().await?.finished_at.is_some();
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+    println!("import rolled back, its batch gone: {gone}; committed import sent: {import_done}");
     running.shutdown().await;
     if status != StatusCode::OK
         || again != StatusCode::CONFLICT
         || sent != Finished::Completed(())
         || all.len() != 1
+        || !gone
+        || !import_done
     {
         return Err("one signup, one email: that did not hold".into());
     }
