@@ -50,11 +50,20 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // The embedded SQLite file; any store through ERRAND_DATABASE_URL and ERRAND_SCHEMA.
     let store = errand::connect_from_env("sqlite://batch.db").await?;
     let client = Client::new(store.clone());
+    // A batch-finished hook: called once per batch, after its end is
+    // recorded, on one worker of the cluster (say, to update a progress page).
+    let (ended_tx, mut ended) = tokio::sync::mpsc::unbounded_channel();
     let handle = Worker::builder(store.clone())
         .register(resize::job())
         .register(zip_and_notify::job())
         .register(report_failures::job())
         .queues(["media", "default"])
+        .on_batch_finished(move |batch: errand::Batch| {
+            let ended_tx = ended_tx.clone();
+            async move {
+                let _ = ended_tx.send(batch);
+            }
+        })
         .build()?
         .start();
 
@@ -97,6 +106,20 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             } else {
                 "not enqueued"
             }
+        );
+    }
+
+    // Both batches reach the hook, once each.
+    for _ in 0..2 {
+        let ended = tokio::time::timeout(Duration::from_secs(30), ended.recv())
+            .await?
+            .ok_or("the worker stopped")?;
+        println!(
+            "hook: batch {} of {} finished, {} of {} jobs completed",
+            ended.id,
+            ended.tenant.as_deref().unwrap_or("no tenant"),
+            ended.counts.completed,
+            ended.counts.total
         );
     }
 

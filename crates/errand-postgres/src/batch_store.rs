@@ -5,9 +5,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use errand_core::store::{
     AppendParams, Batch, BatchCancelOutcome, BatchCreated, BatchId, BatchStore, BatchTotals,
-    CancelBatchParams, CreateBatchParams, ListBatchesParams, PruneBatchesParams,
+    CancelBatchParams, CreateBatchParams, ListBatchesParams, MAX_BATCH_PAGE, PruneBatchesParams,
 };
-use errand_core::{Enqueued, NewJob, Result};
+use errand_core::{Enqueued, NewJob, Result, validate};
 use errand_sql::batch::{self, BatchCancelStatements, BatchOpen, continuations_json};
 use errand_sql::{BatchStatements, EnqueuePlan};
 
@@ -246,5 +246,15 @@ impl BatchStore for PgStore {
             .await
             .map_err(db_error)?;
         Ok(ids.into_iter().map(BatchId).collect())
+    }
+
+    async fn take_finished_batches(&self, limit: u32) -> Result<Vec<Batch>> {
+        validate::page_limit("limit", limit, MAX_BATCH_PAGE)?;
+        let rows = sqlx::query(self.inner.q.batch_take_finished.clone())
+            .bind(i64::from(limit))
+            .fetch_all(&self.inner.pool)
+            .await
+            .map_err(db_error)?;
+        batch::taken(rows.iter().map(|row| batch::batch_row(&PgColumns(row))))
     }
 }

@@ -56,6 +56,11 @@ pub const MIGRATIONS: &[Migration] = &[
         "batch_retention",
         include_str!("../migrations/0011_batch_retention.sql"),
     ),
+    migration(
+        12,
+        "batch_hooks",
+        include_str!("../migrations/0012_batch_hooks.sql"),
+    ),
 ];
 
 const PREPARE: &str = "CREATE SCHEMA IF NOT EXISTS {schema};

@@ -112,6 +112,7 @@ queries! {
     batch_totals => "batch_store/totals.sql",
     batch_totals_tenant => "batch_store/totals_tenant.sql",
     batch_prune => "batch_store/prune.sql",
+    batch_take_finished => "batch_store/take_finished.sql",
     batch_cancel_mark => "batch_store/cancel_mark.sql",
     batch_finished_count => "batch_store/finished_count.sql",
     batch_cancel_running => "batch_store/cancel_running.sql",

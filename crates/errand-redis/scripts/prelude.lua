@@ -19,7 +19,9 @@
 -- one batch, see `batch_moved`), <P>:batch_jobs:<id> (the ids of its jobs),
 -- <P>:batches (every batch id, scored by id), <P>:tenant_batches:<tenant>
 -- (a tenant's batch ids, scored by id), <P>:batches_finished (finished
--- batch ids, scored by finish time, for pruning), <P>:batch_seq (batch ids).
+-- batch ids, scored by finish time, for pruning), <P>:batches_hook_pending
+-- (finished batches no worker has taken for its batch-finished hooks yet,
+-- scored by finish time), <P>:batch_seq (batch ids).
 --
 -- A running job is one with an entry in <P>:claims. Claiming writes nothing
 -- to the job's hash (that write per job was most of a claim's cost): the
@@ -244,6 +246,7 @@ local function batch_finish(batch, now)
     end
     redis.call('HSET', bk, 'finished_at', now, 'changed_at', now)
     redis.call('ZADD', P .. ':batches_finished', now, batch)
+    redis.call('ZADD', P .. ':batches_hook_pending', now, batch)
     local failures = tonumber(failed) + tonumber(cancelled)
     local chosen = {}
     for _, c in ipairs(cjson.decode(cont or '[]')) do

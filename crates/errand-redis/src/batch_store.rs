@@ -9,10 +9,10 @@ use chrono::{DateTime, Utc};
 use errand_core::store::{
     AppendParams, Batch, BatchCancelOutcome, BatchCounts, BatchCreated, BatchId, BatchStore,
     CONTINUES_META, CancelBatchParams, Continuation, ContinueOn, CreateBatchParams,
-    ListBatchesParams, PruneBatchesParams, batch_cancelled, batch_finished, batch_not_found,
-    validate_batch_jobs,
+    ListBatchesParams, MAX_BATCH_PAGE, PruneBatchesParams, batch_cancelled, batch_finished,
+    batch_not_found, validate_batch_jobs,
 };
-use errand_core::{Enqueued, Error, JobId, NewJob, Result};
+use errand_core::{Enqueued, Error, JobId, NewJob, Result, validate};
 use serde_json::json;
 
 use crate::RedisStore;
@@ -248,17 +248,7 @@ impl BatchStore for RedisStore {
                 .map_err(redis_error)?;
             let Some(last) = ids.last() else { break };
             max = format!("({last}");
-            let mut pipe = redis::pipe();
-            for id in &ids {
-                pipe.hgetall(self.key(&format!("batch:{id}")));
-            }
-            let maps: Vec<HashMap<String, String>> =
-                pipe.query_async(&mut conn).await.map_err(redis_error)?;
-            for (id, map) in ids.iter().zip(maps) {
-                if !map.is_empty() {
-                    found.push(batch_of(BatchId(*id), &map)?);
-                }
-            }
+            found.extend(self.read_batches(&mut conn, &ids).await?);
         }
         Ok(found)
     }
@@ -271,5 +261,41 @@ impl BatchStore for RedisStore {
             .arg(params.limit);
         let ids: Vec<i64> = self.run(&invocation, "prune batches").await?;
         Ok(ids.into_iter().map(BatchId).collect())
+    }
+
+    async fn take_finished_batches(&self, limit: u32) -> Result<Vec<Batch>> {
+        validate::page_limit("limit", limit, MAX_BATCH_PAGE)?;
+        let mut invocation = self.invocation(&self.inner.scripts.batch_take_finished);
+        invocation.arg(limit);
+        let ids: Vec<i64> = self.run(&invocation, "take finished batches").await?;
+        let mut batches = self
+            .read_batches(&mut self.inner.conn.clone(), &ids)
+            .await?;
+        batches.sort_by_key(|b| (b.finished_at, b.id));
+        Ok(batches)
+    }
+}
+
+impl RedisStore {
+    /// The batches of `ids` in that order; one pruned meanwhile is left out.
+    async fn read_batches(
+        &self,
+        conn: &mut crate::connection::Connection,
+        ids: &[i64],
+    ) -> Result<Vec<Batch>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut pipe = redis::pipe();
+        for id in ids {
+            pipe.hgetall(self.key(&format!("batch:{id}")));
+        }
+        let maps: Vec<HashMap<String, String>> =
+            pipe.query_async(conn).await.map_err(redis_error)?;
+        ids.iter()
+            .zip(maps)
+            .filter(|(_, map)| !map.is_empty())
+            .map(|(id, map)| batch_of(BatchId(*id), &map))
+            .collect()
     }
 }

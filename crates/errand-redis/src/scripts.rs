@@ -33,6 +33,7 @@ pub(crate) struct Scripts {
     pub batch_append: Script,
     pub batch_cancel: Script,
     pub batch_prune: Script,
+    pub batch_take_finished: Script,
 }
 
 impl Scripts {
@@ -61,6 +62,7 @@ impl Scripts {
             batch_append: script(include_str!("../scripts/batch_store/append.lua")),
             batch_cancel: script(include_str!("../scripts/batch_store/cancel.lua")),
             batch_prune: script(include_str!("../scripts/batch_store/prune.lua")),
+            batch_take_finished: script(include_str!("../scripts/batch_store/take_finished.lua")),
         }
     }
 }

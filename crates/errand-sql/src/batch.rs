@@ -54,6 +54,13 @@ fn counts(row: &impl Columns) -> Result<BatchCounts> {
     })
 }
 
+/// Batches a take returned (`RETURNING` keeps no order), the oldest end first.
+pub fn taken(rows: impl Iterator<Item = Result<Batch>>) -> Result<Vec<Batch>> {
+    let mut batches = rows.collect::<Result<Vec<_>>>()?;
+    batches.sort_by_key(|b| (b.finished_at, b.id));
+    Ok(batches)
+}
+
 /// A batch from a row with columns `id`, `tenant`, the six counts, `sealed`,
 /// `continuations`, `created_at`, `cancelled_at`, `finished_at`.
 pub fn batch_row(row: &impl Columns) -> Result<Batch> {

@@ -33,6 +33,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "batch_retention",
         sql: include_str!("../migrations/0005_batch_retention.sql"),
     },
+    Migration {
+        version: 6,
+        name: "batch_hooks",
+        sql: include_str!("../migrations/0006_batch_hooks.sql"),
+    },
 ];
 
 /// The SQL of every migration, in order, for teams that apply them with

@@ -61,6 +61,8 @@ pub(crate) const BATCH_TOTALS: &str = include_str!("../queries/batch_store/total
 pub(crate) const BATCH_TOTALS_TENANT: &str =
     include_str!("../queries/batch_store/totals_tenant.sql");
 pub(crate) const BATCH_PRUNE: &str = include_str!("../queries/batch_store/prune.sql");
+pub(crate) const BATCH_TAKE_FINISHED: &str =
+    include_str!("../queries/batch_store/take_finished.sql");
 pub(crate) const BATCH_CANCEL_MARK: &str = include_str!("../queries/batch_store/cancel_mark.sql");
 pub(crate) const BATCH_FINISHED_COUNT: &str =
     include_str!("../queries/batch_store/finished_count.sql");

@@ -413,6 +413,12 @@ pub trait BatchStore: Send + Sync + 'static {
     /// Deletes the records of batches finished before a time (see
     /// [`PruneBatchesParams`]); returns their ids.
     async fn prune_batches(&self, params: PruneBatchesParams) -> Result<Vec<BatchId>>;
+    /// Takes up to `limit` (1 to [`MAX_BATCH_PAGE`]) finished batches that
+    /// no caller has taken yet, the oldest end first. The write that
+    /// finishes a batch (whatever ended its last job) marks it and a take
+    /// clears the mark: each finished batch is taken by one caller, once.
+    /// Workers deliver their batch-finished hooks from here.
+    async fn take_finished_batches(&self, limit: u32) -> Result<Vec<Batch>>;
 }
 
 #[async_trait]
@@ -437,6 +443,9 @@ impl<S: BatchStore + ?Sized> BatchStore for std::sync::Arc<S> {
     }
     async fn prune_batches(&self, params: PruneBatchesParams) -> Result<Vec<BatchId>> {
         (**self).prune_batches(params).await
+    }
+    async fn take_finished_batches(&self, limit: u32) -> Result<Vec<Batch>> {
+        (**self).take_finished_batches(limit).await
     }
 }
 

@@ -15,5 +15,6 @@ for _, id in ipairs(ids) do
     redis.call('UNLINK', P .. ':batch_jobs:' .. id)
     redis.call('ZREM', P .. ':batches', id)
     redis.call('ZREM', P .. ':batches_finished', id)
+    redis.call('ZREM', P .. ':batches_hook_pending', id)
 end
 return ids

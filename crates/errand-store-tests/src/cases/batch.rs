@@ -725,6 +725,106 @@ async fn continuations_of_kind(h: &Harness, id: BatchId, kind: &str) -> Vec<JobR
 }
 case!(runtime_jobs_append_to_their_batch_and_continuations_read_it);
 
+pub async fn runtime_batch_hooks_run_once_on_one_worker(h: &Harness) {
+    use crate::jobs::{fatal, noop, sleepy};
+    let client = errand::Client::new(Arc::clone(&h.store));
+    let other = h.another().await.unwrap();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(&'static str, Batch)>();
+    // Two workers of two connections, each with the hook; the first also
+    // with a failing and a panicking one, which are logged and change nothing.
+    let hooked = |store: Arc<dyn Store>, name: &'static str| {
+        let tx = tx.clone();
+        errand::Worker::builder(store)
+            .register(noop::job())
+            .register(fatal::job())
+            .poll_interval(std::time::Duration::from_millis(50))
+            .on_batch_finished(move |batch: Batch| {
+                let tx = tx.clone();
+                async move {
+                    let _ = tx.send((name, batch));
+                }
+            })
+    };
+    let first = hooked(Arc::clone(&h.store), "first")
+        .on_batch_finished(|_| async { Err::<(), _>("the notifier is down") })
+        .on_batch_finished(|batch: Batch| async move {
+            assert!(batch.id.0 < 0, "a broken hook");
+        })
+        .build()
+        .unwrap()
+        .start();
+    let second = hooked(other, "second").build().unwrap().start();
+
+    let done = client
+        .batch()
+        .tenant("acme")
+        .job(noop::enqueue())
+        .job(noop::enqueue())
+        .job(fatal::enqueue())
+        .enqueue()
+        .await
+        .unwrap();
+    // No worker runs `sleepy`: this batch ends by its cancellation.
+    let cancelled = client
+        .batch()
+        .job(sleepy::enqueue(1))
+        .enqueue()
+        .await
+        .unwrap();
+    cancelled.cancel().await.unwrap();
+
+    let mut heard = Vec::new();
+    while heard.len() < 2 {
+        let event = tokio::time::timeout(std::time::Duration::from_secs(30), rx.recv())
+            .await
+            .expect("each finished batch reaches a hook")
+            .unwrap();
+        heard.push(event);
+    }
+    // Stopped workers have run every hook of what they took: nothing more
+    // may have come.
+    first.shutdown().await;
+    second.shutdown().await;
+    drop(tx);
+    while let Ok(extra) = rx.try_recv() {
+        heard.push(extra);
+    }
+    heard.sort_by_key(|(_, batch)| batch.id);
+    let ids: Vec<BatchId> = heard.iter().map(|(_, b)| b.id).collect();
+    assert_eq!(
+        ids,
+        vec![done.id(), cancelled.id()],
+        "each batch once: {heard:?}"
+    );
+    let (done_status, cancelled_status) = (&heard[0].1, &heard[1].1);
+    assert_eq!(done_status.counts, counts(3, 0, 0, [2, 1, 0]));
+    assert_eq!(done_status.tenant.as_deref(), Some("acme"));
+    assert!(done_status.finished_at.is_some());
+    assert_eq!(cancelled_status.counts, counts(1, 0, 0, [0, 0, 1]));
+
+    // A drain returns once the hooks of the batches it finished have run.
+    let drained = client.batch().job(noop::enqueue()).enqueue().await.unwrap();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(&'static str, Batch)>();
+    let summary = errand::Worker::builder(Arc::clone(&h.store))
+        .register(noop::job())
+        .on_batch_finished(move |batch: Batch| {
+            let tx = tx.clone();
+            async move {
+                let _ = tx.send(("drain", batch));
+            }
+        })
+        .build()
+        .unwrap()
+        .drain()
+        .await
+        .unwrap();
+    assert_eq!(summary.completed, 1);
+    let (_, batch) = rx.try_recv().expect("the hook ran before drain returned");
+    assert_eq!(batch.id, drained.id());
+    assert!(rx.try_recv().is_err(), "once");
+}
+case!(runtime_batch_hooks_run_once_on_one_worker);
+
 pub async fn cancelling_a_batch_cancels_waiting_and_signals_running_jobs(h: &Harness) {
     let now = t0();
     let batch = NewBatch {
@@ -1172,3 +1272,157 @@ pub async fn extend_writes_large_batches_in_chunks_until_sealed(h: &Harness) {
     assert_eq!(worker.drain().await.unwrap().total(), 1, "the continuation");
 }
 case!(extend_writes_large_batches_in_chunks_until_sealed);
+
+async fn take(h: &Harness, limit: u32) -> Vec<BatchId> {
+    let taken = h.store.take_finished_batches(limit).await.unwrap();
+    batch_ids(&taken)
+}
+
+pub async fn finished_batches_are_taken_once_whatever_ends_them(h: &Harness) {
+    let now = t0();
+    assert!(take(h, 10).await.is_empty(), "nothing has finished yet");
+    // One ends by its job's completion, one is empty and ends at once, one
+    // ends by its cancellation, one stays open.
+    let completed = create(
+        &h.store,
+        tenant_batch(Some("acme"), true),
+        vec![job("a")],
+        now,
+    )
+    .await
+    .unwrap()
+    .id;
+    let empty = create(&h.store, tenant_batch(None, true), Vec::new(), now)
+        .await
+        .unwrap()
+        .id;
+    let cancelled = create(
+        &h.store,
+        tenant_batch(None, true),
+        vec![job("c"), job("c")],
+        now,
+    )
+    .await
+    .unwrap()
+    .id;
+    let open = create(&h.store, tenant_batch(None, false), vec![job("o")], now)
+        .await
+        .unwrap()
+        .id;
+    let claimed = claim(h, "w", &["a"], 1, now).await;
+    finalize(
+        h,
+        "w",
+        claimed[0].id,
+        claimed[0].attempt,
+        Outcome::Complete {
+            output: serde_json::json!(null),
+        },
+        now + secs(1),
+    )
+    .await;
+    h.store
+        .cancel_batch(errand::store::CancelBatchParams {
+            id: cancelled,
+            now: now + secs(2),
+        })
+        .await
+        .unwrap();
+
+    // A bad limit is refused naming it and takes nothing.
+    for limit in [0, 1001] {
+        let error = h.store.take_finished_batches(limit).await.unwrap_err();
+        assert!(matches!(error, Error::Invalid { .. }), "{error:?}");
+        assert!(error.to_string().contains("limit"), "{error}");
+    }
+
+    let first = h.store.take_finished_batches(2).await.unwrap();
+    assert_eq!(
+        batch_ids(&first),
+        vec![empty, completed],
+        "oldest end first"
+    );
+    assert_eq!(first[1].tenant.as_deref(), Some("acme"));
+    assert_eq!(first[1].counts, counts(1, 0, 0, [1, 0, 0]));
+    assert_eq!(first[1].finished_at, Some(now + secs(1)));
+    let second = h.store.take_finished_batches(10).await.unwrap();
+    assert_eq!(batch_ids(&second), vec![cancelled]);
+    assert_eq!(second[0].counts, counts(2, 0, 0, [0, 0, 2]));
+    assert!(take(h, 10).await.is_empty(), "each batch is taken once");
+
+    // A finished batch's job retried and completed again does not finish
+    // it again; the open batch, sealed and done, is taken then.
+    h.store
+        .retry(RetryParams {
+            id: claimed[0].id,
+            now: now + secs(3),
+        })
+        .await
+        .unwrap();
+    complete_all(h, "a", now + secs(4)).await;
+    assert!(take(h, 10).await.is_empty(), "a batch finishes once");
+    append(h, open, Vec::new(), true, now + secs(5))
+        .await
+        .unwrap();
+    complete_all(h, "o", now + secs(6)).await;
+    assert_eq!(take(h, 10).await, vec![open]);
+
+    // A batch pruned before anyone took it is not taken afterwards.
+    let pruned = create(
+        &h.store,
+        tenant_batch(None, true),
+        Vec::new(),
+        now + secs(7),
+    )
+    .await
+    .unwrap()
+    .id;
+    let gone = h
+        .store
+        .prune_batches(errand::store::PruneBatchesParams {
+            finished_before: now + secs(8),
+            limit: 100,
+        })
+        .await
+        .unwrap();
+    assert!(gone.contains(&pruned), "{gone:?}");
+    assert!(take(h, 10).await.is_empty(), "a pruned batch is not taken");
+}
+
+pub async fn two_takers_never_take_the_same_batch(h: &Harness) {
+    let other = h.another().await.unwrap();
+    let now = t0();
+    let mut made = Vec::new();
+    for i in 0..60 {
+        let id = create(
+            &h.store,
+            tenant_batch(None, true),
+            Vec::new(),
+            now + secs(i),
+        )
+        .await
+        .unwrap()
+        .id;
+        made.push(id);
+    }
+    let drain = |store: Arc<dyn Store>| async move {
+        let mut got = Vec::new();
+        loop {
+            let taken = store.take_finished_batches(7).await.unwrap();
+            if taken.is_empty() {
+                return got;
+            }
+            got.extend(batch_ids(&taken));
+        }
+    };
+    let (a, b) = tokio::join!(drain(h.store.clone()), drain(other));
+    let mut all: Vec<BatchId> = a.iter().chain(&b).copied().collect();
+    all.sort();
+    let mut unique = all.clone();
+    unique.dedup();
+    assert_eq!(all, unique, "a batch was taken twice: {a:?} and {b:?}");
+    assert_eq!(all, made, "every finished batch is taken");
+}
+
+case!(finished_batches_are_taken_once_whatever_ends_them);
+case!(two_takers_never_take_the_same_batch);

@@ -1,6 +1,7 @@
-//! Hooks: async functions a worker calls when an attempt fails or a job
-//! fails for good, after the store has recorded it (never inside the
-//! store's write). A hook that fails or panics is logged; it changes no job.
+//! Hooks: async functions a worker calls when an attempt fails, a job fails
+//! for good or a batch finishes, after the store has recorded it (never
+//! inside the store's write). A hook that fails or panics is logged; it
+//! changes no job.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -109,13 +110,13 @@ impl<E: std::fmt::Display> HookOutput for Result<(), E> {
 
 type BoxFuture = Pin<Box<dyn Future<Output = Option<String>> + Send>>;
 
-/// One hook, type-erased.
-pub(crate) type Hook = Arc<dyn Fn(JobEvent) -> BoxFuture + Send + Sync>;
+/// One hook hearing of events `E`, type-erased.
+pub(crate) type Hook<E> = Arc<dyn Fn(E) -> BoxFuture + Send + Sync>;
 
 /// Erases `hook`'s type.
-pub(crate) fn hook<F, Fut>(hook: F) -> Hook
+pub(crate) fn hook<E, F, Fut>(hook: F) -> Hook<E>
 where
-    F: Fn(JobEvent) -> Fut + Send + Sync + 'static,
+    F: Fn(E) -> Fut + Send + Sync + 'static,
     Fut: Future + Send + 'static,
     Fut::Output: HookOutput,
 {
@@ -125,21 +126,42 @@ where
     })
 }
 
+/// Runs `hook` on `event` in a task of its own (a slow hook holds up
+/// nothing), and logs its error or panic naming the hook and `subject`.
+pub(crate) fn spawn<E>(
+    name: &'static str,
+    hook: &Hook<E>,
+    event: E,
+    subject: String,
+) -> tokio::task::JoinHandle<()> {
+    let run = tokio::spawn(hook(event));
+    tokio::spawn(async move {
+        match run.await {
+            Ok(None) => {}
+            Ok(Some(error)) => tracing::warn!(hook = name, subject, error, "errand hook failed"),
+            Err(e) => tracing::error!(hook = name, subject, error = %e, "errand hook panicked"),
+        }
+    })
+}
+
 /// The hooks of a worker, and the events of attempts whose end is still
 /// to be recorded.
 #[derive(Default)]
 pub(crate) struct Hooks {
     /// Every failed attempt, retried or not.
-    pub attempt_failed: Vec<Hook>,
+    pub attempt_failed: Vec<Hook<JobEvent>>,
     /// Jobs failed for good.
-    pub job_failed: Vec<Hook>,
+    pub job_failed: Vec<Hook<JobEvent>>,
+    /// Batches finished.
+    pub batch_finished: Vec<Hook<errand_core::store::Batch>>,
     /// Events waiting for their attempt's end to be written, by job and attempt.
     pending: std::sync::Mutex<std::collections::HashMap<(JobId, u32), JobEvent>>,
 }
 
 impl Hooks {
-    /// Whether any hook listens: without one, no event is even built.
-    pub(crate) fn any(&self) -> bool {
+    /// Whether any hook hears of attempts: without one, no job event is
+    /// even built.
+    pub(crate) fn any_job_hook(&self) -> bool {
         !self.attempt_failed.is_empty() || !self.job_failed.is_empty()
     }
 
@@ -165,7 +187,7 @@ impl Hooks {
         attempt: u32,
         recorded: bool,
     ) -> Vec<tokio::task::JoinHandle<()>> {
-        if !self.any() {
+        if !self.any_job_hook() {
             return Vec::new();
         }
         match self.pending().remove(&(id, attempt)) {
@@ -174,25 +196,15 @@ impl Hooks {
         }
     }
 
-    /// Starts every hook that hears of `event`, each in a task of its own
-    /// (a slow hook holds up nothing); the tasks log what failed.
+    /// Starts every hook that hears of `event`, each in a task of its own.
     fn dispatch(&self, event: JobEvent) -> Vec<tokio::task::JoinHandle<()>> {
         let job_failed = event.failed_for_good().then_some(&self.job_failed);
+        let subject = format!("job {} attempt {}", event.id, event.attempt);
         self.attempt_failed
             .iter()
             .map(|h| ("attempt_failed", h))
             .chain(job_failed.into_iter().flatten().map(|h| ("job_failed", h)))
-            .map(|(name, hook)| {
-                let run = tokio::spawn(hook(event.clone()));
-                let (id, attempt) = (event.id, event.attempt);
-                tokio::spawn(async move {
-                    match run.await {
-                        Ok(None) => {}
-                        Ok(Some(error)) => tracing::warn!(hook = name, job = %id, attempt, error, "errand hook failed"),
-                        Err(e) => tracing::error!(hook = name, job = %id, attempt, error = %e, "errand hook panicked"),
-                    }
-                })
-            })
+            .map(|(name, hook)| spawn(name, hook, event.clone(), subject.clone()))
             .collect()
     }
 }

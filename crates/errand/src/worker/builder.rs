@@ -313,6 +313,37 @@ impl WorkerBuilder {
         self
     }
 
+    /// Calls `hook` after a batch finished (its last job ended, or it was
+    /// cancelled, or it was empty), with its final counts; a task of its own,
+    /// logged if it fails or panics, like [`on_attempt_failed`](Self::on_attempt_failed).
+    ///
+    /// The store marks each batch as it finishes, whichever process ended it,
+    /// and hands it to one worker with such a hook: among all of them, one
+    /// runs its hooks, once, within about a second. A batch taken by a process
+    /// that dies before its hooks ran is not delivered again.
+    ///
+    /// ```no_run
+    /// # #[errand::job]
+    /// # async fn resize() -> Result<(), std::io::Error> { Ok(()) }
+    /// # fn demo(store: errand::SqliteStore) -> errand::Result<()> {
+    /// let worker = errand::Worker::builder(store)
+    ///     .register(resize::job())
+    ///     .on_batch_finished(|batch: errand::Batch| async move {
+    ///         eprintln!("batch {} done: {} failed", batch.id, batch.counts.failed);
+    ///     })
+    ///     .build()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn on_batch_finished<F, Fut>(mut self, hook: F) -> Self
+    where
+        F: Fn(errand_core::store::Batch) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future + Send + 'static,
+        Fut::Output: crate::observe::HookOutput,
+    {
+        self.hooks.batch_finished.push(crate::observe::hook(hook));
+        self
+    }
+
     /// Adds a loop job: periodic work this worker runs in-process (every
     /// worker process runs its own), checked at `build()`.
     pub fn loop_job(mut self, job: LoopJob) -> Self {

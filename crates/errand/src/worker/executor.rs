@@ -69,7 +69,7 @@ pub(crate) async fn execute(
     );
     let subject = shared
         .hooks
-        .any()
+        .any_job_hook()
         .then(|| crate::observe::Subject::of(&job));
     let ctx = JobContext::new(JobContextParts {
         id,

@@ -250,7 +250,8 @@ impl Worker {
     }
 
     /// Every maintenance service this worker runs: its lease rescuer, pause
-    /// watch, cron scheduler and pruner, then its store's own (a PostgreSQL store's vacuum, say).
+    /// watch, cron scheduler, pruner and (with a batch-finished hook) batch
+    /// hooks, then its store's own (a PostgreSQL store's vacuum, say).
     fn services(&self) -> Vec<Arc<dyn crate::maintenance::Service>> {
         let mut services: Vec<Arc<dyn crate::maintenance::Service>> = vec![
             Arc::new(crate::maintenance::Rescuer {
@@ -262,6 +263,11 @@ impl Worker {
         ];
         services.push(Arc::clone(&self.scheduler) as Arc<dyn crate::maintenance::Service>);
         services.push(Arc::clone(&self.pruner) as Arc<dyn crate::maintenance::Service>);
+        if !self.shared.hooks.batch_finished.is_empty() {
+            services.push(Arc::new(crate::observe::BatchHooks {
+                shared: Arc::clone(&self.shared),
+            }));
+        }
         services.extend(self.shared.store.services());
         services
     }
