@@ -61,6 +61,11 @@ pub const MIGRATIONS: &[Migration] = &[
         "batch_hooks",
         include_str!("../migrations/0012_batch_hooks.sql"),
     ),
+    migration(
+        13,
+        "attempt_budget",
+        include_str!("../migrations/0013_attempt_budget.sql"),
+    ),
 ];
 
 const PREPARE: &str = "CREATE SCHEMA IF NOT EXISTS {schema};

@@ -38,6 +38,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "batch_hooks",
         sql: include_str!("../migrations/0006_batch_hooks.sql"),
     },
+    Migration {
+        version: 7,
+        name: "attempt_budget",
+        sql: include_str!("../migrations/0007_attempt_budget.sql"),
+    },
 ];
 
 /// The SQL of every migration, in order, for teams that apply them with

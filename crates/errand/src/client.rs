@@ -187,8 +187,9 @@ impl Client {
             .await
     }
 
-    /// Runs a finished (completed, failed or cancelled) job again, with one
-    /// more attempt allowed.
+    /// Runs a finished (completed, failed or cancelled) job again, with a
+    /// fresh attempt budget (as many attempts more as it was enqueued with)
+    /// and its error history kept.
     ///
     /// A missing job is [`Error::NotFound`]; a job that has not finished is
     /// an [`Error::Conflict`] naming its state, as is one whose unique key

@@ -1,13 +1,15 @@
--- ARGV: prefix, origin, id, now. A finished job waits again at now with one
--- more attempt allowed; an `active` unique key is taken again. Returns
+-- ARGV: prefix, origin, id, now. A finished job waits again at now with a
+-- fresh attempt budget: as many attempts beyond those it had as it was
+-- enqueued with (kept in `attempt_budget` by the first retry); its errors
+-- stay. An `active` unique key is taken again. Returns
 -- {'done'}; {'missing'} when there is no such job; {'state', state, run_at,
 -- attempt} when the job has not finished (state `running` or the stored
 -- `available`); {'taken'} when another unfinished job holds its unique key.
 local id, now = ARGV[3], ARGV[4]
 local jk = jkey(id)
-local state, queue, priority, attempt, max_attempts, ukey, uscope, kind, run_at, batch = unpack(redis.call(
-    'HMGET', jk, 'state', 'queue', 'priority', 'attempt', 'max_attempts', 'unique_key', 'unique_scope', 'kind',
-    'run_at', 'batch'))
+local state, queue, priority, attempt, max_attempts, ukey, uscope, kind, run_at, batch, budget = unpack(
+    redis.call('HMGET', jk, 'state', 'queue', 'priority', 'attempt', 'max_attempts', 'unique_key',
+        'unique_scope', 'kind', 'run_at', 'batch', 'attempt_budget'))
 if not state then
     return { 'missing' }
 end
@@ -27,8 +29,9 @@ if ukey and uscope == 'active' then
     redis.call('SET', slot, id)
 end
 redis.call('HDEL', jk, 'finished_at', 'output')
-redis.call('HSET', jk, 'state', 'available', 'run_at', now,
-    'max_attempts', math.max(tonumber(max_attempts), tonumber(attempt) + 1))
+budget = tonumber(budget or max_attempts)
+redis.call('HSET', jk, 'state', 'available', 'run_at', now, 'attempt_budget', budget,
+    'max_attempts', tonumber(attempt) + budget)
 place(id, queue, priority, now, now, attempt, uscope, kind)
 local moves = {}
 batch_moved(moves, batch, state, 'waiting')

@@ -380,7 +380,7 @@ pub async fn manual_retry_and_delete(h: &Harness) {
     );
     assert!(
         row.max_attempts > row.attempt,
-        "a retried job has an attempt left"
+        "a retried job has attempts left"
     );
     assert_eq!(row.errors.len(), 1, "history is kept");
     let again = claim(h, "w", &["k"], 1, now + secs(5)).await;
@@ -415,6 +415,72 @@ pub async fn manual_retry_and_delete(h: &Harness) {
     );
 }
 case!(manual_retry_and_delete);
+
+pub async fn a_retried_job_gets_a_fresh_attempt_budget(h: &Harness) {
+    let now = t0();
+    let mut new = job("k");
+    new.max_attempts = 2;
+    let id = enqueue_one(h, new, now).await;
+    let error = |attempt: u32| errand::AttemptError {
+        attempt,
+        at: now,
+        message: format!("attempt {attempt} failed"),
+        kind: errand::ErrorKind::Error,
+    };
+    // Both attempts used up.
+    let first = claim(h, "w", &["k"], 1, now).await;
+    let retry = Outcome::Retry {
+        run_at: now,
+        error: error(1),
+    };
+    assert!(finalize(h, "w", id, first[0].attempt, retry, now).await);
+    let second = claim(h, "w", &["k"], 1, now).await;
+    assert!(finalize(h, "w", id, 2, Outcome::Fail { error: error(2) }, now).await);
+    let failed = get(h, id, now).await;
+    assert_eq!((failed.attempt, failed.max_attempts), (2, 2));
+    assert_eq!(second[0].max_attempts, 2);
+
+    // Retried: two more attempts than it had, its errors kept.
+    let retry = |at| RetryParams { id, now: at };
+    h.store.retry(retry(now + secs(1))).await.unwrap();
+    let row = get(h, id, now + secs(1)).await;
+    assert_eq!(
+        (row.state, row.attempt, row.max_attempts),
+        (JobState::Available, 2, 4)
+    );
+    assert_eq!(row.errors.len(), 2, "history is kept");
+
+    // Failed for good early (a fatal error) on its third attempt: the next
+    // retry gives the budget it was enqueued with, not the retried one.
+    let third = claim(h, "w", &["k"], 1, now + secs(1)).await;
+    assert_eq!((third[0].attempt, third[0].max_attempts), (3, 4));
+    assert!(
+        finalize(
+            h,
+            "w",
+            id,
+            3,
+            Outcome::Fail { error: error(3) },
+            now + secs(1)
+        )
+        .await
+    );
+    h.store.retry(retry(now + secs(2))).await.unwrap();
+    let row = get(h, id, now + secs(2)).await;
+    assert_eq!((row.attempt, row.max_attempts), (3, 5));
+    assert_eq!(row.errors.len(), 3);
+
+    // A completed job retried gets the same fresh budget.
+    let fourth = claim(h, "w", &["k"], 1, now + secs(2)).await;
+    let done = Outcome::Complete {
+        output: serde_json::json!(1),
+    };
+    assert!(finalize(h, "w", id, fourth[0].attempt, done, now + secs(2)).await);
+    h.store.retry(retry(now + secs(3))).await.unwrap();
+    let row = get(h, id, now + secs(3)).await;
+    assert_eq!((row.attempt, row.max_attempts, row.output), (4, 6, None));
+}
+case!(a_retried_job_gets_a_fresh_attempt_budget);
 
 pub async fn list_filters_by_state_kind_queue_tenant(h: &Harness) {
     let now = t0();
