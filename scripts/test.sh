@@ -31,7 +31,7 @@ cargo clippy --workspace --all-targets --all-features -- -D warnings
 step "cargo check: the facade with its default features, with none, and with each alone"
 cargo check -q -p errand
 cargo check -q -p errand --no-default-features
-for feature in sqlite postgres redis testing; do
+for feature in sqlite postgres redis testing prometheus; do
   cargo check -q -p errand --no-default-features --features "$feature"
 done
 

@@ -41,7 +41,7 @@ impl Client {
     /// A client of `store`.
     pub fn new(store: impl Store) -> Self {
         Client {
-            store: Arc::new(store),
+            store: crate::observe::instrument(Arc::new(store)),
             max_input_bytes: DEFAULT_MAX_INPUT_BYTES,
         }
     }

@@ -362,6 +362,12 @@ pub trait JobStore: Send + Sync + 'static {
     fn services(&self) -> Vec<std::sync::Arc<dyn crate::maintenance::Service>> {
         Vec::new()
     }
+    /// Whether this store already records errand's metrics and spans (the
+    /// runtime's instrumented wrapper): wrapping it again would count twice.
+    #[doc(hidden)]
+    fn is_instrumented(&self) -> bool {
+        false
+    }
 }
 
 /// A shared store is a store: `Arc<dyn Store>` and `Arc<SqliteStore>` can be
@@ -400,5 +406,8 @@ impl<S: JobStore + ?Sized> JobStore for std::sync::Arc<S> {
     }
     fn services(&self) -> Vec<std::sync::Arc<dyn crate::maintenance::Service>> {
         (**self).services()
+    }
+    fn is_instrumented(&self) -> bool {
+        (**self).is_instrumented()
     }
 }

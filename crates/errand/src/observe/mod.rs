@@ -1,8 +1,15 @@
-//! Observing a worker: hooks called when attempts and jobs fail and when
-//! batches finish.
+//! Observing errand: hooks called when attempts and jobs fail and when
+//! batches finish, metrics through the `metrics` facade, and the one
+//! instrumented wrapper every store call goes through (spans, timings).
 
 mod batch_hooks;
 mod hooks;
+mod instrumented;
+pub mod metrics;
+
+pub(crate) use instrumented::instrument;
+#[cfg(feature = "prometheus")]
+pub use metrics::install_prometheus;
 
 pub(crate) use batch_hooks::BatchHooks;
 

@@ -71,6 +71,7 @@ pub(crate) async fn execute(
         .hooks
         .any_job_hook()
         .then(|| crate::observe::Subject::of(&job));
+    let series = crate::observe::metrics::series(&job.kind, &job.queue, job.tenant.as_deref());
     let ctx = JobContext::new(JobContextParts {
         id,
         kind: job.kind.clone(),
@@ -132,6 +133,12 @@ pub(crate) async fn execute(
             let output = completion.output.clone();
             match tx.complete(completion).await {
                 Ok(TransactionEnd::Committed) => {
+                    series.ended(
+                        &Outcome::Complete {
+                            output: serde_json::Value::Null,
+                        },
+                        started.elapsed(),
+                    );
                     let _enter = span.enter();
                     tracing::debug!("job completed with its transaction");
                     return Attempted::Committed(true);
@@ -169,7 +176,9 @@ pub(crate) async fn execute(
         now(),
     );
     let _enter = span.enter();
-    let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let took = started.elapsed();
+    series.ended(&outcome, took);
+    let elapsed_ms = took.as_secs_f64() * 1000.0;
     match &outcome {
         Outcome::Complete { .. } => tracing::debug!(elapsed_ms, "job completed"),
         Outcome::Retry { error, run_at } => {

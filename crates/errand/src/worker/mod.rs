@@ -186,7 +186,7 @@ impl std::fmt::Debug for Worker {
 impl Worker {
     /// Starts configuring a worker of `store`.
     pub fn builder(store: impl Store) -> WorkerBuilder {
-        WorkerBuilder::new(Arc::new(store))
+        WorkerBuilder::new(crate::observe::instrument(Arc::new(store)))
     }
 
     /// What the worker's tasks share (for `errand::testing`).
