@@ -101,6 +101,11 @@ fn batch() {
 }
 
 #[test]
+fn metrics() {
+    run_on_every_store(env!("CARGO_BIN_EXE_metrics"));
+}
+
+#[test]
 fn quickstart() {
     run_on_every_store(env!("CARGO_BIN_EXE_quickstart"));
 }

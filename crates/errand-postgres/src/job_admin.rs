@@ -3,13 +3,13 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use errand_core::store::{
-    CancelParams, DeleteParams, GetParams, PruneOutcome, PruneParams, RescheduleParams,
+    CancelParams, DeleteParams, GetParams, PruneOutcome, PruneParams, QueueDepth, RescheduleParams,
     RetryParams, StatsParams,
 };
 use errand_core::{CancelOutcome, JobAdmin, JobId, JobRow, JobState, ListParams, Result, Stats};
 use errand_sql::AdminTx;
 use errand_sql::admin;
-use errand_sql::rows::{id_and_state, state_count};
+use errand_sql::rows::{id_and_state, queue_depth, state_count};
 use sqlx::postgres::PgArguments;
 use sqlx::query::Query;
 
@@ -97,6 +97,17 @@ impl JobAdmin for PgStore {
             .await
             .map_err(db_error)?;
         Ok(PruneOutcome::of(ids, params.limit))
+    }
+
+    async fn queue_depths(&self, now: DateTime<Utc>) -> Result<Vec<QueueDepth>> {
+        let rows = sqlx::query(self.inner.q.queue_depths.clone())
+            .bind(now)
+            .fetch_all(&self.inner.pool)
+            .await
+            .map_err(db_error)?;
+        rows.iter()
+            .map(|row| queue_depth(&PgColumns(row)))
+            .collect()
     }
 }
 

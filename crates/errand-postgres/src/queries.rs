@@ -74,6 +74,7 @@ queries! {
     get => "job_admin/get.sql",
     list => "job_admin/list.sql",
     stats => "job_admin/stats.sql",
+    queue_depths => "job_admin/queue_depths.sql",
     cancel_waiting => "job_admin/cancel_waiting.sql",
     cancel_running => "job_admin/cancel_running.sql",
     retry => "job_admin/retry.sql",

@@ -3,7 +3,7 @@
 use crate::error::redis_error;
 use crate::rows::micros;
 use async_trait::async_trait;
-use chrono::DateTime;
+use chrono::{DateTime, Utc};
 use errand_core::store::{CancelParams, DeleteParams, GetParams, RetryParams, StatsParams};
 use errand_core::{
     CancelOutcome, Error, JobId, JobRow, JobState, ListParams, Result, StateCount, Stats,
@@ -309,5 +309,29 @@ impl JobAdmin for RedisStore {
             deleted: deleted.into_iter().map(JobId).collect(),
             next: (last > 0).then_some(JobId(last)),
         })
+    }
+
+    async fn queue_depths(&self, now: DateTime<Utc>) -> Result<Vec<QueueDepth>> {
+        // Wait sets hold due jobs only; `now` is the time the other stores
+        // count at, which a claim's promotion of scheduled jobs follows here.
+        let _ = now;
+        let invocation = self.invocation(&self.inner.scripts.queue_depths);
+        let mut rows: Vec<(String, u64, i64)> = self.run(&invocation, "queue depths").await?;
+        // A set keeps no order; the contract orders by queue.
+        rows.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        rows.into_iter()
+            .map(|(queue, due, oldest)| {
+                let oldest_due_at = DateTime::from_timestamp_micros(oldest).ok_or_else(|| {
+                    Error::backend_msg(format!(
+                        "queue {queue}: stored run_at {oldest} is out of range"
+                    ))
+                })?;
+                Ok(QueueDepth {
+                    queue,
+                    due,
+                    oldest_due_at: Some(oldest_due_at),
+                })
+            })
+            .collect()
     }
 }

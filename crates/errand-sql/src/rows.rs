@@ -101,6 +101,15 @@ pub fn state_count(row: &impl Columns) -> Result<StateCount> {
     })
 }
 
+/// One queue's due jobs: columns `queue`, `due`, `oldest_due_at`.
+pub fn queue_depth(row: &impl Columns) -> Result<errand_core::store::QueueDepth> {
+    Ok(errand_core::store::QueueDepth {
+        queue: required(row.text("queue")?, "queue")?,
+        due: narrow(required(row.int("due")?, "due")?, "due")?,
+        oldest_due_at: row.time("oldest_due_at")?,
+    })
+}
+
 /// The first two columns of each row as a pair (a kind and its count, an
 /// id and its kind).
 pub fn pairs<R, A, B>(rows: &[R], error: fn(sqlx::Error) -> Error) -> Result<Vec<(A, B)>>

@@ -3,13 +3,13 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use errand_core::store::{
-    CancelParams, DeleteParams, GetParams, PruneOutcome, PruneParams, RescheduleParams,
+    CancelParams, DeleteParams, GetParams, PruneOutcome, PruneParams, QueueDepth, RescheduleParams,
     RetryParams, StatsParams,
 };
 use errand_core::{CancelOutcome, JobAdmin, JobId, JobRow, JobState, ListParams, Result, Stats};
 use errand_sql::AdminTx;
 use errand_sql::admin;
-use errand_sql::rows::{id_and_state, state_count};
+use errand_sql::rows::{id_and_state, queue_depth, state_count};
 use sqlx::query::Query;
 use sqlx::sqlite::SqliteArguments;
 
@@ -99,6 +99,17 @@ impl JobAdmin for SqliteStore {
         })
         .await?;
         Ok(PruneOutcome::of(ids, params.limit))
+    }
+
+    async fn queue_depths(&self, now: DateTime<Utc>) -> Result<Vec<QueueDepth>> {
+        let rows = sqlx::query(queries::QUEUE_DEPTHS)
+            .bind(micros(now))
+            .fetch_all(&self.inner.reader)
+            .await
+            .map_err(db_error)?;
+        rows.iter()
+            .map(|row| queue_depth(&SqliteColumns(row)))
+            .collect()
     }
 }
 

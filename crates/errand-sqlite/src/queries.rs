@@ -28,6 +28,7 @@ pub(crate) const RETRY: &str = include_str!("../queries/job_admin/retry.sql");
 pub(crate) const DELETE: &str = include_str!("../queries/job_admin/delete.sql");
 pub(crate) const JOB_STATES: &str = include_str!("../queries/job_admin/job_states.sql");
 pub(crate) const STATS: &str = include_str!("../queries/job_admin/stats.sql");
+pub(crate) const QUEUE_DEPTHS: &str = include_str!("../queries/job_admin/queue_depths.sql");
 pub(crate) const RESCHEDULE: &str = include_str!("../queries/job_admin/reschedule.sql");
 pub(crate) const PRUNE: &str = include_str!("../queries/job_admin/prune.sql");
 

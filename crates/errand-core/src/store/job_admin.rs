@@ -203,6 +203,17 @@ pub struct StatsParams {
     pub now: DateTime<Utc>,
 }
 
+/// The jobs waiting to run in one queue: due now, and the oldest of them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueueDepth {
+    /// The queue.
+    pub queue: String,
+    /// Jobs due and waiting (available, not running).
+    pub due: u64,
+    /// When the oldest of them became due.
+    pub oldest_due_at: Option<DateTime<Utc>>,
+}
+
 /// How many jobs of one queue are in one state.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StateCount {
@@ -368,6 +379,10 @@ pub trait JobAdmin: Send + Sync + 'static {
     /// Deletes finished jobs of one state that finished before a time, a
     /// bounded chunk at a time.
     async fn prune(&self, params: PruneParams) -> Result<PruneOutcome>;
+    /// Per queue with jobs due at `now`: how many wait and since when the
+    /// oldest has, ordered by queue (queues with none due are left out).
+    /// Read from where claims look, never by counting finished jobs.
+    async fn queue_depths(&self, now: DateTime<Utc>) -> Result<Vec<QueueDepth>>;
 }
 
 /// A shared store administers as the store does.
@@ -396,5 +411,8 @@ impl<S: JobAdmin + ?Sized> JobAdmin for std::sync::Arc<S> {
     }
     async fn prune(&self, params: PruneParams) -> Result<PruneOutcome> {
         (**self).prune(params).await
+    }
+    async fn queue_depths(&self, now: DateTime<Utc>) -> Result<Vec<QueueDepth>> {
+        (**self).queue_depths(now).await
     }
 }

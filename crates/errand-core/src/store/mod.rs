@@ -31,8 +31,8 @@ pub use cron_store::{
 };
 pub use job_admin::{
     CancelOutcome, CancelParams, Cancellation, DeleteParams, GetParams, JobAdmin, ListParams,
-    MAX_LIST_PAGE, PruneOutcome, PruneParams, RescheduleParams, RetryParams, StateCount, Stats,
-    StatsParams,
+    MAX_LIST_PAGE, PruneOutcome, PruneParams, QueueDepth, RescheduleParams, RetryParams,
+    StateCount, Stats, StatsParams,
 };
 pub use job_store::{
     ClaimParams, EnqueueParams, Enqueued, FinalizeGroups, FinalizeItem, FinalizeParams,

@@ -482,6 +482,65 @@ pub async fn a_retried_job_gets_a_fresh_attempt_budget(h: &Harness) {
 }
 case!(a_retried_job_gets_a_fresh_attempt_budget);
 
+pub async fn queue_depths_count_due_jobs_and_their_oldest(h: &Harness) {
+    let now = t0();
+    assert!(h.store.queue_depths(now).await.unwrap().is_empty());
+    let at = |queue: &str, kind: &str, ago: i64, priority: i16| {
+        let mut job = job(kind);
+        job.queue = queue.into();
+        job.priority = priority;
+        job.run_at = Some(now - secs(ago));
+        job
+    };
+    let mut later = job("k");
+    later.queue = "a".into();
+    later.run_at = Some(now + secs(3600));
+    enqueue(
+        h,
+        vec![
+            at("a", "k", 10, 0),
+            at("a", "k", 5, 0),
+            // Claimed after the priority-0 jobs, yet the oldest.
+            at("a", "k", 20, 5),
+            at("b", "k", 1, 0),
+            at("default", "runs", 30, 0),
+            at("default", "done", 40, 0),
+            later,
+        ],
+        now - secs(60),
+    )
+    .await;
+    // Running and finished jobs are not due.
+    assert_eq!(claim(h, "w", &["runs"], 1, now).await.len(), 1);
+    let done = claim(h, "w", &["done"], 1, now).await;
+    assert!(
+        finalize(
+            h,
+            "w",
+            done[0].id,
+            1,
+            Outcome::Complete {
+                output: serde_json::Value::Null
+            },
+            now
+        )
+        .await
+    );
+    let depths = h.store.queue_depths(now).await.unwrap();
+    let seen: Vec<(&str, u64, Option<DateTime<Utc>>)> = depths
+        .iter()
+        .map(|d| (d.queue.as_str(), d.due, d.oldest_due_at))
+        .collect();
+    assert_eq!(
+        seen,
+        vec![
+            ("a", 3, Some(now - secs(20))),
+            ("b", 1, Some(now - secs(1))),
+        ]
+    );
+}
+case!(queue_depths_count_due_jobs_and_their_oldest);
+
 pub async fn list_filters_by_state_kind_queue_tenant(h: &Harness) {
     let now = t0();
     let a = enqueue_one(

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use errand_core::cron::{EntryRow, LedgerRecord};
 use errand_core::maintenance::Service;
 use errand_core::store::{
@@ -17,9 +18,9 @@ use errand_core::store::{
     CronListParams, CronStore, DeleteParams, DueParams, EnableParams, EnqueueParams, EntryKey,
     FinalizeParams, FireOutcome, FireParams, GetParams, JobAdmin, JobStore, LeaseStatus,
     LedgerParams, ListBatchesParams, ListParams, Pause, PauseOutcome, PauseParams,
-    PruneBatchesParams, PruneOutcome, PruneParams, QueueControl, RenewParams, RescheduleParams,
-    RescueParams, RescueUnheldParams, ResumeParams, RetryParams, SaveParams, Stats, StatsParams,
-    Wakeup,
+    PruneBatchesParams, PruneOutcome, PruneParams, QueueControl, QueueDepth, RenewParams,
+    RescheduleParams, RescueParams, RescueUnheldParams, ResumeParams, RetryParams, SaveParams,
+    Stats, StatsParams, Wakeup,
 };
 use errand_core::{Enqueued, JobId, JobRow, NewJob, Result, StateMap, Store};
 use tracing::Instrument;
@@ -161,6 +162,10 @@ impl JobAdmin for Instrumented {
     async fn prune(&self, params: PruneParams) -> Result<PruneOutcome> {
         self.call("prune", self.inner.prune(params)).await
     }
+    async fn queue_depths(&self, now: DateTime<Utc>) -> Result<Vec<QueueDepth>> {
+        self.call("queue_depths", self.inner.queue_depths(now))
+            .await
+    }
 }
 
 #[async_trait]
@@ -203,7 +208,7 @@ impl CronStore for Instrumented {
                         .enqueued
                         .increment(1);
                 }
-                metrics::cron_fired(fire.key.to_string(), record.fire_at, record.decided_at);
+                metrics::cron_fired(&fire.key, record.fire_at, record.decided_at);
             }
         }
         Ok(outcomes)

@@ -12,12 +12,12 @@
 //! the recorder before the first client or worker records anything.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, LazyLock, Mutex, MutexGuard};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use errand_core::store::Outcome;
+use errand_core::store::{EntryKey, Outcome};
 use metrics::{Counter, Histogram};
 
 /// Jobs enqueued (duplicates of a unique key excluded).
@@ -40,8 +40,13 @@ pub const ATTEMPT_DURATION: &str = "errand_attempt_duration_seconds";
 /// the start of its attempt, in seconds.
 pub const JOB_WAIT: &str = "errand_job_wait_seconds";
 /// From a cron entry's fire time to the enqueue of its job, in seconds
-/// (label `entry`).
+/// (labels `entry` and `tenant`).
 pub const CRON_FIRE_LAG: &str = "errand_cron_fire_lag_seconds";
+/// Jobs due and waiting in a queue (label `queue`), sampled.
+pub const QUEUE_DUE: &str = "errand_queue_due_jobs";
+/// How long the oldest due job of a queue has waited, in seconds (label
+/// `queue`), sampled.
+pub const QUEUE_OLDEST_AGE: &str = "errand_queue_oldest_due_seconds";
 /// How long store calls took, in seconds (label `op`).
 pub const STORE_CALL: &str = "errand_store_call_seconds";
 /// Store calls that returned an error (label `op`).
@@ -53,6 +58,23 @@ const NO_TENANT: &str = "";
 const OTHER_TENANTS: &str = "other";
 
 static TENANT_LABEL_LIMIT: AtomicUsize = AtomicUsize::new(100);
+static SAMPLE_QUEUES: AtomicBool = AtomicBool::new(false);
+
+/// Turns the sampling of the queue gauges on or off: every worker started
+/// afterwards reads the due jobs per queue from its store every
+/// [`QUEUE_SAMPLE_INTERVAL`] (one indexed query). [`install_prometheus`]
+/// turns it on; with another recorder, call this with `true`.
+pub fn sample_queues(on: bool) {
+    SAMPLE_QUEUES.store(on, Ordering::Relaxed);
+}
+
+/// Whether workers sample the queue gauges.
+pub(crate) fn sampling_queues() -> bool {
+    SAMPLE_QUEUES.load(Ordering::Relaxed)
+}
+
+/// How often a worker samples the queue gauges.
+pub const QUEUE_SAMPLE_INTERVAL: Duration = Duration::from_secs(10);
 
 /// Sets how many distinct tenants get a label of their own (default 100);
 /// the jobs of later tenants are labelled `other`.
@@ -174,9 +196,28 @@ pub(crate) fn store_call(op: &'static str, took: Duration, ok: bool) {
 }
 
 /// Records how late a cron entry's job was enqueued after its fire time.
-pub(crate) fn cron_fired(entry: String, fire_at: DateTime<Utc>, decided_at: DateTime<Utc>) {
+pub(crate) fn cron_fired(entry: &EntryKey, fire_at: DateTime<Utc>, decided_at: DateTime<Utc>) {
     let lag = (decided_at - fire_at).to_std().unwrap_or(Duration::ZERO);
-    metrics::histogram!(CRON_FIRE_LAG, "entry" => entry).record(lag.as_secs_f64());
+    let labels = [
+        ("entry", entry.name.clone()),
+        ("tenant", entry.tenant.clone().unwrap_or_default()),
+    ];
+    metrics::histogram!(CRON_FIRE_LAG, &labels).record(lag.as_secs_f64());
+}
+
+/// Sets the gauges of `queue`: `due` jobs, the oldest due since `oldest`.
+pub(crate) fn queue_sampled(
+    queue: &str,
+    due: u64,
+    oldest: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) {
+    let age = oldest
+        .and_then(|at| (now - at).to_std().ok())
+        .unwrap_or(Duration::ZERO);
+    let queue = queue.to_owned();
+    metrics::gauge!(QUEUE_DUE, "queue" => queue.clone()).set(due as f64);
+    metrics::gauge!(QUEUE_OLDEST_AGE, "queue" => queue).set(age.as_secs_f64());
 }
 
 /// Describes every metric to the installed recorder (the HELP lines of a
@@ -225,7 +266,8 @@ const BUCKETS: &[f64] = &[
 
 /// Installs a Prometheus recorder as the process's metrics recorder and
 /// returns its handle: `handle.render()` is the text exposition to serve at
-/// `/metrics`. A thread drains the histograms every five seconds. Fails if
+/// `/metrics`. A thread drains the histograms every five seconds; workers
+/// started afterwards sample the queue gauges ([`sample_queues`]). Fails if
 /// a recorder is installed already.
 ///
 /// ```no_run
@@ -241,6 +283,7 @@ pub fn install_prometheus()
         .set_buckets(BUCKETS)?
         .install_recorder()?;
     describe();
+    sample_queues(true);
     let upkeep = handle.clone();
     std::thread::Builder::new()
         .name("errand-metrics-upkeep".into())

@@ -6,10 +6,12 @@ mod batch_hooks;
 mod hooks;
 mod instrumented;
 pub mod metrics;
+mod queue_gauges;
 
 pub(crate) use instrumented::instrument;
 #[cfg(feature = "prometheus")]
 pub use metrics::install_prometheus;
+pub(crate) use queue_gauges::QueueGauges;
 
 pub(crate) use batch_hooks::BatchHooks;
 

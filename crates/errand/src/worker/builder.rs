@@ -557,24 +557,32 @@ impl WorkerBuilder {
             interval: Duration::from_secs(1),
             synced: std::sync::atomic::AtomicBool::new(false),
         });
+        let shared = Arc::new(Shared {
+            store: self.store,
+            config,
+            registry: self.registry,
+            states: Arc::new(self.states),
+            running: Mutex::new(HashMap::new()),
+            finishing: Mutex::new(HashMap::new()),
+            store_trouble: std::sync::atomic::AtomicBool::new(false),
+            lanes: super::fetch::Lanes::default(),
+            slots: tokio::sync::Semaphore::new(concurrency),
+            run_micros: std::sync::atomic::AtomicU64::new(0),
+            pauses: tokio::sync::watch::Sender::new(None),
+            hooks: self.hooks,
+        });
+        let queue_gauges = crate::observe::metrics::sampling_queues().then(|| {
+            Arc::new(crate::observe::QueueGauges {
+                shared: Arc::clone(&shared),
+                seen: std::sync::Mutex::default(),
+            })
+        });
         Ok(Worker {
             scheduler,
             pruner,
+            queue_gauges,
             loops,
-            shared: Arc::new(Shared {
-                store: self.store,
-                config,
-                registry: self.registry,
-                states: Arc::new(self.states),
-                running: Mutex::new(HashMap::new()),
-                finishing: Mutex::new(HashMap::new()),
-                store_trouble: std::sync::atomic::AtomicBool::new(false),
-                lanes: super::fetch::Lanes::default(),
-                slots: tokio::sync::Semaphore::new(concurrency),
-                run_micros: std::sync::atomic::AtomicU64::new(0),
-                pauses: tokio::sync::watch::Sender::new(None),
-                hooks: self.hooks,
-            }),
+            shared,
         })
     }
 

@@ -171,6 +171,8 @@ pub struct Worker {
     shared: Arc<Shared>,
     scheduler: Arc<crate::maintenance::Scheduler>,
     pruner: Arc<crate::maintenance::Pruner>,
+    /// The queue gauges, when sampled (see `observe::metrics::sample_queues`).
+    queue_gauges: Option<Arc<crate::observe::QueueGauges>>,
     loops: Vec<Arc<crate::loop_job::Loop>>,
 }
 
@@ -250,8 +252,8 @@ impl Worker {
     }
 
     /// Every maintenance service this worker runs: its lease rescuer, pause
-    /// watch, cron scheduler, pruner and (with a batch-finished hook) batch
-    /// hooks, then its store's own (a PostgreSQL store's vacuum, say).
+    /// watch, cron scheduler, pruner, (when sampled) queue gauges and (with
+    /// a batch-finished hook) batch hooks, then its store's own (a PostgreSQL store's vacuum, say).
     fn services(&self) -> Vec<Arc<dyn crate::maintenance::Service>> {
         let mut services: Vec<Arc<dyn crate::maintenance::Service>> = vec![
             Arc::new(crate::maintenance::Rescuer {
@@ -263,6 +265,9 @@ impl Worker {
         ];
         services.push(Arc::clone(&self.scheduler) as Arc<dyn crate::maintenance::Service>);
         services.push(Arc::clone(&self.pruner) as Arc<dyn crate::maintenance::Service>);
+        if let Some(gauges) = &self.queue_gauges {
+            services.push(Arc::clone(gauges) as Arc<dyn crate::maintenance::Service>);
+        }
         if !self.shared.hooks.batch_finished.is_empty() {
             services.push(Arc::new(crate::observe::BatchHooks {
                 shared: Arc::clone(&self.shared),
