@@ -264,6 +264,11 @@ local function batch_finish(batch, now)
             end
             return chosen[i][field + 1]
         end)
+        -- The calling store wakes its own workers only for what it enqueued
+        -- itself, and drops its own wake-ups: these continuations came from
+        -- a finalize, rescue or cancel, so every listener hears this one,
+        -- the caller's included.
+        redis.call('PUBLISH', P .. ':wake', '*')
     end
 end
 

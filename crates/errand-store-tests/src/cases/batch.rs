@@ -825,6 +825,42 @@ pub async fn runtime_batch_hooks_run_once_on_one_worker(h: &Harness) {
 }
 case!(runtime_batch_hooks_run_once_on_one_worker);
 
+pub async fn runtime_continuations_wake_the_worker_that_ended_the_batch(h: &Harness) {
+    use crate::jobs::noop;
+    let client = errand::Client::new(Arc::clone(&h.store));
+    // A poll an hour apart: only a wake-up can bring the continuation in time.
+    let handle = errand::Worker::builder(Arc::clone(&h.store))
+        .register(noop::job())
+        .poll_interval(std::time::Duration::from_secs(3600))
+        .build()
+        .unwrap()
+        .start();
+    let batch = client
+        .batch()
+        .job(noop::enqueue())
+        .on_complete(noop::enqueue())
+        .enqueue()
+        .await
+        .unwrap();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let rows = continuations_of_kind(h, batch.id(), "noop").await;
+        if rows
+            .first()
+            .is_some_and(|row| row.state == JobState::Completed)
+        {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the continuation waited for the poll: {rows:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    handle.shutdown().await;
+}
+case!(runtime_continuations_wake_the_worker_that_ended_the_batch);
+
 pub async fn cancelling_a_batch_cancels_waiting_and_signals_running_jobs(h: &Harness) {
     let now = t0();
     let batch = NewBatch {
