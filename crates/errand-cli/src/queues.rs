@@ -39,7 +39,8 @@ impl ScopeArgs {
 /// `errand queues ...`
 #[derive(Subcommand, Debug)]
 pub(crate) enum QueuesCommand {
-    /// Every queue with jobs or a pause: its counts and whether it is paused.
+    /// Every queue with jobs or a pause: its counts, how long its oldest due
+    /// job has waited, and whether it is paused.
     List,
     /// Pause a queue: no worker claims its jobs; running ones finish.
     Pause {
@@ -162,6 +163,14 @@ async fn list(target: Target<'_>, json: bool) -> anyhow::Result<()> {
     let client = client(target, false).await?;
     let pauses = client.pauses().await?;
     let stats = client.stats(None).await?;
+    let now = chrono::Utc::now();
+    let depths: BTreeMap<String, errand::QueueDepth> = client
+        .queue_depths()
+        .await?
+        .into_iter()
+        .map(|d| (d.queue.clone(), d))
+        .collect();
+    let oldest = |queue: &str| depths.get(queue).and_then(|d| d.oldest_due_at);
     let mut queues = counts_by_queue(&stats);
     for pause in &pauses {
         if let PauseScope::Queue(queue) = &pause.scope {
@@ -175,7 +184,12 @@ async fn list(target: Target<'_>, json: bool) -> anyhow::Result<()> {
             .map(|(queue, counts)| {
                 let counts: BTreeMap<&str, u64> =
                     counts.iter().map(|(s, n)| (s.as_str(), *n)).collect();
-                json!({"queue": queue, "paused": paused(queue), "counts": counts})
+                json!({
+                    "queue": queue,
+                    "paused": paused(queue),
+                    "counts": counts,
+                    "oldest_due_at": oldest(queue),
+                })
             })
             .collect();
         println!(
@@ -189,14 +203,23 @@ async fn list(target: Target<'_>, json: bool) -> anyhow::Result<()> {
             println!("paused: {} {}", pause.scope, described(pause));
         }
     }
-    let mut headers = vec!["queue", "paused"];
+    let mut headers = vec!["queue", "paused", "oldest due"];
     headers.extend(JobState::ALL.iter().map(|s| s.as_str()));
     let rows: Vec<Vec<String>> = queues
         .iter()
         .map(|(queue, counts)| {
+            // How long the oldest due job has waited: the queue's lag.
+            let waited = oldest(queue).map_or_else(
+                || "-".to_owned(),
+                |at| {
+                    let secs = (now - at).num_seconds().max(0).unsigned_abs();
+                    humantime::format_duration(std::time::Duration::from_secs(secs)).to_string()
+                },
+            );
             let mut row = vec![
                 queue.clone(),
                 paused(queue).map_or_else(|| "-".to_owned(), described),
+                waited,
             ];
             row.extend(state_cells(counts));
             row

@@ -730,10 +730,16 @@ fn pause_and_resume_from_the_command_line() {
     assert_eq!(scopes, ["all", "queue", "tenant"]);
     assert_eq!(list["queues"][0]["queue"], "mail");
     assert_eq!(list["queues"][0]["counts"]["available"], 1);
+    assert!(
+        list["queues"][0]["oldest_due_at"].is_string(),
+        "the due job's time: {list}"
+    );
     assert_eq!(list["queues"][0]["paused"]["note"], "provider down");
     let table = stdout(&errand(&db, &["queues", "list"]));
     assert!(
-        table.contains("provider down") && table.contains("all processing"),
+        table.contains("provider down")
+            && table.contains("all processing")
+            && table.contains("OLDEST DUE"),
         "{table}"
     );
     let resumed = json(&errand(&db, &["queues", "resume", "mail", "--json"]));

@@ -250,6 +250,12 @@ impl Client {
         crate::maintenance::prune_batch_chunks(self.store.as_ref(), finished_before, None).await
     }
 
+    /// Per queue with jobs due now: how many wait and when the oldest became
+    /// due, read from where workers claim (not by counting finished jobs).
+    pub async fn queue_depths(&self) -> Result<Vec<errand_core::store::QueueDepth>> {
+        self.store.queue_depths(Utc::now()).await
+    }
+
     /// Counts jobs per queue and state, for one tenant or all.
     pub async fn stats(&self, tenant: Option<&str>) -> Result<Stats> {
         if let Some(tenant) = tenant {

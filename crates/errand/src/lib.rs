@@ -74,7 +74,7 @@ pub mod store {
 }
 pub use errand_core::store::{
     Batch, BatchCancelOutcome, BatchCounts, BatchId, BatchStore, BatchTotals, ContinuationStatus,
-    ContinueOn, Pause, PauseOutcome, PauseScope, QueueControl,
+    ContinueOn, Pause, PauseOutcome, PauseScope, QueueControl, QueueDepth,
 };
 pub use errand_macros::job;
 pub use worker::{DrainSummary, Worker, WorkerBuilder, WorkerHandle};
