@@ -842,14 +842,31 @@ pub async fn runtime_continuations_wake_the_worker_that_ended_the_batch(h: &Harn
         .enqueue()
         .await
         .unwrap();
+    continuation_completes(h, batch.id()).await;
+    // A batch ended by its cancellation (its job is of a kind no worker
+    // runs): the same.
+    let cancelled = client
+        .batch()
+        .job(crate::jobs::sleepy::enqueue(1))
+        .on_complete(noop::enqueue())
+        .enqueue()
+        .await
+        .unwrap();
+    cancelled.cancel().await.unwrap();
+    continuation_completes(h, cancelled.id()).await;
+    handle.shutdown().await;
+}
+
+/// Waits, 30 s at most, for the `noop` continuation of batch `id` to complete.
+async fn continuation_completes(h: &Harness, id: BatchId) {
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
     loop {
-        let rows = continuations_of_kind(h, batch.id(), "noop").await;
+        let rows = continuations_of_kind(h, id, "noop").await;
         if rows
             .first()
             .is_some_and(|row| row.state == JobState::Completed)
         {
-            break;
+            return;
         }
         assert!(
             tokio::time::Instant::now() < deadline,
@@ -857,7 +874,6 @@ pub async fn runtime_continuations_wake_the_worker_that_ended_the_batch(h: &Harn
         );
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
-    handle.shutdown().await;
 }
 case!(runtime_continuations_wake_the_worker_that_ended_the_batch);
 
