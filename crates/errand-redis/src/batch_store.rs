@@ -271,7 +271,7 @@ impl BatchStore for RedisStore {
         let mut batches = self
             .read_batches(&mut self.inner.conn.clone(), &ids)
             .await?;
-        batches.sort_by_key(|b| (b.finished_at, b.id));
+        Batch::sort_by_end(&mut batches);
         Ok(batches)
     }
 }

@@ -311,10 +311,9 @@ impl JobAdmin for RedisStore {
         })
     }
 
-    async fn queue_depths(&self, now: DateTime<Utc>) -> Result<Vec<QueueDepth>> {
-        // Wait sets hold due jobs only; `now` is the time the other stores
-        // count at, which a claim's promotion of scheduled jobs follows here.
-        let _ = now;
+    async fn queue_depths(&self, _now: DateTime<Utc>) -> Result<Vec<QueueDepth>> {
+        // Wait sets hold the jobs due when a claim last promoted scheduled
+        // ones: they stand for the jobs due now.
         let invocation = self.invocation(&self.inner.scripts.queue_depths);
         let mut rows: Vec<(String, u64, i64)> = self.run(&invocation, "queue depths").await?;
         // A set keeps no order; the contract orders by queue.

@@ -57,7 +57,7 @@ fn counts(row: &impl Columns) -> Result<BatchCounts> {
 /// Batches a take returned (`RETURNING` keeps no order), the oldest end first.
 pub fn taken(rows: impl Iterator<Item = Result<Batch>>) -> Result<Vec<Batch>> {
     let mut batches = rows.collect::<Result<Vec<_>>>()?;
-    batches.sort_by_key(|b| (b.finished_at, b.id));
+    Batch::sort_by_end(&mut batches);
     Ok(batches)
 }
 

@@ -255,6 +255,12 @@ pub struct Batch {
 }
 
 impl Batch {
+    /// Orders batches as [`BatchStore::take_finished_batches`] returns
+    /// them: the oldest end first, then by id.
+    pub fn sort_by_end(batches: &mut [Batch]) {
+        batches.sort_by_key(|b| (b.finished_at, b.id));
+    }
+
     /// The statuses of `continuations` of a batch with `counts`, finished or not.
     pub fn continuation_statuses(
         continuations: &[(ContinueOn, String)],

@@ -7,16 +7,25 @@ use crate::jobs::{Effect, EffectGates};
 
 use super::*;
 
-pub async fn transactional_enqueue_visible_only_after_commit(h: &Harness) {
+/// The backend's probe of the application's own transaction, or `None`
+/// (the case recorded as skipped) for a store that has none.
+fn app_transaction(h: &Harness) -> Option<&Arc<dyn crate::harness::TxProbe>> {
     if h.skip_unless(
         h.store.capabilities().transactional_enqueue,
         "join an application transaction",
     ) {
-        return;
+        return None;
     }
-    let probe =
+    Some(
         h.tx.as_ref()
-            .expect("a backend with transactional enqueue provides a TxProbe");
+            .expect("a backend with transactional enqueue provides a TxProbe"),
+    )
+}
+
+pub async fn transactional_enqueue_visible_only_after_commit(h: &Harness) {
+    let Some(probe) = app_transaction(h) else {
+        return;
+    };
     let now = t0();
 
     let open = probe.begin_and_enqueue(job("k"), now).await.unwrap();
@@ -171,15 +180,9 @@ pub async fn transactional_completion_of_a_stale_attempt_rolls_back(h: &Harness)
 case!(transactional_completion_of_a_stale_attempt_rolls_back);
 
 pub async fn batches_are_created_inside_the_application_transaction(h: &Harness) {
-    if h.skip_unless(
-        h.store.capabilities().transactional_enqueue,
-        "join an application transaction",
-    ) {
+    let Some(probe) = app_transaction(h) else {
         return;
-    }
-    let probe =
-        h.tx.as_ref()
-            .expect("a backend with transactional enqueue provides a TxProbe");
+    };
     let client = errand::Client::new(Arc::clone(&h.store));
     let album = || {
         client

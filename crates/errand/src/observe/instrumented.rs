@@ -1,7 +1,7 @@
 //! The one instrumented store: every call a client or worker makes goes
 //! through this wrapper, which gives it a `tracing` span (`errand.store`,
 //! at debug level, with the operation and the backend), times it and counts
-//! its errors, and counts the jobs it enqueued and started. Backends stay
+//! its errors, and counts the jobs it enqueued. Backends stay
 //! free of instrumentation.
 
 use std::future::Future;
@@ -101,12 +101,9 @@ impl JobStore for Instrumented {
         Ok(enqueued)
     }
     async fn claim(&self, params: ClaimParams) -> Result<Vec<JobRow>> {
-        let now = params.now;
-        let rows = self.call("claim", self.inner.claim(params)).await?;
-        for row in &rows {
-            metrics::series(&row.kind, &row.queue, row.tenant.as_deref()).started(row.run_at, now);
-        }
-        Ok(rows)
+        // Starts are counted by the executor, which looks the series up once
+        // per attempt for its start and its end.
+        self.call("claim", self.inner.claim(params)).await
     }
     async fn finalize(&self, params: FinalizeParams) -> Result<Vec<bool>> {
         self.call("finalize", self.inner.finalize(params)).await

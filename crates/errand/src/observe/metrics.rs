@@ -115,17 +115,29 @@ impl JobSeries {
         }
     }
 
+    /// Counts an attempt that completed its job after running `took` (one
+    /// that committed through its own transaction has no [`Outcome`]).
+    pub(crate) fn completed(&self, took: Duration) {
+        self.ended_as(&self.completed, took);
+    }
+
     /// Counts an attempt that ended with `outcome` after running `took`.
     pub(crate) fn ended(&self, outcome: &Outcome, took: Duration) {
+        let counter = match outcome {
+            Outcome::Complete { .. } => &self.completed,
+            Outcome::Retry { .. } => &self.retried,
+            Outcome::Fail { .. } => &self.failed,
+            Outcome::Cancel { .. } => &self.cancelled,
+            Outcome::Snooze { .. } => &self.snoozed,
+            // Given back unrun (shutdown): no attempt was made.
+            Outcome::Release => return,
+        };
+        self.ended_as(counter, took);
+    }
+
+    fn ended_as(&self, counter: &Counter, took: Duration) {
         self.attempt.record(took.as_secs_f64());
-        match outcome {
-            Outcome::Complete { .. } => self.completed.increment(1),
-            Outcome::Retry { .. } => self.retried.increment(1),
-            Outcome::Fail { .. } => self.failed.increment(1),
-            Outcome::Cancel { .. } => self.cancelled.increment(1),
-            Outcome::Snooze { .. } => self.snoozed.increment(1),
-            Outcome::Release => {}
-        }
+        counter.increment(1);
     }
 
     /// Counts an attempt started at `now` of a job due at `due`.

@@ -71,7 +71,9 @@ pub(crate) async fn execute(
         .hooks
         .any_job_hook()
         .then(|| crate::observe::Subject::of(&job));
+    // One series lookup per attempt: its start here, its end below.
     let series = crate::observe::metrics::series(&job.kind, &job.queue, job.tenant.as_deref());
+    series.started(job.run_at, job.started_at.unwrap_or_else(now));
     let ctx = JobContext::new(JobContextParts {
         id,
         kind: job.kind.clone(),
@@ -133,12 +135,7 @@ pub(crate) async fn execute(
             let output = completion.output.clone();
             match tx.complete(completion).await {
                 Ok(TransactionEnd::Committed) => {
-                    series.ended(
-                        &Outcome::Complete {
-                            output: serde_json::Value::Null,
-                        },
-                        started.elapsed(),
-                    );
+                    series.completed(started.elapsed());
                     let _enter = span.enter();
                     tracing::debug!("job completed with its transaction");
                     return Attempted::Committed(true);
