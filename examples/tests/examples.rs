@@ -101,6 +101,11 @@ fn batch() {
 }
 
 #[test]
+fn tenants() {
+    run_on_every_store(env!("CARGO_BIN_EXE_tenants"));
+}
+
+#[test]
 fn metrics() {
     run_on_every_store(env!("CARGO_BIN_EXE_metrics"));
 }

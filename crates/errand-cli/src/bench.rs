@@ -89,6 +89,16 @@ pub(crate) struct BenchArgs {
     /// to compare with the same jobs without batches.
     #[arg(long, allow_negative_numbers = true, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
     batch_size: Option<u64>,
+    /// Give the bulk jobs tenants, this many, in turn (t0, t1, ...), to
+    /// measure what tenant limits and fair claiming cost.
+    #[arg(long, allow_negative_numbers = true, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    tenants: Option<u64>,
+    /// Claims of the measured queue rotate among its tenants (fair claiming).
+    #[arg(long)]
+    fair: bool,
+    /// The worker runs at most this many jobs of one tenant at once.
+    #[arg(long, allow_negative_numbers = true, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    tenant_limit: Option<u32>,
     /// Measure cron instead: this many entries, each firing every minute;
     /// the fire lag of every job is read back.
     #[arg(long, allow_negative_numbers = true, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
@@ -124,6 +134,12 @@ struct Report {
     producers: u64,
     /// Jobs per batch of the bulk enqueue (`None`: no batches).
     batch_size: Option<u64>,
+    /// Tenants the bulk jobs were spread over (`None`: none).
+    tenants: Option<u64>,
+    /// Whether the worker claimed fairly among tenants.
+    fair: bool,
+    /// The worker's tenant limit.
+    tenant_limit: Option<u32>,
     /// Batches the bulk jobs were enqueued in, each adding a continuation.
     batches: u64,
     /// Reading the last batch's status (its kept counts), 100 times after
@@ -541,7 +557,18 @@ async fn measure(
         "enqueue single: {single} jobs from {producers} producers, {enqueue_single_per_s:.0}/s"
     ));
 
-    // Bulk enqueues of 5,000 jobs per round trip, or batches.
+    // Bulk enqueues of 5,000 jobs per round trip, or batches; with tenants
+    // in turn.
+    let mut made = 0u64;
+    let tenants = args.tenants;
+    let mut bulk_job = move || {
+        let job = bench_noop::enqueue();
+        made += 1;
+        match tenants {
+            Some(n) => job.tenant(format!("t{}", made % n)),
+            None => job,
+        }
+    };
     let started = Instant::now();
     let mut left = args.jobs;
     let mut batches = 0u64;
@@ -556,7 +583,7 @@ async fn measure(
                     .open()
                     .enqueue()
                     .await?;
-                batch.extend((0..n).map(|_| bench_noop::enqueue())).await?;
+                batch.extend((0..n).map(|_| bulk_job())).await?;
                 batch.seal().await?;
                 batches += 1;
                 left -= n;
@@ -564,9 +591,7 @@ async fn measure(
             }
             None => {
                 let n = left.min(5_000);
-                client
-                    .enqueue_many((0..n).map(|_| bench_noop::enqueue()))
-                    .await?;
+                client.enqueue_many((0..n).map(|_| bulk_job())).await?;
                 left -= n;
             }
         }
@@ -614,6 +639,12 @@ async fn measure(
         .state(probe_tx);
     if let Some(batch) = args.claim_batch {
         builder = builder.claim_batch(batch);
+    }
+    if args.fair {
+        builder = builder.fair_queue(errand::NewJob::DEFAULT_QUEUE);
+    }
+    if let Some(limit) = args.tenant_limit {
+        builder = builder.tenant_limit(limit);
     }
     let worker = builder.build()?;
     let started = Instant::now();
@@ -665,6 +696,9 @@ async fn measure(
         claim_batch: args.claim_batch,
         producers,
         batch_size: args.batch_size,
+        tenants: args.tenants,
+        fair: args.fair,
+        tenant_limit: args.tenant_limit,
         batches,
         batch_status_p50_ms: percentile(&status_reads, 50.0),
         batch_status_max_ms: percentile(&status_reads, 100.0),
@@ -690,6 +724,15 @@ async fn measure(
         println!("concurrency          {}", report.concurrency);
         if let Some(batch) = report.claim_batch {
             println!("claim batch          {batch}");
+        }
+        if let Some(n) = report.tenants {
+            println!(
+                "tenants              {n}{}{}",
+                if report.fair { ", fair claiming" } else { "" },
+                report
+                    .tenant_limit
+                    .map_or_else(String::new, |l| format!(", limit {l} each"))
+            );
         }
         if let Some(size) = report.batch_size {
             println!(

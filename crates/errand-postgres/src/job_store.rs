@@ -2,7 +2,7 @@
 
 use crate::enqueue::insert_jobs;
 use crate::error::db_error;
-use crate::rows::{job_row, pairs};
+use crate::rows::{candidates, job_row, pairs};
 use crate::transaction::PgTxSource;
 use async_trait::async_trait;
 use errand_core::store::{
@@ -221,17 +221,53 @@ impl LimitedClaim for PgClaim<'_, '_> {
         pairs(&rows)
     }
 
-    async fn candidates(&mut self, ask: &Ask<'_>) -> Result<Vec<(i64, String)>> {
-        let rows = sqlx::query(self.q.claim_candidates.clone())
+    async fn running_per_tenant(&mut self, tenants: &[&str]) -> Result<Vec<(String, Option<i64>)>> {
+        // Counted in a statement after the locks were taken, so that its
+        // snapshot sees every claim committed under them.
+        let locked: Vec<String> = sqlx::query_scalar(self.q.lock_tenants.clone())
+            .bind(tenants)
+            .fetch_all(&mut **self.tx)
+            .await
+            .map_err(db_error)?;
+        let running: Vec<(String, i64)> = if locked.is_empty() {
+            Vec::new()
+        } else {
+            pairs(
+                &sqlx::query(self.q.claim_tenant_running.clone())
+                    .bind(&locked)
+                    .fetch_all(&mut **self.tx)
+                    .await
+                    .map_err(db_error)?,
+            )?
+        };
+        Ok(tenants
+            .iter()
+            .map(|t| {
+                let count = locked
+                    .iter()
+                    .any(|l| l == t)
+                    .then(|| running.iter().find(|(r, _)| r == t).map_or(0, |(_, n)| *n));
+                ((*t).to_owned(), count)
+            })
+            .collect())
+    }
+
+    async fn candidates(&mut self, ask: &Ask<'_>) -> Result<Vec<(i64, String, Option<String>)>> {
+        let sql = match ask.heads_after {
+            None => self.q.claim_candidates.clone(),
+            Some(_) => self.q.claim_tenant_heads.clone(),
+        };
+        let mut query = sqlx::query(sql)
             .bind(ask.queue)
             .bind(self.params.now)
             .bind(&ask.kinds)
             .bind(i64::from(ask.limit))
-            .bind(ask.paused_tenants)
-            .fetch_all(&mut **self.tx)
-            .await
-            .map_err(db_error)?;
-        pairs(&rows)
+            .bind(&ask.skip_tenants);
+        if let Some(after) = &ask.heads_after {
+            query = query.bind(after.clone());
+        }
+        let rows = query.fetch_all(&mut **self.tx).await.map_err(db_error)?;
+        candidates(&rows)
     }
 
     async fn mark(&mut self, picked: &[i64]) -> Result<Vec<JobRow>> {

@@ -66,6 +66,11 @@ pub const MIGRATIONS: &[Migration] = &[
         "attempt_budget",
         include_str!("../migrations/0013_attempt_budget.sql"),
     ),
+    migration(
+        14,
+        "tenant_heads",
+        include_str!("../migrations/0014_tenant_heads.sql"),
+    ),
 ];
 
 const PREPARE: &str = "CREATE SCHEMA IF NOT EXISTS {schema};

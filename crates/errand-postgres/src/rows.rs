@@ -60,6 +60,11 @@ pub(crate) fn job_row(row: &PgRow, now: DateTime<Utc>) -> Result<JobRow> {
 
 /// The first two columns of each row as a pair (a kind and its count, an
 /// id and its kind).
+/// Claim candidates: id, kind, tenant.
+pub(crate) fn candidates(rows: &[PgRow]) -> Result<Vec<(i64, String, Option<String>)>> {
+    errand_sql::rows::candidates(rows, db_error)
+}
+
 pub(crate) fn pairs<A, B>(rows: &[PgRow]) -> Result<Vec<(A, B)>>
 where
     A: for<'r> sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>,

@@ -13,7 +13,11 @@
 -- end), <P>:claims (the claim of each running job, see `claim_record`,
 -- and a field `0` that keeps it a hash table, see claim.lua),
 -- <P>:cancel (running jobs asked to stop), <P>:running_kind (running jobs
--- per kind, for global limits), <P>:unique:<key> (the id holding a unique
+-- per kind, for global limits), <P>:running_tenant (running jobs per tenant,
+-- for tenant limits), <P>:twait:<queue> <tenant> (a tenant's due waiting
+-- jobs of a queue, as in the wait set), <P>:tenants:<queue> (the tenants
+-- with due waiting jobs in a queue, score 0, in name order; both for fair
+-- claiming), <P>:unique:<key> (the id holding a unique
 -- key), <P>:queues (queue names), <P>:pauses (field '<scope> <name>': a
 -- pause as JSON), <P>:wake (the wake-up channel), <P>:batch:<id> (hash of
 -- one batch, see `batch_moved`), <P>:batch_jobs:<id> (the ids of its jobs),
@@ -60,18 +64,46 @@ local function parse_member(m)
         string.sub(m, 48)
 end
 
--- Puts a waiting job where claims find it: in its queue's wait set when
--- due, else in the schedule, from which claims promote it once due.
-local function place(id, queue, priority, run_at, now, attempt, uscope, kind)
+-- A tenant's due jobs of a queue (names hold no space), and the tenants
+-- with any: fair claims take each tenant's first job through them.
+local function twait_key(queue, tenant)
+    return P .. ':twait:' .. queue .. ' ' .. tenant
+end
+
+local function tenant_wait(queue, tenant, priority, m)
+    if tenant and tenant ~= '' then
+        redis.call('ZADD', twait_key(queue, tenant), priority, m)
+        redis.call('ZADD', P .. ':tenants:' .. queue, 0, tenant)
+    end
+end
+
+local function tenant_unwait(queue, tenant, m)
+    if tenant and tenant ~= '' then
+        local key = twait_key(queue, tenant)
+        redis.call('ZREM', key, m)
+        if redis.call('EXISTS', key) == 0 then
+            redis.call('ZREM', P .. ':tenants:' .. queue, tenant)
+        end
+    end
+end
+
+-- Puts a waiting job where claims find it: in its queue's wait set (and
+-- its tenant's) when due, else in the schedule, from which claims promote
+-- it once due.
+local function place(id, queue, priority, run_at, now, attempt, uscope, kind, tenant)
     if tonumber(run_at) <= tonumber(now) then
-        redis.call('ZADD', P .. ':wait:' .. queue, priority, member(run_at, id, attempt, uscope, kind))
+        local m = member(run_at, id, attempt, uscope, kind)
+        redis.call('ZADD', P .. ':wait:' .. queue, priority, m)
+        tenant_wait(queue, tenant, priority, m)
     else
         redis.call('ZADD', P .. ':scheduled', run_at, id)
     end
 end
 
-local function unplace(id, queue, run_at, attempt, uscope, kind)
-    redis.call('ZREM', P .. ':wait:' .. queue, member(run_at, id, attempt, uscope, kind))
+local function unplace(id, queue, run_at, attempt, uscope, kind, tenant)
+    local m = member(run_at, id, attempt, uscope, kind)
+    redis.call('ZREM', P .. ':wait:' .. queue, m)
+    tenant_unwait(queue, tenant, m)
     redis.call('ZREM', P .. ':scheduled', id)
 end
 
@@ -145,8 +177,9 @@ local function hmget_in_slices(key, fields)
 end
 
 -- Ends the claims of `ids` (running jobs whose hashes the caller has
--- written); `per_kind` counts them by kind.
-local function end_claims(ids, per_kind)
+-- written); `per_kind` counts them by kind, `per_tenant` by tenant (those
+-- whose claim counted them, see `claim_flags`).
+local function end_claims(ids, per_kind, per_tenant)
     if #ids == 0 then
         return
     end
@@ -161,6 +194,11 @@ local function end_claims(ids, per_kind)
             redis.call('HDEL', P .. ':running_kind', kind)
         end
     end
+    for tenant, n in pairs(per_tenant) do
+        if tonumber(redis.call('HINCRBY', P .. ':running_tenant', tenant, -n)) <= 0 then
+            redis.call('HDEL', P .. ':running_tenant', tenant)
+        end
+    end
 end
 
 local function wake()
@@ -169,20 +207,29 @@ end
 
 -- The flags digit of a claim record: 1 when the job's end releases a unique
 -- key, plus 2 when the job belongs to a batch (its end moves the batch's
--- counts).
-local function claim_flags(rel, batch)
+-- counts), plus 4 when it has a tenant (its claim counted it in
+-- <P>:running_tenant; its end takes it off).
+local function claim_flags(rel, batch, tenant)
+    local flags = tonumber(rel)
     if batch then
-        return tostring(tonumber(rel) + 2)
+        flags = flags + 2
     end
-    return rel
+    if tenant then
+        flags = flags + 4
+    end
+    return tostring(flags)
 end
 
 local function flag_releases(flags)
-    return flags == '1' or flags == '3'
+    return tonumber(flags) % 2 == 1
 end
 
 local function flag_batch(flags)
-    return flags == '2' or flags == '3'
+    return math.floor(tonumber(flags) / 2) % 2 == 1
+end
+
+local function flag_tenant(flags)
+    return tonumber(flags) >= 4
 end
 
 -- Batches. A batch's hash holds tenant, the counts total, waiting, running,
@@ -408,8 +455,10 @@ enqueue_jobs = function(now, n, arg)
                     waiting[queue] = list
                     queues[#queues + 1] = queue
                 end
+                local m = member(run_at, id, 0, arg(i, 8), arg(i, 1))
                 list[#list + 1] = priority
-                list[#list + 1] = member(run_at, id, 0, arg(i, 8), arg(i, 1))
+                list[#list + 1] = m
+                tenant_wait(queue, arg(i, 4), priority, m)
                 due = true
             else
                 if not waiting[queue] then
@@ -456,13 +505,17 @@ end
 local function rescue_claims(ids, records, now, at, message)
     local woke = false
     local per_kind = {}
+    local per_tenant = {}
     local moves = {}
     for i, id in ipairs(ids) do
         local jk = jkey(id)
-        local attempt, started_at, _, kind, worker = parse_claim(records[i])
-        local queue, priority, max_attempts, errors, ukey, uscope, batch = unpack(redis.call('HMGET', jk,
-            'queue', 'priority', 'max_attempts', 'errors', 'unique_key', 'unique_scope', 'batch'))
+        local attempt, started_at, flags, kind, worker = parse_claim(records[i])
+        local queue, priority, max_attempts, errors, ukey, uscope, batch, tenant = unpack(redis.call('HMGET', jk,
+            'queue', 'priority', 'max_attempts', 'errors', 'unique_key', 'unique_scope', 'batch', 'tenant'))
         per_kind[kind] = (per_kind[kind] or 0) + 1
+        if tenant and flag_tenant(flags) then
+            per_tenant[tenant] = (per_tenant[tenant] or 0) + 1
+        end
         errors = with_error(errors, cjson.encode({
             attempt = attempt,
             at = at,
@@ -477,12 +530,12 @@ local function rescue_claims(ids, records, now, at, message)
         else
             redis.call('HSET', jk, 'state', 'available', 'run_at', now, 'errors', errors, 'attempt', attempt,
                 'worker', worker, 'started_at', started_at)
-            place(id, queue, priority, now, now, attempt, uscope, kind)
+            place(id, queue, priority, now, now, attempt, uscope, kind, tenant)
             batch_moved(moves, batch, 'running', 'waiting')
             woke = true
         end
     end
-    end_claims(ids, per_kind)
+    end_claims(ids, per_kind, per_tenant)
     batch_apply(moves, now, false)
     if woke then
         wake()

@@ -67,7 +67,15 @@ impl JobStore for RedisStore {
         for queue in &params.queues {
             invocation
                 .arg(&queue.name)
-                .arg(queue.cap.map_or(-1, i64::from));
+                .arg(queue.cap.map_or(-1, i64::from))
+                .arg(u8::from(queue.fair.is_some()))
+                .arg(
+                    queue
+                        .fair
+                        .as_ref()
+                        .and_then(|turn| turn.after.as_deref())
+                        .unwrap_or(""),
+                );
         }
         invocation.arg(params.kinds.len());
         for kind in &params.kinds {
@@ -79,6 +87,13 @@ impl JobStore for RedisStore {
         invocation.arg(params.paused_tenants.len());
         for tenant in &params.paused_tenants {
             invocation.arg(tenant);
+        }
+        let limits = &params.tenant_limits;
+        invocation
+            .arg(limits.each.map_or(-1, i64::from))
+            .arg(limits.tenants.len());
+        for (tenant, n) in &limits.tenants {
+            invocation.arg(tenant).arg(n);
         }
         let out: Vec<redis::Value> = self.run(&invocation, "claim").await?;
         let mut jobs = Vec::with_capacity(out.len() / 6);

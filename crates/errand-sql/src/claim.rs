@@ -3,7 +3,7 @@
 
 use std::future::Future;
 
-use errand_core::store::{Ask, ClaimParams, ClaimPlan, order_as_picked};
+use errand_core::store::{Ask, Candidate, ClaimParams, ClaimPlan, order_as_picked};
 use errand_core::{JobRow, Result};
 
 /// The statements of a limited claim, run inside one backend transaction
@@ -15,20 +15,30 @@ pub trait LimitedClaim {
         kinds: &[&str],
     ) -> impl Future<Output = Result<Vec<(String, i64)>>> + Send;
 
-    /// Due candidates `(id, kind)` of one ask, in claim order.
+    /// Jobs running now for each of `tenants` (limited ones), or `None` for
+    /// a tenant whose jobs another claimer is claiming now: locks, taken
+    /// without waiting, keep two claimers from counting one tenant at once.
+    fn running_per_tenant(
+        &mut self,
+        tenants: &[&str],
+    ) -> impl Future<Output = Result<Vec<(String, Option<i64>)>>> + Send;
+
+    /// Due candidates `(id, kind, tenant)` of one ask, in the order the ask
+    /// names (claim order, or tenants in name order for heads).
     fn candidates(
         &mut self,
         ask: &Ask<'_>,
-    ) -> impl Future<Output = Result<Vec<(i64, String)>>> + Send;
+    ) -> impl Future<Output = Result<Vec<(i64, String, Option<String>)>>> + Send;
 
     /// Marks `picked` running under this claim's lease and returns their rows
     /// in any order.
     fn mark(&mut self, picked: &[i64]) -> impl Future<Output = Result<Vec<JobRow>>> + Send;
 }
 
-/// Claims under the local and global limits of `params` through `steps`:
-/// counts the globally limited kinds, then asks queue by queue; the rows
-/// come back in the order they were picked.
+/// Claims under the local, global and tenant limits of `params` through
+/// `steps`: counts the globally limited kinds, then asks queue by queue,
+/// counting the limited tenants the candidates bring; the rows come back in
+/// the order they were picked.
 pub async fn claim_limited(
     params: &ClaimParams,
     steps: &mut impl LimitedClaim,
@@ -40,8 +50,20 @@ pub async fn claim_limited(
     }
     let mut claimed: Vec<JobRow> = Vec::new();
     while let Some(ask) = plan.next_ask() {
-        let candidates = steps.candidates(&ask).await?;
-        let picked = plan.pick(candidates.iter().map(|(id, kind)| (*id, kind.as_str())));
+        let found = steps.candidates(&ask).await?;
+        let candidates: Vec<Candidate<'_>> = found
+            .iter()
+            .map(|(id, kind, tenant)| Candidate {
+                id: *id,
+                kind,
+                tenant: tenant.as_deref(),
+            })
+            .collect();
+        let count = plan.tenants_to_count(&candidates);
+        if !count.is_empty() {
+            plan.limit_tenants(steps.running_per_tenant(&count).await?);
+        }
+        let picked = plan.pick(&candidates);
         if picked.is_empty() {
             continue;
         }

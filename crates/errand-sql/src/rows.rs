@@ -129,6 +129,30 @@ where
         .collect()
 }
 
+/// Claim candidates: id, kind and tenant, the first three columns of each
+/// row.
+pub fn candidates<R>(
+    rows: &[R],
+    error: fn(sqlx::Error) -> Error,
+) -> Result<Vec<(i64, String, Option<String>)>>
+where
+    R: Row,
+    usize: ColumnIndex<R>,
+    i64: for<'r> Decode<'r, R::Database> + Type<R::Database>,
+    String: for<'r> Decode<'r, R::Database> + Type<R::Database>,
+    Option<String>: for<'r> Decode<'r, R::Database>,
+{
+    rows.iter()
+        .map(|row| {
+            Ok((
+                row.try_get(0).map_err(error)?,
+                row.try_get(1).map_err(error)?,
+                row.try_get(2).map_err(error)?,
+            ))
+        })
+        .collect()
+}
+
 fn tenant_of(stored: Option<String>) -> Option<String> {
     stored.filter(|tenant| !tenant.is_empty())
 }

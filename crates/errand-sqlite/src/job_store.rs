@@ -3,7 +3,7 @@
 use crate::enqueue::insert_jobs;
 use crate::error::{db_error, retry_busy, write_once};
 use crate::queries;
-use crate::rows::{job_row, micros, pairs};
+use crate::rows::{candidates, job_row, micros, pairs};
 use crate::transaction::SqliteTxSource;
 use async_trait::async_trait;
 use errand_core::store::{
@@ -224,17 +224,34 @@ impl LimitedClaim for SqliteClaim<'_, '_> {
         pairs(&rows)
     }
 
-    async fn candidates(&mut self, ask: &Ask<'_>) -> Result<Vec<(i64, String)>> {
-        let rows = sqlx::query(queries::CLAIM_CANDIDATES)
+    async fn running_per_tenant(&mut self, tenants: &[&str]) -> Result<Vec<(String, Option<i64>)>> {
+        // The write lock is held: no other claimer counts meanwhile.
+        let rows: Vec<(String, i64)> = pairs(
+            &sqlx::query(queries::CLAIM_TENANT_RUNNING)
+                .bind(json!(tenants).to_string())
+                .fetch_all(&mut **self.tx)
+                .await
+                .map_err(db_error)?,
+        )?;
+        Ok(rows.into_iter().map(|(t, n)| (t, Some(n))).collect())
+    }
+
+    async fn candidates(&mut self, ask: &Ask<'_>) -> Result<Vec<(i64, String, Option<String>)>> {
+        let sql = match ask.heads_after {
+            None => queries::CLAIM_CANDIDATES,
+            Some(_) => queries::CLAIM_TENANT_HEADS,
+        };
+        let mut query = sqlx::query(sql)
             .bind(ask.queue)
             .bind(self.now)
             .bind(json!(ask.kinds).to_string())
             .bind(i64::from(ask.limit))
-            .bind(json!(ask.paused_tenants).to_string())
-            .fetch_all(&mut **self.tx)
-            .await
-            .map_err(db_error)?;
-        pairs(&rows)
+            .bind(json!(ask.skip_tenants).to_string());
+        if let Some(after) = &ask.heads_after {
+            query = query.bind(after.clone());
+        }
+        let rows = query.fetch_all(&mut **self.tx).await.map_err(db_error)?;
+        candidates(&rows)
     }
 
     async fn mark(&mut self, picked: &[i64]) -> Result<Vec<JobRow>> {

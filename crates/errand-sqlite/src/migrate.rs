@@ -43,6 +43,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "attempt_budget",
         sql: include_str!("../migrations/0007_attempt_budget.sql"),
     },
+    Migration {
+        version: 8,
+        name: "tenant_heads",
+        sql: include_str!("../migrations/0008_tenant_heads.sql"),
+    },
 ];
 
 /// The SQL of every migration, in order, for teams that apply them with

@@ -10,6 +10,10 @@ pub(crate) const UNIQUE_HOLDER: &str = include_str!("../queries/job_store/unique
 pub(crate) const CLAIM_RUNNING_COUNTS: &str =
     include_str!("../queries/job_store/claim_running_counts.sql");
 pub(crate) const CLAIM_CANDIDATES: &str = include_str!("../queries/job_store/claim_candidates.sql");
+pub(crate) const CLAIM_TENANT_HEADS: &str =
+    include_str!("../queries/job_store/claim_tenant_heads.sql");
+pub(crate) const CLAIM_TENANT_RUNNING: &str =
+    include_str!("../queries/job_store/claim_tenant_running.sql");
 pub(crate) const CLAIM_QUEUE: &str = include_str!("../queries/job_store/claim_queue.sql");
 pub(crate) const CLAIM_MARK: &str = include_str!("../queries/job_store/claim_mark.sql");
 pub(crate) const FINALIZE_COMPLETE: &str =

@@ -57,6 +57,11 @@ pub(crate) fn job_row(row: &SqliteRow, now: DateTime<Utc>) -> Result<JobRow> {
 
 /// The first two columns of each row as a pair (a kind and its count, an
 /// id and its kind).
+/// Claim candidates: id, kind, tenant.
+pub(crate) fn candidates(rows: &[SqliteRow]) -> Result<Vec<(i64, String, Option<String>)>> {
+    errand_sql::rows::candidates(rows, db_error)
+}
+
 pub(crate) fn pairs<A, B>(rows: &[SqliteRow]) -> Result<Vec<(A, B)>>
 where
     A: for<'r> sqlx::Decode<'r, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite>,

@@ -42,6 +42,62 @@ impl Gauge {
     }
 }
 
+/// A [`Gauge`] per tenant, for jobs whose tenants have limits.
+#[derive(Debug, Default)]
+pub struct TenantGauges(
+    Mutex<BTreeMap<String, (u32, u32)>>,
+    /// The tenants of the jobs in the order they started.
+    Mutex<Vec<String>>,
+);
+
+impl TenantGauges {
+    fn enter(&self, tenant: &str) {
+        self.1
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(tenant.to_owned());
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let (now, peak) = map.entry(tenant.to_owned()).or_default();
+        *now += 1;
+        *peak = (*peak).max(*now);
+    }
+
+    fn leave(&self, tenant: &str) {
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((now, _)) = map.get_mut(tenant) {
+            *now -= 1;
+        }
+    }
+
+    /// The tenants of the jobs in the order they started (`-` for none).
+    pub fn order(&self) -> Vec<String> {
+        self.1.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// The most jobs of each tenant that ran at once.
+    pub fn peaks(&self) -> BTreeMap<String, u32> {
+        let map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        map.iter()
+            .map(|(t, (_, peak))| (t.clone(), *peak))
+            .collect()
+    }
+}
+
+/// Sleeps for `input` milliseconds, counting per tenant (`-` for none) how
+/// many run at once.
+#[errand::job]
+pub async fn tenant_sleepy(
+    input: u64,
+    job: errand::JobContext,
+    gauges: State<TenantGauges>,
+) -> Result<(), JobError> {
+    let tenant = job.tenant().unwrap_or("-").to_owned();
+    gauges.enter(&tenant);
+    tokio::time::sleep(Duration::from_millis(input)).await;
+    gauges.leave(&tenant);
+    Ok(())
+}
+
 /// An email, the input of [`typed_input()`].
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Email {

@@ -128,10 +128,21 @@ async fn limits_on_unknown_kinds_or_unserved_queues_are_refused() {
     assert_eq!(invalid_field(e), "global_limit");
     let e = builder().queue_limit("mial", 2).build();
     assert_eq!(invalid_field(e), "queue_limit");
+    let e = builder().fair_queue("mial").build();
+    assert_eq!(invalid_field(e), "fair_queue");
+    let e = builder().tenant_limit(0).build();
+    assert_eq!(invalid_field(e), "tenant_limit");
+    let e = builder().tenant_limit_for("acme", 0).build();
+    assert_eq!(invalid_field(e), "tenant_limit_for[acme]");
+    let e = builder().tenant_limit_for("bad tenant", 2).build();
+    assert_eq!(invalid_field(e), "tenant");
     let ok = builder()
         .kind_limit("send_email", 2)
         .global_limit("send_email", 4)
         .queue_limit("mail", 3)
+        .tenant_limit(2)
+        .tenant_limit_for("acme", 5)
+        .fair_queue("mail")
         .build();
     assert!(ok.is_ok(), "{ok:?}");
 }
@@ -141,7 +152,7 @@ async fn settings_beyond_their_maximum_are_errors_not_panics() {
     let (store, _dir) = store().await;
     let builder = || Worker::builder(store.clone()).register(cleanup::job());
     type Setting = fn(errand::WorkerBuilder) -> errand::WorkerBuilder;
-    let settings: [(Setting, &str); 8] = [
+    let settings: [(Setting, &str); 10] = [
         (|b| b.concurrency(usize::MAX), "concurrency"),
         (|b| b.claim_batch(usize::MAX), "claim_batch"),
         (|b| b.lease(Duration::MAX), "lease"),
@@ -153,6 +164,11 @@ async fn settings_beyond_their_maximum_are_errors_not_panics() {
             "global_limit[cleanup]",
         ),
         (|b| b.name("a\nb"), "name"),
+        (|b| b.tenant_limit(u32::MAX), "tenant_limit"),
+        (
+            |b| b.tenant_limit_for("acme", u32::MAX),
+            "tenant_limit_for[acme]",
+        ),
     ];
     for (setting, field) in settings {
         assert_eq!(invalid_field(setting(builder()).build()), field);

@@ -26,6 +26,7 @@ async fn the_rescuer_runs_once_at_the_time_a_test_chooses() {
             queues: vec![QueueClaim {
                 name: "default".into(),
                 cap: None,
+                fair: None,
             }],
             kinds: vec![KindClaim {
                 kind: "chore".into(),
@@ -34,6 +35,7 @@ async fn the_rescuer_runs_once_at_the_time_a_test_chooses() {
             }],
             limit: 1,
             paused_tenants: Vec::new(),
+            tenant_limits: Default::default(),
             lease: Duration::from_secs(30),
             now,
         })

@@ -36,6 +36,44 @@ pub struct QueueClaim {
     pub name: String,
     /// How many more jobs of this queue the worker may run now (`None`: no local limit).
     pub cap: Option<u32>,
+    /// `Some` when claims of this queue rotate among its tenants (fair
+    /// claiming); `None` claims in the queue's usual order.
+    pub fair: Option<FairTurn>,
+}
+
+/// Where a fair queue's rotation among tenants resumes.
+///
+/// Each round of a fair queue takes the first due job of every tenant with
+/// due jobs, tenants in the store's order of their names, then the queue's
+/// first due job in its usual order (which is how jobs without a tenant are
+/// reached); a claim with room left goes on to the next round.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FairTurn {
+    /// The tenant served last (the round resumes after it); `None` starts a
+    /// round.
+    pub after: Option<String>,
+}
+
+/// Most jobs of one tenant running at once across every worker of the store.
+/// Jobs without a tenant are not limited.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TenantLimits {
+    /// The limit of every tenant not named in `tenants` (`None`: unlimited).
+    pub each: Option<u32>,
+    /// Limits of named tenants, over `each`.
+    pub tenants: std::collections::BTreeMap<String, u32>,
+}
+
+impl TenantLimits {
+    /// Whether no tenant is limited.
+    pub fn is_empty(&self) -> bool {
+        self.each.is_none() && self.tenants.is_empty()
+    }
+
+    /// The limit of `tenant`, if any.
+    pub fn of(&self, tenant: &str) -> Option<u32> {
+        self.tenants.get(tenant).copied().or(self.each)
+    }
 }
 
 /// One kind the worker can run.
@@ -68,6 +106,9 @@ pub struct ClaimParams {
     /// Tenants whose jobs are paused: skipped, left waiting. Usually empty;
     /// when not, stores may take a slower path.
     pub paused_tenants: Vec<String>,
+    /// Per-tenant limits across the cluster. Usually empty; when not, stores
+    /// take a slower path.
+    pub tenant_limits: TenantLimits,
     /// Lease length.
     pub lease: Duration,
     /// The claim time.

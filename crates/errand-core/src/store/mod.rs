@@ -24,7 +24,7 @@ pub use batch_store::{
     CreateBatchParams, ListBatchesParams, MAX_BATCH_PAGE, NewBatch, PruneBatchesParams,
     batch_cancelled, batch_finished, batch_not_found, validate_batch_jobs,
 };
-pub use claim_plan::{Ask, ClaimPlan, order_as_picked};
+pub use claim_plan::{Ask, Candidate, ClaimPlan, order_as_picked};
 pub use cron_store::{
     Advance, CronListParams, CronStore, DueParams, EnableParams, EntryFire, EntryKey, FireDecision,
     FireOutcome, FireParams, LedgerParams, SaveMode, SaveParams,
@@ -35,9 +35,9 @@ pub use job_admin::{
     StateCount, Stats, StatsParams,
 };
 pub use job_store::{
-    ClaimParams, EnqueueParams, Enqueued, FinalizeGroups, FinalizeItem, FinalizeParams,
+    ClaimParams, EnqueueParams, Enqueued, FairTurn, FinalizeGroups, FinalizeItem, FinalizeParams,
     FinalizeStep, JobStore, KindClaim, LeaseStatus, Outcome, QueueClaim, RenewParams, RescueParams,
-    RescueUnheldParams,
+    RescueUnheldParams, TenantLimits,
 };
 pub use queue_control::{
     Pause, PauseOutcome, PauseParams, PauseScope, PauseSet, QueueControl, ResumeParams,

@@ -1,5 +1,5 @@
--- $1 queue, $2 now, $3 kinds that may still be claimed, $4 limit, $5 paused
--- tenants (their jobs are passed over).
+-- $1 queue, $2 now, $3 kinds that may still be claimed, $4 limit, $5 tenants
+-- whose jobs are passed over (paused, or at their limit).
 -- One priority at a time, each from its first waiting job, as in
 -- claim_queue.sql, so that jobs scheduled for later are never walked; the
 -- queue is matched by its hash first, the due index's key.
@@ -15,9 +15,9 @@ WITH RECURSIVE heads AS (
         ORDER BY j.priority, j.run_at, j.id LIMIT 1
     ) AS later
 )
-SELECT due.id, due.kind FROM heads AS h
+SELECT due.id, due.kind, due.tenant FROM heads AS h
 CROSS JOIN LATERAL (
-    SELECT id, kind FROM {schema}.jobs
+    SELECT id, kind, tenant FROM {schema}.jobs
     WHERE state = 'available' AND hashtext(queue) = hashtext($1) AND queue = $1 AND priority = h.priority
       AND (run_at, id) >= (h.run_at, h.id) AND run_at <= $2 AND kind = ANY($3)
       AND (tenant IS NULL OR tenant <> ALL($5))

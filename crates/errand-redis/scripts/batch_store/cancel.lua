@@ -26,10 +26,10 @@ for _, job in ipairs(redis.call('SMEMBERS', P .. ':batch_jobs:' .. id)) do
         signalled = signalled + 1
     else
         local jk = jkey(job)
-        local state, queue, run_at, attempt, ukey, uscope, kind = unpack(redis.call('HMGET', jk, 'state',
-            'queue', 'run_at', 'attempt', 'unique_key', 'unique_scope', 'kind'))
+        local state, queue, run_at, attempt, ukey, uscope, kind, tenant = unpack(redis.call('HMGET', jk,
+            'state', 'queue', 'run_at', 'attempt', 'unique_key', 'unique_scope', 'kind', 'tenant'))
         if state == 'available' then
-            unplace(job, queue, run_at, attempt, uscope, kind)
+            unplace(job, queue, run_at, attempt, uscope, kind, tenant)
             redis.call('HSET', jk, 'state', 'cancelled', 'finished_at', now)
             release_unique(job, ukey, uscope)
             batch_moved(moves, id, 'waiting', 'cancelled')

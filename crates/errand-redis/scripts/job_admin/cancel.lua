@@ -14,10 +14,10 @@ for i = 4, #ARGV do
             redis.call('SADD', P .. ':cancel', id)
             requested[#requested + 1] = id
         else
-            local state, queue, run_at, attempt, ukey, uscope, kind, batch = unpack(redis.call('HMGET', jk,
-                'state', 'queue', 'run_at', 'attempt', 'unique_key', 'unique_scope', 'kind', 'batch'))
+            local state, queue, run_at, attempt, ukey, uscope, kind, batch, tenant = unpack(redis.call('HMGET',
+                jk, 'state', 'queue', 'run_at', 'attempt', 'unique_key', 'unique_scope', 'kind', 'batch', 'tenant'))
             if state == 'available' then
-                unplace(id, queue, run_at, attempt, uscope, kind)
+                unplace(id, queue, run_at, attempt, uscope, kind, tenant)
                 redis.call('HSET', jk, 'state', 'cancelled', 'finished_at', now)
                 release_unique(id, ukey, uscope)
                 batch_moved(moves, batch, 'waiting', 'cancelled')

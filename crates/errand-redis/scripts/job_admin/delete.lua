@@ -5,13 +5,13 @@ local jk = jkey(id)
 if redis.call('HEXISTS', P .. ':claims', id) == 1 then
     return -1
 end
-local state, queue, run_at, attempt, ukey, uscope, kind, batch = unpack(redis.call('HMGET', jk, 'state',
-    'queue', 'run_at', 'attempt', 'unique_key', 'unique_scope', 'kind', 'batch'))
+local state, queue, run_at, attempt, ukey, uscope, kind, batch, tenant = unpack(redis.call('HMGET', jk,
+    'state', 'queue', 'run_at', 'attempt', 'unique_key', 'unique_scope', 'kind', 'batch', 'tenant'))
 if not state then
     return 0
 end
 if state == 'available' then
-    unplace(id, queue, run_at, attempt, uscope, kind)
+    unplace(id, queue, run_at, attempt, uscope, kind, tenant)
 end
 if ukey then
     local slot = P .. ':unique:' .. ukey

@@ -7,9 +7,9 @@
 -- `available`); {'taken'} when another unfinished job holds its unique key.
 local id, now = ARGV[3], ARGV[4]
 local jk = jkey(id)
-local state, queue, priority, attempt, max_attempts, ukey, uscope, kind, run_at, batch, budget = unpack(
+local state, queue, priority, attempt, max_attempts, ukey, uscope, kind, run_at, batch, budget, tenant = unpack(
     redis.call('HMGET', jk, 'state', 'queue', 'priority', 'attempt', 'max_attempts', 'unique_key',
-        'unique_scope', 'kind', 'run_at', 'batch', 'attempt_budget'))
+        'unique_scope', 'kind', 'run_at', 'batch', 'attempt_budget', 'tenant'))
 if not state then
     return { 'missing' }
 end
@@ -32,7 +32,7 @@ redis.call('HDEL', jk, 'finished_at', 'output')
 budget = tonumber(budget or max_attempts)
 redis.call('HSET', jk, 'state', 'available', 'run_at', now, 'attempt_budget', budget,
     'max_attempts', tonumber(attempt) + budget)
-place(id, queue, priority, now, now, attempt, uscope, kind)
+place(id, queue, priority, now, now, attempt, uscope, kind, tenant)
 local moves = {}
 batch_moved(moves, batch, state, 'waiting')
 batch_apply(moves, now, false)

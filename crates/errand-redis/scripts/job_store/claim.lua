@@ -1,11 +1,15 @@
--- ARGV: prefix, origin, worker, now, lease_until, limit, queue count, then queue and
--- cap per queue (-1: none), kind count, then kind, cap, global limit per
--- kind (-1: none), paused tenant count, then the paused tenants (their jobs
--- are passed over, read from each candidate's hash). Returns id, attempt, spec, errors, max_attempts, run_at
--- per claimed job, one flat list (a nested table costs its conversion to a
+-- ARGV: prefix, origin, worker, now, lease_until, limit, queue count, then per
+-- queue its name, cap (-1: none), fair ('1': claims rotate among its
+-- tenants, '0': not) and the tenant its rotation resumes after ('' for a
+-- new round); kind count, then kind, cap, global limit per kind (-1: none);
+-- paused tenant count, then the paused tenants; the limit of every tenant
+-- (-1: none), the count of named tenants' limits, then tenant and limit
+-- each. Tenants are read from each candidate's hash when a tenant is paused
+-- or limited. Returns id, attempt, spec, errors, max_attempts, run_at per
+-- claimed job, one flat list (a nested table costs its conversion to a
 -- reply a probe for each of Redis's special fields: `err`, `ok`, `double`
 -- and more), in claim order: queues in the given order, then priority,
--- run_at, id.
+-- run_at, id (in a fair queue, tenant by tenant).
 
 -- Redis keeps a hash of at most `hash-max-listpack-entries` fields (512 by
 -- default) whose values are at most `hash-max-listpack-value` bytes (64) as
@@ -28,8 +32,8 @@ local limit = tonumber(ARGV[6])
 local queues = {}
 local i = 8
 for q = 1, tonumber(ARGV[7]) do
-    queues[q] = { ARGV[i], tonumber(ARGV[i + 1]) }
-    i = i + 2
+    queues[q] = { ARGV[i], tonumber(ARGV[i + 1]), ARGV[i + 2] == '1', ARGV[i + 3] }
+    i = i + 4
 end
 local kinds = tonumber(ARGV[i])
 i = i + 1
@@ -52,20 +56,68 @@ for _ = 1, kinds do
     any_room = any_room + r
 end
 local paused = nil
-for _ = 1, tonumber(ARGV[i]) do
+local paused_count = tonumber(ARGV[i])
+for _ = 1, paused_count do
     paused = paused or {}
     paused[ARGV[i + 1]] = true
     i = i + 1
+end
+i = i + 1
+local each_tenant = tonumber(ARGV[i])
+local tenant_limits = nil
+if each_tenant >= 0 then
+    tenant_limits = {}
+end
+for _ = 1, tonumber(ARGV[i + 1]) do
+    tenant_limits = tenant_limits or {}
+    tenant_limits[ARGV[i + 2]] = tonumber(ARGV[i + 3])
+    i = i + 2
+end
+-- Whether each candidate's tenant must be read before taking it.
+local tenant_checks = paused ~= nil or tenant_limits ~= nil
+-- Jobs each limited tenant may still take, filled as tenants are met.
+local tenant_room = {}
+
+-- Room left to tenant `tenant` (nil: none), or nil when it is not limited.
+local function room_of(tenant)
+    if not tenant_limits or not tenant then
+        return nil
+    end
+    local r = tenant_room[tenant]
+    if r == nil then
+        local lim = tenant_limits[tenant] or each_tenant
+        if lim < 0 then
+            return nil
+        end
+        local running = tonumber(redis.call('HGET', P .. ':running_tenant', tenant) or '0')
+        r = math.max(lim - running, 0)
+        tenant_room[tenant] = r
+    end
+    return r
+end
+
+-- Whether a job of `tenant` may be taken now.
+local function tenant_open(tenant)
+    if not tenant then
+        return true
+    end
+    if paused and paused[tenant] then
+        return false
+    end
+    local r = room_of(tenant)
+    return r == nil or r > 0
 end
 
 -- Jobs that became due since the last claim join their queues' wait sets,
 -- earliest first.
 local due = redis.call('ZRANGEBYSCORE', P .. ':scheduled', '-inf', now, 'LIMIT', 0, 1000)
 for _, id in ipairs(due) do
-    local queue, priority, run_at, attempt, uscope, kind = unpack(redis.call('HMGET', jkey(id), 'queue',
-        'priority', 'run_at', 'attempt', 'unique_scope', 'kind'))
+    local queue, priority, run_at, attempt, uscope, kind, tenant = unpack(redis.call('HMGET', jkey(id), 'queue',
+        'priority', 'run_at', 'attempt', 'unique_scope', 'kind', 'tenant'))
     redis.call('ZREM', P .. ':scheduled', id)
-    redis.call('ZADD', P .. ':wait:' .. queue, priority, member(run_at, id, attempt, uscope, kind))
+    local m = member(run_at, id, attempt, uscope, kind)
+    redis.call('ZADD', P .. ':wait:' .. queue, priority, m)
+    tenant_wait(queue, tenant, priority, m)
 end
 
 local out = {}
@@ -76,52 +128,75 @@ local leases = {}
 local records = {}
 local moves = {}
 local started = {}
-for _, q in ipairs(queues) do
-    local key = P .. ':wait:' .. q[1]
-    local qroom = limit - claimed
-    if q[2] >= 0 then
-        qroom = math.min(qroom, q[2])
+local started_tenant = {}
+local qroom = 0
+
+-- Takes the waiting job of wait-set member `m` of `queue` if its kind and
+-- tenant have room (its tenant, when already read, is `tenant`; false when
+-- not read). Returns whether it was taken; the caller removes `m` from the
+-- queue's wait set, this removes it from its tenant's.
+local function take(queue, m, tenant)
+    local id, attempt, rel, kind = parse_member(m)
+    local r = room[kind]
+    if not r or r <= 0 then
+        return false
     end
-    -- Jobs of kinds this worker cannot take now stay where they are; the
-    -- scan steps over them.
+    local jk = jkey(id)
+    if tenant == false and tenant_checks then
+        tenant = redis.call('HGET', jk, 'tenant')
+    end
+    if tenant and not tenant_open(tenant) then
+        return false
+    end
+    local fields = redis.call('HMGET', jk, 'spec', 'errors', 'max_attempts', 'run_at', 'batch', 'tenant')
+    tenant = fields[6]
+    leases[#leases + 1] = lease
+    leases[#leases + 1] = id
+    records[#records + 1] = id
+    records[#records + 1] = claim_record(attempt, ARGV[4], claim_flags(rel, fields[5], tenant), tagged[kind],
+        worker)
+    batch_moved(moves, fields[5], 'waiting', 'running')
+    started[kind] = (started[kind] or 0) + 1
+    if tenant then
+        started_tenant[tenant] = (started_tenant[tenant] or 0) + 1
+        local tr = room_of(tenant)
+        if tr then
+            tenant_room[tenant] = tr - 1
+        end
+        tenant_unwait(queue, tenant, m)
+    end
+    room[kind] = r - 1
+    any_room = any_room - 1
+    qroom = qroom - 1
+    claimed = claimed + 1
+    local n = #out
+    out[n + 1] = id
+    out[n + 2] = attempt
+    out[n + 3] = fields[1]
+    out[n + 4] = fields[2]
+    out[n + 5] = fields[3]
+    out[n + 6] = fields[4]
+    return true
+end
+
+-- Takes up to `most` jobs of `queue` in its usual order (priority, run_at,
+-- id); returns how many. Jobs of kinds or tenants without room stay where
+-- they are; the scan steps over them.
+local function ordered(queue, most)
+    local key = P .. ':wait:' .. queue
     local skipped = 0
     local taken = {}
-    while qroom > 0 and any_room > 0 do
-        local page = math.min(qroom, any_room, 100)
+    local before = claimed
+    while most > 0 and qroom > 0 and any_room > 0 do
+        local page = math.min(most, qroom, any_room, 100)
         local members = redis.call('ZRANGE', key, skipped + #taken, skipped + #taken + page - 1)
         for _, m in ipairs(members) do
-            if qroom <= 0 or any_room <= 0 then
+            if most <= 0 or qroom <= 0 or any_room <= 0 then
                 break
             end
-            local id, attempt, rel, kind = parse_member(m)
-            local r = room[kind]
-            if r and r > 0 and paused then
-                local tenant = redis.call('HGET', jkey(id), 'tenant')
-                if tenant and paused[tenant] then
-                    r = nil
-                end
-            end
-            if r and r > 0 then
+            if take(queue, m, false) then
                 taken[#taken + 1] = m
-                leases[#leases + 1] = lease
-                leases[#leases + 1] = id
-                local fields = redis.call('HMGET', jkey(id), 'spec', 'errors', 'max_attempts', 'run_at', 'batch')
-                records[#records + 1] = id
-                records[#records + 1] = claim_record(attempt, ARGV[4], claim_flags(rel, fields[5]), tagged[kind],
-                    worker)
-                batch_moved(moves, fields[5], 'waiting', 'running')
-                started[kind] = (started[kind] or 0) + 1
-                room[kind] = r - 1
-                any_room = any_room - 1
-                qroom = qroom - 1
-                claimed = claimed + 1
-                local n = #out
-                out[n + 1] = id
-                out[n + 2] = attempt
-                out[n + 3] = fields[1]
-                out[n + 4] = fields[2]
-                out[n + 5] = fields[3]
-                out[n + 6] = fields[4]
+                most = most - 1
             else
                 skipped = skipped + 1
             end
@@ -138,6 +213,79 @@ for _, q in ipairs(queues) do
             call_in_slices('ZREM', key, taken)
         end
     end
+    return claimed - before
+end
+
+-- The first job of tenant `tenant` in `queue` that fits, if any; returns
+-- whether one was taken.
+local function head(queue, tenant)
+    if not tenant_open(tenant) then
+        return false
+    end
+    local key = twait_key(queue, tenant)
+    local at = 0
+    while true do
+        local members = redis.call('ZRANGE', key, at, at + 9)
+        for _, m in ipairs(members) do
+            if take(queue, m, tenant) then
+                redis.call('ZREM', P .. ':wait:' .. queue, m)
+                return true
+            end
+            if not tenant_open(tenant) then
+                return false
+            end
+        end
+        if #members < 10 then
+            return false
+        end
+        at = at + 10
+    end
+end
+
+-- A fair queue: rounds over its tenants, each giving its first job that
+-- fits, tenants in name order from after `after`; a round ends with the
+-- queue's first job that fits in its usual order. Returns whether the
+-- queue is left to its usual order: when no tenant has due jobs (those
+-- without a tenant are then all that waits), not when a round's end found
+-- nothing (its scan saw every job already).
+local function fair(queue, after)
+    local tenants = P .. ':tenants:' .. queue
+    while qroom > 0 and any_room > 0 do
+        local from = '-'
+        if after ~= '' then
+            from = '(' .. after
+        end
+        local names = redis.call('ZRANGE', tenants, from, '+', 'BYLEX', 'LIMIT', 0, qroom)
+        if #names == 0 then
+            if after == '' then
+                return true
+            end
+            -- Every tenant had its turn: the round ends.
+            if ordered(queue, 1) == 0 then
+                return false
+            end
+            after = ''
+        else
+            for _, name in ipairs(names) do
+                if qroom <= 0 or any_room <= 0 then
+                    break
+                end
+                head(queue, name)
+                after = name
+            end
+        end
+    end
+    return false
+end
+
+for _, q in ipairs(queues) do
+    qroom = limit - claimed
+    if q[2] >= 0 then
+        qroom = math.min(qroom, q[2])
+    end
+    if not q[3] or fair(q[1], q[4]) then
+        ordered(q[1], qroom)
+    end
     if claimed >= limit or any_room <= 0 then
         break
     end
@@ -149,6 +297,9 @@ if #leases > 0 then
 end
 for kind, n in pairs(started) do
     redis.call('HINCRBY', P .. ':running_kind', kind, n)
+end
+for tenant, n in pairs(started_tenant) do
+    redis.call('HINCRBY', P .. ':running_tenant', tenant, n)
 end
 batch_apply(moves, nil, false)
 return out

@@ -15,6 +15,7 @@ local out = {}
 local woke = false
 local ended = {}
 local per_kind = {}
+local per_tenant = {}
 local moves = {}
 for i = 1, count do
     local b = 5 + (i - 1) * 5
@@ -22,9 +23,12 @@ for i = 1, count do
     local current, started_at, flags, kind, holder = parse_claim(records[i])
     if current == number[attempt] and holder == worker then
         local jk = jkey(id)
-        local batch = nil
-        if flag_batch(flags) then
-            batch = redis.call('HGET', jk, 'batch')
+        local batch, tenant = nil, nil
+        if flag_batch(flags) or flag_tenant(flags) then
+            batch, tenant = unpack(redis.call('HMGET', jk, 'batch', 'tenant'))
+            if tenant and flag_tenant(flags) then
+                per_tenant[tenant] = (per_tenant[tenant] or 0) + 1
+            end
         end
         ended[#ended + 1] = id
         per_kind[kind] = (per_kind[kind] or 0) + 1
@@ -44,7 +48,7 @@ for i = 1, count do
                 redis.call('HSET', jk, 'state', 'available', 'run_at', a, 'attempt', made, 'worker', worker,
                     'started_at', started_at)
             end
-            place(id, queue, priority, a, now, made, uscope, kind)
+            place(id, queue, priority, a, now, made, uscope, kind, tenant)
             batch_moved(moves, batch, 'running', 'waiting')
             woke = woke or tonumber(a) <= tonumber(now)
         else
@@ -66,7 +70,7 @@ for i = 1, count do
         out[#out + 1] = 0
     end
 end
-end_claims(ended, per_kind)
+end_claims(ended, per_kind, per_tenant)
 batch_apply(moves, now, false)
 if woke or (ARGV[#ARGV] == '1' and #ended > 0) then
     wake()

@@ -155,10 +155,12 @@ pub async fn claim_respects_local_caps(h: &Harness) {
         QueueClaim {
             name: "default".into(),
             cap: None,
+            fair: None,
         },
         QueueClaim {
             name: "q2".into(),
             cap: Some(3),
+            fair: None,
         },
     ];
     let got = h.store.claim(params).await.unwrap();

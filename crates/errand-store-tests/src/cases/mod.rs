@@ -26,6 +26,7 @@ mod process;
 mod queue_control;
 mod retention;
 mod runtime;
+mod tenants;
 mod tx;
 
 pub use admin::*;
@@ -39,6 +40,7 @@ pub use process::*;
 pub use queue_control::*;
 pub use retention::*;
 pub use runtime::*;
+pub use tenants::*;
 pub use tx::*;
 
 use std::time::Duration;
@@ -94,6 +96,7 @@ pub(crate) fn claim_params(
             .map(|q| QueueClaim {
                 name: (*q).into(),
                 cap: None,
+                fair: None,
             })
             .collect(),
         kinds: kinds
@@ -106,6 +109,7 @@ pub(crate) fn claim_params(
             .collect(),
         limit,
         paused_tenants: Vec::new(),
+        tenant_limits: Default::default(),
         lease: Duration::from_secs(30),
         now,
     }

@@ -3,7 +3,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use errand_core::cron::Entry;
-use errand_core::store::EntryKey;
+use errand_core::store::{EntryKey, TenantLimits};
 use errand_core::validate;
 use errand_core::{Backoff, Error, Job, JobOptions, NewJob, Result, StateMap, Store};
 
@@ -28,6 +28,9 @@ pub struct WorkerBuilder {
     queue_limits: HashMap<String, usize>,
     kind_limits: HashMap<String, usize>,
     global_limits: HashMap<String, u32>,
+    tenant_limits: TenantLimits,
+    tenant_limits_for: HashMap<String, u32>,
+    fair_queues: Vec<String>,
     lease: Duration,
     shutdown_timeout: Duration,
     poll_interval: Duration,
@@ -82,6 +85,9 @@ impl WorkerBuilder {
             queue_limits: HashMap::new(),
             kind_limits: HashMap::new(),
             global_limits: HashMap::new(),
+            tenant_limits: TenantLimits::default(),
+            tenant_limits_for: HashMap::new(),
+            fair_queues: Vec::new(),
             lease: Duration::from_secs(30),
             shutdown_timeout: Duration::from_secs(30),
             poll_interval: Duration::from_secs(1),
@@ -189,6 +195,45 @@ impl WorkerBuilder {
     /// the kind must be registered.
     pub fn global_limit(mut self, kind: impl Into<String>, n: u32) -> Self {
         self.global_limits.insert(kind.into(), n);
+        self
+    }
+
+    /// Most jobs of any one tenant running at once across every worker of
+    /// the store (at most [`MAX_GLOBAL_LIMIT`](errand_core::validate::MAX_GLOBAL_LIMIT));
+    /// jobs without a tenant are not limited. Like a global limit, every
+    /// worker that claims the tenants' jobs should set it.
+    ///
+    /// ```no_run
+    /// # async fn run(store: std::sync::Arc<dyn errand::Store>) -> errand::Result<()> {
+    /// let worker = errand::Worker::builder(store)
+    ///     .tenant_limit(5)
+    ///     .tenant_limit_for("big-customer", 20)
+    ///     .allow_unserved_kinds()
+    ///     .build()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn tenant_limit(mut self, n: u32) -> Self {
+        self.tenant_limits.each = Some(n);
+        self
+    }
+
+    /// The limit of one tenant across every worker of the store, over
+    /// [`tenant_limit`](Self::tenant_limit) (which need not be set).
+    pub fn tenant_limit_for(mut self, tenant: impl Into<String>, n: u32) -> Self {
+        self.tenant_limits_for.insert(tenant.into(), n);
+        self
+    }
+
+    /// Claims of `queue` rotate among its tenants: each round takes the
+    /// first due job of every tenant with due jobs, then the queue's first
+    /// due job in its usual order (how jobs without a tenant are reached),
+    /// so one tenant's backlog delays another tenant's first job by at most
+    /// two claims. The queue must be one the worker serves.
+    pub fn fair_queue(mut self, queue: impl Into<String>) -> Self {
+        let queue = queue.into();
+        if !self.fair_queues.contains(&queue) {
+            self.fair_queues.push(queue);
+        }
         self
     }
 
@@ -450,6 +495,32 @@ impl WorkerBuilder {
                 validate::MAX_GLOBAL_LIMIT as usize,
             )?;
         }
+        if let Some(n) = self.tenant_limits.each {
+            validate::limit(
+                "tenant_limit",
+                n as usize,
+                validate::MAX_GLOBAL_LIMIT as usize,
+            )?;
+        }
+        for (tenant, n) in sorted(&self.tenant_limits_for) {
+            validate::tenant(tenant)?;
+            validate::limit(
+                &format!("tenant_limit_for[{tenant}]"),
+                *n as usize,
+                validate::MAX_GLOBAL_LIMIT as usize,
+            )?;
+            self.tenant_limits.tenants.insert(tenant.clone(), *n);
+        }
+        for queue in &self.fair_queues {
+            validate::queue(queue)?;
+            if !queues.contains(queue) {
+                return Err(Error::invalid(
+                    "fair_queue",
+                    queue,
+                    format!("is not a queue this worker serves ({queues:?})"),
+                ));
+            }
+        }
         validate::duration(
             "lease",
             self.lease,
@@ -505,6 +576,8 @@ impl WorkerBuilder {
             queue_limits: self.queue_limits,
             kind_limits: self.kind_limits,
             global_limits: self.global_limits,
+            tenant_limits: std::mem::take(&mut self.tenant_limits),
+            fair_queues: std::mem::take(&mut self.fair_queues),
             lease: self.lease,
             shutdown_timeout: self.shutdown_timeout,
             poll_interval: self.poll_interval,
@@ -570,6 +643,7 @@ impl WorkerBuilder {
             run_micros: std::sync::atomic::AtomicU64::new(0),
             pauses: tokio::sync::watch::Sender::new(None),
             hooks: self.hooks,
+            fair_turns: Mutex::new(HashMap::new()),
         });
         let queue_gauges = crate::observe::metrics::sampling_queues().then(|| {
             Arc::new(crate::observe::QueueGauges {

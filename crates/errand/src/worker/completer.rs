@@ -32,7 +32,7 @@ pub(crate) async fn run(shared: Arc<Shared>, mut rx: UnboundedReceiver<FinalizeI
         // Under a global limit a job's slot frees only once its end is
         // written (the store counts it running until then), so ends are
         // written at once: only what has already arrived shares the write.
-        let window = if shared.config.global_limits.is_empty() {
+        let window = if !shared.config.limits_cluster() {
             GROUP_WINDOW
         } else {
             Duration::ZERO
@@ -48,7 +48,7 @@ pub(crate) async fn run(shared: Arc<Shared>, mut rx: UnboundedReceiver<FinalizeI
             }
         }
         let params = FinalizeParams {
-            frees_global_slots: !shared.config.global_limits.is_empty(),
+            frees_global_slots: shared.config.limits_cluster(),
             worker: shared.config.name.clone(),
             items: batch.clone(),
             now: Utc::now(),
@@ -78,7 +78,7 @@ pub(crate) async fn run(shared: Arc<Shared>, mut rx: UnboundedReceiver<FinalizeI
                 // slots free when these ends are written, not when the jobs
                 // returned (the lanes heard of that already, and may have
                 // claimed too early to get anything).
-                if !shared.config.global_limits.is_empty() {
+                if shared.config.limits_cluster() {
                     shared.lanes.slot_freed();
                 }
                 batch.clear();

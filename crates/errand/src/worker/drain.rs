@@ -64,6 +64,7 @@ impl Worker {
                 now(),
             );
             let jobs = shared.store.claim(params).await?;
+            shared.claimed(&jobs);
             if jobs.is_empty() {
                 // After the work, the upkeep it calls for (a vacuum after
                 // many ended jobs, say).
@@ -89,7 +90,7 @@ impl Worker {
             let applied = shared
                 .store
                 .finalize(FinalizeParams {
-                    frees_global_slots: !shared.config.global_limits.is_empty(),
+                    frees_global_slots: shared.config.limits_cluster(),
                     worker: shared.config.name.clone(),
                     items: items.clone(),
                     now: now(),

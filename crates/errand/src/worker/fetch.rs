@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use chrono::Utc;
-use errand_core::store::{ClaimParams, FinalizeItem, KindClaim, PauseSet, QueueClaim};
+use errand_core::store::{ClaimParams, FairTurn, FinalizeItem, KindClaim, PauseSet, QueueClaim};
 use errand_core::{CancellationToken, JobRow};
 use tokio::sync::Notify;
 use tokio::sync::mpsc::UnboundedSender;
@@ -242,6 +242,11 @@ pub(crate) fn claim_params(
     // Until the pauses are read, nothing is claimed: a starting worker must
     // not take a job of a paused queue.
     let held = |queue: &str| pauses.as_ref().is_none_or(|set| set.holds_queue(queue));
+    // Every update is a single insert: a poisoned map is sound.
+    let fair_turns = shared
+        .fair_turns
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     let queues = config
         .queues
         .iter()
@@ -252,6 +257,9 @@ pub(crate) fn claim_params(
                 config.queue_limits.get(q),
                 per_queue.get(q.as_str()).copied().unwrap_or(0),
             ),
+            fair: config.fair_queues.contains(q).then(|| FairTurn {
+                after: fair_turns.get(q).cloned().flatten(),
+            }),
         })
         .collect();
     let kinds = shared
@@ -275,6 +283,7 @@ pub(crate) fn claim_params(
             .as_ref()
             .map(|set| set.tenants.iter().cloned().collect())
             .unwrap_or_default(),
+        tenant_limits: config.tenant_limits.clone(),
         lease: config.lease,
         now,
     }
@@ -398,7 +407,7 @@ async fn lane(
         error_pause: Duration::from_millis(100),
         limited: !config.queue_limits.is_empty()
             || !config.kind_limits.is_empty()
-            || !config.global_limits.is_empty(),
+            || config.limits_cluster(),
         pauses: shared.pauses.subscribe(),
     };
     lane.run().await;
@@ -515,6 +524,7 @@ impl Lane<'_> {
                         });
                 self.error_pause = Duration::from_millis(100);
                 let claimed = jobs.len();
+                shared.claimed(&jobs);
                 // Spawned before the reservation goes, so their room is
                 // counted all along.
                 for job in jobs {
@@ -641,10 +651,12 @@ mod tests {
                 QueueClaim {
                     name: "mail".into(),
                     cap: Some(3),
+                    fair: None,
                 },
                 QueueClaim {
                     name: "default".into(),
                     cap: None,
+                    fair: None,
                 },
             ],
             kinds: vec![KindClaim {
@@ -654,6 +666,7 @@ mod tests {
             }],
             limit,
             paused_tenants: Vec::new(),
+            tenant_limits: Default::default(),
             lease: Duration::from_secs(30),
             now,
         }

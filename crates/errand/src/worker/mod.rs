@@ -31,11 +31,23 @@ pub(crate) struct Config {
     pub queue_limits: HashMap<String, usize>,
     pub kind_limits: HashMap<String, usize>,
     pub global_limits: HashMap<String, u32>,
+    pub tenant_limits: errand_core::store::TenantLimits,
+    /// Queues whose claims rotate among tenants.
+    pub fair_queues: Vec<String>,
     pub lease: Duration,
     pub shutdown_timeout: Duration,
     pub poll_interval: Duration,
     pub rescue_interval: Duration,
     pub backoff: Backoff,
+}
+
+impl Config {
+    /// Whether a limit counts jobs across the cluster (a kind's global limit,
+    /// a tenant limit): their slots free when a job's end is written, so
+    /// ends are written at once and other processes' workers are woken.
+    pub(crate) fn limits_cluster(&self) -> bool {
+        !self.global_limits.is_empty() || !self.tenant_limits.is_empty()
+    }
 }
 
 /// A job this worker is running.
@@ -78,6 +90,9 @@ pub(crate) struct Shared {
     pub pauses: tokio::sync::watch::Sender<Option<errand_core::store::PauseSet>>,
     /// The hooks, and the events of attempts whose end is still to be written.
     pub hooks: crate::observe::Hooks,
+    /// Per fair queue, the tenant whose job this worker claimed last there:
+    /// the next claim's rotation resumes after it.
+    pub fair_turns: Mutex<HashMap<String, Option<String>>>,
 }
 
 impl Shared {
@@ -89,6 +104,26 @@ impl Shared {
             std::sync::atomic::Ordering::Relaxed,
             |old| Some(moving_average(old, sample)),
         );
+    }
+
+    /// Moves each fair queue's rotation past the tenants of `jobs` (just
+    /// claimed, in the order they were picked).
+    pub(crate) fn claimed(&self, jobs: &[errand_core::JobRow]) {
+        if self.config.fair_queues.is_empty() {
+            return;
+        }
+        // Every update is a single insert: a poisoned map is sound.
+        let mut turns = self
+            .fair_turns
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        for job in jobs {
+            if let Some(tenant) = &job.tenant
+                && self.config.fair_queues.contains(&job.queue)
+            {
+                turns.insert(job.queue.clone(), Some(tenant.clone()));
+            }
+        }
     }
 
     /// Notes a failed store call (see [`Shared::store_trouble`]).
