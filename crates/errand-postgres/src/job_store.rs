@@ -240,16 +240,9 @@ impl LimitedClaim for PgClaim<'_, '_> {
                     .map_err(db_error)?,
             )?
         };
-        Ok(tenants
-            .iter()
-            .map(|t| {
-                let count = locked
-                    .iter()
-                    .any(|l| l == t)
-                    .then(|| running.iter().find(|(r, _)| r == t).map_or(0, |(_, n)| *n));
-                ((*t).to_owned(), count)
-            })
-            .collect())
+        Ok(errand_sql::counts_of(tenants, &running, |t| {
+            locked.iter().any(|l| l == t)
+        }))
     }
 
     async fn candidates(&mut self, ask: &Ask<'_>) -> Result<Vec<(i64, String, Option<String>)>> {
@@ -264,7 +257,7 @@ impl LimitedClaim for PgClaim<'_, '_> {
             .bind(i64::from(ask.limit))
             .bind(&ask.skip_tenants);
         if let Some(after) = &ask.heads_after {
-            query = query.bind(after.clone());
+            query = query.bind(after.clone().unwrap_or_default());
         }
         let rows = query.fetch_all(&mut **self.tx).await.map_err(db_error)?;
         candidates(&rows)

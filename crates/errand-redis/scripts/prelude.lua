@@ -17,7 +17,9 @@
 -- for tenant limits), <P>:twait:<queue> <tenant> (a tenant's due waiting
 -- jobs of a queue, as in the wait set), <P>:tenants:<queue> (the tenants
 -- with due waiting jobs in a queue, score 0, in name order; both for fair
--- claiming), <P>:unique:<key> (the id holding a unique
+-- claiming), <P>:untenanted (per queue, how many of its due waiting jobs
+-- have no tenant: a claim past a crowd of full tenants' jobs looks for
+-- them only when there are some), <P>:unique:<key> (the id holding a unique
 -- key), <P>:queues (queue names), <P>:pauses (field '<scope> <name>': a
 -- pause as JSON), <P>:wake (the wake-up channel), <P>:batch:<id> (hash of
 -- one batch, see `batch_moved`), <P>:batch_jobs:<id> (the ids of its jobs),
@@ -70,13 +72,26 @@ local function twait_key(queue, tenant)
     return P .. ':twait:' .. queue .. ' ' .. tenant
 end
 
-local function tenant_wait(queue, tenant, priority, m)
-    if tenant and tenant ~= '' then
-        redis.call('ZADD', twait_key(queue, tenant), priority, m)
-        redis.call('ZADD', P .. ':tenants:' .. queue, 0, tenant)
+-- Counts `n` more (or fewer) due jobs without a tenant in `queue`.
+local function count_untenanted(queue, n)
+    if tonumber(redis.call('HINCRBY', P .. ':untenanted', queue, n)) <= 0 then
+        redis.call('HDEL', P .. ':untenanted', queue)
     end
 end
 
+-- Notes a due job joining `queue`'s wait set as member `m`: in its
+-- tenant's wait set, or counted as one without a tenant (unless `counted`:
+-- the caller counts those itself).
+local function tenant_wait(queue, tenant, priority, m, counted)
+    if tenant and tenant ~= '' then
+        redis.call('ZADD', twait_key(queue, tenant), priority, m)
+        redis.call('ZADD', P .. ':tenants:' .. queue, 0, tenant)
+    elseif not counted then
+        count_untenanted(queue, 1)
+    end
+end
+
+-- Notes a due job leaving `queue`'s wait set (see `tenant_wait`).
 local function tenant_unwait(queue, tenant, m)
     if tenant and tenant ~= '' then
         local key = twait_key(queue, tenant)
@@ -84,6 +99,8 @@ local function tenant_unwait(queue, tenant, m)
         if redis.call('EXISTS', key) == 0 then
             redis.call('ZREM', P .. ':tenants:' .. queue, tenant)
         end
+    else
+        count_untenanted(queue, -1)
     end
 end
 
@@ -102,8 +119,9 @@ end
 
 local function unplace(id, queue, run_at, attempt, uscope, kind, tenant)
     local m = member(run_at, id, attempt, uscope, kind)
-    redis.call('ZREM', P .. ':wait:' .. queue, m)
-    tenant_unwait(queue, tenant, m)
+    if redis.call('ZREM', P .. ':wait:' .. queue, m) == 1 then
+        tenant_unwait(queue, tenant, m)
+    end
     redis.call('ZREM', P .. ':scheduled', id)
 end
 
@@ -209,27 +227,34 @@ end
 -- key, plus 2 when the job belongs to a batch (its end moves the batch's
 -- counts), plus 4 when it has a tenant (its claim counted it in
 -- <P>:running_tenant; its end takes it off).
+-- The flags digit of each combination, by `rel` ('0'/'1'), batch, tenant:
+-- looked up, as making a string of a number costs a claim per job.
+local CLAIM_FLAGS = {
+    ['0'] = { [false] = { [false] = '0', [true] = '4' }, [true] = { [false] = '2', [true] = '6' } },
+    ['1'] = { [false] = { [false] = '1', [true] = '5' }, [true] = { [false] = '3', [true] = '7' } },
+}
+
 local function claim_flags(rel, batch, tenant)
-    local flags = tonumber(rel)
-    if batch then
-        flags = flags + 2
+    if not batch and not tenant then
+        return rel
     end
-    if tenant then
-        flags = flags + 4
-    end
-    return tostring(flags)
+    return CLAIM_FLAGS[rel][batch ~= nil and batch ~= false][tenant ~= nil and tenant ~= false]
 end
 
+local RELEASES = { ['1'] = true, ['3'] = true, ['5'] = true, ['7'] = true }
+local IN_BATCH = { ['2'] = true, ['3'] = true, ['6'] = true, ['7'] = true }
+local HAS_TENANT = { ['4'] = true, ['5'] = true, ['6'] = true, ['7'] = true }
+
 local function flag_releases(flags)
-    return tonumber(flags) % 2 == 1
+    return RELEASES[flags] == true
 end
 
 local function flag_batch(flags)
-    return math.floor(tonumber(flags) / 2) % 2 == 1
+    return IN_BATCH[flags] == true
 end
 
 local function flag_tenant(flags)
-    return tonumber(flags) >= 4
+    return HAS_TENANT[flags] == true
 end
 
 -- Batches. A batch's hash holds tenant, the counts total, waiting, running,
@@ -409,6 +434,7 @@ enqueue_jobs = function(now, n, arg)
     local ids = {}
     local moves = {}
     local all, scheduled, waiting, queues = {}, {}, {}, {}
+    local untenanted = {}
     local due = false
     local out = {}
     for i = 1, n do
@@ -458,7 +484,10 @@ enqueue_jobs = function(now, n, arg)
                 local m = member(run_at, id, 0, arg(i, 8), arg(i, 1))
                 list[#list + 1] = priority
                 list[#list + 1] = m
-                tenant_wait(queue, arg(i, 4), priority, m)
+                tenant_wait(queue, arg(i, 4), priority, m, true)
+                if arg(i, 4) == '' then
+                    untenanted[queue] = (untenanted[queue] or 0) + 1
+                end
                 due = true
             else
                 if not waiting[queue] then
@@ -483,6 +512,9 @@ enqueue_jobs = function(now, n, arg)
     end
     if #scheduled > 0 then
         call_in_slices('ZADD', P .. ':scheduled', scheduled)
+    end
+    for queue, n in pairs(untenanted) do
+        count_untenanted(queue, n)
     end
     if due then
         wake()

@@ -73,3 +73,21 @@ pub async fn claim_limited(
     }
     Ok(claimed)
 }
+
+/// The running count of each of `tenants` from the tenants a count query
+/// listed (`running`; one not listed runs none), `None` for a tenant whose
+/// lock this claimer did not get (`locked` says which it got).
+pub fn counts_of(
+    tenants: &[&str],
+    running: &[(String, i64)],
+    locked: impl Fn(&str) -> bool,
+) -> Vec<(String, Option<i64>)> {
+    tenants
+        .iter()
+        .map(|t| {
+            let count =
+                locked(t).then(|| running.iter().find(|(r, _)| r == t).map_or(0, |(_, n)| *n));
+            ((*t).to_owned(), count)
+        })
+        .collect()
+}

@@ -15,7 +15,7 @@ pub mod transaction;
 
 pub use admin::AdminTx;
 pub use batch::BatchStatements;
-pub use claim::{LimitedClaim, claim_limited};
+pub use claim::{LimitedClaim, claim_limited, counts_of};
 pub use cron::CronTx;
 pub use enqueue::{BulkRow, EnqueuePlan};
 pub use error::db_error;

@@ -226,14 +226,14 @@ impl LimitedClaim for SqliteClaim<'_, '_> {
 
     async fn running_per_tenant(&mut self, tenants: &[&str]) -> Result<Vec<(String, Option<i64>)>> {
         // The write lock is held: no other claimer counts meanwhile.
-        let rows: Vec<(String, i64)> = pairs(
+        let running: Vec<(String, i64)> = pairs(
             &sqlx::query(queries::CLAIM_TENANT_RUNNING)
                 .bind(json!(tenants).to_string())
                 .fetch_all(&mut **self.tx)
                 .await
                 .map_err(db_error)?,
         )?;
-        Ok(rows.into_iter().map(|(t, n)| (t, Some(n))).collect())
+        Ok(errand_sql::counts_of(tenants, &running, |_| true))
     }
 
     async fn candidates(&mut self, ask: &Ask<'_>) -> Result<Vec<(i64, String, Option<String>)>> {
@@ -248,7 +248,7 @@ impl LimitedClaim for SqliteClaim<'_, '_> {
             .bind(i64::from(ask.limit))
             .bind(json!(ask.skip_tenants).to_string());
         if let Some(after) = &ask.heads_after {
-            query = query.bind(after.clone());
+            query = query.bind(after.clone().unwrap_or_default());
         }
         let rows = query.fetch_all(&mut **self.tx).await.map_err(db_error)?;
         candidates(&rows)

@@ -321,13 +321,10 @@ impl<'a> ClaimPlan<'a> {
                 }
                 Turn::Ordered
             }
-            // A round ends with the queue's head; the next one starts.
-            Turn::RoundEnd => {
-                if candidates.is_empty() {
-                    self.queue_room = 0;
-                }
-                Turn::Heads { after: None }
-            }
+            // A round ends with the queue's head; the next one starts (even
+            // when the head was locked by another claimer: the tenants'
+            // heads may still give).
+            Turn::RoundEnd => Turn::Heads { after: None },
             Turn::Heads { after } => match (candidates.is_empty(), after) {
                 // No tenant has due jobs: what is left has none.
                 (true, None) => Turn::Ordered,

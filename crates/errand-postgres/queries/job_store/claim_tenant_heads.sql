@@ -1,5 +1,6 @@
 -- $1 queue, $2 now, $3 kinds that may still be claimed, $4 limit, $5 tenants
--- passed over, $6 the tenant after which to start (NULL: the first).
+-- passed over, $6 the tenant after which to start ('' for the first: names
+-- are never empty; no OR, so that a generic plan still seeks by it).
 -- The first due job of each tenant after $6, tenants in name order. The
 -- tenants of the queue's waiting jobs are walked one seek at a time on the
 -- tenant index (a loose index scan, stopped by the LIMIT), so a tenant's
@@ -7,7 +8,7 @@
 WITH RECURSIVE tenants AS (
     (SELECT tenant FROM {schema}.jobs
      WHERE state = 'available' AND tenant IS NOT NULL AND hashtext(queue) = hashtext($1)
-       AND queue = $1 AND ($6::text IS NULL OR tenant > $6)
+       AND queue = $1 AND tenant > $6
      ORDER BY tenant LIMIT 1)
     UNION ALL
     SELECT (SELECT j.tenant FROM {schema}.jobs AS j

@@ -129,24 +129,26 @@ local records = {}
 local moves = {}
 local started = {}
 local started_tenant = {}
+local untenanted_taken = {}
 local qroom = 0
 
 -- Takes the waiting job of wait-set member `m` of `queue` if its kind and
 -- tenant have room (its tenant, when already read, is `tenant`; false when
--- not read). Returns whether it was taken; the caller removes `m` from the
--- queue's wait set, this removes it from its tenant's.
+-- not read). Returns whether it was taken, and when not, whether for its
+-- tenant; the caller removes `m` from the queue's wait set, this removes it
+-- from its tenant's.
 local function take(queue, m, tenant)
     local id, attempt, rel, kind = parse_member(m)
     local r = room[kind]
     if not r or r <= 0 then
-        return false
+        return false, false
     end
     local jk = jkey(id)
     if tenant == false and tenant_checks then
         tenant = redis.call('HGET', jk, 'tenant')
     end
     if tenant and not tenant_open(tenant) then
-        return false
+        return false, true
     end
     local fields = redis.call('HMGET', jk, 'spec', 'errors', 'max_attempts', 'run_at', 'batch', 'tenant')
     tenant = fields[6]
@@ -164,6 +166,8 @@ local function take(queue, m, tenant)
             tenant_room[tenant] = tr - 1
         end
         tenant_unwait(queue, tenant, m)
+    else
+        untenanted_taken[queue] = (untenanted_taken[queue] or 0) + 1
     end
     room[kind] = r - 1
     any_room = any_room - 1
@@ -179,26 +183,44 @@ local function take(queue, m, tenant)
     return true
 end
 
+-- A scan that stepped over this many jobs of paused or full tenants stops:
+-- their backlog may be long, and reading the tenant of each of its jobs
+-- would cost every claim that much. The tenants with room are then served
+-- from their own wait sets (`open_heads`).
+local STEP_BOUND = 100
+local step_bound = STEP_BOUND
+-- Whether the last scan stopped so.
+local crowded = false
+
 -- Takes up to `most` jobs of `queue` in its usual order (priority, run_at,
 -- id); returns how many. Jobs of kinds or tenants without room stay where
--- they are; the scan steps over them.
+-- they are; the scan steps over them (see STEP_BOUND).
 local function ordered(queue, most)
     local key = P .. ':wait:' .. queue
     local skipped = 0
+    local stepped = 0
     local taken = {}
     local before = claimed
-    while most > 0 and qroom > 0 and any_room > 0 do
+    while most > 0 and qroom > 0 and any_room > 0 and not crowded do
         local page = math.min(most, qroom, any_room, 100)
         local members = redis.call('ZRANGE', key, skipped + #taken, skipped + #taken + page - 1)
         for _, m in ipairs(members) do
             if most <= 0 or qroom <= 0 or any_room <= 0 then
                 break
             end
-            if take(queue, m, false) then
+            local took, for_tenant = take(queue, m, false)
+            if took then
                 taken[#taken + 1] = m
                 most = most - 1
             else
                 skipped = skipped + 1
+                if for_tenant then
+                    stepped = stepped + 1
+                    if stepped >= step_bound then
+                        crowded = true
+                        break
+                    end
+                end
             end
         end
         if #members < page then
@@ -239,6 +261,39 @@ local function head(queue, tenant)
             return false
         end
         at = at + 10
+    end
+end
+
+-- Rounds over the tenants with due jobs in `queue` and room, in name
+-- order, each giving its first job that fits, until a round takes nothing:
+-- the claim's way past a crowd of paused or full tenants' jobs.
+local function open_heads(queue)
+    local tenants = P .. ':tenants:' .. queue
+    local after = ''
+    local took = false
+    while qroom > 0 and any_room > 0 do
+        local from = '-'
+        if after ~= '' then
+            from = '(' .. after
+        end
+        local names = redis.call('ZRANGE', tenants, from, '+', 'BYLEX', 'LIMIT', 0, 100)
+        if #names == 0 then
+            if not took then
+                return
+            end
+            took = false
+            after = ''
+        else
+            for _, name in ipairs(names) do
+                if qroom <= 0 or any_room <= 0 then
+                    break
+                end
+                if head(queue, name) then
+                    took = true
+                end
+                after = name
+            end
+        end
     end
 end
 
@@ -283,8 +338,22 @@ for _, q in ipairs(queues) do
     if q[2] >= 0 then
         qroom = math.min(qroom, q[2])
     end
+    crowded = false
+    step_bound = STEP_BOUND
     if not q[3] or fair(q[1], q[4]) then
         ordered(q[1], qroom)
+    end
+    if crowded then
+        open_heads(q[1])
+        -- Jobs without a tenant may wait behind the crowd: looked for only
+        -- when some wait.
+        local left = tonumber(redis.call('HGET', P .. ':untenanted', q[1]) or '0')
+            - (untenanted_taken[q[1]] or 0)
+        if left > 0 then
+            crowded = false
+            step_bound = math.huge
+            ordered(q[1], qroom)
+        end
     end
     if claimed >= limit or any_room <= 0 then
         break
@@ -300,6 +369,9 @@ for kind, n in pairs(started) do
 end
 for tenant, n in pairs(started_tenant) do
     redis.call('HINCRBY', P .. ':running_tenant', tenant, n)
+end
+for queue, n in pairs(untenanted_taken) do
+    count_untenanted(queue, -n)
 end
 batch_apply(moves, nil, false)
 return out

@@ -1,13 +1,13 @@
 -- ?1 queue, ?2 now, ?3 JSON array of kinds that may still be claimed, ?4 limit,
 -- ?5 JSON array of tenants passed over, ?6 the tenant after which to start
--- (NULL: the first).
+-- ('' for the first: names are never empty).
 -- The first due job of each tenant after ?6, tenants in name order. The
 -- tenants of the queue's waiting jobs are walked one seek at a time on the
 -- tenant index (a loose index scan), so a tenant's deep backlog is never read.
 WITH RECURSIVE tenants(tenant) AS (
     SELECT (SELECT tenant FROM errand_jobs INDEXED BY errand_jobs_due_tenant
             WHERE state = 'available' AND tenant IS NOT NULL AND queue = ?1
-              AND (?6 IS NULL OR tenant > ?6)
+              AND tenant > ?6
             ORDER BY tenant LIMIT 1)
     UNION ALL
     SELECT (SELECT j.tenant FROM errand_jobs AS j INDEXED BY errand_jobs_due_tenant

@@ -153,6 +153,47 @@ pub async fn tenant_limit_is_never_exceeded_by_concurrent_claimers(h: &Harness) 
 }
 case!(tenant_limit_is_never_exceeded_by_concurrent_claimers);
 
+pub async fn a_full_tenants_backlog_hides_no_other_job(h: &Harness) {
+    let now = t0();
+    // acme's long backlog comes first; initech's job and one without a
+    // tenant wait behind it.
+    let mut jobs: Vec<NewJob> = (0..300)
+        .map(|i| {
+            let mut job = tenant_job(Some("acme"));
+            job.run_at = Some(now - secs(1000 - i));
+            job
+        })
+        .collect();
+    for (tenant, age) in [(Some("initech"), 10), (None, 5)] {
+        let mut job = tenant_job(tenant);
+        job.run_at = Some(now - secs(age));
+        jobs.push(job);
+    }
+    enqueue(h, jobs, now).await;
+    let claim = |worker: &str| {
+        let mut p = claim_params(worker, &["default"], &["limited"], 10, now);
+        p.tenant_limits.each = Some(2);
+        p
+    };
+    let first = h.store.claim(claim("a")).await.unwrap();
+    assert_eq!(
+        per_tenant(&first),
+        BTreeMap::from([
+            ("-".to_owned(), 1),
+            ("acme".to_owned(), 2),
+            ("initech".to_owned(), 1),
+        ])
+    );
+    // acme is full, the rest was taken: nothing more, however long acme's
+    // backlog.
+    assert!(h.store.claim(claim("b")).await.unwrap().is_empty());
+    // A job without a tenant enqueued now is found behind the backlog.
+    let late = enqueue_one(h, tenant_job(None), now).await;
+    let found = h.store.claim(claim("c")).await.unwrap();
+    assert_eq!(found.iter().map(|j| j.id).collect::<Vec<_>>(), [late]);
+}
+case!(a_full_tenants_backlog_hides_no_other_job);
+
 fn fair_claim(after: Option<&str>, limit: u32, now: DateTime<Utc>) -> ClaimParams {
     let mut p = claim_params("fair", &["default"], &["limited"], limit, now);
     p.queues[0].fair = Some(FairTurn {
