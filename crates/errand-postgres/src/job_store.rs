@@ -72,6 +72,7 @@ impl JobStore for PgStore {
                 q: &self.inner.q,
                 params: &params,
                 until,
+                heads_planned: false,
             },
         )
         .await?;
@@ -203,6 +204,8 @@ struct PgClaim<'a, 't> {
     q: &'a Queries,
     params: &'a ClaimParams,
     until: DateTime<Utc>,
+    /// Whether this transaction was set up for heads queries.
+    heads_planned: bool,
 }
 
 impl LimitedClaim for PgClaim<'_, '_> {
@@ -246,6 +249,13 @@ impl LimitedClaim for PgClaim<'_, '_> {
     }
 
     async fn candidates(&mut self, ask: &Ask<'_>) -> Result<Vec<(i64, String, Option<String>)>> {
+        if ask.heads_after.is_some() && !self.heads_planned {
+            sqlx::query(self.q.claim_tenant_heads_plan.clone())
+                .execute(&mut **self.tx)
+                .await
+                .map_err(db_error)?;
+            self.heads_planned = true;
+        }
         let sql = match ask.heads_after {
             None => self.q.claim_candidates.clone(),
             Some(_) => self.q.claim_tenant_heads.clone(),

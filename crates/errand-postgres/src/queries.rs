@@ -62,6 +62,7 @@ queries! {
     claim_running_counts => "job_store/claim_running_counts.sql",
     claim_candidates => "job_store/claim_candidates.sql",
     claim_tenant_heads => "job_store/claim_tenant_heads.sql",
+    claim_tenant_heads_plan => "job_store/claim_tenant_heads_plan.sql",
     lock_tenants => "job_store/lock_tenants.sql",
     claim_tenant_running => "job_store/claim_tenant_running.sql",
     claim_mark => "job_store/claim_mark.sql",
