@@ -227,34 +227,29 @@ end
 -- key, plus 2 when the job belongs to a batch (its end moves the batch's
 -- counts), plus 4 when it has a tenant (its claim counted it in
 -- <P>:running_tenant; its end takes it off).
--- The flags digit of each combination, by `rel` ('0'/'1'), batch, tenant:
--- looked up, as making a string of a number costs a claim per job.
-local CLAIM_FLAGS = {
-    ['0'] = { [false] = { [false] = '0', [true] = '4' }, [true] = { [false] = '2', [true] = '6' } },
-    ['1'] = { [false] = { [false] = '1', [true] = '5' }, [true] = { [false] = '3', [true] = '7' } },
-}
-
+-- Flags are handled as the digit's byte: making a string of a number
+-- costs a claim per job.
 local function claim_flags(rel, batch, tenant)
     if not batch and not tenant then
         return rel
     end
-    return CLAIM_FLAGS[rel][batch ~= nil and batch ~= false][tenant ~= nil and tenant ~= false]
+    return string.char(string.byte(rel) + (batch and 2 or 0) + (tenant and 4 or 0))
 end
 
-local RELEASES = { ['1'] = true, ['3'] = true, ['5'] = true, ['7'] = true }
-local IN_BATCH = { ['2'] = true, ['3'] = true, ['6'] = true, ['7'] = true }
-local HAS_TENANT = { ['4'] = true, ['5'] = true, ['6'] = true, ['7'] = true }
+local function flag_bits(flags)
+    return string.byte(flags) - 48
+end
 
 local function flag_releases(flags)
-    return RELEASES[flags] == true
+    return flag_bits(flags) % 2 == 1
 end
 
 local function flag_batch(flags)
-    return IN_BATCH[flags] == true
+    return math.floor(flag_bits(flags) / 2) % 2 == 1
 end
 
 local function flag_tenant(flags)
-    return HAS_TENANT[flags] == true
+    return flag_bits(flags) >= 4
 end
 
 -- Batches. A batch's hash holds tenant, the counts total, waiting, running,

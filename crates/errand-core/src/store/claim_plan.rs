@@ -291,11 +291,12 @@ impl<'a> ClaimPlan<'a> {
             match kind_room {
                 Some(at) if tenant_ok && self.queue_room > 0 => {
                     self.room[at].1 -= 1;
-                    if let Some(room) = c.tenant.and_then(|t| self.tenant_room.get_mut(t)) {
+                    if let Some(t) = c.tenant
+                        && let Some(room) = self.tenant_room.get_mut(t)
+                    {
                         *room -= 1;
                         if *room == 0 {
-                            self.skip_tenants
-                                .push(c.tenant.unwrap_or_default().to_owned());
+                            self.skip_tenants.push(t.to_owned());
                         }
                     }
                     self.queue_room -= 1;

@@ -264,12 +264,13 @@ local function head(queue, tenant)
     end
 end
 
--- Rounds over the tenants with due jobs in `queue` and room, in name
--- order, each giving its first job that fits, until a round takes nothing:
--- the claim's way past a crowd of paused or full tenants' jobs.
-local function open_heads(queue)
+-- Rounds over the tenants with due jobs in `queue`, in name order from
+-- after `after` ('' starts a round), each giving its first job that fits.
+-- At a round's end `round_end(took)` (`took`: whether that round took a
+-- job) says whether another round starts. Returns true when a round's
+-- start found no tenant with due jobs.
+local function rounds(queue, after, round_end)
     local tenants = P .. ':tenants:' .. queue
-    local after = ''
     local took = false
     while qroom > 0 and any_room > 0 do
         local from = '-'
@@ -278,8 +279,11 @@ local function open_heads(queue)
         end
         local names = redis.call('ZRANGE', tenants, from, '+', 'BYLEX', 'LIMIT', 0, 100)
         if #names == 0 then
-            if not took then
-                return
+            if after == '' then
+                return true
+            end
+            if not round_end(took) then
+                return false
             end
             took = false
             after = ''
@@ -295,42 +299,26 @@ local function open_heads(queue)
             end
         end
     end
+    return false
 end
 
--- A fair queue: rounds over its tenants, each giving its first job that
--- fits, tenants in name order from after `after`; a round ends with the
--- queue's first job that fits in its usual order. Returns whether the
--- queue is left to its usual order: when no tenant has due jobs (those
--- without a tenant are then all that waits), not when a round's end found
--- nothing (its scan saw every job already).
+-- The claim's way past a crowd of paused or full tenants' jobs: rounds
+-- over the tenants with room until a round takes nothing.
+local function open_heads(queue)
+    rounds(queue, '', function(took)
+        return took
+    end)
+end
+
+-- A fair queue: rounds from after `after`, each ending with the queue's
+-- first job that fits in its usual order. Returns whether the queue is
+-- left to its usual order: when no tenant has due jobs (those without a
+-- tenant are then all that waits), not when a round's end found nothing
+-- (its scan saw every job already).
 local function fair(queue, after)
-    local tenants = P .. ':tenants:' .. queue
-    while qroom > 0 and any_room > 0 do
-        local from = '-'
-        if after ~= '' then
-            from = '(' .. after
-        end
-        local names = redis.call('ZRANGE', tenants, from, '+', 'BYLEX', 'LIMIT', 0, qroom)
-        if #names == 0 then
-            if after == '' then
-                return true
-            end
-            -- Every tenant had its turn: the round ends.
-            if ordered(queue, 1) == 0 then
-                return false
-            end
-            after = ''
-        else
-            for _, name in ipairs(names) do
-                if qroom <= 0 or any_room <= 0 then
-                    break
-                end
-                head(queue, name)
-                after = name
-            end
-        end
-    end
-    return false
+    return rounds(queue, after, function()
+        return ordered(queue, 1) > 0
+    end)
 end
 
 for _, q in ipairs(queues) do

@@ -260,15 +260,13 @@ pub async fn fair_claims_rotate_among_tenants_whatever_their_backlog(h: &Harness
 
     // A larger claim runs a round and goes on to the next: acme's head,
     // then the round's end, then acme's head again.
-    let mut more = fair_claim(None, 3, now);
-    more.limit = 3;
     assert_eq!(
-        tenants_of(&h.store.claim(more).await.unwrap()),
+        tenants_of(&h.store.claim(fair_claim(None, 3, now)).await.unwrap()),
         ["acme", "acme", "acme"]
     );
-    // With acme at its limit, the round skips it and the job without a
-    // tenant is reached once acme's backlog no longer comes first... which
-    // a limit makes at once: acme's jobs are passed over.
+    // With acme at its limit (five of its jobs run), the round skips it,
+    // and the round's end passes over acme's backlog to the job without a
+    // tenant.
     let mut limited = fair_claim(None, 5, now);
     limited.tenant_limits.tenants.insert("acme".into(), 5);
     assert_eq!(tenants_of(&h.store.claim(limited).await.unwrap()), ["-"]);

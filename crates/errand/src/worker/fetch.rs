@@ -242,11 +242,14 @@ pub(crate) fn claim_params(
     // Until the pauses are read, nothing is claimed: a starting worker must
     // not take a job of a paused queue.
     let held = |queue: &str| pauses.as_ref().is_none_or(|set| set.holds_queue(queue));
-    // Every update is a single insert: a poisoned map is sound.
-    let fair_turns = shared
-        .fair_turns
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    // Every update is a single insert: a poisoned map is sound. Without
+    // fair queues the claim needs no turn, and takes no lock.
+    let fair_turns = (!config.fair_queues.is_empty()).then(|| {
+        shared
+            .fair_turns
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    });
     let queues = config
         .queues
         .iter()
@@ -258,7 +261,9 @@ pub(crate) fn claim_params(
                 per_queue.get(q.as_str()).copied().unwrap_or(0),
             ),
             fair: config.fair_queues.contains(q).then(|| FairTurn {
-                after: fair_turns.get(q).cloned().flatten(),
+                after: fair_turns
+                    .as_ref()
+                    .and_then(|turns| turns.get(q).cloned().flatten()),
             }),
         })
         .collect();
