@@ -71,6 +71,11 @@ pub const MIGRATIONS: &[Migration] = &[
         "tenant_heads",
         include_str!("../migrations/0014_tenant_heads.sql"),
     ),
+    migration(
+        15,
+        "batch_moves",
+        include_str!("../migrations/0015_batch_moves.sql"),
+    ),
 ];
 
 const PREPARE: &str = "CREATE SCHEMA IF NOT EXISTS {schema};
