@@ -7,7 +7,10 @@ use crate::error::redis_error;
 
 /// Version of the key layout described in `scripts/prelude.lua`, kept at
 /// `<prefix>:layout`. Bump it whenever keys or fields change meaning.
-const LAYOUT: i64 = 2;
+/// Layout 3 keeps per-tenant wait sets, running counts per tenant and a
+/// count of waiting jobs without a tenant, which claims rely on: a store
+/// written before them would be misread, not merely slower.
+const LAYOUT: i64 = 3;
 
 /// Marks a new store with [`LAYOUT`] and refuses one written in another
 /// layout (a store of layout 1, before the key existed, has ids but no

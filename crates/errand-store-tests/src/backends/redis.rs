@@ -185,9 +185,10 @@ pub async fn stores_in_another_key_layout_are_refused(_: Option<std::path::PathB
         .unwrap_or_else(|e| panic!("GET layout: {e}"));
     let current = layout.unwrap_or_else(|| panic!("a new store records its layout"));
     assert!(open(&h.url, Some(&prefix)).await.is_ok(), "same layout");
-    // A layout of another version, and one written before the layout key
-    // existed (ids but no layout): both refused, naming the prefix.
-    for (key, value) in [("layout", "999"), ("seq", "5")] {
+    // The layout before per-tenant keys, a layout of another version, and
+    // one written before the layout key existed (ids but no layout): all
+    // refused, naming the prefix.
+    for (key, value) in [("layout", "2"), ("layout", "999"), ("seq", "5")] {
         if key == "seq" {
             let () = redis::cmd("DEL")
                 .arg(format!("{prefix}:layout"))
