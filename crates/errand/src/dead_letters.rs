@@ -23,6 +23,7 @@ const PAGE: u32 = 500;
 /// assert!(errand::RetryFilter::default().validate().is_err());
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct RetryFilter {
     /// The state of the jobs to retry: failed (the default), cancelled or
     /// completed.

@@ -644,6 +644,7 @@ impl WorkerBuilder {
             pauses: tokio::sync::watch::Sender::new(None),
             hooks: self.hooks,
             fair_turns: Mutex::new(HashMap::new()),
+            nudge: tokio::sync::Notify::new(),
         });
         let queue_gauges = crate::observe::metrics::sampling_queues().then(|| {
             Arc::new(crate::observe::QueueGauges {

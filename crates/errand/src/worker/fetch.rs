@@ -577,6 +577,7 @@ impl Lane<'_> {
         let freed = &self.shared.lanes.freed[self.index];
         tokio::select! {
             _ = wakeup.changed() => Next::Again,
+            _ = self.shared.nudge.notified() => Next::Again,
             _ = freed.notified(), if self.limited => Next::Again,
             // A resume makes held jobs claimable.
             _ = self.pauses.changed() => Next::Again,

@@ -93,6 +93,9 @@ pub(crate) struct Shared {
     /// Per fair queue, the tenant whose job this worker claimed last there:
     /// the next claim's rotation resumes after it.
     pub fair_turns: Mutex<HashMap<String, Option<String>>>,
+    /// Asks the idle fetch lane to claim now (`Worker::wake`); a permit
+    /// kept while the lane is busy makes its next wait return at once.
+    pub nudge: tokio::sync::Notify,
 }
 
 impl Shared {
@@ -284,6 +287,12 @@ impl Worker {
     /// What each loop job did so far.
     pub fn loops(&self) -> Vec<crate::loop_job::LoopStatus> {
         self.loops.iter().map(|l| l.status()).collect()
+    }
+
+    /// Makes the running worker claim now instead of at its next wake-up
+    /// signal or poll (the admin API's "process now").
+    pub fn wake(&self) {
+        self.shared.nudge.notify_one();
     }
 
     /// Every maintenance service this worker runs: its lease rescuer, pause

@@ -1,0 +1,89 @@
+//! The operations of the admin API and of the `errand` CLI, each taking a
+//! checked request and returning the body both print: the CLI's `--json`
+//! output is the API's response, byte for byte.
+//!
+//! Every request type checks itself before any store call: bad input
+//! changes nothing.
+
+mod batches;
+mod cron;
+mod jobs;
+mod process;
+mod prune;
+mod queues;
+
+pub use batches::{BatchCancelled, BatchQuery, BatchesPage};
+pub use cron::{CronEntryRequest, CronQuery, CronRemoved, CronTriggered, FireTime};
+pub use jobs::{EnqueueRequest, JobAction, JobQuery, JobsPage};
+pub use process::{Drained, ProcessNow};
+pub use prune::{PruneLine, PruneReport, PruneRequest};
+pub use queues::{PauseRequest, Paused, QueueRow, QueuesBody, Resumed};
+
+use std::sync::Arc;
+
+use errand::{Client, Worker};
+
+/// The admin operations over one store: what the HTTP API serves and the
+/// CLI runs.
+///
+/// ```no_run
+/// # async fn demo() -> errand::Result<()> {
+/// let client = errand::Client::new(errand::connect("sqlite://jobs.db").await?);
+/// let api = errand_admin::Api::new(client);
+/// let page = api.jobs(errand_admin::JobQuery::default()).await?;
+/// println!("{} jobs, next page before {:?}", page.jobs.len(), page.next_before);
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Api {
+    client: Client,
+    /// The workers of this process, for "process now" and "drain".
+    workers: Vec<Worker>,
+    /// Renders the metrics text served at `/metrics`.
+    metrics: Option<Arc<dyn Fn() -> String + Send + Sync>>,
+}
+
+impl std::fmt::Debug for Api {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Api")
+            .field("client", &self.client)
+            .field("workers", &self.workers.len())
+            .field("metrics", &self.metrics.is_some())
+            .finish()
+    }
+}
+
+impl Api {
+    /// The operations over `client`'s store.
+    pub fn new(client: Client) -> Self {
+        Api {
+            client,
+            workers: Vec::new(),
+            metrics: None,
+        }
+    }
+
+    /// Serves `render()` at `/metrics`: the Prometheus text of
+    /// `errand::observe::install_prometheus`'s handle, say.
+    pub fn metrics(mut self, render: impl Fn() -> String + Send + Sync + 'static) -> Self {
+        self.metrics = Some(Arc::new(render));
+        self
+    }
+
+    /// The metrics text, when a renderer was given.
+    pub fn render_metrics(&self) -> Option<String> {
+        self.metrics.as_ref().map(|render| render())
+    }
+
+    /// Adds a worker of this process: "process now" wakes it, "drain" runs
+    /// what is due through it.
+    pub fn worker(mut self, worker: Worker) -> Self {
+        self.workers.push(worker);
+        self
+    }
+
+    /// The client the operations go through.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+}
