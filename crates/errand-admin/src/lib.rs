@@ -23,3 +23,8 @@ mod http;
 
 pub use api::*;
 pub use http::{Access, ApiError, CSRF_HEADER, ErrorBody, OPENAPI, ROUTES, Route};
+
+/// The README's examples, compiled as doctests.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

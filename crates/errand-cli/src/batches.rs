@@ -3,9 +3,9 @@
 use clap::{Args, Subcommand};
 use errand::store::ListBatchesParams;
 use errand::{Batch, BatchId};
-use serde_json::json;
+use errand_admin::BatchQuery;
 
-use crate::jobs::{client, print_rows, short_time};
+use crate::jobs::{api, print_json, print_table, short_time};
 use crate::store::Target;
 
 /// `errand batches ...`
@@ -79,32 +79,26 @@ fn progress(batch: &Batch) -> String {
 }
 
 async fn list(target: Target<'_>, args: ListArgs, json: bool) -> anyhow::Result<()> {
-    let params = ListBatchesParams {
+    let query = BatchQuery {
         tenant: args.tenant,
-        before_id: args.before.map(BatchId),
-        limit: args.limit,
+        before: args.before,
+        limit: Some(args.limit),
     };
     // Checked before the store is opened: bad input touches nothing.
-    params.validate()?;
-    let client = client(target, false).await?;
-    let batches = client
-        .batches(params.tenant.as_deref(), params.before_id, params.limit)
-        .await?;
-    print_rows(
-        json,
-        &batches,
-        &[
-            "id",
-            "tenant",
-            "state",
-            "ended",
-            "completed",
-            "failed",
-            "cancelled",
-            "created",
-            "finished",
-        ],
-        |b| {
+    ListBatchesParams {
+        tenant: query.tenant.clone(),
+        before_id: None,
+        limit: args.limit,
+    }
+    .validate()?;
+    let page = api(target, false).await?.batches(query).await?;
+    if json {
+        return print_json(&page);
+    }
+    let rows: Vec<Vec<String>> = page
+        .batches
+        .iter()
+        .map(|b| {
             vec![
                 b.id.to_string(),
                 b.tenant.clone().unwrap_or_else(|| "-".into()),
@@ -116,19 +110,38 @@ async fn list(target: Target<'_>, args: ListArgs, json: bool) -> anyhow::Result<
                 short_time(Some(b.created_at)),
                 short_time(b.finished_at),
             ]
-        },
-    )
+        })
+        .collect();
+    print_table(
+        &[
+            "id",
+            "tenant",
+            "state",
+            "ended",
+            "completed",
+            "failed",
+            "cancelled",
+            "created",
+            "finished",
+        ],
+        &rows,
+    );
+    if let Some(before) = page.next_before {
+        println!("(more: --before {before})");
+    }
+    Ok(())
 }
 
 async fn totals(target: Target<'_>, tenant: Option<String>, json: bool) -> anyhow::Result<()> {
     if let Some(tenant) = &tenant {
         errand::validate::tenant(tenant)?;
     }
-    let client = client(target, false).await?;
-    let totals = client.batch_totals(tenant.as_deref()).await?;
+    let totals = api(target, false)
+        .await?
+        .batch_totals(tenant.as_deref())
+        .await?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&totals)?);
-        return Ok(());
+        return print_json(&totals);
     }
     let c = &totals.counts;
     println!(
@@ -150,11 +163,9 @@ async fn totals(target: Target<'_>, tenant: Option<String>, json: bool) -> anyho
 }
 
 async fn show(target: Target<'_>, id: BatchId, json: bool) -> anyhow::Result<()> {
-    let client = client(target, false).await?;
-    let batch = client.batch_handle(id).status().await?;
+    let batch = api(target, false).await?.batch(id).await?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&batch)?);
-        return Ok(());
+        return print_json(&batch);
     }
     let c = &batch.counts;
     println!("batch {} ({})", batch.id, phase(&batch));
@@ -184,13 +195,10 @@ async fn show(target: Target<'_>, id: BatchId, json: bool) -> anyhow::Result<()>
 }
 
 async fn cancel(target: Target<'_>, id: BatchId, json: bool) -> anyhow::Result<()> {
-    let client = client(target, false).await?;
-    let outcome = client.batch_handle(id).cancel().await?;
+    let done = api(target, false).await?.batch_cancel(id).await?;
+    let outcome = done.outcome;
     if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&json!({"id": id, "outcome": outcome}))?
-        );
+        print_json(&done)?;
     } else {
         println!(
             "batch {id}: {} waiting jobs cancelled, {} running jobs asked to stop, {} already finished",

@@ -2,11 +2,11 @@
 
 use chrono::{DateTime, Utc};
 use clap::{Args, Subcommand};
-use errand::cron::{Entry, EntryRow, Key, ListParams, Missed, Overlap};
-use errand::{Client, Error};
-use serde_json::json;
+use errand::Error;
+use errand::cron::{EntryRow, Key};
+use errand_admin::{CronEntryRequest, CronQuery};
 
-use crate::jobs::{client, input_text, print_rows, print_table, short_time};
+use crate::jobs::{api, input_text, print_json, print_rows, print_table, short_time};
 use crate::store::Target;
 
 /// An entry's name and tenant.
@@ -113,20 +113,25 @@ pub(crate) struct AddArgs {
     missed: String,
 }
 
-fn entry_of(args: &AddArgs) -> Result<Entry, Error> {
+fn entry_of(args: &AddArgs) -> Result<CronEntryRequest, Error> {
     let text = input_text(&args.input)?;
     let input: serde_json::Value = serde_json::from_str(&text)
         .map_err(|e| Error::invalid("input", &text, format!("is not valid JSON: {e}")))?;
-    let mut entry = Entry::new(&args.entry.name, &args.kind, input, &args.schedule)?
-        .zone(&args.zone)?
-        .overlap(args.overlap.parse::<Overlap>()?)
-        .missed(args.missed.parse::<Missed>()?);
-    entry.tenant = args.entry.tenant.clone();
-    entry.queue = args.queue.clone();
-    entry.priority = args.priority;
-    entry.max_attempts = args.max_attempts;
-    entry.validate()?;
-    Ok(entry)
+    let request = CronEntryRequest {
+        name: args.entry.name.clone(),
+        tenant: args.entry.tenant.clone(),
+        kind: args.kind.clone(),
+        schedule: args.schedule.clone(),
+        zone: Some(args.zone.clone()),
+        input,
+        queue: args.queue.clone(),
+        priority: args.priority,
+        max_attempts: args.max_attempts,
+        overlap: Some(args.overlap.clone()),
+        missed: Some(args.missed.clone()),
+    };
+    request.entry()?;
+    Ok(request)
 }
 
 fn show(row: &EntryRow) {
@@ -162,11 +167,11 @@ fn show(row: &EntryRow) {
 
 fn changed(json: bool, row: &EntryRow, what: &str) -> anyhow::Result<()> {
     if json {
-        println!("{}", serde_json::to_string_pretty(row)?);
+        print_json(row)
     } else {
         println!("cron entry {}: {what}", row.name);
+        Ok(())
     }
-    Ok(())
 }
 
 /// `errand cron ...`.
@@ -190,20 +195,19 @@ pub(crate) async fn run(
         ),
         _ => None,
     };
-    let client: Client = client(target, add.is_some()).await?;
-    let cron = client.cron();
+    let api = api(target, add.is_some()).await?;
     match command {
         CronCommand::List {
             tenant,
             kind,
             limit,
         } => {
-            let rows = cron
-                .list(ListParams {
-                    tenant: tenant.map(Some),
+            let rows = api
+                .cron_entries(CronQuery {
+                    tenant,
                     kind,
-                    limit,
-                    ..Default::default()
+                    enabled: None,
+                    limit: Some(limit),
                 })
                 .await?;
             print_rows(
@@ -232,76 +236,66 @@ pub(crate) async fn run(
             )
         }
         CronCommand::Show(entry) => {
-            let key = entry.key();
-            let row = cron.get(&key).await?.ok_or_else(|| key.not_found())?;
+            let row = api.cron_entry(&entry.key()).await?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&row)?);
+                print_json(&row)
             } else {
                 show(&row);
+                Ok(())
             }
-            Ok(())
         }
         CronCommand::Add(_) => {
-            let entry = add.ok_or_else(|| anyhow::anyhow!("cron add lost its entry"))?;
-            let row = cron.create(entry).await?;
-            changed(json, &row, "created")
+            let request = add.ok_or_else(|| anyhow::anyhow!("cron add lost its entry"))?;
+            changed(json, &api.cron_create(request).await?, "created")
         }
-        CronCommand::Enable(entry) => changed(json, &cron.enable(&entry.key()).await?, "enabled"),
+        CronCommand::Enable(entry) => {
+            changed(json, &api.cron_enable(&entry.key()).await?, "enabled")
+        }
         CronCommand::Disable { entry, note } => changed(
             json,
-            &cron.disable(&entry.key(), note.as_deref()).await?,
+            &api.cron_disable(&entry.key(), note.as_deref()).await?,
             "disabled",
         ),
         CronCommand::Remove(entry) => {
-            cron.remove(&entry.key()).await?;
+            let done = api.cron_remove(&entry.key()).await?;
             if json {
-                println!(
-                    "{}",
-                    json!({"name": entry.name, "tenant": entry.tenant, "result": "removed"})
-                );
+                print_json(&done)
             } else {
                 println!("cron entry {}: removed", entry.name);
+                Ok(())
             }
-            Ok(())
         }
         CronCommand::Trigger(entry) => {
-            let id = cron.trigger(&entry.key()).await?;
+            let done = api.cron_trigger(&entry.key()).await?;
             if json {
-                println!(
-                    "{}",
-                    json!({"name": entry.name, "tenant": entry.tenant, "job": id})
-                );
+                print_json(&done)
             } else {
-                println!("cron entry {}: enqueued job {id}", entry.name);
+                println!("cron entry {}: enqueued job {}", entry.name, done.job);
+                Ok(())
             }
-            Ok(())
         }
         CronCommand::Next { entry, count, .. } => {
-            let fires = cron
-                .next_fires(&entry.key(), count as usize, from.unwrap_or_else(Utc::now))
+            let fires = api
+                .cron_next(&entry.key(), count, from.unwrap_or_else(Utc::now))
                 .await?;
             if json {
-                let list: Vec<_> = fires
-                    .iter()
-                    .map(|(utc, local)| json!({"utc": utc, "local": local.to_rfc3339()}))
-                    .collect();
-                println!("{}", serde_json::to_string_pretty(&list)?);
-            } else {
-                let table: Vec<Vec<String>> = fires
-                    .iter()
-                    .map(|(utc, local)| {
-                        vec![
-                            utc.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
-                            local.format("%Y-%m-%d %H:%M:%S %Z").to_string(),
-                        ]
-                    })
-                    .collect();
-                print_table(&["utc", "local"], &table);
+                return print_json(&fires);
             }
+            let table: Vec<Vec<String>> = fires
+                .iter()
+                .map(|f| {
+                    let local = DateTime::parse_from_rfc3339(&f.local).map_or_else(
+                        |_| f.local.clone(),
+                        |l| l.format("%Y-%m-%d %H:%M:%S %:z").to_string(),
+                    );
+                    vec![f.utc.format("%Y-%m-%d %H:%M:%S UTC").to_string(), local]
+                })
+                .collect();
+            print_table(&["utc", "local"], &table);
             Ok(())
         }
         CronCommand::Ledger { entry, limit } => {
-            let records = cron.ledger(&entry.key(), limit).await?;
+            let records = api.cron_ledger(&entry.key(), limit).await?;
             print_rows(
                 json,
                 &records,

@@ -2,12 +2,10 @@
 
 use std::collections::BTreeMap;
 
-use anyhow::Context;
 use chrono::{DateTime, Utc};
 use clap::{Args, Subcommand};
-use errand::{
-    Cancellation, Client, Error, JobId, JobRow, JobState, ListParams, NewJob, RetryFilter, Unique,
-};
+use errand::{Client, Error, JobId, JobRow, JobState, NewJob, RetryFilter};
+use errand_admin::{Api, EnqueueRequest, JobAction, JobQuery};
 
 use crate::store::{self, DEFAULT_URL, Target};
 
@@ -72,6 +70,12 @@ pub(crate) enum JobsCommand {
         #[arg(allow_negative_numbers = true)]
         id: i64,
     },
+    /// Make a waiting job due now.
+    RunNow {
+        /// The job id.
+        #[arg(allow_negative_numbers = true)]
+        id: i64,
+    },
 }
 
 /// The filters `errand jobs list` and `errand jobs retry` share.
@@ -104,6 +108,9 @@ pub(crate) struct JobFilters {
 pub(crate) struct ListArgs {
     #[command(flatten)]
     filters: JobFilters,
+    /// Only the job holding this unique key.
+    #[arg(long)]
+    unique_key: Option<String>,
     /// Jobs with an id below this one (the last id of the previous page).
     #[arg(long, allow_negative_numbers = true)]
     before: Option<i64>,
@@ -144,6 +151,11 @@ pub(crate) async fn client(target: Target<'_>, create: bool) -> anyhow::Result<C
     Ok(Client::new(store))
 }
 
+/// The admin operations over the target store (what `errand serve` serves).
+pub(crate) async fn api(target: Target<'_>, create: bool) -> anyhow::Result<Api> {
+    Ok(Api::new(client(target, create).await?))
+}
+
 /// The text of `--input`: as given, from the file after `@`, or from
 /// standard input for `-`; never more than the largest input a store takes.
 pub(crate) fn input_text(arg: &str) -> Result<String, Error> {
@@ -175,7 +187,8 @@ pub(crate) fn input_text(arg: &str) -> Result<String, Error> {
     Ok(text)
 }
 
-fn parse_new_job(args: EnqueueArgs) -> Result<NewJob, Error> {
+/// The request `errand enqueue` makes, its input read and parsed.
+fn enqueue_request(args: EnqueueArgs) -> Result<EnqueueRequest, Error> {
     let text = input_text(&args.input)?;
     let input: serde_json::Value = serde_json::from_str(&text)
         .map_err(|e| Error::invalid("input", &text, format!("is not valid JSON: {e}")))?;
@@ -186,30 +199,15 @@ fn parse_new_job(args: EnqueueArgs) -> Result<NewJob, Error> {
             "must be between 1 and 4294967295",
         )
     })?;
-    let run_at = match (&args.delay, &args.run_at) {
-        (Some(delay), _) => {
-            let d = humantime::parse_duration(delay).map_err(|e| {
-                Error::invalid(
-                    "delay",
-                    delay,
-                    format!("{e} (use a positive duration such as 10s or 5m)"),
-                )
-            })?;
-            Some(errand::validate::after("delay", Utc::now(), d).map_err(|_| {
-                Error::invalid(
-                    "delay",
-                    delay,
-                    "is too long: a job may be due at 2199-12-31T23:59:59.999999Z at the latest",
-                )
-            })?)
-        }
-        (None, Some(at)) => Some(
+    let run_at = args
+        .run_at
+        .as_deref()
+        .map(|at| {
             DateTime::parse_from_rfc3339(at)
-                .map_err(|e| Error::invalid("run_at", at, format!("is not an RFC 3339 time: {e}")))?
-                .with_timezone(&Utc),
-        ),
-        (None, None) => None,
-    };
+                .map(|t| t.with_timezone(&Utc))
+                .map_err(|e| Error::invalid("run_at", at, format!("is not an RFC 3339 time: {e}")))
+        })
+        .transpose()?;
     let mut meta = BTreeMap::new();
     for entry in &args.meta {
         let (k, v) = entry
@@ -217,17 +215,16 @@ fn parse_new_job(args: EnqueueArgs) -> Result<NewJob, Error> {
             .ok_or_else(|| Error::invalid("meta", entry, "must be KEY=VALUE"))?;
         meta.insert(k.to_owned(), v.to_owned());
     }
-    Ok(NewJob {
+    Ok(EnqueueRequest {
         kind: args.kind,
-        queue: args.queue,
-        priority: args.priority,
-        tenant: args.tenant,
         input,
+        queue: Some(args.queue),
+        priority: Some(args.priority),
         run_at,
-        max_attempts,
-        unique: args.unique_key.map(Unique::active),
-        batch_id: None,
-        cron: None,
+        delay: args.delay,
+        max_attempts: Some(max_attempts),
+        unique_key: args.unique_key,
+        tenant: args.tenant,
         meta,
     })
 }
@@ -239,24 +236,25 @@ pub(crate) async fn enqueue(
     json: bool,
 ) -> anyhow::Result<()> {
     // Check the input before touching the store: bad input changes nothing.
-    let job = parse_new_job(args)?;
-    job.validate(errand::validate::DEFAULT_MAX_INPUT_BYTES)?;
-    let client = client(target, true).await?;
-    let done = client.enqueue_raw(vec![job]).await?;
-    let first = done.first().context("the store returned no result")?;
+    let request = enqueue_request(args)?;
+    request.job(Utc::now())?;
+    let done = api(target, true).await?.enqueue(request).await?;
     if json {
-        println!(
-            "{}",
-            serde_json::json!({"id": first.id, "duplicate": first.duplicate})
-        );
-    } else if first.duplicate {
+        print_json(&done)?;
+    } else if done.result == "duplicate" {
         println!(
             "job {} already exists with this unique key (nothing enqueued)",
-            first.id
+            done.id
         );
     } else {
-        println!("enqueued job {}", first.id);
+        println!("enqueued job {}", done.id);
     }
+    Ok(())
+}
+
+/// Prints an API body as the API serves it.
+pub(crate) fn print_json<T: serde::Serialize>(body: &T) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(body)?);
     Ok(())
 }
 
@@ -306,38 +304,47 @@ fn parse_state(state: Option<String>) -> Result<Option<JobState>, Error> {
     state.map(|s| s.parse::<JobState>()).transpose()
 }
 
-async fn list(client: &Client, args: ListArgs, json: bool) -> anyhow::Result<()> {
-    let rows = client
-        .list(ListParams {
-            state: parse_state(args.filters.state)?,
-            kind: args.filters.kind,
-            queue: args.filters.queue,
-            tenant: args.filters.tenant,
-            batch_id: args.filters.batch,
-            error_contains: args.filters.error,
-            before_id: args.before.map(JobId),
-            limit: args.limit,
-            ..Default::default()
-        })
-        .await?;
-    print_rows(
-        json,
-        &rows,
+async fn list(target: Target<'_>, args: ListArgs, json: bool) -> anyhow::Result<()> {
+    let query = JobQuery {
+        state: parse_state(args.filters.state)?,
+        kind: args.filters.kind,
+        queue: args.filters.queue,
+        tenant: args.filters.tenant,
+        batch: args.filters.batch,
+        unique_key: args.unique_key,
+        id: None,
+        error: args.filters.error,
+        before: args.before,
+        limit: Some(args.limit),
+    };
+    let page = api(target, false).await?.jobs(query).await?;
+    if json {
+        return print_json(&page);
+    }
+    print_table(
         &[
             "id", "kind", "queue", "state", "attempts", "run at", "tenant",
         ],
-        |j| {
-            vec![
-                j.id.to_string(),
-                j.kind.clone(),
-                j.queue.clone(),
-                j.state.to_string(),
-                format!("{}/{}", j.attempt, j.max_attempts),
-                short_time(Some(j.run_at)),
-                j.tenant.clone().unwrap_or_else(|| "-".into()),
-            ]
-        },
-    )
+        &page
+            .jobs
+            .iter()
+            .map(|j| {
+                vec![
+                    j.id.to_string(),
+                    j.kind.clone(),
+                    j.queue.clone(),
+                    j.state.to_string(),
+                    format!("{}/{}", j.attempt, j.max_attempts),
+                    short_time(Some(j.run_at)),
+                    j.tenant.clone().unwrap_or_else(|| "-".into()),
+                ]
+            })
+            .collect::<Vec<_>>(),
+    );
+    if let Some(before) = page.next_before {
+        println!("(more: --before {before})");
+    }
+    Ok(())
 }
 
 fn show(job: &JobRow) {
@@ -381,43 +388,30 @@ pub(crate) async fn run(
 ) -> anyhow::Result<()> {
     // Opened in each command once its input is checked: bad input never
     // reaches the store.
-    let open = || client(target, false);
-    match command {
-        JobsCommand::List(args) => list(&open().await?, args, json).await,
+    let open = || api(target, false);
+    let action = match command {
+        JobsCommand::List(args) => return list(target, args, json).await,
         JobsCommand::Show { id } => {
-            let job = open()
-                .await?
-                .get(JobId(id))
-                .await?
-                .ok_or(Error::job_not_found(JobId(id)))?;
+            let job = open().await?.job(JobId(id)).await?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&job)?);
+                print_json(&job)?;
             } else {
                 show(&job);
             }
-            Ok(())
+            return Ok(());
         }
-        JobsCommand::Retry(args) => retry(target, args, json).await,
-        JobsCommand::Cancel { id } => {
-            match open().await?.cancel(JobId(id)).await? {
-                Cancellation::Cancelled => report(json, id, "cancelled"),
-                Cancellation::Requested => report(json, id, "cancel_requested"),
-            }
-            Ok(())
-        }
-        JobsCommand::Delete { id } => {
-            open().await?.delete(JobId(id)).await?;
-            report(json, id, "deleted");
-            Ok(())
-        }
-    }
+        JobsCommand::Retry(args) => return retry(target, args, json).await,
+        JobsCommand::Cancel { id } => open().await?.cancel(JobId(id)).await?,
+        JobsCommand::Delete { id } => open().await?.delete(JobId(id)).await?,
+        JobsCommand::RunNow { id } => open().await?.run_now(JobId(id)).await?,
+    };
+    report(json, &action)
 }
 
 async fn retry(target: Target<'_>, args: RetryArgs, json: bool) -> anyhow::Result<()> {
     if let Some(id) = args.id {
-        client(target, false).await?.retry(JobId(id)).await?;
-        report(json, id, "retried");
-        return Ok(());
+        let action = api(target, false).await?.retry(JobId(id)).await?;
+        return report(json, &action);
     }
     let JobFilters {
         state,
@@ -438,25 +432,25 @@ async fn retry(target: Target<'_>, args: RetryArgs, json: bool) -> anyhow::Resul
     };
     // Checked before the store is opened: a bad filter touches nothing.
     filter.validate()?;
-    let done = client(target, false).await?.retry_matching(&filter).await?;
+    let state = filter.state();
+    let done = api(target, false).await?.retry_matching(filter).await?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&done)?);
+        print_json(&done)
     } else {
         println!(
-            "{} {} jobs retried, {} skipped (changed meanwhile or unique key held)",
-            done.retried,
-            filter.state(),
-            done.skipped
+            "{} {state} jobs retried, {} skipped (changed meanwhile or unique key held)",
+            done.retried, done.skipped
         );
+        Ok(())
     }
-    Ok(())
 }
 
-fn report(json: bool, id: i64, what: &str) {
+fn report(json: bool, action: &JobAction) -> anyhow::Result<()> {
     if json {
-        println!("{}", serde_json::json!({"id": id, "result": what}));
+        print_json(action)
     } else {
-        println!("job {id}: {}", what.replace('_', " "));
+        println!("job {}: {}", action.id, action.result.replace('_', " "));
+        Ok(())
     }
 }
 
@@ -482,11 +476,15 @@ pub(crate) fn state_cells(counts: &BTreeMap<JobState, u64>) -> impl Iterator<Ite
 
 /// `errand stats`.
 pub(crate) async fn stats(target: Target<'_>, args: StatsArgs, json: bool) -> anyhow::Result<()> {
-    let client = client(target, false).await?;
-    let stats = client.stats(args.tenant.as_deref()).await?;
+    if let Some(tenant) = &args.tenant {
+        errand::validate::tenant(tenant)?;
+    }
+    let stats = api(target, false)
+        .await?
+        .stats(args.tenant.as_deref())
+        .await?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&stats)?);
-        return Ok(());
+        return print_json(&stats);
     }
     let queues = counts_by_queue(&stats);
     let mut headers = vec!["queue"];

@@ -9,6 +9,7 @@ mod jobs;
 mod processes;
 mod prune;
 mod queues;
+mod serve;
 mod store;
 
 use std::process::ExitCode;
@@ -78,6 +79,8 @@ enum Command {
     /// Delete finished jobs and batch records past their retention now
     /// (what every worker's pruner does); --dry-run only counts them.
     Prune(prune::PruneArgs),
+    /// Serve the admin API: every command here as JSON, /metrics, /health.
+    Serve(serve::ServeArgs),
 }
 
 /// Exit codes: 2 when the command names something wrong (a bad value, a job
@@ -170,5 +173,6 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Pause { scope, pause } => queues::pause(target, scope, pause, cli.json).await,
         Command::Resume(scope) => queues::resume(target, scope, cli.json).await,
         Command::Prune(args) => prune::run(target, args, cli.json).await,
+        Command::Serve(args) => serve::run(target, args).await,
     }
 }

@@ -1,12 +1,10 @@
 //! `pause`, `resume` (everything or a tenant) and `queues list|pause|resume`.
 
-use std::collections::BTreeMap;
-
 use clap::{Args, Subcommand};
-use errand::{JobState, Pause, PauseOutcome, PauseScope};
-use serde_json::json;
+use errand::{JobState, Pause, PauseScope};
+use errand_admin::PauseRequest;
 
-use crate::jobs::{client, counts_by_queue, print_table, short_time, state_cells};
+use crate::jobs::{api, print_json, print_table, short_time, state_cells};
 use crate::store::Target;
 
 /// Who and why, for a pause.
@@ -104,48 +102,45 @@ async fn pause_scope(
     json: bool,
 ) -> anyhow::Result<()> {
     // Checked before the store is opened: bad input creates nothing.
-    let params = errand::store::PauseParams {
-        scope,
-        by: args.by.unwrap_or_else(who),
-        note: args.note,
+    let by = args.by.unwrap_or_else(who);
+    errand::store::PauseParams {
+        scope: scope.clone(),
+        by: by.clone(),
+        note: args.note.clone(),
         now: chrono::Utc::now(),
-    };
-    params.validate()?;
-    let client = client(target, false).await?;
-    let PauseOutcome {
-        pause,
-        already_paused,
-    } = client
-        .pause(params.scope, &params.by, params.note.as_deref())
-        .await?;
-    if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(
-                &json!({"pause": pause, "already_paused": already_paused})
-            )?
-        );
-    } else if already_paused {
-        println!("{} was already paused {}", pause.scope, described(&pause));
-    } else {
-        println!("paused {} {}", pause.scope, described(&pause));
     }
-    Ok(())
+    .validate()?;
+    let request = PauseRequest {
+        tenant: None,
+        note: args.note,
+        by: Some(by.clone()),
+    };
+    let done = api(target, false).await?.pause(scope, request, &by).await?;
+    if json {
+        print_json(&done)
+    } else {
+        if done.already_paused {
+            println!(
+                "{} was already paused {}",
+                done.pause.scope,
+                described(&done.pause)
+            );
+        } else {
+            println!("paused {} {}", done.pause.scope, described(&done.pause));
+        }
+        Ok(())
+    }
 }
 
 async fn resume_scope(target: Target<'_>, scope: PauseScope, json: bool) -> anyhow::Result<()> {
     scope.validate()?;
-    let client = client(target, false).await?;
-    let removed = client.resume(scope.clone()).await?;
+    let done = api(target, false).await?.resume(scope.clone()).await?;
     if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&json!({"resumed": removed.is_some(), "pause": removed}))?
-        );
-    } else if let Some(pause) = removed {
-        println!("resumed {} (paused {})", pause.scope, described(&pause));
-    } else {
-        println!("{scope} was not paused");
+        return print_json(&done);
+    }
+    match done.pause {
+        Some(pause) => println!("resumed {} (paused {})", pause.scope, described(&pause)),
+        None => println!("{scope} was not paused"),
     }
     Ok(())
 }
@@ -160,56 +155,24 @@ fn described(pause: &Pause) -> String {
 }
 
 async fn list(target: Target<'_>, json: bool) -> anyhow::Result<()> {
-    let client = client(target, false).await?;
-    let pauses = client.pauses().await?;
-    let stats = client.stats(None).await?;
-    let now = chrono::Utc::now();
-    let depths: BTreeMap<String, errand::QueueDepth> = client
-        .queue_depths()
-        .await?
-        .into_iter()
-        .map(|d| (d.queue.clone(), d))
-        .collect();
-    let oldest = |queue: &str| depths.get(queue).and_then(|d| d.oldest_due_at);
-    let mut queues = counts_by_queue(&stats);
-    for pause in &pauses {
-        if let PauseScope::Queue(queue) = &pause.scope {
-            queues.entry(queue.clone()).or_default();
-        }
-    }
-    let paused = |queue: &str| pauses.iter().find(|p| p.scope == PauseScope::queue(queue));
+    let body = api(target, false).await?.queues().await?;
     if json {
-        let rows: Vec<serde_json::Value> = queues
-            .iter()
-            .map(|(queue, counts)| {
-                let counts: BTreeMap<&str, u64> =
-                    counts.iter().map(|(s, n)| (s.as_str(), *n)).collect();
-                json!({
-                    "queue": queue,
-                    "paused": paused(queue),
-                    "counts": counts,
-                    "oldest_due_at": oldest(queue),
-                })
-            })
-            .collect();
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&json!({"queues": rows, "pauses": pauses}))?
-        );
-        return Ok(());
+        return print_json(&body);
     }
-    for pause in &pauses {
+    let now = chrono::Utc::now();
+    for pause in &body.pauses {
         if !matches!(pause.scope, PauseScope::Queue(_)) {
             println!("paused: {} {}", pause.scope, described(pause));
         }
     }
     let mut headers = vec!["queue", "paused", "oldest due"];
     headers.extend(JobState::ALL.iter().map(|s| s.as_str()));
-    let rows: Vec<Vec<String>> = queues
+    let rows: Vec<Vec<String>> = body
+        .queues
         .iter()
-        .map(|(queue, counts)| {
+        .map(|q| {
             // How long the oldest due job has waited: the queue's lag.
-            let waited = oldest(queue).map_or_else(
+            let waited = q.oldest_due_at.map_or_else(
                 || "-".to_owned(),
                 |at| {
                     let secs = (now - at).num_seconds().max(0).unsigned_abs();
@@ -217,11 +180,11 @@ async fn list(target: Target<'_>, json: bool) -> anyhow::Result<()> {
                 },
             );
             let mut row = vec![
-                queue.clone(),
-                paused(queue).map_or_else(|| "-".to_owned(), described),
+                q.queue.clone(),
+                q.paused.as_ref().map_or_else(|| "-".to_owned(), described),
                 waited,
             ];
-            row.extend(state_cells(counts));
+            row.extend(state_cells(&q.counts));
             row
         })
         .collect();

@@ -78,7 +78,11 @@ fn bad_input_is_rejected_with_field_and_value_and_stores_nothing() {
     assert_eq!(created.status.code(), Some(0), "{}", stderr(&created));
     let list = errand(&db, &["jobs", "list", "--json"]);
     assert_eq!(list.status.code(), Some(0), "{}", stderr(&list));
-    assert_eq!(json(&list), serde_json::json!([]), "nothing was stored");
+    assert_eq!(
+        json(&list),
+        serde_json::json!({"jobs": [], "next_before": null}),
+        "nothing was stored"
+    );
     let bad_state = errand(&db, &["jobs", "list", "--state", "done"]);
     assert_eq!(bad_state.status.code(), Some(2));
     assert!(stderr(&bad_state).contains("state") && stderr(&bad_state).contains("done"));
@@ -114,7 +118,10 @@ fn enqueue_show_cancel_retry_delete() {
             "--json",
         ],
     );
-    assert_eq!(json(&dup), serde_json::json!({"id": id, "duplicate": true}));
+    assert_eq!(
+        json(&dup),
+        serde_json::json!({"id": id, "result": "duplicate"})
+    );
 
     let show = errand(&db, &["jobs", "show", &id.to_string(), "--json"]);
     let job = json(&show);
@@ -386,7 +393,11 @@ fn out_of_range_numbers_and_delays_name_their_option_and_change_nothing() {
         assert!(stderr(&out).contains(name), "{args:?}: {}", stderr(&out));
     }
     let list = errand(&db, &["jobs", "list", "--json"]);
-    assert_eq!(json(&list), serde_json::json!([]), "nothing was stored");
+    assert_eq!(
+        json(&list),
+        serde_json::json!({"jobs": [], "next_before": null}),
+        "nothing was stored"
+    );
     let out = errand(&db, &["jobs", "show", "-3"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(
@@ -450,7 +461,7 @@ fn cron_entries_from_the_command_line() {
                 "--tz",
                 "Mars/Olympus",
             ],
-            "time_zone",
+            "zone",
             "Mars/Olympus",
         ),
         (
@@ -807,7 +818,7 @@ fn batches_from_the_command_line() {
 
     // Newest first, paged, filtered by tenant.
     let list = json(&errand(&db, &["batches", "list", "--json"]));
-    let ids: Vec<i64> = list
+    let ids: Vec<i64> = list["batches"]
         .as_array()
         .unwrap()
         .iter()
@@ -818,12 +829,13 @@ fn batches_from_the_command_line() {
         &db,
         &["batches", "list", "--before", &globex.to_string(), "--json"],
     ));
-    assert_eq!(page[0]["id"], acme);
-    assert_eq!(page.as_array().unwrap().len(), 1);
+    assert_eq!(page["batches"][0]["id"], acme);
+    assert_eq!(page["batches"].as_array().unwrap().len(), 1);
     let of_acme = json(&errand(
         &db,
         &["batches", "list", "--tenant", "acme", "--json"],
-    ));
+    ))["batches"]
+        .clone();
     assert_eq!(of_acme.as_array().unwrap().len(), 1);
     assert_eq!(of_acme[0]["counts"]["waiting"], 2);
     let table = stdout(&errand(&db, &["batches", "list"]));
@@ -952,7 +964,7 @@ fn dead_letters_are_listed_by_error_and_retried_in_bulk() {
     let listed = |args: &[&str]| -> Vec<i64> {
         let mut all = vec!["jobs", "list", "--state", "failed", "--json"];
         all.extend_from_slice(args);
-        json(&errand(&db, &all))
+        json(&errand(&db, &all))["jobs"]
             .as_array()
             .unwrap()
             .iter()
@@ -1046,13 +1058,13 @@ fn prune_deletes_what_is_past_its_retention_and_dry_run_only_counts() {
         }
     });
     let jobs = || {
-        json(&errand(&db, &["jobs", "list", "--json"]))
+        json(&errand(&db, &["jobs", "list", "--json"]))["jobs"]
             .as_array()
             .unwrap()
             .len()
     };
     let batches = || {
-        json(&errand(&db, &["batches", "list", "--json"]))
+        json(&errand(&db, &["batches", "list", "--json"]))["batches"]
             .as_array()
             .unwrap()
             .len()
@@ -1091,4 +1103,148 @@ fn prune_deletes_what_is_past_its_retention_and_dry_run_only_counts() {
     assert_eq!((jobs(), batches()), (1, 1), "what is recent stays");
     let again = counts(&errand(&db, &["prune", "--json"]));
     assert_eq!(again, expect(0, 0, 0));
+}
+
+/// A minimal HTTP/1.1 exchange: status and body.
+fn http(addr: &str, method: &str, path: &str, headers: &[(&str, &str)]) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    let mut head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: 0\r\n"
+    );
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes()).unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let status = response[9..12].parse().unwrap();
+    let (headers, body) = response.split_once("\r\n\r\n").unwrap();
+    // A chunked body: keep the chunks' data only.
+    let body = if headers
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        let mut data = String::new();
+        let mut rest = body;
+        while let Some((size, tail)) = rest.split_once("\r\n") {
+            let size = usize::from_str_radix(size.trim(), 16).unwrap();
+            if size == 0 {
+                break;
+            }
+            data.push_str(&tail[..size]);
+            rest = &tail[size + 2..];
+        }
+        data
+    } else {
+        body.to_owned()
+    };
+    (status, body)
+}
+
+/// `errand serve` started on a free loopback port; its address.
+fn serve(db: &Path, extra: &[&str]) -> (std::process::Child, String) {
+    use std::io::BufRead;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_errand"))
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .args(extra)
+        .env("ERRAND_DATABASE_URL", format!("sqlite://{}", db.display()))
+        .env_remove("ERRAND_ADMIN_TOKEN")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stderr.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .split("http://")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .unwrap_or_else(|| panic!("no address in {line:?}"))
+        .to_owned();
+    (child, addr)
+}
+
+#[test]
+fn serve_answers_what_the_commands_print_and_guards_other_hosts() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("jobs.db");
+    // Without a token, only loopback: refused before any store is touched.
+    for bind in ["0.0.0.0:7700", "192.0.2.1:80"] {
+        let out = errand(&db, &["serve", "--bind", bind]);
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains("invalid bind") && stderr(&out).contains(bind),
+            "{}",
+            stderr(&out)
+        );
+    }
+    let out = errand(&db, &["serve", "--bind", "nowhere"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let out = errand(&db, &["serve", "--token", "short"]);
+    assert!(stderr(&out).contains("invalid token"), "{}", stderr(&out));
+    assert!(!db.exists(), "refused commands create no store");
+
+    assert!(errand(&db, &["migrate"]).status.success());
+    for input in ["{\"to\": 1}", "{\"to\": 2}"] {
+        assert!(
+            errand(&db, &["enqueue", "send_email", "--input", input])
+                .status
+                .success()
+        );
+    }
+    let (mut server, addr) = serve(&db, &[]);
+    for (path, args) in [
+        ("/api/jobs", &["jobs", "list", "--json"][..]),
+        ("/api/jobs/1", &["jobs", "show", "1", "--json"]),
+        ("/api/stats", &["stats", "--json"]),
+        ("/api/batches", &["batches", "list", "--json"]),
+        ("/api/cron", &["cron", "list", "--json"]),
+    ] {
+        let (status, body) = http(&addr, "GET", path, &[]);
+        assert_eq!(status, 200, "{path}: {body}");
+        let served: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(
+            served,
+            json(&errand(&db, args)),
+            "GET {path} and errand {args:?}"
+        );
+    }
+    // A mutation needs the page's CSRF token when no bearer token is set.
+    let (status, _) = http(&addr, "POST", "/api/jobs/1/cancel", &[]);
+    assert_eq!(status, 403);
+    let (_, session) = http(&addr, "GET", "/api/session", &[]);
+    let csrf = serde_json::from_str::<serde_json::Value>(&session).unwrap()["csrf_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, body) = http(
+        &addr,
+        "POST",
+        "/api/jobs/1/cancel",
+        &[("x-csrf-token", &csrf)],
+    );
+    assert_eq!(
+        (status, body.as_str()),
+        (200, "{\"id\":1,\"result\":\"cancelled\"}")
+    );
+    let (status, metrics) = http(&addr, "GET", "/metrics", &[]);
+    assert_eq!(status, 200, "{metrics}");
+    server.kill().unwrap();
+    server.wait().unwrap();
+
+    // With a token: nothing without it; read-only refuses mutations.
+    let (mut server, addr) = serve(&db, &["--token", "0123456789abcdef", "--read-only"]);
+    assert_eq!(http(&addr, "GET", "/api/jobs", &[]).0, 401);
+    let bearer = [("authorization", "Bearer 0123456789abcdef")];
+    assert_eq!(http(&addr, "GET", "/api/jobs", &bearer).0, 200);
+    assert_eq!(http(&addr, "POST", "/api/jobs/2/cancel", &bearer).0, 403);
+    assert_eq!(
+        json(&errand(&db, &["jobs", "show", "2", "--json"]))["state"],
+        "available"
+    );
+    server.kill().unwrap();
+    server.wait().unwrap();
 }

@@ -67,6 +67,11 @@ fn retention(field: &str, value: Option<&str>, default: &str) -> Result<Option<D
 type Cutoff = (&'static str, Option<JobState>, Option<DateTime<Utc>>);
 
 impl PruneRequest {
+    /// Checks every retention (what [`Api::prune`] does first).
+    pub fn check(&self, now: DateTime<Utc>) -> Result<()> {
+        self.plan(now).map(drop)
+    }
+
     /// What to prune: per state (`None`: batch records) the cutoff, every
     /// retention checked.
     fn plan(&self, now: DateTime<Utc>) -> Result<Vec<Cutoff>> {

@@ -21,7 +21,7 @@ pub const CSRF_HEADER: &str = "x-csrf-token";
 ///
 /// ```
 /// let open = errand_admin::Access::loopback();
-/// let guarded = errand_admin::Access::token("s3cret").expect("a long enough token").read_only();
+/// let guarded = errand_admin::Access::token("s3cret-token").expect("a long enough token").read_only();
 /// assert!(open.is_open() && !guarded.is_open());
 /// ```
 #[derive(Clone)]
@@ -41,7 +41,7 @@ impl std::fmt::Debug for Access {
 
 impl Access {
     /// No token: only requests addressed to a loopback host (localhost,
-    /// 127.0.0.1, [::1]) are served, so a web page elsewhere cannot reach
+    /// 127.0.0.1, `[::1]`) are served, so a web page elsewhere cannot reach
     /// the API through a DNS name that points at this machine; mutations
     /// need the CSRF token. Serve it on a loopback address only.
     pub fn loopback() -> Self {
