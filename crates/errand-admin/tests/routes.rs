@@ -634,6 +634,12 @@ async fn operations_through_http(f: Fixture) {
     let drained = go("POST", "/api/drain".into(), None).await;
     assert_eq!(drained.status, StatusCode::OK, "{}", drained.body);
     assert_eq!(drained.body["failed"], 1, "{}", drained.body);
+    // The drain ran the worker's maintenance: its heartbeat is on record.
+    let workers = go("GET", "/api/workers".into(), None).await;
+    assert_eq!(workers.body["alive"], 1, "{}", workers.body);
+    assert_eq!(workers.body["workers"][0]["name"], f.worker.name());
+    assert_eq!(workers.body["workers"][0]["kinds"], json!(["send_email"]));
+    assert_eq!(workers.body["workers"][0]["alive"], true);
     let bulk = go(
         "POST",
         "/api/jobs/retry".into(),
@@ -848,6 +854,7 @@ async fn operations_through_http(f: Fixture) {
     );
     let health = go("GET", "/health".into(), None).await;
     assert_eq!(health.body["status"], "ok");
+    assert_eq!(health.body["workers_alive"], 1, "{}", health.body);
     assert_eq!(health.body["backend"], f.client.store().backend());
     let metrics = go("GET", "/metrics".into(), None).await;
     assert_eq!(

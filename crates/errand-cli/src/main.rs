@@ -11,6 +11,7 @@ mod prune;
 mod queues;
 mod serve;
 mod store;
+mod workers;
 
 use std::process::ExitCode;
 
@@ -79,6 +80,9 @@ enum Command {
     /// Delete finished jobs and batch records past their retention now
     /// (what every worker's pruner does); --dry-run only counts them.
     Prune(prune::PruneArgs),
+    /// Worker processes by their heartbeats: alive or dead, what each
+    /// serves and runs.
+    Workers,
     /// Serve the admin API: every command here as JSON, /metrics, /health.
     Serve(serve::ServeArgs),
 }
@@ -174,5 +178,6 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Resume(scope) => queues::resume(target, scope, cli.json).await,
         Command::Prune(args) => prune::run(target, args, cli.json).await,
         Command::Serve(args) => serve::run(target, args).await,
+        Command::Workers => workers::run(target, cli.json).await,
     }
 }

@@ -1195,9 +1195,37 @@ fn serve_answers_what_the_commands_print_and_guards_other_hosts() {
                 .success()
         );
     }
+    // A worker's heartbeat, as a running worker writes it.
+    let now = chrono::Utc::now();
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let store = errand::connect(&format!("sqlite://{}", db.display()))
+            .await
+            .unwrap();
+        store
+            .beat(errand::store::WorkerBeat {
+                name: "web-1-42-abcdef".into(),
+                host: "web-1".into(),
+                pid: 42,
+                queues: vec!["mail".into()],
+                kinds: vec!["send_email".into()],
+                concurrency: 4,
+                running: 1,
+                started_at: now,
+                beat_at: now,
+                loops: vec![],
+            })
+            .await
+            .unwrap();
+    });
+    let table = stdout(&errand(&db, &["workers"]));
+    assert!(
+        table.contains("web-1-42-abcdef") && table.contains("alive") && table.contains("1/4"),
+        "{table}"
+    );
     let (mut server, addr) = serve(&db, &[]);
     for (path, args) in [
-        ("/api/jobs", &["jobs", "list", "--json"][..]),
+        ("/api/workers", &["workers", "--json"][..]),
+        ("/api/jobs", &["jobs", "list", "--json"]),
         ("/api/jobs/1", &["jobs", "show", "1", "--json"]),
         ("/api/stats", &["stats", "--json"]),
         ("/api/batches", &["batches", "list", "--json"]),

@@ -21,6 +21,7 @@ mod queue_control;
 mod rows;
 mod store;
 mod transaction;
+mod worker_registry;
 
 pub use enqueue::PgEnqueueExt;
 pub use migrate::{MIGRATIONS, migration_sql};

@@ -76,6 +76,11 @@ pub const MIGRATIONS: &[Migration] = &[
         "batch_moves",
         include_str!("../migrations/0015_batch_moves.sql"),
     ),
+    migration(
+        16,
+        "workers",
+        include_str!("../migrations/0016_workers.sql"),
+    ),
 ];
 
 const PREPARE: &str = "CREATE SCHEMA IF NOT EXISTS {schema};

@@ -19,6 +19,7 @@ mod queue_control;
 mod rows;
 mod scripts;
 mod store;
+mod worker_registry;
 
 pub use options::{DEFAULT_PREFIX, RedisOptions};
 pub use store::RedisStore;

@@ -20,6 +20,7 @@ mod queue_control;
 mod rows;
 mod store;
 mod transaction;
+mod worker_registry;
 
 pub use enqueue::SqliteEnqueueExt;
 pub use migrate::{MIGRATIONS, migration_sql};

@@ -48,6 +48,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "tenant_heads",
         sql: include_str!("../migrations/0008_tenant_heads.sql"),
     },
+    Migration {
+        version: 9,
+        name: "workers",
+        sql: include_str!("../migrations/0009_workers.sql"),
+    },
 ];
 
 /// The SQL of every migration, in order, for teams that apply them with

@@ -75,3 +75,9 @@ pub(crate) const BATCH_CANCEL_RUNNING: &str =
     include_str!("../queries/batch_store/cancel_running.sql");
 pub(crate) const BATCH_CANCEL_WAITING: &str =
     include_str!("../queries/batch_store/cancel_waiting.sql");
+
+// Worker heartbeats.
+pub(crate) const WORKER_BEAT: &str = include_str!("../queries/worker_registry/beat.sql");
+pub(crate) const WORKERS: &str = include_str!("../queries/worker_registry/list.sql");
+pub(crate) const WORKER_LEAVE: &str = include_str!("../queries/worker_registry/leave.sql");
+pub(crate) const WORKERS_FORGET: &str = include_str!("../queries/worker_registry/forget.sql");

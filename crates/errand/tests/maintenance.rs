@@ -53,16 +53,17 @@ async fn the_rescuer_runs_once_at_the_time_a_test_chooses() {
         [
             ("rescuer", idle.clone()),
             ("pause-watch", idle.clone()),
+            ("heartbeat", idle.clone()),
             ("cron", idle.clone()),
             ("pruner", idle.clone())
         ],
         "every service of the worker runs once, in order"
     );
     let late = worker.maintain(now + TimeDelta::seconds(31)).await;
-    assert_eq!(late.len(), 4);
+    assert_eq!(late.len(), 5);
     assert_eq!((late[0].0, late[0].1.count), ("rescuer", 1));
     assert_eq!(
-        late[2],
+        late[3],
         ("cron", idle),
         "no cron entry: the scheduler idles"
     );

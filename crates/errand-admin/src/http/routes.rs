@@ -67,6 +67,7 @@ pub const ROUTES: &[Route] = &[
     route("POST", "/api/cron/{name}/trigger"),
     route("GET", "/api/cron/{name}/next"),
     route("GET", "/api/cron/{name}/ledger"),
+    route("GET", "/api/workers"),
     route("POST", "/api/prune"),
     route("POST", "/api/process_now"),
     route("POST", "/api/drain"),
@@ -108,6 +109,7 @@ pub(super) fn router(app: Arc<App>) -> Router {
         .route("/api/cron/{name}/trigger", post(cron_trigger))
         .route("/api/cron/{name}/next", get(cron_next))
         .route("/api/cron/{name}/ledger", get(cron_ledger))
+        .route("/api/workers", get(workers))
         .route("/api/prune", post(prune))
         .route("/api/process_now", post(process_now))
         .route("/api/drain", post(drain))
@@ -146,6 +148,9 @@ struct Health {
     backend: &'static str,
     /// The store answered a read.
     store_reachable: bool,
+    /// Worker processes that beat within the last 30 seconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    workers_alive: Option<usize>,
     /// The store's error, when it did not.
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<String>,
@@ -154,11 +159,12 @@ struct Health {
 async fn health(State(app): Shared) -> Response {
     let client = app.api.client();
     let backend = client.store().backend();
-    match client.pauses().await {
-        Ok(_) => Json(Health {
+    match app.api.workers().await {
+        Ok(workers) => Json(Health {
             status: "ok",
             backend,
             store_reachable: true,
+            workers_alive: Some(workers.alive),
             error: None,
         })
         .into_response(),
@@ -168,6 +174,7 @@ async fn health(State(app): Shared) -> Response {
                 status: "unavailable",
                 backend,
                 store_reachable: false,
+                workers_alive: None,
                 error: Some(e.to_string()),
             }),
         )
@@ -463,6 +470,10 @@ async fn prune(
     Body(request): Body<PruneRequest>,
 ) -> Answer<crate::PruneReport> {
     Ok(Json(app.api.prune(request).await?))
+}
+
+async fn workers(State(app): Shared) -> Answer<crate::WorkersBody> {
+    Ok(Json(app.api.workers().await?))
 }
 
 async fn process_now(State(app): Shared) -> Answer<crate::ProcessNow> {

@@ -1,7 +1,7 @@
 //! The storage contract, one trait per role: [`JobStore`] (the hot path of
 //! workers), [`JobAdmin`] (reading and managing jobs) and [`CronStore`]
 //! (cron entries), [`QueueControl`] (pause and resume), [`BatchStore`]
-//! (batches and their continuations); [`Store`] is their sum. Every backend implements them; the conformance suite in
+//! (batches and their continuations), [`WorkerRegistry`] (heartbeats); [`Store`] is their sum. Every backend implements them; the conformance suite in
 //! `errand-store-tests` checks that each one keeps them. Code that only
 //! administers jobs takes `impl JobAdmin`.
 //!
@@ -15,6 +15,7 @@ mod job_admin;
 mod job_store;
 mod queue_control;
 mod wakeup;
+mod worker_registry;
 
 use serde::{Deserialize, Serialize};
 
@@ -43,6 +44,9 @@ pub use queue_control::{
     Pause, PauseOutcome, PauseParams, PauseScope, PauseSet, QueueControl, ResumeParams,
 };
 pub use wakeup::{Wakeup, WakeupSender};
+pub use worker_registry::{
+    BEAT_INTERVAL, DEAD_AFTER, FORGET_AFTER, MAX_BEAT_BYTES, WorkerBeat, WorkerRegistry,
+};
 
 pub use crate::transaction::{AttemptTransaction, Completion, TransactionEnd, TransactionSlot};
 
@@ -57,6 +61,12 @@ pub struct Capabilities {
 
 /// A whole store: every role. Implemented for every type that implements
 /// them all; `Arc<dyn Store>` is what the runtime holds.
-pub trait Store: JobStore + JobAdmin + CronStore + QueueControl + BatchStore {}
+pub trait Store:
+    JobStore + JobAdmin + CronStore + QueueControl + BatchStore + WorkerRegistry
+{
+}
 
-impl<T: JobStore + JobAdmin + CronStore + QueueControl + BatchStore + ?Sized> Store for T {}
+impl<T: JobStore + JobAdmin + CronStore + QueueControl + BatchStore + WorkerRegistry + ?Sized> Store
+    for T
+{
+}

@@ -28,6 +28,7 @@ mod retention;
 mod runtime;
 mod tenants;
 mod tx;
+mod workers;
 
 pub use admin::*;
 pub use batch::*;
@@ -42,6 +43,7 @@ pub use retention::*;
 pub use runtime::*;
 pub use tenants::*;
 pub use tx::*;
+pub use workers::*;
 
 use std::time::Duration;
 

@@ -4,6 +4,7 @@
 //! start to its shutdown; [`Worker::maintain`](crate::Worker::maintain) runs
 //! each once at a chosen time.
 
+mod heartbeat;
 mod pause_watch;
 mod pruner;
 mod rescuer;
@@ -16,6 +17,7 @@ use errand_core::CancellationToken;
 pub use errand_core::maintenance::{Report, Service};
 use tokio::task::JoinHandle;
 
+pub(crate) use heartbeat::Heartbeat;
 pub(crate) use pause_watch::PauseWatch;
 pub use pruner::Retention;
 pub(crate) use pruner::{Pruner, prune_batch_chunks, prune_chunks};

@@ -20,7 +20,7 @@ use errand_core::store::{
     LedgerParams, ListBatchesParams, ListParams, Pause, PauseOutcome, PauseParams,
     PruneBatchesParams, PruneOutcome, PruneParams, QueueControl, QueueDepth, RenewParams,
     RescheduleParams, RescueParams, RescueUnheldParams, ResumeParams, RetryParams, SaveParams,
-    Stats, StatsParams, Wakeup,
+    Stats, StatsParams, Wakeup, WorkerBeat, WorkerRegistry,
 };
 use errand_core::{Enqueued, JobId, JobRow, NewJob, Result, StateMap, Store};
 use tracing::Instrument;
@@ -226,6 +226,23 @@ impl QueueControl for Instrumented {
     }
     async fn pauses(&self) -> Result<Vec<Pause>> {
         self.call("pauses", self.inner.pauses()).await
+    }
+}
+
+#[async_trait]
+impl WorkerRegistry for Instrumented {
+    async fn beat(&self, beat: WorkerBeat) -> Result<()> {
+        self.call("beat", self.inner.beat(beat)).await
+    }
+    async fn workers(&self) -> Result<Vec<WorkerBeat>> {
+        self.call("workers", self.inner.workers()).await
+    }
+    async fn leave(&self, name: &str) -> Result<bool> {
+        self.call("leave", self.inner.leave(name)).await
+    }
+    async fn forget_workers(&self, beat_before: DateTime<Utc>) -> Result<u64> {
+        self.call("forget_workers", self.inner.forget_workers(beat_before))
+            .await
     }
 }
 

@@ -55,13 +55,18 @@ impl std::fmt::Debug for WorkerBuilder {
     }
 }
 
-fn worker_name() -> String {
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+/// This machine's host name, as its heartbeat and its workers' names show it.
+pub(crate) fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
         .ok()
         .or_else(|| std::env::var("HOSTNAME").ok())
         .map(|h| h.trim().to_owned())
         .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "host".to_owned());
+        .unwrap_or_else(|| "host".to_owned())
+}
+
+fn worker_name() -> String {
+    let host = host_name();
     // The random suffix tells apart workers of one process and a restarted
     // process that got the same pid.
     format!(
@@ -645,6 +650,7 @@ impl WorkerBuilder {
             hooks: self.hooks,
             fair_turns: Mutex::new(HashMap::new()),
             nudge: tokio::sync::Notify::new(),
+            started_at: chrono::Utc::now(),
         });
         let queue_gauges = crate::observe::metrics::sampling_queues().then(|| {
             Arc::new(crate::observe::QueueGauges {

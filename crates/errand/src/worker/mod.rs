@@ -18,6 +18,7 @@ use tokio::sync::mpsc;
 use tokio::task::{AbortHandle, JoinHandle};
 
 pub use builder::WorkerBuilder;
+pub(crate) use builder::host_name;
 pub use drain::DrainSummary;
 
 use crate::registry::Registered;
@@ -96,6 +97,8 @@ pub(crate) struct Shared {
     /// Asks the idle fetch lane to claim now (`Worker::wake`); a permit
     /// kept while the lane is busy makes its next wait return at once.
     pub nudge: tokio::sync::Notify,
+    /// When the worker was built: its heartbeat's start time.
+    pub started_at: chrono::DateTime<chrono::Utc>,
 }
 
 impl Shared {
@@ -296,7 +299,7 @@ impl Worker {
     }
 
     /// Every maintenance service this worker runs: its lease rescuer, pause
-    /// watch, cron scheduler, pruner, (when sampled) queue gauges and (with
+    /// watch, heartbeat, cron scheduler, pruner, (when sampled) queue gauges and (with
     /// a batch-finished hook) batch hooks, then its store's own (a PostgreSQL store's vacuum, say).
     fn services(&self) -> Vec<Arc<dyn crate::maintenance::Service>> {
         let mut services: Vec<Arc<dyn crate::maintenance::Service>> = vec![
@@ -305,6 +308,10 @@ impl Worker {
             }),
             Arc::new(crate::maintenance::PauseWatch {
                 shared: Arc::clone(&self.shared),
+            }),
+            Arc::new(crate::maintenance::Heartbeat {
+                shared: Arc::clone(&self.shared),
+                loops: self.loops.clone(),
             }),
         ];
         services.push(Arc::clone(&self.scheduler) as Arc<dyn crate::maintenance::Service>);
@@ -448,6 +455,10 @@ impl WorkerHandle {
         self.stop_background.cancel();
         for task in self.background.into_iter().chain(self.loop_tasks) {
             let _ = task.await;
+        }
+        // Gone from the workers' list at once, not after its heartbeat ages.
+        if let Err(e) = shared.store.leave(&shared.config.name).await {
+            tracing::warn!(error = %e, "errand worker could not remove its heartbeat; it shows as dead until forgotten");
         }
         tracing::info!(worker = %shared.config.name, "errand worker stopped");
     }

@@ -1,0 +1,1 @@
+SELECT beat FROM {schema}.workers ORDER BY name

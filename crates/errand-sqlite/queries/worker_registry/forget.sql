@@ -1,0 +1,1 @@
+DELETE FROM errand_workers WHERE beat_at < ?1

@@ -1,0 +1,1 @@
+SELECT beat FROM errand_workers ORDER BY name
