@@ -892,3 +892,178 @@ fn short_or_odd_tokens_are_refused() {
         );
     }
 }
+
+/// Claims one due job of `kind` in `queue` for a worker of another process.
+async fn claim_one(client: &Client, kind: &str, queue: &str) {
+    use errand::store::{ClaimParams, KindClaim, QueueClaim};
+    let claimed = client
+        .store()
+        .claim(ClaimParams {
+            worker: "elsewhere-1".into(),
+            queues: vec![QueueClaim {
+                name: queue.into(),
+                cap: None,
+                fair: None,
+            }],
+            kinds: vec![KindClaim {
+                kind: kind.into(),
+                cap: None,
+                global_limit: None,
+            }],
+            limit: 1,
+            paused_tenants: vec![],
+            tenant_limits: Default::default(),
+            lease: std::time::Duration::from_secs(60),
+            now: chrono::Utc::now(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1, "one {kind} job claimed");
+}
+
+#[tokio::test]
+async fn a_waiting_jobs_detail_names_what_holds_it_on_every_store() {
+    for backend in [Backend::Sqlite, Backend::Postgres, Backend::Redis] {
+        holds_through_http(fixture_on(backend).await).await;
+    }
+}
+
+async fn holds_through_http(f: Fixture) {
+    let router = Api::new(f.client.clone()).router(Access::token(TOKEN).unwrap());
+    let holds = |id: i64| {
+        let router = router.clone();
+        async move {
+            let answer = call(
+                &router,
+                request("GET", &format!("/api/jobs/{id}"), Some(TOKEN), None),
+            )
+            .await;
+            assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+            answer.body["waiting_on"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|h| {
+                    (
+                        h["reason"].as_str().unwrap().to_owned(),
+                        h["message"].as_str().unwrap().to_owned(),
+                    )
+                })
+                .collect::<Vec<_>>()
+        }
+    };
+    let enqueue = |body: Value| {
+        let router = router.clone();
+        async move {
+            let answer = call(
+                &router,
+                request("POST", "/api/jobs", Some(TOKEN), Some(body)),
+            )
+            .await;
+            assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.body);
+            answer.body["id"].as_i64().unwrap()
+        }
+    };
+    // The fixture's drain left the worker's heartbeat: send_email in mail and default.
+    let later = holds(f.waiting_job).await;
+    assert_eq!(later.len(), 1, "{later:?}");
+    assert_eq!(later[0].0, "run_at");
+    let unknown = enqueue(json!({"kind": "resize", "queue": "mail"})).await;
+    assert_eq!(
+        holds(unknown).await,
+        [(
+            "no_worker".to_owned(),
+            "no live worker registers kind resize".to_owned()
+        )]
+    );
+    let elsewhere = enqueue(json!({"kind": "send_email", "queue": "bulk"})).await;
+    assert_eq!(
+        holds(elsewhere).await,
+        [(
+            "no_worker".to_owned(),
+            "no live worker that registers kind send_email serves queue bulk".to_owned()
+        )]
+    );
+    let due = enqueue(
+        json!({"kind": "send_email", "queue": "mail", "tenant": "acme", "input": "a@example.com"}),
+    )
+    .await;
+    assert_eq!(
+        holds(due).await,
+        [],
+        "nothing holds a due job a live worker serves"
+    );
+    // Pauses: the queue's and the tenant's, each named with who and why.
+    f.client
+        .pause(
+            errand::PauseScope::queue("mail"),
+            "ann",
+            Some("provider down"),
+        )
+        .await
+        .unwrap();
+    f.client
+        .pause(errand::PauseScope::tenant("acme"), "bob", None)
+        .await
+        .unwrap();
+    let paused = holds(due).await;
+    assert_eq!(paused.len(), 2, "{paused:?}");
+    assert!(paused.iter().all(|(r, _)| r == "paused"));
+    assert!(
+        paused[0].1.contains("ann") && paused[0].1.contains("provider down"),
+        "{paused:?}"
+    );
+    assert!(
+        paused[1].1.contains("acme") && paused[1].1.contains("bob"),
+        "{paused:?}"
+    );
+    f.client
+        .resume(errand::PauseScope::queue("mail"))
+        .await
+        .unwrap();
+    f.client
+        .resume(errand::PauseScope::tenant("acme"))
+        .await
+        .unwrap();
+    // A limit across the cluster, declared by a live worker, full.
+    let now = chrono::Utc::now();
+    f.client
+        .store()
+        .beat(errand::store::WorkerBeat {
+            name: "limited-1".into(),
+            host: "web-2".into(),
+            pid: 7,
+            queues: vec!["mail".into()],
+            kinds: vec!["send_email".into()],
+            concurrency: 4,
+            running: 1,
+            started_at: now,
+            beat_at: now,
+            loops: vec![],
+            global_limits: [("send_email".to_owned(), 1)].into(),
+            tenant_limit: Some(5),
+            tenant_limits: [("acme".to_owned(), 1)].into(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(holds(due).await, [], "nothing runs yet: no limit is full");
+    // Another acme job, claimed first (a better priority), fills both limits.
+    enqueue(json!({"kind": "send_email", "queue": "mail", "tenant": "acme", "priority": -5})).await;
+    claim_one(&f.client, "send_email", "mail").await;
+    let limited = holds(due).await;
+    assert_eq!(
+        limited,
+        [
+            (
+                "limit".to_owned(),
+                "kind send_email is at its global limit: 1 of 1 running".to_owned()
+            ),
+            (
+                "limit".to_owned(),
+                "tenant acme is at its limit: 1 of 1 running".to_owned()
+            ),
+        ]
+    );
+    // Not waiting: nothing to say.
+    assert_eq!(holds(f.failed_job).await, []);
+}

@@ -392,11 +392,14 @@ pub(crate) async fn run(
     let action = match command {
         JobsCommand::List(args) => return list(target, args, json).await,
         JobsCommand::Show { id } => {
-            let job = open().await?.job(JobId(id)).await?;
+            let detail = open().await?.job(JobId(id)).await?;
             if json {
-                print_json(&job)?;
+                print_json(&detail)?;
             } else {
-                show(&job);
+                show(&detail.job);
+                for hold in &detail.waiting_on {
+                    println!("  waits on  {} ({})", hold.message, hold.reason);
+                }
             }
             return Ok(());
         }

@@ -1213,6 +1213,9 @@ fn serve_answers_what_the_commands_print_and_guards_other_hosts() {
                 started_at: now,
                 beat_at: now,
                 loops: vec![],
+                global_limits: Default::default(),
+                tenant_limit: None,
+                tenant_limits: Default::default(),
             })
             .await
             .unwrap();

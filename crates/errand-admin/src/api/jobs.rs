@@ -184,14 +184,6 @@ impl Api {
         Ok(JobsPage { jobs, next_before })
     }
 
-    /// One job, with its input, output and every attempt's error.
-    pub async fn job(&self, id: JobId) -> Result<JobRow> {
-        self.client
-            .get(id)
-            .await?
-            .ok_or_else(|| Error::job_not_found(id))
-    }
-
     /// Enqueues a job by kind.
     pub async fn enqueue(&self, request: EnqueueRequest) -> Result<JobAction> {
         let job = request.job(Utc::now())?;

@@ -11,6 +11,7 @@ mod jobs;
 mod process;
 mod prune;
 mod queues;
+mod why;
 mod workers;
 
 pub use batches::{BatchCancelled, BatchQuery, BatchesPage};
@@ -19,6 +20,7 @@ pub use jobs::{EnqueueRequest, JobAction, JobQuery, JobsPage};
 pub use process::{Drained, ProcessNow};
 pub use prune::{PruneLine, PruneReport, PruneRequest};
 pub use queues::{PauseRequest, Paused, QueueRow, QueuesBody, Resumed};
+pub use why::{Hold, JobDetail};
 pub use workers::{WorkerRow, WorkersBody};
 
 use std::sync::Arc;

@@ -309,7 +309,7 @@ async fn retry_matching(
     Ok(Json(app.api.retry_matching(filter).await?))
 }
 
-async fn job(State(app): Shared, Path(raw): Path<String>) -> Answer<errand::JobRow> {
+async fn job(State(app): Shared, Path(raw): Path<String>) -> Answer<crate::JobDetail> {
     Ok(Json(app.api.job(JobId(id("id", &raw)?)).await?))
 }
 

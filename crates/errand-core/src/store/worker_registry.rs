@@ -2,6 +2,7 @@
 //! (the admin API, `errand workers`) see who is alive, what each serves and
 //! runs, and what no live worker serves.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -48,6 +49,16 @@ pub struct WorkerBeat {
     /// Its loop jobs and what each did last (free-form, as the runtime reports them).
     #[serde(default)]
     pub loops: Vec<serde_json::Value>,
+    /// Its per-kind limits across the cluster (global limits), by kind.
+    #[serde(default)]
+    pub global_limits: BTreeMap<String, u32>,
+    /// Its limit of running jobs per tenant across the cluster, for every
+    /// tenant not named in `tenant_limits`.
+    #[serde(default)]
+    pub tenant_limit: Option<u32>,
+    /// Its limits of named tenants.
+    #[serde(default)]
+    pub tenant_limits: BTreeMap<String, u32>,
 }
 
 impl WorkerBeat {

@@ -20,6 +20,9 @@ fn beat(name: &str, at: DateTime<Utc>) -> WorkerBeat {
         started_at: at,
         beat_at: at,
         loops: vec![serde_json::json!({"name": "refresh", "runs": 3})],
+        global_limits: [("send_email".to_owned(), 5)].into(),
+        tenant_limit: Some(2),
+        tenant_limits: [("acme".to_owned(), 10)].into(),
     }
 }
 

@@ -40,6 +40,13 @@ impl Heartbeat {
                 .iter()
                 .filter_map(|l| serde_json::to_value(l.status()).ok())
                 .collect(),
+            global_limits: config
+                .global_limits
+                .iter()
+                .map(|(kind, n)| (kind.clone(), *n))
+                .collect(),
+            tenant_limit: config.tenant_limits.each,
+            tenant_limits: config.tenant_limits.tenants.clone(),
         }
     }
 }
