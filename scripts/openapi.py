@@ -47,10 +47,12 @@ schemas={
  "CronTriggered":{"type":"object","properties":{"name":S("string"),"tenant":opt("string"),"job":S("integer")}},
  "FireTime":{"type":"object","properties":{"utc":S("string",format="date-time"),"local":S("string")}},
  "LedgerRecord":{"type":"object"},
- "PruneRequest":{"type":"object","additionalProperties":False,"properties":{"completed":S("string"),"failed":S("string"),"cancelled":S("string"),"batches":S("string"),"dry_run":S("boolean")}},
+ "PruneRequest":{"type":"object","additionalProperties":False,"properties":{"completed":S("string"),"failed":S("string"),"cancelled":S("string"),"batches":S("string"),"audit":S("string"),"dry_run":S("boolean")}},
  "PruneReport":{"type":"object","properties":{"dry_run":S("boolean"),"pruned":{"type":"array","items":{"type":"object","properties":{"what":S("string"),"finished_before":opt("string"),"count":S("integer")}}}}},
  "ProcessNow":{"type":"object","properties":{"woken":S("integer")}},
- "Drained":{"type":"object","properties":{k:S("integer") for k in ["completed","retried","failed","cancelled","snoozed","stale"]}},
+ "AuditRecord":{"type":"object","properties":{"id":S("integer"),"at":S("string",format="date-time"),"actor":S("string"),"action":S("string"),"target":opt("string"),"filter":{},"count":S("integer")}},
+ "AuditPage":{"type":"object","properties":{"records":{"type":"array","items":{"$ref":"#/components/schemas/AuditRecord"}},"next_before":opt("integer")}},
+ "DrainSummary":{"type":"object","properties":{k:S("integer") for k in ["completed","retried","failed","cancelled","snoozed","stale"]}},
  "WorkerRow":{"type":"object","properties":{"name":S("string"),"host":S("string"),"pid":S("integer"),"queues":{"type":"array","items":S("string")},"kinds":{"type":"array","items":S("string")},
    "concurrency":S("integer"),"running":S("integer"),"started_at":S("string",format="date-time"),"beat_at":S("string",format="date-time"),"loops":{"type":"array","items":{}},"alive":S("boolean")}},
  "WorkersBody":{"type":"object","properties":{"workers":{"type":"array","items":{"$ref":"#/components/schemas/WorkerRow"}},"alive":S("integer")}},
@@ -97,9 +99,10 @@ ops=[
  ("GET","/api/cron/{name}/next","Next fire times",[p("name"),tenant,q("count","integer"),q("from")],None,arr("FireTime")),
  ("GET","/api/cron/{name}/ledger","Latest fire decisions",[p("name"),tenant,q("limit","integer")],None,arr("LedgerRecord")),
  ("GET","/api/workers","Worker processes and their heartbeats",[],None,ref("WorkersBody")),
+ ("GET","/api/audit","Operators' changes, newest first",[q("before","integer"),q("limit","integer")],None,ref("AuditPage")),
  ("POST","/api/prune","Delete what is past its retention (dry_run counts)",[],ref("PruneRequest"),ref("PruneReport")),
  ("POST","/api/process_now","Wake this process's workers",[],None,ref("ProcessNow")),
- ("POST","/api/drain","Process what is due now, in this call",[],None,ref("Drained")),
+ ("POST","/api/drain","Process what is due now, in this call",[],None,ref("DrainSummary")),
 ]
 err=lambda d: {"description":d,"content":{"application/json":{"schema":ref("Error")}}}
 paths={}
@@ -116,6 +119,6 @@ for m,path,summ,params,body,resp in ops:
         op["responses"]["409"]=err("Not allowed in the current state")
     if "{" in path: op["responses"]["404"]=err("No such job, batch or entry")
     paths.setdefault(path,{})[m.lower()]=op
-doc={"openapi":"3.1.0","info":{"title":"errand admin API","version":"0.1.0","description":"Every operation of the errand CLI as JSON. Authenticate with Authorization: Bearer <token>; without a token the API serves loopback hosts only and mutations need the x-csrf-token header from GET /api/session."},
+doc={"openapi":"3.1.0","info":{"title":"errand admin API","version":"0.1.0","description":"Every operation of the errand CLI as JSON. Authenticate with Authorization: Bearer <token>; without a token the API serves loopback hosts only and mutations need the x-csrf-token header from GET /api/session. A caller may name itself for the audit in the x-errand-actor header."},
  "components":{"schemas":schemas,"securitySchemes":{"bearer":{"type":"http","scheme":"bearer"}}},"security":[{"bearer":[]}],"paths":paths}
 open(__import__("os").path.join(__import__("os").path.dirname(__file__), "..", "crates/errand-admin/src/http/openapi.json"), "w").write(json.dumps(doc,indent=1)+"\n")

@@ -149,6 +149,7 @@ async fn snapshot(api: &Api) -> Value {
         "batches": batches,
         "cron": cron,
         "pauses": api.pauses().await.unwrap(),
+        "audit": api.audit_records(errand_admin::AuditQuery::default()).await.unwrap().records,
     })
 }
 
@@ -274,6 +275,9 @@ async fn bad_input_is_400_naming_field_and_value_and_changes_nothing() {
         ("GET", "/api/batches/x1", None, "id", "x1"),
         ("GET", "/api/batches/totals?tenant=", None, "tenant", ""),
         ("GET", "/api/cron?limit=0", None, "limit", "0"),
+        ("GET", "/api/audit?limit=1001", None, "limit", "1001"),
+        ("GET", "/api/audit?before=0", None, "before", "0"),
+        ("GET", "/api/audit?before=x", None, "before", "x"),
         ("GET", "/api/cron/nightly/next?count=0", None, "count", "0"),
         (
             "GET",
@@ -415,6 +419,20 @@ async fn bad_input_is_400_naming_field_and_value_and_changes_nothing() {
             Some(json!({"completed": "soon"})),
             "completed",
             "soon",
+        ),
+        (
+            "POST",
+            "/api/prune",
+            Some(json!({"completed": "10ms"})),
+            "completed",
+            "10ms",
+        ),
+        (
+            "POST",
+            "/api/prune",
+            Some(json!({"audit": "forever"})),
+            "audit",
+            "forever",
         ),
         (
             "POST",
@@ -737,8 +755,22 @@ async fn operations_through_http(f: Fixture) {
             .body["resumed"],
         true
     );
-    let tenant = go("POST", "/api/pause".into(), Some(json!({"tenant": "acme"}))).await;
-    assert_eq!(tenant.body["pause"]["by"], "admin API", "{}", tenant.body);
+    // A caller names itself for the audit; a pause without `by` is its.
+    let named = Request::builder()
+        .method("POST")
+        .uri("/api/pause")
+        .header(header::HOST, "localhost:7700")
+        .header(header::AUTHORIZATION, format!("Bearer {TOKEN}"))
+        .header(errand_admin::ACTOR_HEADER, "ops-bot")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(json!({"tenant": "acme"}).to_string()))
+        .unwrap();
+    let tenant = call(&router, named).await;
+    assert_eq!(
+        tenant.body["pause"]["by"], "ops-bot (token)",
+        "{}",
+        tenant.body
+    );
     assert_eq!(
         go("GET", "/api/pauses".into(), None)
             .await
@@ -844,7 +876,8 @@ async fn operations_through_http(f: Fixture) {
             ("completed", 0),
             ("failed", 0),
             ("cancelled", 0),
-            ("batches", 0)
+            ("batches", 0),
+            ("audit", 0)
         ]
         .map(|(w, c)| (json!(w), json!(c)))
     );
@@ -852,6 +885,62 @@ async fn operations_through_http(f: Fixture) {
         dry.body["pruned"][1]["finished_before"].is_null(),
         "failed: off keeps all"
     );
+    // Every change is in the audit, newest first; refused, duplicate and
+    // dry-run requests left none.
+    let audit = go("GET", "/api/audit?limit=100".into(), None).await;
+    assert_eq!(audit.status, StatusCode::OK, "{}", audit.body);
+    let records = audit.body["records"].as_array().unwrap();
+    let actions: Vec<&str> = records
+        .iter()
+        .rev()
+        .map(|r| r["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "jobs.retry",
+            "drain",
+            "jobs.retry_matching",
+            "jobs.enqueue",
+            "jobs.run_now",
+            "process_now",
+            "jobs.cancel",
+            "jobs.delete",
+            "queue.pause",
+            "queue.resume",
+            "tenant.pause",
+            "tenant.resume",
+            "batches.cancel",
+            "cron.create",
+            "cron.disable",
+            "cron.trigger",
+            "cron.remove",
+        ]
+    );
+    let first = &records[records.len() - 1];
+    assert_eq!(
+        (&first["actor"], &first["target"], &first["count"]),
+        (&json!("token"), &json!(f.failed_job.to_string()), &json!(1))
+    );
+    let bulk = &records[records.len() - 3];
+    assert_eq!(bulk["filter"]["kind"], "send_email", "{bulk}");
+    assert_eq!(bulk["count"], 1);
+    let named = &records[6];
+    assert_eq!(
+        (&named["action"], &named["actor"], &named["target"]),
+        (
+            &json!("tenant.pause"),
+            &json!("ops-bot (token)"),
+            &json!("acme")
+        )
+    );
+    assert_eq!(records[0]["target"], "hourly");
+    let page = go("GET", "/api/audit?limit=2".into(), None).await;
+    let before = page.body["next_before"].as_i64().unwrap();
+    assert_eq!(before, records[1]["id"].as_i64().unwrap());
+    let next = go("GET", format!("/api/audit?limit=2&before={before}"), None).await;
+    assert_eq!(next.body["records"][0], records[2]);
+
     let health = go("GET", "/health".into(), None).await;
     assert_eq!(health.body["status"], "ok");
     assert_eq!(health.body["workers_alive"], 1, "{}", health.body);

@@ -153,7 +153,20 @@ pub(crate) async fn client(target: Target<'_>, create: bool) -> anyhow::Result<C
 
 /// The admin operations over the target store (what `errand serve` serves).
 pub(crate) async fn api(target: Target<'_>, create: bool) -> anyhow::Result<Api> {
-    Ok(Api::new(client(target, create).await?))
+    Ok(Api::new(client(target, create).await?).acting_as(format!("cli {}", who())))
+}
+
+/// Who runs this command, for pauses and the audit: `user@host`.
+pub(crate) fn who() -> String {
+    let user = std::env::var("USER").unwrap_or_else(|_| "someone".to_owned());
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .unwrap_or_default();
+    if host.is_empty() {
+        user
+    } else {
+        format!("{user}@{host}")
+    }
 }
 
 /// The text of `--input`: as given, from the file after `@`, or from

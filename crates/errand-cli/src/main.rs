@@ -1,5 +1,6 @@
 //! The `errand` command line.
 
+mod audit;
 mod batches;
 mod bench;
 mod bench_cron;
@@ -77,12 +78,14 @@ enum Command {
     },
     /// Resume all processing, or one tenant's.
     Resume(queues::ScopeArgs),
-    /// Delete finished jobs and batch records past their retention now
+    /// Delete finished jobs, batch records and audit records past their retention now
     /// (what every worker's pruner does); --dry-run only counts them.
     Prune(prune::PruneArgs),
     /// Worker processes by their heartbeats: alive or dead, what each
     /// serves and runs.
     Workers,
+    /// The changes operators made (who, what, filter, how many), newest first.
+    Audit(audit::AuditArgs),
     /// Serve the admin API: every command here as JSON, /metrics, /health.
     Serve(serve::ServeArgs),
 }
@@ -179,5 +182,6 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Prune(args) => prune::run(target, args, cli.json).await,
         Command::Serve(args) => serve::run(target, args).await,
         Command::Workers => workers::run(target, cli.json).await,
+        Command::Audit(args) => audit::run(target, args, cli.json).await,
     }
 }

@@ -22,6 +22,9 @@ pub(crate) struct PruneArgs {
     /// Records of batches finished longer ago than this go.
     #[arg(long, default_value = "7d", allow_hyphen_values = true)]
     batches: String,
+    /// Audit records made longer ago than this go.
+    #[arg(long, default_value = "90d", allow_hyphen_values = true)]
+    audit: String,
     /// Count what would go, delete nothing.
     #[arg(long)]
     dry_run: bool,
@@ -33,6 +36,7 @@ pub(crate) async fn run(target: Target<'_>, args: PruneArgs, json: bool) -> anyh
         failed: Some(args.failed),
         cancelled: Some(args.cancelled),
         batches: Some(args.batches),
+        audit: Some(args.audit),
         dry_run: args.dry_run,
     };
     // Checked before the store is opened: bad input touches nothing.
@@ -51,10 +55,10 @@ pub(crate) async fn run(target: Target<'_>, args: PruneArgs, json: bool) -> anyh
             Some(before) => println!(
                 "{verb} {} {} finished before {}",
                 line.count,
-                if line.what == "batches" {
-                    "batch records"
-                } else {
-                    &line.what
+                match line.what.as_str() {
+                    "batches" => "batch records",
+                    "audit" => "audit records",
+                    what => what,
                 },
                 before.format("%Y-%m-%d %H:%M:%S")
             ),

@@ -54,18 +54,6 @@ pub(crate) enum QueuesCommand {
     },
 }
 
-fn who() -> String {
-    let user = std::env::var("USER").unwrap_or_else(|_| "someone".to_owned());
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_owned())
-        .unwrap_or_default();
-    if host.is_empty() {
-        user
-    } else {
-        format!("{user}@{host}")
-    }
-}
-
 pub(crate) async fn pause(
     target: Target<'_>,
     scope: ScopeArgs,
@@ -102,7 +90,7 @@ async fn pause_scope(
     json: bool,
 ) -> anyhow::Result<()> {
     // Checked before the store is opened: bad input creates nothing.
-    let by = args.by.unwrap_or_else(who);
+    let by = args.by.unwrap_or_else(crate::jobs::who);
     errand::store::PauseParams {
         scope: scope.clone(),
         by: by.clone(),
@@ -115,7 +103,7 @@ async fn pause_scope(
         note: args.note,
         by: Some(by.clone()),
     };
-    let done = api(target, false).await?.pause(scope, request, &by).await?;
+    let done = api(target, false).await?.pause(scope, request).await?;
     if json {
         print_json(&done)
     } else {

@@ -1005,7 +1005,8 @@ fn prune_deletes_what_is_past_its_retention_and_dry_run_only_counts() {
     let db = dir.path().join("jobs.db");
     for (args, field) in [
         (&["prune", "--completed", "soon"][..], "completed"),
-        (&["prune", "--failed", "0s"][..], "retention.failed"),
+        (&["prune", "--failed", "0s"][..], "failed \"0s\""),
+        (&["prune", "--audit", "forever"][..], "audit"),
         (&["prune", "--batches", "-1d"][..], "batches"),
     ] {
         refused(&db, args, field);
@@ -1056,6 +1057,18 @@ fn prune_deletes_what_is_past_its_retention_and_dry_run_only_counts() {
                 .await
                 .unwrap();
         }
+        // An audit record a hundred days old, past the default 90 days.
+        store
+            .record_audit(errand::store::NewAuditRecord {
+                at: days_ago(100),
+                actor: "cli old".into(),
+                action: "jobs.retry".into(),
+                target: Some("1".into()),
+                filter: None,
+                count: 1,
+            })
+            .await
+            .unwrap();
     });
     let jobs = || {
         json(&errand(&db, &["jobs", "list", "--json"]))["jobs"]
@@ -1081,16 +1094,21 @@ fn prune_deletes_what_is_past_its_retention_and_dry_run_only_counts() {
             })
             .collect()
     };
-    let expect = |c: u64, f: u64, b: u64| {
+    let expect = |c: u64, f: u64, b: u64, a: u64| {
         vec![
             ("completed".to_owned(), c),
             ("failed".to_owned(), f),
             ("cancelled".to_owned(), 0),
             ("batches".to_owned(), b),
+            ("audit".to_owned(), a),
         ]
     };
     let dry = counts(&errand(&db, &["prune", "--dry-run", "--json"]));
-    assert_eq!(dry, expect(2, 0, 1), "defaults: 1 day, 7 days, 7 days");
+    assert_eq!(
+        dry,
+        expect(2, 0, 1, 1),
+        "defaults: 1 day, 7 days, 7 days, 90 days"
+    );
     assert_eq!((jobs(), batches()), (4, 2), "a dry run deletes nothing");
     let text = stdout(&errand(&db, &["prune", "--dry-run", "--batches", "off"]));
     assert!(
@@ -1099,10 +1117,20 @@ fn prune_deletes_what_is_past_its_retention_and_dry_run_only_counts() {
     );
 
     let done = counts(&errand(&db, &["prune", "--failed", "1d", "--json"]));
-    assert_eq!(done, expect(2, 1, 1));
+    assert_eq!(done, expect(2, 1, 1, 1));
     assert_eq!((jobs(), batches()), (1, 1), "what is recent stays");
+    // The prune itself is in the audit; the old record is gone.
+    let audit = json(&errand(&db, &["audit", "--json"]));
+    let actions: Vec<&str> = audit["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["prune"], "{audit}");
+    assert_eq!(audit["records"][0]["count"], 5);
     let again = counts(&errand(&db, &["prune", "--json"]));
-    assert_eq!(again, expect(0, 0, 0));
+    assert_eq!(again, expect(0, 0, 0, 0));
 }
 
 /// A minimal HTTP/1.1 exchange: status and body.
@@ -1144,18 +1172,33 @@ fn http(addr: &str, method: &str, path: &str, headers: &[(&str, &str)]) -> (u16,
 }
 
 /// `errand serve` started on a free loopback port; its address.
-fn serve(db: &Path, extra: &[&str]) -> (std::process::Child, String) {
+/// A running `errand serve`, killed when dropped: a failed assertion must
+/// not leave it running (it would hold the test run's output open).
+struct Server(std::process::Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn serve(db: &Path, extra: &[&str]) -> (Server, String) {
     use std::io::BufRead;
     let mut child = Command::new(env!("CARGO_BIN_EXE_errand"))
         .args(["serve", "--bind", "127.0.0.1:0"])
         .args(extra)
         .env("ERRAND_DATABASE_URL", format!("sqlite://{}", db.display()))
         .env_remove("ERRAND_ADMIN_TOKEN")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let server = Server(child);
     let mut line = String::new();
-    std::io::BufReader::new(child.stderr.take().unwrap())
+    std::io::BufReader::new(stderr)
         .read_line(&mut line)
         .unwrap();
     let addr = line
@@ -1164,7 +1207,7 @@ fn serve(db: &Path, extra: &[&str]) -> (std::process::Child, String) {
         .and_then(|rest| rest.split('/').next())
         .unwrap_or_else(|| panic!("no address in {line:?}"))
         .to_owned();
-    (child, addr)
+    (server, addr)
 }
 
 #[test]
@@ -1225,7 +1268,7 @@ fn serve_answers_what_the_commands_print_and_guards_other_hosts() {
         table.contains("web-1-42-abcdef") && table.contains("alive") && table.contains("1/4"),
         "{table}"
     );
-    let (mut server, addr) = serve(&db, &[]);
+    let (server, addr) = serve(&db, &[]);
     for (path, args) in [
         ("/api/workers", &["workers", "--json"][..]),
         ("/api/jobs", &["jobs", "list", "--json"]),
@@ -1263,11 +1306,36 @@ fn serve_answers_what_the_commands_print_and_guards_other_hosts() {
     );
     let (status, metrics) = http(&addr, "GET", "/metrics", &[]);
     assert_eq!(status, 200, "{metrics}");
-    server.kill().unwrap();
-    server.wait().unwrap();
+    // The audit: the two enqueues of the CLI, the cancel through the API;
+    // `errand audit --json` prints what GET /api/audit serves.
+    let (status, body) = http(&addr, "GET", "/api/audit", &[]);
+    assert_eq!(status, 200, "{body}");
+    let served: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(served, json(&errand(&db, &["audit", "--json"])));
+    let records = served["records"].as_array().unwrap();
+    let seen: Vec<(&str, &str)> = records
+        .iter()
+        .map(|r| (r["action"].as_str().unwrap(), r["actor"].as_str().unwrap()))
+        .collect();
+    assert_eq!(seen.len(), 3, "{served}");
+    assert_eq!(seen[0], ("jobs.cancel", "loopback"));
+    assert_eq!(records[0]["target"], "1");
+    for (action, actor) in &seen[1..] {
+        assert_eq!(*action, "jobs.enqueue");
+        assert!(actor.starts_with("cli "), "{actor}");
+    }
+    let table = stdout(&errand(&db, &["audit"]));
+    assert!(
+        table.contains("jobs.cancel") && table.contains("loopback"),
+        "{table}"
+    );
+    let out = errand(&db, &["audit", "--limit", "0"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("limit"), "{}", stderr(&out));
+    drop(server);
 
     // With a token: nothing without it; read-only refuses mutations.
-    let (mut server, addr) = serve(&db, &["--token", "0123456789abcdef", "--read-only"]);
+    let (server, addr) = serve(&db, &["--token", "0123456789abcdef", "--read-only"]);
     assert_eq!(http(&addr, "GET", "/api/jobs", &[]).0, 401);
     let bearer = [("authorization", "Bearer 0123456789abcdef")];
     assert_eq!(http(&addr, "GET", "/api/jobs", &bearer).0, 200);
@@ -1276,6 +1344,5 @@ fn serve_answers_what_the_commands_print_and_guards_other_hosts() {
         json(&errand(&db, &["jobs", "show", "2", "--json"]))["state"],
         "available"
     );
-    server.kill().unwrap();
-    server.wait().unwrap();
+    drop(server);
 }

@@ -81,6 +81,7 @@ pub const MIGRATIONS: &[Migration] = &[
         "workers",
         include_str!("../migrations/0016_workers.sql"),
     ),
+    migration(17, "audit", include_str!("../migrations/0017_audit.sql")),
 ];
 
 const PREPARE: &str = "CREATE SCHEMA IF NOT EXISTS {schema};

@@ -27,7 +27,8 @@
 -- (a tenant's batch ids, scored by id), <P>:batches_finished (finished
 -- batch ids, scored by finish time, for pruning), <P>:batches_hook_pending
 -- (finished batches no worker has taken for its batch-finished hooks yet,
--- scored by finish time), <P>:batch_seq (batch ids).
+-- scored by finish time), <P>:batch_seq (batch ids), <P>:audit,
+-- <P>:audit_at and <P>:audit_seq (operators' changes, see audit_log/record.lua).
 --
 -- A running job is one with an entry in <P>:claims. Claiming writes nothing
 -- to the job's hash (that write per job was most of a claim's cost): the

@@ -35,6 +35,8 @@ pub(crate) struct Scripts {
     pub batch_cancel: Script,
     pub batch_prune: Script,
     pub batch_take_finished: Script,
+    pub audit_record: Script,
+    pub audit_prune: Script,
 }
 
 impl Scripts {
@@ -65,6 +67,8 @@ impl Scripts {
             batch_cancel: script(include_str!("../scripts/batch_store/cancel.lua")),
             batch_prune: script(include_str!("../scripts/batch_store/prune.lua")),
             batch_take_finished: script(include_str!("../scripts/batch_store/take_finished.lua")),
+            audit_record: script(include_str!("../scripts/audit_log/record.lua")),
+            audit_prune: script(include_str!("../scripts/audit_log/prune.lua")),
         }
     }
 }

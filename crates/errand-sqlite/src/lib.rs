@@ -6,6 +6,7 @@
 //! # let _ = store; Ok(()) }
 //! ```
 
+mod audit_log;
 mod batch_store;
 mod cron_store;
 mod enqueue;

@@ -53,6 +53,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "workers",
         sql: include_str!("../migrations/0009_workers.sql"),
     },
+    Migration {
+        version: 10,
+        name: "audit",
+        sql: include_str!("../migrations/0010_audit.sql"),
+    },
 ];
 
 /// The SQL of every migration, in order, for teams that apply them with

@@ -81,3 +81,6 @@ pub(crate) const WORKER_BEAT: &str = include_str!("../queries/worker_registry/be
 pub(crate) const WORKERS: &str = include_str!("../queries/worker_registry/list.sql");
 pub(crate) const WORKER_LEAVE: &str = include_str!("../queries/worker_registry/leave.sql");
 pub(crate) const WORKERS_FORGET: &str = include_str!("../queries/worker_registry/forget.sql");
+pub(crate) const AUDIT_INSERT: &str = include_str!("../queries/audit_log/insert.sql");
+pub(crate) const AUDIT_LIST: &str = include_str!("../queries/audit_log/list.sql");
+pub(crate) const AUDIT_PRUNE: &str = include_str!("../queries/audit_log/prune.sql");

@@ -75,6 +75,9 @@ impl Api {
     /// Cancels a batch: waiting jobs at once, running ones asked to stop.
     pub async fn batch_cancel(&self, id: BatchId) -> Result<BatchCancelled> {
         let outcome = self.client.batch_handle(id).cancel().await?;
+        let changed = outcome.cancelled + outcome.signalled;
+        self.audit("batches.cancel", Some(id.to_string()), None, changed)
+            .await?;
         Ok(BatchCancelled { id, outcome })
     }
 }

@@ -153,25 +153,44 @@ impl Api {
     /// Creates an entry (an error names one that exists).
     pub async fn cron_create(&self, request: CronEntryRequest) -> Result<EntryRow> {
         let entry = request.entry()?;
-        self.client.cron().create(entry).await
+        let row = self.client.cron().create(entry).await?;
+        // Not the input: inputs can be large or private.
+        let filter =
+            serde_json::json!({"kind": row.kind, "schedule": row.schedule, "zone": row.zone});
+        let key = Key {
+            name: row.name.clone(),
+            tenant: row.tenant.clone(),
+        };
+        self.audit("cron.create", Some(target(&key)), Some(filter), 1)
+            .await?;
+        Ok(row)
     }
 
     /// Enables an entry.
     pub async fn cron_enable(&self, key: &Key) -> Result<EntryRow> {
         key.validate()?;
-        self.client.cron().enable(key).await
+        let row = self.client.cron().enable(key).await?;
+        self.audit("cron.enable", Some(target(key)), None, 1)
+            .await?;
+        Ok(row)
     }
 
     /// Disables an entry, saying why.
     pub async fn cron_disable(&self, key: &Key, note: Option<&str>) -> Result<EntryRow> {
         key.validate()?;
-        self.client.cron().disable(key, note).await
+        let row = self.client.cron().disable(key, note).await?;
+        let filter = note.map(|note| serde_json::json!({ "note": note }));
+        self.audit("cron.disable", Some(target(key)), filter, 1)
+            .await?;
+        Ok(row)
     }
 
     /// Removes an entry (its ledger stays).
     pub async fn cron_remove(&self, key: &Key) -> Result<CronRemoved> {
         key.validate()?;
         self.client.cron().remove(key).await?;
+        self.audit("cron.remove", Some(target(key)), None, 1)
+            .await?;
         Ok(CronRemoved {
             name: key.name.clone(),
             tenant: key.tenant.clone(),
@@ -183,6 +202,8 @@ impl Api {
     pub async fn cron_trigger(&self, key: &Key) -> Result<CronTriggered> {
         key.validate()?;
         let job = self.client.cron().trigger(key).await?;
+        self.audit("cron.trigger", Some(target(key)), None, 1)
+            .await?;
         Ok(CronTriggered {
             name: key.name.clone(),
             tenant: key.tenant.clone(),
@@ -216,5 +237,13 @@ impl Api {
     pub async fn cron_ledger(&self, key: &Key, limit: u32) -> Result<Vec<LedgerRecord>> {
         key.validate()?;
         self.client.cron().ledger(key, limit).await
+    }
+}
+
+/// An entry as the target of an audit record: its name, and its tenant after a slash.
+fn target(key: &Key) -> String {
+    match &key.tenant {
+        Some(tenant) => format!("{}/{tenant}", key.name),
+        None => key.name.clone(),
     }
 }

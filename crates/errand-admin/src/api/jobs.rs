@@ -191,26 +191,36 @@ impl Api {
         let first = done
             .first()
             .ok_or_else(|| Error::conflict("the store enqueued nothing and said nothing"))?;
-        Ok(JobAction::new(
-            first.id,
-            if first.duplicate {
-                "duplicate"
-            } else {
-                "enqueued"
-            },
-        ))
+        if first.duplicate {
+            return Ok(JobAction::new(first.id, "duplicate"));
+        }
+        // The kind and queue, not the input: inputs can be large or private.
+        let filter = serde_json::json!({"kind": request.kind, "queue": request.queue});
+        self.audit("jobs.enqueue", Some(first.id.to_string()), Some(filter), 1)
+            .await?;
+        Ok(JobAction::new(first.id, "enqueued"))
     }
 
     /// Runs a finished job again.
     pub async fn retry(&self, id: JobId) -> Result<JobAction> {
         self.client.retry(id).await?;
+        self.audit("jobs.retry", Some(id.to_string()), None, 1)
+            .await?;
         Ok(JobAction::new(id, "retried"))
     }
 
     /// Retries every finished job `filter` matches (it needs a filter or `all`).
     pub async fn retry_matching(&self, filter: RetryFilter) -> Result<RetryMatching> {
         filter.validate()?;
-        self.client.retry_matching(&filter).await
+        let done = self.client.retry_matching(&filter).await?;
+        self.audit(
+            "jobs.retry_matching",
+            None,
+            super::audit::filter_of(&filter),
+            done.retried,
+        )
+        .await?;
+        Ok(done)
     }
 
     /// Cancels a waiting job, or asks a running one to stop.
@@ -219,12 +229,16 @@ impl Api {
             Cancellation::Cancelled => "cancelled",
             Cancellation::Requested => "cancel_requested",
         };
+        self.audit("jobs.cancel", Some(id.to_string()), None, 1)
+            .await?;
         Ok(JobAction::new(id, result))
     }
 
     /// Deletes a job that is not running.
     pub async fn delete(&self, id: JobId) -> Result<JobAction> {
         self.client.delete(id).await?;
+        self.audit("jobs.delete", Some(id.to_string()), None, 1)
+            .await?;
         Ok(JobAction::new(id, "deleted"))
     }
 
@@ -232,6 +246,8 @@ impl Api {
     pub async fn run_now(&self, id: JobId) -> Result<JobAction> {
         self.client
             .reschedule(id, Some(Utc::now()), None, None)
+            .await?;
+        self.audit("jobs.run_now", Some(id.to_string()), None, 1)
             .await?;
         Ok(JobAction::new(id, "run_now"))
     }

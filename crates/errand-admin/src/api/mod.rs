@@ -5,6 +5,7 @@
 //! Every request type checks itself before any store call: bad input
 //! changes nothing.
 
+mod audit;
 mod batches;
 mod cron;
 mod jobs;
@@ -14,10 +15,11 @@ mod queues;
 mod why;
 mod workers;
 
+pub use audit::{AuditPage, AuditQuery};
 pub use batches::{BatchCancelled, BatchQuery, BatchesPage};
 pub use cron::{CronEntryRequest, CronQuery, CronRemoved, CronTriggered, FireTime};
 pub use jobs::{EnqueueRequest, JobAction, JobQuery, JobsPage};
-pub use process::{Drained, ProcessNow};
+pub use process::ProcessNow;
 pub use prune::{PruneLine, PruneReport, PruneRequest};
 pub use queues::{PauseRequest, Paused, QueueRow, QueuesBody, Resumed};
 pub use why::{Hold, JobDetail};
@@ -45,6 +47,8 @@ pub struct Api {
     workers: Vec<Worker>,
     /// Renders the metrics text served at `/metrics`.
     metrics: Option<Arc<dyn Fn() -> String + Send + Sync>>,
+    /// Who the changes made through it are recorded as made by.
+    actor: String,
 }
 
 impl std::fmt::Debug for Api {
@@ -53,6 +57,7 @@ impl std::fmt::Debug for Api {
             .field("client", &self.client)
             .field("workers", &self.workers.len())
             .field("metrics", &self.metrics.is_some())
+            .field("actor", &self.actor)
             .finish()
     }
 }
@@ -64,6 +69,7 @@ impl Api {
             client,
             workers: Vec::new(),
             metrics: None,
+            actor: "unknown".to_owned(),
         }
     }
 
@@ -84,6 +90,20 @@ impl Api {
     pub fn worker(mut self, worker: Worker) -> Self {
         self.workers.push(worker);
         self
+    }
+
+    /// The same operations, their changes recorded in the audit as made by
+    /// `actor` (`"cli alice"`, `"ann (token)"`).
+    pub fn acting_as(&self, actor: impl Into<String>) -> Self {
+        Api {
+            actor: actor.into(),
+            ..self.clone()
+        }
+    }
+
+    /// Who changes made through it are recorded as made by.
+    pub fn actor(&self) -> &str {
+        &self.actor
     }
 
     /// The client the operations go through.

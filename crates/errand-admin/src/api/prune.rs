@@ -1,10 +1,12 @@
 //! Pruning now what the workers' pruner deletes in time: finished jobs and
-//! batch records past their retention; a dry run only counts them.
+//! batch records past their retention, and old audit records; a dry run
+//! only counts them.
 
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use errand::maintenance::Retention;
+use errand::store::{AuditLog, MAX_AUDIT_PAGE};
 use errand::{BatchId, Client, Error, JobId, JobState, ListParams, Result};
 use serde::{Deserialize, Serialize};
 
@@ -22,6 +24,8 @@ pub struct PruneRequest {
     pub cancelled: Option<String>,
     /// Records of batches finished longer ago than this go (default 7d).
     pub batches: Option<String>,
+    /// Audit records made longer ago than this go (default 90d).
+    pub audit: Option<String>,
     /// Count what would go, delete nothing.
     #[serde(default)]
     pub dry_run: bool,
@@ -30,9 +34,10 @@ pub struct PruneRequest {
 /// One line of a prune report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PruneLine {
-    /// `completed`, `failed`, `cancelled` or `batches`.
+    /// `completed`, `failed`, `cancelled`, `batches` or `audit`.
     pub what: String,
-    /// What finished before this went (`None`: kept forever).
+    /// What finished (audit records: was made) before this went (`None`:
+    /// kept forever).
     pub finished_before: Option<DateTime<Utc>>,
     /// How many went (or would go, on a dry run).
     pub count: u64,
@@ -43,28 +48,43 @@ pub struct PruneLine {
 pub struct PruneReport {
     /// Only counted.
     pub dry_run: bool,
-    /// One line per state, then batches.
+    /// One line per state, then batches, then audit records.
     pub pruned: Vec<PruneLine>,
 }
 
-/// A retention option: a duration, or `off` to keep forever.
+/// A retention option: a duration from a second to 100 years, or `off` to
+/// keep forever.
 fn retention(field: &str, value: Option<&str>, default: &str) -> Result<Option<Duration>> {
     let value = value.unwrap_or(default);
     if value == "off" {
         return Ok(None);
     }
-    humantime::parse_duration(value).map(Some).map_err(|e| {
+    let keep = humantime::parse_duration(value).map_err(|e| {
         Error::invalid(
             field,
             value,
             format!("{e} (use a duration such as 1d or 12h, or off)"),
         )
-    })
+    })?;
+    // The error quotes the value as given ("0s"), not as parsed.
+    Retention::check(field, keep).map_err(|e| match e {
+        Error::Invalid { reason, .. } => Error::invalid(field, value, reason),
+        other => other,
+    })?;
+    Ok(Some(keep))
 }
 
-/// What one line prunes: its name, the job state (`None`: batch records)
-/// and what finished before when goes (`None`: kept forever).
-type Cutoff = (&'static str, Option<JobState>, Option<DateTime<Utc>>);
+/// What one line of a prune removes.
+#[derive(Clone, Copy)]
+enum Target {
+    Jobs(JobState),
+    Batches,
+    Audit,
+}
+
+/// What one line prunes: its name, what it removes and the cutoff (`None`:
+/// kept forever).
+type Cutoff = (&'static str, Target, Option<DateTime<Utc>>);
 
 impl PruneRequest {
     /// Checks every retention (what [`Api::prune`] does first).
@@ -72,28 +92,31 @@ impl PruneRequest {
         self.plan(now).map(drop)
     }
 
-    /// What to prune: per state (`None`: batch records) the cutoff, every
-    /// retention checked.
+    /// What to prune and each cutoff, every retention checked.
     fn plan(&self, now: DateTime<Utc>) -> Result<Vec<Cutoff>> {
-        let keep = Retention {
-            completed: retention("completed", self.completed.as_deref(), "1d")?,
-            failed: retention("failed", self.failed.as_deref(), "7d")?,
-            cancelled: retention("cancelled", self.cancelled.as_deref(), "7d")?,
-            batches: retention("batches", self.batches.as_deref(), "7d")?,
-        };
-        keep.validate()?;
         [
-            ("completed", Some(JobState::Completed), keep.completed),
-            ("failed", Some(JobState::Failed), keep.failed),
-            ("cancelled", Some(JobState::Cancelled), keep.cancelled),
-            ("batches", None, keep.batches),
+            (
+                "completed",
+                Target::Jobs(JobState::Completed),
+                &self.completed,
+                "1d",
+            ),
+            ("failed", Target::Jobs(JobState::Failed), &self.failed, "7d"),
+            (
+                "cancelled",
+                Target::Jobs(JobState::Cancelled),
+                &self.cancelled,
+                "7d",
+            ),
+            ("batches", Target::Batches, &self.batches, "7d"),
+            ("audit", Target::Audit, &self.audit, "90d"),
         ]
         .into_iter()
-        .map(|(what, state, kept)| {
-            let before = kept
-                .map(|k| errand::validate::before(what, now, k))
+        .map(|(what, target, value, default)| {
+            let before = retention(what, value.as_deref(), default)?
+                .map(|keep| errand::validate::before(what, now, keep))
                 .transpose()?;
-            Ok((what, state, before))
+            Ok((what, target, before))
         })
         .collect()
     }
@@ -105,21 +128,29 @@ impl Api {
         let plan = request.plan(Utc::now())?;
         let client = &self.client;
         let mut pruned = Vec::new();
-        for (what, state, before) in plan {
-            let count = match (before, state) {
+        for (what, target, before) in plan {
+            let dry = request.dry_run;
+            let count = match (before, target) {
                 (None, _) => 0,
-                (Some(before), Some(state)) if request.dry_run => {
+                (Some(before), Target::Jobs(state)) if dry => {
                     count_jobs(client, state, before).await?
                 }
-                (Some(before), Some(state)) => client.prune(state, before).await?,
-                (Some(before), None) if request.dry_run => count_batches(client, before).await?,
-                (Some(before), None) => client.prune_batches(before).await?,
+                (Some(before), Target::Jobs(state)) => client.prune(state, before).await?,
+                (Some(before), Target::Batches) if dry => count_batches(client, before).await?,
+                (Some(before), Target::Batches) => client.prune_batches(before).await?,
+                (Some(before), Target::Audit) if dry => count_audit(client, before).await?,
+                (Some(before), Target::Audit) => client.store().prune_audit(before).await?,
             };
             pruned.push(PruneLine {
                 what: what.to_owned(),
                 finished_before: before,
                 count,
             });
+        }
+        if !request.dry_run {
+            let count = pruned.iter().map(|line| line.count).sum();
+            self.audit("prune", None, super::audit::filter_of(&request), count)
+                .await?;
         }
         Ok(PruneReport {
             dry_run: request.dry_run,
@@ -167,6 +198,23 @@ async fn count_batches(client: &Client, before: DateTime<Utc>) -> Result<u64> {
             .count() as u64;
         match page.last() {
             Some(last) if page.len() == page_size as usize => before_id = Some(last.id),
+            _ => return Ok(count),
+        }
+    }
+}
+
+/// Audit records made before `before`.
+async fn count_audit(client: &Client, before: DateTime<Utc>) -> Result<u64> {
+    let mut count = 0;
+    let mut before_id = None;
+    loop {
+        let page = client
+            .store()
+            .audit_records(before_id, MAX_AUDIT_PAGE)
+            .await?;
+        count += page.iter().filter(|r| r.record.at < before).count() as u64;
+        match page.last() {
+            Some(last) if page.len() == MAX_AUDIT_PAGE as usize => before_id = Some(last.id),
             _ => return Ok(count),
         }
     }

@@ -122,25 +122,29 @@ impl Api {
     }
 
     /// Pauses `scope`: workers everywhere stop claiming its jobs within a
-    /// second; running ones finish; enqueue goes on. `by` is who asks when
-    /// the request does not say.
-    pub async fn pause(
-        &self,
-        scope: PauseScope,
-        request: PauseRequest,
-        by: &str,
-    ) -> Result<Paused> {
+    /// second; running ones finish; enqueue goes on. The pause is recorded
+    /// as made by the request's `by`, or else by this API's actor.
+    pub async fn pause(&self, scope: PauseScope, request: PauseRequest) -> Result<Paused> {
         let params = PauseParams {
             scope,
-            by: request.by.unwrap_or_else(|| by.to_owned()),
+            by: request.by.unwrap_or_else(|| self.actor.clone()),
             note: request.note,
             now: Utc::now(),
         };
         params.validate()?;
         let outcome = self
             .client
-            .pause(params.scope, &params.by, params.note.as_deref())
+            .pause(params.scope.clone(), &params.by, params.note.as_deref())
             .await?;
+        if !outcome.already_paused {
+            let filter = params
+                .note
+                .as_ref()
+                .map(|note| serde_json::json!({ "note": note }));
+            let action = format!("{}.pause", params.scope.kind());
+            self.audit(&action, scope_target(&params.scope), filter, 1)
+                .await?;
+        }
         Ok(Paused {
             pause: outcome.pause,
             already_paused: outcome.already_paused,
@@ -150,10 +154,23 @@ impl Api {
     /// Lifts the pause of `scope`.
     pub async fn resume(&self, scope: PauseScope) -> Result<Resumed> {
         scope.validate()?;
+        let (action, name) = (format!("{}.resume", scope.kind()), scope_target(&scope));
         let pause = self.client.resume(scope).await?;
+        if pause.is_some() {
+            self.audit(&action, name, None, 1).await?;
+        }
         Ok(Resumed {
             resumed: pause.is_some(),
             pause,
         })
+    }
+}
+
+/// A pause's scope as the target of an audit record: the queue or tenant
+/// (none for a global pause).
+fn scope_target(scope: &PauseScope) -> Option<String> {
+    match scope {
+        PauseScope::All => None,
+        PauseScope::Queue(name) | PauseScope::Tenant(name) => Some(name.clone()),
     }
 }

@@ -131,3 +131,43 @@ pub(crate) fn id(field: &str, text: &str) -> Result<i64, ApiError> {
     text.parse::<i64>()
         .map_err(|_| Error::invalid(field, text, "must be a whole number").into())
 }
+
+/// The header a caller names itself in, for the audit (`ann`, `deploy-bot`).
+pub const ACTOR_HEADER: &str = "x-errand-actor";
+
+/// The admin operations acting as the caller: what they change is recorded
+/// in the audit under the name the caller gave (header `x-errand-actor`)
+/// and how it was let in (`ann (token)`, `loopback`).
+pub(crate) struct Acting(pub crate::Api);
+
+impl FromRequestParts<std::sync::Arc<super::App>> for Acting {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        app: &std::sync::Arc<super::App>,
+    ) -> Result<Self, ApiError> {
+        let how = if app.access.is_open() {
+            "loopback"
+        } else {
+            "token"
+        };
+        let actor = match parts.headers.get(ACTOR_HEADER) {
+            None => how.to_owned(),
+            Some(value) => {
+                let name = value.to_str().ok().filter(|name| {
+                    (1..=64).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_graphic())
+                });
+                let name = name.ok_or_else(|| {
+                    Error::invalid(
+                        ACTOR_HEADER,
+                        String::from_utf8_lossy(value.as_bytes()),
+                        "must be 1 to 64 visible ASCII characters",
+                    )
+                })?;
+                format!("{name} ({how})")
+            }
+        };
+        Ok(Acting(app.api.acting_as(actor)))
+    }
+}

@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 pub use access::{Access, CSRF_HEADER};
 pub use error::{ApiError, ErrorBody};
+pub use extract::ACTOR_HEADER;
 pub use routes::{ROUTES, Route};
 
 use crate::Api;

@@ -14,10 +14,11 @@ use errand::{BatchId, JobId, PauseScope, RetryFilter};
 use serde::{Deserialize, Serialize};
 
 use super::error::ApiError;
-use super::extract::{Body, Query, id};
+use super::extract::{Acting, Body, Query, id};
 use super::{App, access};
 use crate::api::{
-    BatchQuery, CronEntryRequest, CronQuery, EnqueueRequest, JobQuery, PauseRequest, PruneRequest,
+    AuditQuery, BatchQuery, CronEntryRequest, CronQuery, EnqueueRequest, JobQuery, PauseRequest,
+    PruneRequest,
 };
 
 /// One endpoint: its method and path (`{name}` for a path parameter).
@@ -68,6 +69,7 @@ pub const ROUTES: &[Route] = &[
     route("GET", "/api/cron/{name}/next"),
     route("GET", "/api/cron/{name}/ledger"),
     route("GET", "/api/workers"),
+    route("GET", "/api/audit"),
     route("POST", "/api/prune"),
     route("POST", "/api/process_now"),
     route("POST", "/api/drain"),
@@ -75,9 +77,6 @@ pub const ROUTES: &[Route] = &[
 
 type Shared = State<Arc<App>>;
 type Answer<T> = Result<Json<T>, ApiError>;
-
-/// Who a pause is recorded as when the request does not say.
-const CALLER: &str = "admin API";
 
 pub(super) fn router(app: Arc<App>) -> Router {
     let api = Router::new()
@@ -110,6 +109,7 @@ pub(super) fn router(app: Arc<App>) -> Router {
         .route("/api/cron/{name}/next", get(cron_next))
         .route("/api/cron/{name}/ledger", get(cron_ledger))
         .route("/api/workers", get(workers))
+        .route("/api/audit", get(audit))
         .route("/api/prune", post(prune))
         .route("/api/process_now", post(process_now))
         .route("/api/drain", post(drain))
@@ -248,7 +248,7 @@ struct QueuePauseBody {
 }
 
 async fn pause_queue(
-    State(app): Shared,
+    Acting(api): Acting,
     Path(queue): Path<String>,
     Body(body): Body<QueuePauseBody>,
 ) -> Answer<crate::Paused> {
@@ -257,15 +257,11 @@ async fn pause_queue(
         note: body.note,
         by: body.by,
     };
-    Ok(Json(
-        app.api
-            .pause(PauseScope::queue(queue), request, CALLER)
-            .await?,
-    ))
+    Ok(Json(api.pause(PauseScope::queue(queue), request).await?))
 }
 
-async fn resume_queue(State(app): Shared, Path(queue): Path<String>) -> Answer<crate::Resumed> {
-    Ok(Json(app.api.resume(PauseScope::queue(queue)).await?))
+async fn resume_queue(Acting(api): Acting, Path(queue): Path<String>) -> Answer<crate::Resumed> {
+    Ok(Json(api.resume(PauseScope::queue(queue)).await?))
 }
 
 async fn pauses(State(app): Shared) -> Answer<Vec<errand::Pause>> {
@@ -276,13 +272,13 @@ fn scope(tenant: Option<&str>) -> PauseScope {
     tenant.map_or(PauseScope::All, PauseScope::tenant)
 }
 
-async fn pause(State(app): Shared, Body(request): Body<PauseRequest>) -> Answer<crate::Paused> {
+async fn pause(Acting(api): Acting, Body(request): Body<PauseRequest>) -> Answer<crate::Paused> {
     let scope = scope(request.tenant.as_deref());
-    Ok(Json(app.api.pause(scope, request, CALLER).await?))
+    Ok(Json(api.pause(scope, request).await?))
 }
 
-async fn resume(State(app): Shared, Body(q): Body<TenantQuery>) -> Answer<crate::Resumed> {
-    Ok(Json(app.api.resume(scope(q.tenant.as_deref())).await?))
+async fn resume(Acting(api): Acting, Body(q): Body<TenantQuery>) -> Answer<crate::Resumed> {
+    Ok(Json(api.resume(scope(q.tenant.as_deref())).await?))
 }
 
 async fn jobs(State(app): Shared, Query(q): Query<JobQuery>) -> Answer<crate::JobsPage> {
@@ -290,10 +286,10 @@ async fn jobs(State(app): Shared, Query(q): Query<JobQuery>) -> Answer<crate::Jo
 }
 
 async fn enqueue(
-    State(app): Shared,
+    Acting(api): Acting,
     Body(request): Body<EnqueueRequest>,
 ) -> Result<(StatusCode, Json<crate::JobAction>), ApiError> {
-    let action = app.api.enqueue(request).await?;
+    let action = api.enqueue(request).await?;
     let status = if action.result == "duplicate" {
         StatusCode::OK
     } else {
@@ -303,30 +299,30 @@ async fn enqueue(
 }
 
 async fn retry_matching(
-    State(app): Shared,
+    Acting(api): Acting,
     Body(filter): Body<RetryFilter>,
 ) -> Answer<errand::RetryMatching> {
-    Ok(Json(app.api.retry_matching(filter).await?))
+    Ok(Json(api.retry_matching(filter).await?))
 }
 
 async fn job(State(app): Shared, Path(raw): Path<String>) -> Answer<crate::JobDetail> {
     Ok(Json(app.api.job(JobId(id("id", &raw)?)).await?))
 }
 
-async fn delete_job(State(app): Shared, Path(raw): Path<String>) -> Answer<crate::JobAction> {
-    Ok(Json(app.api.delete(JobId(id("id", &raw)?)).await?))
+async fn delete_job(Acting(api): Acting, Path(raw): Path<String>) -> Answer<crate::JobAction> {
+    Ok(Json(api.delete(JobId(id("id", &raw)?)).await?))
 }
 
-async fn retry_job(State(app): Shared, Path(raw): Path<String>) -> Answer<crate::JobAction> {
-    Ok(Json(app.api.retry(JobId(id("id", &raw)?)).await?))
+async fn retry_job(Acting(api): Acting, Path(raw): Path<String>) -> Answer<crate::JobAction> {
+    Ok(Json(api.retry(JobId(id("id", &raw)?)).await?))
 }
 
-async fn cancel_job(State(app): Shared, Path(raw): Path<String>) -> Answer<crate::JobAction> {
-    Ok(Json(app.api.cancel(JobId(id("id", &raw)?)).await?))
+async fn cancel_job(Acting(api): Acting, Path(raw): Path<String>) -> Answer<crate::JobAction> {
+    Ok(Json(api.cancel(JobId(id("id", &raw)?)).await?))
 }
 
-async fn run_now(State(app): Shared, Path(raw): Path<String>) -> Answer<crate::JobAction> {
-    Ok(Json(app.api.run_now(JobId(id("id", &raw)?)).await?))
+async fn run_now(Acting(api): Acting, Path(raw): Path<String>) -> Answer<crate::JobAction> {
+    Ok(Json(api.run_now(JobId(id("id", &raw)?)).await?))
 }
 
 async fn batches(State(app): Shared, Query(q): Query<BatchQuery>) -> Answer<crate::BatchesPage> {
@@ -345,10 +341,10 @@ async fn batch(State(app): Shared, Path(raw): Path<String>) -> Answer<errand::Ba
 }
 
 async fn cancel_batch(
-    State(app): Shared,
+    Acting(api): Acting,
     Path(raw): Path<String>,
 ) -> Answer<crate::BatchCancelled> {
-    Ok(Json(app.api.batch_cancel(BatchId(id("id", &raw)?)).await?))
+    Ok(Json(api.batch_cancel(BatchId(id("id", &raw)?)).await?))
 }
 
 async fn cron_entries(
@@ -359,13 +355,10 @@ async fn cron_entries(
 }
 
 async fn cron_create(
-    State(app): Shared,
+    Acting(api): Acting,
     Body(request): Body<CronEntryRequest>,
 ) -> Result<(StatusCode, Json<errand::cron::EntryRow>), ApiError> {
-    Ok((
-        StatusCode::CREATED,
-        Json(app.api.cron_create(request).await?),
-    ))
+    Ok((StatusCode::CREATED, Json(api.cron_create(request).await?)))
 }
 
 fn key(name: &str, q: &TenantQuery) -> Key {
@@ -381,19 +374,19 @@ async fn cron_entry(
 }
 
 async fn cron_remove(
-    State(app): Shared,
+    Acting(api): Acting,
     Path(name): Path<String>,
     Query(q): Query<TenantQuery>,
 ) -> Answer<crate::CronRemoved> {
-    Ok(Json(app.api.cron_remove(&key(&name, &q)).await?))
+    Ok(Json(api.cron_remove(&key(&name, &q)).await?))
 }
 
 async fn cron_enable(
-    State(app): Shared,
+    Acting(api): Acting,
     Path(name): Path<String>,
     Query(q): Query<TenantQuery>,
 ) -> Answer<errand::cron::EntryRow> {
-    Ok(Json(app.api.cron_enable(&key(&name, &q)).await?))
+    Ok(Json(api.cron_enable(&key(&name, &q)).await?))
 }
 
 /// Why an entry is disabled.
@@ -404,24 +397,23 @@ struct DisableBody {
 }
 
 async fn cron_disable(
-    State(app): Shared,
+    Acting(api): Acting,
     Path(name): Path<String>,
     Query(q): Query<TenantQuery>,
     Body(body): Body<DisableBody>,
 ) -> Answer<errand::cron::EntryRow> {
     Ok(Json(
-        app.api
-            .cron_disable(&key(&name, &q), body.note.as_deref())
+        api.cron_disable(&key(&name, &q), body.note.as_deref())
             .await?,
     ))
 }
 
 async fn cron_trigger(
-    State(app): Shared,
+    Acting(api): Acting,
     Path(name): Path<String>,
     Query(q): Query<TenantQuery>,
 ) -> Answer<crate::CronTriggered> {
-    Ok(Json(app.api.cron_trigger(&key(&name, &q)).await?))
+    Ok(Json(api.cron_trigger(&key(&name, &q)).await?))
 }
 
 /// How many fire times, after when.
@@ -466,20 +458,24 @@ async fn cron_ledger(
 }
 
 async fn prune(
-    State(app): Shared,
+    Acting(api): Acting,
     Body(request): Body<PruneRequest>,
 ) -> Answer<crate::PruneReport> {
-    Ok(Json(app.api.prune(request).await?))
+    Ok(Json(api.prune(request).await?))
 }
 
 async fn workers(State(app): Shared) -> Answer<crate::WorkersBody> {
     Ok(Json(app.api.workers().await?))
 }
 
-async fn process_now(State(app): Shared) -> Answer<crate::ProcessNow> {
-    Ok(Json(app.api.process_now()?))
+async fn process_now(Acting(api): Acting) -> Answer<crate::ProcessNow> {
+    Ok(Json(api.process_now().await?))
 }
 
-async fn drain(State(app): Shared) -> Answer<crate::Drained> {
-    Ok(Json(app.api.drain().await?))
+async fn audit(State(app): Shared, Query(q): Query<AuditQuery>) -> Answer<crate::AuditPage> {
+    Ok(Json(app.api.audit_records(q).await?))
+}
+
+async fn drain(Acting(api): Acting) -> Answer<errand::DrainSummary> {
+    Ok(Json(api.drain().await?))
 }

@@ -1,13 +1,16 @@
 //! The storage contract, one trait per role: [`JobStore`] (the hot path of
 //! workers), [`JobAdmin`] (reading and managing jobs) and [`CronStore`]
 //! (cron entries), [`QueueControl`] (pause and resume), [`BatchStore`]
-//! (batches and their continuations), [`WorkerRegistry`] (heartbeats); [`Store`] is their sum. Every backend implements them; the conformance suite in
-//! `errand-store-tests` checks that each one keeps them. Code that only
+//! (batches and their continuations), [`WorkerRegistry`] (heartbeats),
+//! [`AuditLog`] (operators' changes); [`Store`] is their sum. Every backend
+//! implements them; the conformance suite in `errand-store-tests` checks that
+//! each one keeps them. Code that only
 //! administers jobs takes `impl JobAdmin`.
 //!
 //! What only store authors need lives here, not at the root of the crate:
 //! the params structs, [`FinalizeGroups`], [`WakeupSender`].
 
+mod audit_log;
 mod batch_store;
 mod claim_plan;
 mod cron_store;
@@ -19,6 +22,9 @@ mod worker_registry;
 
 use serde::{Deserialize, Serialize};
 
+pub use audit_log::{
+    AuditLog, AuditRecord, MAX_AUDIT_BYTES, MAX_AUDIT_PAGE, NewAuditRecord, check_audit_limit,
+};
 pub use batch_store::{
     AppendParams, Batch, BatchCancelOutcome, BatchCounts, BatchCreated, BatchId, BatchStore,
     BatchTotals, CONTINUES_META, CancelBatchParams, Continuation, ContinuationStatus, ContinueOn,
@@ -62,11 +68,19 @@ pub struct Capabilities {
 /// A whole store: every role. Implemented for every type that implements
 /// them all; `Arc<dyn Store>` is what the runtime holds.
 pub trait Store:
-    JobStore + JobAdmin + CronStore + QueueControl + BatchStore + WorkerRegistry
+    JobStore + JobAdmin + CronStore + QueueControl + BatchStore + WorkerRegistry + AuditLog
 {
 }
 
-impl<T: JobStore + JobAdmin + CronStore + QueueControl + BatchStore + WorkerRegistry + ?Sized> Store
-    for T
+impl<
+    T: JobStore
+        + JobAdmin
+        + CronStore
+        + QueueControl
+        + BatchStore
+        + WorkerRegistry
+        + AuditLog
+        + ?Sized,
+> Store for T
 {
 }

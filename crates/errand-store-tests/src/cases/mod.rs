@@ -16,6 +16,7 @@ macro_rules! case {
 }
 
 mod admin;
+mod audit;
 mod batch;
 mod claim;
 mod cron;
@@ -31,6 +32,7 @@ mod tx;
 mod workers;
 
 pub use admin::*;
+pub use audit::*;
 pub use batch::*;
 pub use claim::*;
 pub use cron::*;

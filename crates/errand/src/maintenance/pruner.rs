@@ -1,6 +1,7 @@
 //! Deletes finished jobs once their retention has passed: completed jobs
 //! after a day, failed and cancelled ones after seven by default; and the
-//! records of batches seven days after they finished. Every
+//! records of batches seven days after they finished; audit records after
+//! ninety. Every
 //! worker runs one; each chunk is its own short write, so claims are never
 //! held behind a long delete.
 
@@ -28,6 +29,7 @@ const MAX_CHUNKS: usize = 50;
 ///     .failed(None);
 /// assert_eq!(keep.cancelled, Some(Duration::from_secs(7 * 86_400)));
 /// assert_eq!(keep.batches, Some(Duration::from_secs(7 * 86_400)));
+/// assert_eq!(keep.audit, Some(Duration::from_secs(90 * 86_400)));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Retention {
@@ -41,6 +43,8 @@ pub struct Retention {
     /// Its jobs follow their own state's retention; an unfinished batch is
     /// never pruned.
     pub batches: Option<Duration>,
+    /// The audit records of operators' changes (default 90 days).
+    pub audit: Option<Duration>,
 }
 
 impl Default for Retention {
@@ -50,18 +54,20 @@ impl Default for Retention {
             failed: Some(Duration::from_secs(7 * 86_400)),
             cancelled: Some(Duration::from_secs(7 * 86_400)),
             batches: Some(Duration::from_secs(7 * 86_400)),
+            audit: Some(Duration::from_secs(90 * 86_400)),
         }
     }
 }
 
 impl Retention {
-    /// Keeps every finished job and batch record (no pruning).
+    /// Keeps every finished job, batch record and audit record (no pruning).
     pub fn forever() -> Self {
         Retention {
             completed: None,
             failed: None,
             cancelled: None,
             batches: None,
+            audit: None,
         }
     }
 
@@ -89,6 +95,12 @@ impl Retention {
         self
     }
 
+    /// How long the audit records of operators' changes are kept.
+    pub fn audit(mut self, keep: Option<Duration>) -> Self {
+        self.audit = keep;
+        self
+    }
+
     /// Each state with its retention.
     pub(crate) fn per_state(&self) -> [(JobState, Option<Duration>); 3] {
         [
@@ -103,18 +115,27 @@ impl Retention {
         let per_state = self
             .per_state()
             .map(|(state, keep)| (format!("retention.{state}"), keep));
-        let batches = ("retention.batches".to_owned(), self.batches);
-        for (field, keep) in per_state.into_iter().chain([batches]) {
+        let others = [
+            ("retention.batches".to_owned(), self.batches),
+            ("retention.audit".to_owned(), self.audit),
+        ];
+        for (field, keep) in per_state.into_iter().chain(others) {
             if let Some(keep) = keep {
-                validate::duration(
-                    &field,
-                    keep,
-                    Duration::from_secs(1),
-                    Duration::from_secs(100 * 366 * 86_400),
-                )?;
+                Self::check(&field, keep)?;
             }
         }
         Ok(())
+    }
+
+    /// Checks one retention, naming `field` in the error: from a second to
+    /// 100 years.
+    pub fn check(field: &str, keep: Duration) -> Result<()> {
+        validate::duration(
+            field,
+            keep,
+            Duration::from_secs(1),
+            Duration::from_secs(100 * 366 * 86_400),
+        )
     }
 }
 
@@ -237,6 +258,16 @@ impl Service for Pruner {
             .await?;
             if count > 0 {
                 deleted.push(format!("{count} batch records"));
+                total += count;
+            }
+        }
+        if let Some(keep) = self.retention.audit {
+            let count = self
+                .store
+                .prune_audit(validate::before("retention", now, keep)?)
+                .await?;
+            if count > 0 {
+                deleted.push(format!("{count} audit records"));
                 total += count;
             }
         }

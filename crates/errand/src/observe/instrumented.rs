@@ -13,14 +13,14 @@ use chrono::{DateTime, Utc};
 use errand_core::cron::{EntryRow, LedgerRecord};
 use errand_core::maintenance::Service;
 use errand_core::store::{
-    AppendParams, Batch, BatchCancelOutcome, BatchCreated, BatchId, BatchStore, BatchTotals,
-    CancelBatchParams, CancelOutcome, CancelParams, Capabilities, ClaimParams, CreateBatchParams,
-    CronListParams, CronStore, DeleteParams, DueParams, EnableParams, EnqueueParams, EntryKey,
-    FinalizeParams, FireOutcome, FireParams, GetParams, JobAdmin, JobStore, LeaseStatus,
-    LedgerParams, ListBatchesParams, ListParams, Pause, PauseOutcome, PauseParams,
-    PruneBatchesParams, PruneOutcome, PruneParams, QueueControl, QueueDepth, RenewParams,
-    RescheduleParams, RescueParams, RescueUnheldParams, ResumeParams, RetryParams, SaveParams,
-    Stats, StatsParams, Wakeup, WorkerBeat, WorkerRegistry,
+    AppendParams, AuditLog, AuditRecord, Batch, BatchCancelOutcome, BatchCreated, BatchId,
+    BatchStore, BatchTotals, CancelBatchParams, CancelOutcome, CancelParams, Capabilities,
+    ClaimParams, CreateBatchParams, CronListParams, CronStore, DeleteParams, DueParams,
+    EnableParams, EnqueueParams, EntryKey, FinalizeParams, FireOutcome, FireParams, GetParams,
+    JobAdmin, JobStore, LeaseStatus, LedgerParams, ListBatchesParams, ListParams, NewAuditRecord,
+    Pause, PauseOutcome, PauseParams, PruneBatchesParams, PruneOutcome, PruneParams, QueueControl,
+    QueueDepth, RenewParams, RescheduleParams, RescueParams, RescueUnheldParams, ResumeParams,
+    RetryParams, SaveParams, Stats, StatsParams, Wakeup, WorkerBeat, WorkerRegistry,
 };
 use errand_core::{Enqueued, JobId, JobRow, NewJob, Result, StateMap, Store};
 use tracing::Instrument;
@@ -242,6 +242,22 @@ impl WorkerRegistry for Instrumented {
     }
     async fn forget_workers(&self, beat_before: DateTime<Utc>) -> Result<u64> {
         self.call("forget_workers", self.inner.forget_workers(beat_before))
+            .await
+    }
+}
+
+#[async_trait]
+impl AuditLog for Instrumented {
+    async fn record_audit(&self, record: NewAuditRecord) -> Result<i64> {
+        self.call("record_audit", self.inner.record_audit(record))
+            .await
+    }
+    async fn audit_records(&self, before: Option<i64>, limit: u32) -> Result<Vec<AuditRecord>> {
+        self.call("audit_records", self.inner.audit_records(before, limit))
+            .await
+    }
+    async fn prune_audit(&self, at_before: DateTime<Utc>) -> Result<u64> {
+        self.call("prune_audit", self.inner.prune_audit(at_before))
             .await
     }
 }

@@ -10,7 +10,7 @@ use super::executor::{Attempted, execute};
 use super::fetch::{InFlight, claim_params};
 
 /// What a [`Worker::drain`] did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct DrainSummary {
     /// Attempts that completed.
     pub completed: u64,

@@ -1,0 +1,1 @@
+DELETE FROM {schema}.audit WHERE at < $1

@@ -1,0 +1,1 @@
+SELECT id, record FROM errand_audit WHERE id < ?1 ORDER BY id DESC LIMIT ?2

@@ -1,0 +1,1 @@
+DELETE FROM errand_audit WHERE at < ?1
