@@ -111,6 +111,11 @@ fn metrics() {
 }
 
 #[test]
+fn admin() {
+    run_on_every_store(env!("CARGO_BIN_EXE_admin"));
+}
+
+#[test]
 fn quickstart() {
     run_on_every_store(env!("CARGO_BIN_EXE_quickstart"));
 }

@@ -60,10 +60,13 @@ impl Api {
         filter: Option<serde_json::Value>,
         count: u64,
     ) -> Result<()> {
+        // Microseconds, as every store keeps its other times.
+        let now = Utc::now();
+        let at = chrono::DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now);
         self.client
             .store()
             .record_audit(NewAuditRecord {
-                at: Utc::now(),
+                at,
                 actor: self.actor.clone(),
                 action: action.to_owned(),
                 target,
