@@ -113,3 +113,23 @@ ensure_redis_cluster() {
   echo "error: the Redis Cluster on 127.0.0.1:7000-7005 did not become ready" >&2
   return 1
 }
+
+# The dashboard's browser test: Debian's chromium, Node.js and the pinned
+# playwright-core of crates/errand-admin/tests/browser (npm ci, from its lock
+# file). Installed when missing; a failed install is an error.
+ensure_browser() {
+  local missing=()
+  command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+  command -v node >/dev/null 2>&1 || missing+=(nodejs)
+  command -v npm >/dev/null 2>&1 || missing+=(npm)
+  if [ "${#missing[@]}" -gt 0 ]; then
+    echo "==> installing ${missing[*]} (apt-get)"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null || return 1
+  fi
+  local dir
+  dir="$(dirname "${BASH_SOURCE[0]}")/../crates/errand-admin/tests/browser"
+  if [ ! -d "$dir/node_modules/playwright-core" ]; then
+    echo "==> npm ci in $dir"
+    (cd "$dir" && npm ci --no-audit --no-fund --silent) || return 1
+  fi
+}

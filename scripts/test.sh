@@ -21,6 +21,8 @@ step "services: Redis at $ERRAND_TEST_REDIS_URL"
 ensure_redis
 step "services: Redis Cluster at $ERRAND_TEST_REDIS_CLUSTER_URL"
 ensure_redis_cluster
+step "browser: chromium and playwright-core for the dashboard test"
+ensure_browser
 
 step "cargo fmt --check"
 cargo fmt --all --check
@@ -41,3 +43,4 @@ RUSTDOCFLAGS="-D warnings" cargo doc -q --workspace --exclude errand-cli --all-f
 
 step "cargo test (workspace)"
 cargo test --workspace --all-features
+echo "dashboard screenshots: target/dashboard-screenshots/<store>/"

@@ -22,7 +22,9 @@ mod api;
 mod http;
 
 pub use api::*;
-pub use http::{ACTOR_HEADER, Access, ApiError, CSRF_HEADER, ErrorBody, OPENAPI, ROUTES, Route};
+pub use http::{
+    ACTOR_HEADER, Access, ApiError, CSRF_HEADER, ErrorBody, OPENAPI, PAGES, ROUTES, Route,
+};
 
 /// The README's examples, compiled as doctests.
 #[doc = include_str!("../README.md")]

@@ -12,6 +12,9 @@ use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
+mod common;
+use common::{Backend, store_on};
+
 const TOKEN: &str = "test-token-0123";
 
 #[errand::job(queue = "mail")]
@@ -36,41 +39,10 @@ async fn fixture() -> Fixture {
     fixture_on(Backend::Sqlite).await
 }
 
-#[derive(Debug, Clone, Copy)]
-enum Backend {
-    Sqlite,
-    Postgres,
-    Redis,
-}
-
-/// A fixture in a new SQLite file, PostgreSQL schema or Redis prefix (the
-/// servers of ERRAND_TEST_POSTGRES_URL / ERRAND_TEST_REDIS_URL).
+/// A fixture in a new SQLite file, PostgreSQL schema or Redis prefix.
 async fn fixture_on(backend: Backend) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
-    let name = format!("admin_{:08x}", fastrand::u32(..));
-    let (url, namespace) = match backend {
-        Backend::Sqlite => (
-            format!("sqlite://{}", dir.path().join("admin.db").display()),
-            None,
-        ),
-        Backend::Postgres => (
-            std::env::var("ERRAND_TEST_POSTGRES_URL")
-                .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into()),
-            Some(name),
-        ),
-        Backend::Redis => (
-            std::env::var("ERRAND_TEST_REDIS_URL")
-                .unwrap_or_else(|_| "redis://127.0.0.1:6379".into()),
-            Some(format!("{{{name}}}")),
-        ),
-    };
-    let options = errand::ConnectOptions {
-        namespace,
-        ..Default::default()
-    };
-    let store = errand::connect_with(&url, options)
-        .await
-        .unwrap_or_else(|e| panic!("{backend:?} at {url} must be reachable: {e}"));
+    let store = store_on(backend, dir.path()).await;
     let client = Client::new(store.clone());
     let worker = Worker::builder(store)
         .register(send_email::job())
@@ -1155,4 +1127,65 @@ async fn holds_through_http(f: Fixture) {
     );
     // Not waiting: nothing to say.
     assert_eq!(holds(f.failed_job).await, []);
+}
+
+#[tokio::test]
+async fn the_dashboard_is_served_without_a_token_under_the_security_headers() {
+    let f = fixture().await;
+    let router = Api::new(f.client.clone()).router(Access::token(TOKEN).unwrap());
+    let nested = Router::new().nest("/errand", router.clone());
+    for (router, prefix, page_path, assets) in [
+        (&router, "", "/", "assets/"),
+        (&nested, "/errand", "", "errand/assets/"),
+    ] {
+        for page in errand_admin::PAGES {
+            let uri = if *page == "/" {
+                format!("{prefix}{page_path}")
+            } else {
+                format!("{prefix}{page}")
+            };
+            let answer = call(router, request("GET", &uri, None, None)).await;
+            assert_eq!(answer.status, StatusCode::OK, "{uri}: {}", answer.body);
+            let csp = answer.headers["content-security-policy"].to_str().unwrap();
+            assert!(csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"));
+            assert_eq!(answer.headers["x-frame-options"], "DENY");
+            let kind = answer.headers[header::CONTENT_TYPE].to_str().unwrap();
+            let expected = match page.rsplit('.').next() {
+                Some("js") => "text/javascript",
+                Some("css") => "text/css",
+                _ => "text/html",
+            };
+            assert!(kind.starts_with(expected), "{uri}: {kind}");
+        }
+        // The page holds no data and no inline script, and its links
+        // resolve under the prefix; the API still needs the token.
+        let uri = format!("{prefix}{page_path}");
+        let page = call(router, request("GET", &uri, None, None)).await;
+        let html = page.body.as_str().unwrap();
+        assert!(
+            html.contains(&format!("src=\"{assets}app.js\"")) && !html.contains("<script>"),
+            "{uri}: {html}"
+        );
+        let api = call(
+            router,
+            request("GET", &format!("{prefix}/api/overview"), None, None),
+        )
+        .await;
+        assert_eq!(api.status, StatusCode::UNAUTHORIZED);
+    }
+}
+
+#[tokio::test]
+async fn the_overview_is_read_once_per_interval_whoever_asks() {
+    let f = fixture().await;
+    let api = Api::new(f.client.clone());
+    let first = api.overview().await.unwrap();
+    // A clone acting as someone else shares the same snapshot.
+    let again = api.acting_as("other").overview().await.unwrap();
+    assert!(std::sync::Arc::ptr_eq(&first, &again));
+    assert_eq!(first.counts[&JobState::Failed], 1);
+    assert_eq!(first.counts[&JobState::Completed], 1);
+    assert_eq!(first.workers.alive, 1, "the fixture's worker drained");
+    assert!(first.samples.is_empty(), "one read has no interval yet");
+    assert!(first.queues.queues.iter().any(|q| q.queue == "mail"));
 }

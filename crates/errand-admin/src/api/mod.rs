@@ -9,6 +9,7 @@ mod audit;
 mod batches;
 mod cron;
 mod jobs;
+mod overview;
 mod process;
 mod prune;
 mod queues;
@@ -19,6 +20,7 @@ pub use audit::{AuditPage, AuditQuery};
 pub use batches::{BatchCancelled, BatchQuery, BatchesPage};
 pub use cron::{CronEntryRequest, CronQuery, CronRemoved, CronTriggered, FireTime};
 pub use jobs::{EnqueueRequest, JobAction, JobQuery, JobsPage};
+pub use overview::{OVERVIEW_EVERY, Overview, Sample};
 pub use process::ProcessNow;
 pub use prune::{PruneLine, PruneReport, PruneRequest};
 pub use queues::{PauseRequest, Paused, QueueRow, QueuesBody, Resumed};
@@ -49,6 +51,8 @@ pub struct Api {
     metrics: Option<Arc<dyn Fn() -> String + Send + Sync>>,
     /// Who the changes made through it are recorded as made by.
     actor: String,
+    /// The overview shared by every caller of this API and its clones.
+    overview: Arc<tokio::sync::Mutex<overview::OverviewCache>>,
 }
 
 impl std::fmt::Debug for Api {
@@ -70,6 +74,7 @@ impl Api {
             workers: Vec::new(),
             metrics: None,
             actor: "unknown".to_owned(),
+            overview: Arc::default(),
         }
     }
 

@@ -1,7 +1,9 @@
 //! The HTTP face of [`Api`]: an axum router of JSON endpoints, `/metrics`,
-//! `/health` and the OpenAPI document, behind [`Access`].
+//! `/health` and the OpenAPI document, behind [`Access`], and the web
+//! dashboard at its root.
 
 mod access;
+mod dashboard;
 mod error;
 mod extract;
 mod routes;
@@ -9,6 +11,7 @@ mod routes;
 use std::sync::Arc;
 
 pub use access::{Access, CSRF_HEADER};
+pub use dashboard::PAGES;
 pub use error::{ApiError, ErrorBody};
 pub use extract::ACTOR_HEADER;
 pub use routes::{ROUTES, Route};

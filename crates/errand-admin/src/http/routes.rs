@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use super::error::ApiError;
 use super::extract::{Acting, Body, Query, id};
-use super::{App, access};
+use super::{App, access, dashboard};
 use crate::api::{
     AuditQuery, BatchQuery, CronEntryRequest, CronQuery, EnqueueRequest, JobQuery, PauseRequest,
     PruneRequest,
@@ -40,6 +40,7 @@ pub const ROUTES: &[Route] = &[
     route("GET", "/metrics"),
     route("GET", "/api/openapi.json"),
     route("GET", "/api/session"),
+    route("GET", "/api/overview"),
     route("GET", "/api/stats"),
     route("GET", "/api/queues"),
     route("POST", "/api/queues/{queue}/pause"),
@@ -84,6 +85,7 @@ pub(super) fn router(app: Arc<App>) -> Router {
         .route("/metrics", get(metrics))
         .route("/api/openapi.json", get(openapi))
         .route("/api/session", get(session))
+        .route("/api/overview", get(overview))
         .route("/api/stats", get(stats))
         .route("/api/queues", get(queues))
         .route("/api/queues/{queue}/pause", post(pause_queue))
@@ -115,12 +117,17 @@ pub(super) fn router(app: Arc<App>) -> Router {
         .route("/api/drain", post(drain))
         .fallback(no_route)
         .method_not_allowed_fallback(no_method);
-    api.layer(middleware::from_fn_with_state(
+    let api = api.layer(middleware::from_fn_with_state(
         Arc::clone(&app),
         access::guard,
-    ))
-    .layer(middleware::from_fn(access::secure_headers))
-    .with_state(app)
+    ));
+    Router::new()
+        .route("/", get(dashboard::index))
+        .route("/assets/app.js", get(dashboard::script))
+        .route("/assets/app.css", get(dashboard::style))
+        .merge(api)
+        .layer(middleware::from_fn(access::secure_headers))
+        .with_state(app)
 }
 
 async fn no_route(method: Method, uri: Uri) -> ApiError {
@@ -229,6 +236,10 @@ async fn session(State(app): Shared) -> Json<Session> {
 #[serde(deny_unknown_fields)]
 struct TenantQuery {
     tenant: Option<String>,
+}
+
+async fn overview(State(app): Shared) -> Answer<crate::Overview> {
+    Ok(Json(app.api.overview().await?.as_ref().clone()))
 }
 
 async fn stats(State(app): Shared, Query(q): Query<TenantQuery>) -> Answer<errand::Stats> {
