@@ -37,7 +37,7 @@ function fill(el, ...parts) {
 function table(headers, rows, empty) {
   if (!rows.length) return h('p', { class: 'muted' }, empty || 'Nothing here.');
   return h('table', {},
-    h('thead', {}, h('tr', {}, headers.map((x) => h('th', { scope: 'col', class: /^(#|count|due|running|total)$/.test(x) ? 'num' : null }, x)))),
+    h('thead', {}, h('tr', {}, headers.map((x) => h('th', { scope: 'col', class: /^(#|count|due|running|failed|total)$/.test(x) ? 'num' : null }, x)))),
     h('tbody', {}, rows));
 }
 
@@ -190,7 +190,9 @@ function chart(samples) {
       h('b', { class: 'c' }, `completed ${last.c.toFixed(0)}`), ' · ',
       h('b', { class: 'f' }, `failed ${last.f.toFixed(0)}`), ` · peak ${max.toFixed(0)}`,
       rates.length < 2 ? ' · collecting samples…' : null),
-    svg);
+    svg,
+    samples.length > 1 ? h('div', { class: 'legend axis' },
+      h('span', {}, `${ago(samples[0].at)}`), h('span', {}, 'now')) : null);
 }
 
 function queueRows(queues, withActions) {

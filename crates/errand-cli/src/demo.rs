@@ -2,7 +2,8 @@
 //! the everyday use cases (emails with retries, image resizing under a
 //! concurrency limit, invoices at a given time, failed-payment checks that
 //! sometimes fail for good, a cleanup job), an album of photos resized in a
-//! batch whose continuation zips it, and a cron entry beating every second.
+//! batch whose continuation zips it, and a cron entry beating every second;
+//! the dashboard shows it at work on http://127.0.0.1:7700/.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -30,6 +31,59 @@ pub(crate) struct DemoArgs {
     /// Jobs running at once.
     #[arg(long, default_value_t = 8, allow_negative_numbers = true, value_parser = crate::bench::positive_usize)]
     concurrency: usize,
+    /// Serve the dashboard and the admin API here while the demo runs (a
+    /// loopback address: no token is set).
+    #[arg(long, default_value = "127.0.0.1:7700")]
+    dashboard: String,
+    /// Do not serve the dashboard.
+    #[arg(long, conflicts_with = "dashboard")]
+    no_dashboard: bool,
+}
+
+/// The dashboard's address, checked before anything starts: loopback only,
+/// since the demo sets no token.
+fn dashboard_addr(args: &DemoArgs) -> errand::Result<Option<std::net::SocketAddr>> {
+    if args.no_dashboard {
+        return Ok(None);
+    }
+    let addr: std::net::SocketAddr = args.dashboard.parse().map_err(|e| {
+        errand::Error::invalid(
+            "dashboard",
+            &args.dashboard,
+            format!("is not an address such as 127.0.0.1:7700: {e}"),
+        )
+    })?;
+    if !addr.ip().is_loopback() {
+        return Err(errand::Error::invalid(
+            "dashboard",
+            &args.dashboard,
+            "must be a loopback address (the demo sets no token): use errand serve --token to serve others",
+        ));
+    }
+    Ok(Some(addr))
+}
+
+/// Serves the dashboard over the demo's store and worker; a port already
+/// taken is reported and the demo goes on without it.
+async fn serve_dashboard(addr: std::net::SocketAddr, client: Client, worker: Worker) {
+    let listener = match tokio::net::TcpListener::bind(addr).await {
+        Ok(listener) => listener,
+        Err(e) => {
+            eprintln!("errand demo: no dashboard, cannot listen on {addr}: {e}");
+            return;
+        }
+    };
+    let local = listener.local_addr().unwrap_or(addr);
+    eprintln!("errand demo: dashboard on http://{local}/ (Ctrl-C stops the demo)");
+    let router = errand_admin::Api::new(client)
+        .worker(worker)
+        .acting_as("demo")
+        .router(errand_admin::Access::loopback());
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, router).await {
+            eprintln!("errand demo: the dashboard stopped: {e}");
+        }
+    });
 }
 
 #[derive(Default)]
@@ -194,6 +248,7 @@ pub(crate) async fn run(target: store::Target<'_>, args: DemoArgs) -> anyhow::Re
         errand::validate::MAX_CONCURRENCY,
     )?;
     errand::validate::limit("rate", args.rate as usize, 1_000_000)?;
+    let dashboard = dashboard_addr(&args)?;
     let store = store::open(target, "sqlite://errand-demo.db").await?;
     let client = Client::new(Arc::clone(&store));
     let counters = Arc::new(Counters::default());
@@ -227,6 +282,9 @@ pub(crate) async fn run(target: store::Target<'_>, args: DemoArgs) -> anyhow::Re
         worker.name(),
         target.url.unwrap_or("sqlite://errand-demo.db")
     );
+    if let Some(addr) = dashboard {
+        serve_dashboard(addr, client.clone(), worker.clone()).await;
+    }
 
     let bar = ProgressBar::new(args.jobs.unwrap_or(0));
     let style = if args.jobs.is_some() {

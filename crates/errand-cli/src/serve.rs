@@ -72,7 +72,7 @@ pub(crate) async fn run(target: Target<'_>, args: ServeArgs) -> anyhow::Result<(
         .map_err(|e| Error::invalid("bind", addr, format!("cannot listen: {e}")))?;
     let local = listener.local_addr()?;
     eprintln!(
-        "errand admin API on http://{local}/api ({}{})",
+        "errand dashboard on http://{local}/ and admin API on http://{local}/api ({}{})",
         if access.is_open() {
             "loopback only, no token"
         } else {

@@ -186,8 +186,23 @@ fn enqueue_show_cancel_retry_delete() {
 fn demo_runs_to_the_end_and_summarizes() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("demo.db");
-    let out = errand(&db, &["demo", "--jobs", "60", "--exit-when-done"]);
+    let out = errand(
+        &db,
+        &[
+            "demo",
+            "--jobs",
+            "60",
+            "--exit-when-done",
+            "--dashboard",
+            "127.0.0.1:0",
+        ],
+    );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("dashboard on http://127.0.0.1:"),
+        "{}",
+        stderr(&out)
+    );
     let text = stdout(&out);
     let count = |label: &str| -> u64 {
         text.lines()
@@ -387,6 +402,8 @@ fn out_of_range_numbers_and_delays_name_their_option_and_change_nothing() {
         ),
         (&["bench", "--concurrency", "-3"], "--concurrency"),
         (&["demo", "--rate", "-1"], "--rate"),
+        (&["demo", "--dashboard", "0.0.0.0:7700"], "dashboard"),
+        (&["demo", "--dashboard", "here"], "dashboard"),
     ] {
         let out = errand(&db, args);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
