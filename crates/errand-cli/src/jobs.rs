@@ -449,7 +449,18 @@ async fn retry(target: Target<'_>, args: RetryArgs, json: bool) -> anyhow::Resul
     // Checked before the store is opened: a bad filter touches nothing.
     filter.validate()?;
     let state = filter.state();
-    let done = api(target, false).await?.retry_matching(filter).await?;
+    let bar = crate::progress::spinner(&format!("retrying {state} jobs"));
+    let done = api(target, false)
+        .await?
+        .retry_matching_with(filter, |so_far| {
+            bar.set_message(format!(
+                "retrying {state} jobs: {} retried, {} skipped",
+                so_far.retried, so_far.skipped
+            ));
+        })
+        .await;
+    bar.finish_and_clear();
+    let done = done?;
     if json {
         print_json(&done)
     } else {

@@ -8,6 +8,7 @@ mod cron;
 mod demo;
 mod jobs;
 mod processes;
+mod progress;
 mod prune;
 mod queues;
 mod serve;
@@ -167,7 +168,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Migrate { print_sql: false } => {
-            let store = store::open(target, store::DEFAULT_URL).await?;
+            // A migration that rebuilds an index of a big table takes a while.
+            let bar = progress::spinner("migrating");
+            let store = store::open(target, store::DEFAULT_URL).await;
+            bar.finish_and_clear();
+            let store = store?;
             println!("the {} store is migrated and up to date", store.backend());
             Ok(())
         }

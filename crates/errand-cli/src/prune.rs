@@ -41,7 +41,15 @@ pub(crate) async fn run(target: Target<'_>, args: PruneArgs, json: bool) -> anyh
     };
     // Checked before the store is opened: bad input touches nothing.
     request.check(Utc::now())?;
-    let report = api(target, false).await?.prune(request).await?;
+    let bar = crate::progress::spinner("pruning");
+    let report = api(target, false)
+        .await?
+        .prune_with(request, |what, so_far| {
+            bar.set_message(format!("pruning {what}: {so_far}"));
+        })
+        .await;
+    bar.finish_and_clear();
+    let report = report?;
     if json {
         return print_json(&report);
     }

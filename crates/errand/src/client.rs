@@ -232,12 +232,24 @@ impl Client {
         state: JobState,
         finished_before: chrono::DateTime<Utc>,
     ) -> Result<u64> {
+        self.prune_with(state, finished_before, |_| {}).await
+    }
+
+    /// [`Client::prune`], telling `progress` how many went so far after
+    /// each chunk (a progress bar for a long prune).
+    pub async fn prune_with(
+        &self,
+        state: JobState,
+        finished_before: chrono::DateTime<Utc>,
+        mut progress: impl FnMut(u64) + Send,
+    ) -> Result<u64> {
         let (deleted, _) = crate::maintenance::prune_chunks(
             self.store.as_ref(),
             state,
             finished_before,
             None,
             None,
+            &mut progress,
         )
         .await?;
         Ok(deleted)

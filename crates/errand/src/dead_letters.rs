@@ -111,6 +111,16 @@ impl Client {
     /// attempt, the error history kept). Returns how many were retried and
     /// skipped.
     pub async fn retry_matching(&self, filter: &RetryFilter) -> Result<RetryMatching> {
+        self.retry_matching_with(filter, |_| {}).await
+    }
+
+    /// [`Client::retry_matching`], telling `progress` the totals so far
+    /// after each page (a progress bar for a long bulk retry).
+    pub async fn retry_matching_with(
+        &self,
+        filter: &RetryFilter,
+        mut progress: impl FnMut(&RetryMatching) + Send,
+    ) -> Result<RetryMatching> {
         filter.validate()?;
         let mut outcome = RetryMatching::default();
         let mut before_id = None;
@@ -125,6 +135,7 @@ impl Client {
                     Err(e) => return Err(e),
                 }
             }
+            progress(&outcome);
             match page.last() {
                 Some(last) if page.len() == PAGE as usize => before_id = Some(last.id),
                 _ => return Ok(outcome),

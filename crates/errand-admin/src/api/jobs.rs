@@ -211,8 +211,18 @@ impl Api {
 
     /// Retries every finished job `filter` matches (it needs a filter or `all`).
     pub async fn retry_matching(&self, filter: RetryFilter) -> Result<RetryMatching> {
+        self.retry_matching_with(filter, |_| {}).await
+    }
+
+    /// [`Api::retry_matching`], telling `progress` the totals after each
+    /// page (the CLI's progress bar).
+    pub async fn retry_matching_with(
+        &self,
+        filter: RetryFilter,
+        progress: impl FnMut(&RetryMatching) + Send,
+    ) -> Result<RetryMatching> {
         filter.validate()?;
-        let done = self.client.retry_matching(&filter).await?;
+        let done = self.client.retry_matching_with(&filter, progress).await?;
         self.audit(
             "jobs.retry_matching",
             None,

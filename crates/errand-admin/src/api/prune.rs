@@ -125,17 +125,32 @@ impl PruneRequest {
 impl Api {
     /// Deletes (or, on a dry run, counts) what is past its retention.
     pub async fn prune(&self, request: PruneRequest) -> Result<PruneReport> {
+        self.prune_with(request, |_, _| {}).await
+    }
+
+    /// [`Api::prune`], telling `progress` what it prunes and how many went
+    /// so far (the CLI's progress bar).
+    pub async fn prune_with(
+        &self,
+        request: PruneRequest,
+        mut progress: impl FnMut(&str, u64) + Send,
+    ) -> Result<PruneReport> {
         let plan = request.plan(Utc::now())?;
         let client = &self.client;
         let mut pruned = Vec::new();
         for (what, target, before) in plan {
             let dry = request.dry_run;
+            progress(what, 0);
             let count = match (before, target) {
                 (None, _) => 0,
                 (Some(before), Target::Jobs(state)) if dry => {
                     count_jobs(client, state, before).await?
                 }
-                (Some(before), Target::Jobs(state)) => client.prune(state, before).await?,
+                (Some(before), Target::Jobs(state)) => {
+                    client
+                        .prune_with(state, before, |n| progress(what, n))
+                        .await?
+                }
                 (Some(before), Target::Batches) if dry => count_batches(client, before).await?,
                 (Some(before), Target::Batches) => client.prune_batches(before).await?,
                 (Some(before), Target::Audit) if dry => count_audit(client, before).await?,

@@ -986,8 +986,13 @@ pub async fn dead_letters_are_found_by_error_text_and_retried_in_bulk(h: &Harnes
         error_contains: Some("timeout".into()),
         ..errand::RetryFilter::default()
     };
-    let done = client.retry_matching(&timeouts).await.unwrap();
+    let mut told = Vec::new();
+    let done = client
+        .retry_matching_with(&timeouts, |so_far| told.push(so_far.clone()))
+        .await
+        .unwrap();
     assert_eq!((done.retried, done.skipped), (1, 0));
+    assert_eq!(told.last(), Some(&done), "progress ends at the outcome");
     let retried = get(h, ids[0], Utc::now()).await;
     assert_eq!(retried.state, JobState::Available);
     assert_eq!(retried.errors.len(), 1, "the error history is kept");

@@ -126,11 +126,17 @@ pub async fn client_prune_deletes_every_old_finished_job_of_a_state(h: &Harness)
     };
     assert!(finalize(h, "w", ids[2], 1, Outcome::Fail { error }, now).await);
     let client = errand::Client::new(Arc::clone(&h.store));
+    let mut told = Vec::new();
     let deleted = client
-        .prune(JobState::Completed, now + secs(1))
+        .prune_with(JobState::Completed, now + secs(1), |n| told.push(n))
         .await
         .unwrap();
     assert_eq!(deleted, 2, "both completed jobs went");
+    assert_eq!(
+        told.last(),
+        Some(&2),
+        "progress ends at the count: {told:?}"
+    );
     assert!(!exists(h, ids[0], now).await && !exists(h, ids[1], now).await);
     assert!(
         exists(h, ids[2], now).await,

@@ -167,13 +167,15 @@ pub(crate) async fn prune_batch_chunks(
 
 /// Deletes jobs in `state` finished before `finished_before`, [`CHUNK`] per
 /// store call from `after`, for at most `max_chunks` calls (`None`: until
-/// none is left). Returns how many went and where a next call goes on.
+/// none is left), telling `progress` the count so far after each. Returns
+/// how many went and where a next call goes on.
 pub(crate) async fn prune_chunks(
     store: &dyn Store,
     state: JobState,
     finished_before: DateTime<Utc>,
     mut after: Option<JobId>,
     max_chunks: Option<usize>,
+    progress: &mut (dyn FnMut(u64) + Send),
 ) -> Result<(u64, Option<JobId>)> {
     let mut deleted = 0u64;
     let mut chunks = 0usize;
@@ -188,6 +190,7 @@ pub(crate) async fn prune_chunks(
             .await?;
         deleted += out.deleted.len() as u64;
         chunks += 1;
+        progress(deleted);
         after = out.next;
         if after.is_none() {
             break;
@@ -241,6 +244,7 @@ impl Service for Pruner {
                 validate::before("retention", now, keep)?,
                 self.cursor(slot),
                 Some(MAX_CHUNKS),
+                &mut |_| {},
             )
             .await?;
             self.set_cursor(slot, after);
