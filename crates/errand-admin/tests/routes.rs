@@ -669,6 +669,45 @@ async fn operations_through_http(f: Fixture) {
     .await;
     assert_eq!(by_id_other_state.body["jobs"].as_array().unwrap().len(), 0);
 
+    // With a live worker on record, a kind or queue it does not serve is
+    // refused (a typo would wait forever), unless asked for.
+    for (body, field) in [
+        (json!({"kind": "send_emial"}), "kind"),
+        (json!({"kind": "send_email", "queue": "reports"}), "queue"),
+    ] {
+        let refused = go("POST", "/api/jobs".into(), Some(body.clone())).await;
+        assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.body);
+        assert_eq!(refused.body["error"]["field"], field, "{}", refused.body);
+    }
+    let message = go(
+        "POST",
+        "/api/jobs".into(),
+        Some(json!({"kind": "send_emial"})),
+    )
+    .await;
+    assert!(
+        message.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("they register: send_email"),
+        "{}",
+        message.body
+    );
+    let forced = go(
+        "POST",
+        "/api/jobs".into(),
+        Some(json!({"kind": "send_emial", "allow_unknown_kind": true})),
+    )
+    .await;
+    assert_eq!(forced.status, StatusCode::CREATED, "{}", forced.body);
+    let forced_id = forced.body["id"].as_i64().unwrap();
+    assert_eq!(
+        go("DELETE", format!("/api/jobs/{forced_id}"), None)
+            .await
+            .status,
+        StatusCode::OK
+    );
+
     // Enqueue, run now, process now, cancel, delete.
     let enqueued = go("POST", "/api/jobs".into(), Some(json!({"kind": "send_email", "input": "x@example.com", "queue": "mail", "delay": "1h", "unique_key": "x"}))).await;
     assert_eq!(enqueued.status, StatusCode::CREATED, "{}", enqueued.body);
@@ -874,6 +913,8 @@ async fn operations_through_http(f: Fixture) {
             "drain",
             "jobs.retry_matching",
             "jobs.enqueue",
+            "jobs.delete",
+            "jobs.enqueue",
             "jobs.run_now",
             "process_now",
             "jobs.cancel",
@@ -1013,8 +1054,10 @@ async fn holds_through_http(f: Fixture) {
                 .collect::<Vec<_>>()
         }
     };
-    let enqueue = |body: Value| {
+    // Jobs no live worker runs are the point here: taken on purpose.
+    let enqueue = |mut body: Value| {
         let router = router.clone();
+        body["allow_unknown_kind"] = json!(true);
         async move {
             let answer = call(
                 &router,

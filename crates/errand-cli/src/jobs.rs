@@ -42,6 +42,10 @@ pub(crate) struct EnqueueArgs {
     /// Metadata entries, key=value.
     #[arg(long = "meta", value_name = "KEY=VALUE")]
     meta: Vec<String>,
+    /// Enqueue it even when live workers are on record and none registers
+    /// its kind for its queue.
+    #[arg(long)]
+    allow_unknown_kind: bool,
 }
 
 /// `errand jobs ...`
@@ -239,6 +243,7 @@ fn enqueue_request(args: EnqueueArgs) -> Result<EnqueueRequest, Error> {
         unique_key: args.unique_key,
         tenant: args.tenant,
         meta,
+        allow_unknown_kind: args.allow_unknown_kind,
     })
 }
 

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
+use errand::store::WorkerBeat;
 use errand::{
     Cancellation, Error, JobId, JobRow, JobState, ListParams, NewJob, Result, RetryFilter,
     RetryMatching, Unique,
@@ -116,6 +117,10 @@ pub struct EnqueueRequest {
     /// String metadata.
     #[serde(default)]
     pub meta: BTreeMap<String, String>,
+    /// Enqueue it even when workers are alive and none of them registers
+    /// its kind for its queue (a typo would otherwise wait forever).
+    #[serde(default)]
+    pub allow_unknown_kind: bool,
 }
 
 impl EnqueueRequest {
@@ -187,6 +192,9 @@ impl Api {
     /// Enqueues a job by kind.
     pub async fn enqueue(&self, request: EnqueueRequest) -> Result<JobAction> {
         let job = request.job(Utc::now())?;
+        if !request.allow_unknown_kind {
+            self.check_served(&job).await?;
+        }
         let done = self.client.enqueue_raw(vec![job]).await?;
         let first = done
             .first()
@@ -199,6 +207,56 @@ impl Api {
         self.audit("jobs.enqueue", Some(first.id.to_string()), Some(filter), 1)
             .await?;
         Ok(JobAction::new(first.id, "enqueued"))
+    }
+
+    /// Refuses a job that no live worker would run when some are alive:
+    /// none registers its kind, or none that does serves its queue. With
+    /// no live worker at all nothing is known, and the job is taken.
+    async fn check_served(&self, job: &NewJob) -> Result<()> {
+        let now = Utc::now();
+        let live: Vec<WorkerBeat> = self
+            .client
+            .store()
+            .workers()
+            .await?
+            .into_iter()
+            .filter(|w| w.is_alive(now))
+            .collect();
+        if live.is_empty() {
+            return Ok(());
+        }
+        let knows = |w: &&WorkerBeat| w.kinds.contains(&job.kind);
+        if !live.iter().any(|w| knows(&w)) {
+            let mut kinds: Vec<&str> = live
+                .iter()
+                .flat_map(|w| w.kinds.iter().map(String::as_str))
+                .collect();
+            kinds.sort_unstable();
+            kinds.dedup();
+            return Err(Error::invalid(
+                "kind",
+                &job.kind,
+                format!(
+                    "no live worker registers it (they register: {}); set allow_unknown_kind to enqueue it anyway",
+                    kinds.join(", ")
+                ),
+            ));
+        }
+        if !live
+            .iter()
+            .filter(knows)
+            .any(|w| w.queues.contains(&job.queue))
+        {
+            return Err(Error::invalid(
+                "queue",
+                &job.queue,
+                format!(
+                    "no live worker that registers {} serves it; set allow_unknown_kind to enqueue it anyway",
+                    job.kind
+                ),
+            ));
+        }
+        Ok(())
     }
 
     /// Runs a finished job again.
