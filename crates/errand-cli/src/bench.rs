@@ -110,6 +110,13 @@ pub(crate) struct BenchArgs {
     /// with its own connections.
     #[arg(long, default_value_t = 1, allow_negative_numbers = true, value_parser = clap::value_parser!(u64).range(1..=16))]
     schedulers: u64,
+    /// Measure the admin API's list and count operations instead, on the
+    /// store filled by --backlog (use --backlog-state finished).
+    #[arg(long)]
+    admin_reads: bool,
+    /// With --admin-reads: runs of each operation.
+    #[arg(long, default_value_t = 20, allow_negative_numbers = true, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    admin_samples: u32,
 }
 
 /// What `--backlog` puts in the table.
@@ -460,6 +467,16 @@ async fn measure(
             args.backlog_state,
             started.elapsed().as_secs_f64()
         ));
+    }
+
+    if args.admin_reads {
+        let report = crate::bench_admin::run(Arc::clone(&store), args.admin_samples, &say).await?;
+        if json {
+            println!("{}", serde_json::to_string(&report)?);
+        } else {
+            report.print();
+        }
+        return Ok(());
     }
 
     if let Some(entries) = args.cron_entries {

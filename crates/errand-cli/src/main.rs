@@ -3,6 +3,7 @@
 mod audit;
 mod batches;
 mod bench;
+mod bench_admin;
 mod bench_cron;
 mod cron;
 mod demo;
