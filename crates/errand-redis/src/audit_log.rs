@@ -21,10 +21,7 @@ fn record_of(member: &str) -> Result<AuditRecord> {
     let id = id.parse().map_err(|_| {
         Error::backend_msg(format!("a stored audit record's id {id:?} is no number"))
     })?;
-    Ok(AuditRecord {
-        id,
-        record: NewAuditRecord::from_json(text)?,
-    })
+    AuditRecord::from_stored(id, text)
 }
 
 #[async_trait]

@@ -95,3 +95,10 @@ pub async fn reschedule(mut tx: impl AdminTx, params: &RescheduleParams) -> Resu
     tx.commit().await?;
     Ok(job)
 }
+
+/// The id a job listing starts below: the page's `before_id`, or past the
+/// largest id, so that the statement's keyset range is always set and the
+/// walk starts there in the primary key.
+pub fn list_below(params: &errand_core::store::ListParams) -> i64 {
+    params.before_id.map_or(i64::MAX, |id| id.0)
+}

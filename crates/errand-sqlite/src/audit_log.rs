@@ -34,13 +34,8 @@ impl AuditLog for SqliteStore {
             .fetch_all(&self.inner.reader)
             .await
             .map_err(db_error)?;
-        rows.into_iter()
-            .map(|(id, text)| {
-                Ok(AuditRecord {
-                    id,
-                    record: NewAuditRecord::from_json(&text)?,
-                })
-            })
+        rows.iter()
+            .map(|(id, text)| AuditRecord::from_stored(*id, text))
             .collect()
     }
 

@@ -38,7 +38,7 @@ impl JobAdmin for SqliteStore {
             .bind(params.batch_id)
             .bind(params.state.map(|s| s.as_str()))
             .bind(params.unique_key.as_deref())
-            .bind(params.before_id.map(|id| id.0))
+            .bind(errand_sql::admin::list_below(&params))
             .bind(i64::from(params.limit))
             .bind(micros(params.now))
             .bind(params.error_contains.as_deref())

@@ -213,15 +213,7 @@ impl Api {
     /// none registers its kind, or none that does serves its queue. With
     /// no live worker at all nothing is known, and the job is taken.
     async fn check_served(&self, job: &NewJob) -> Result<()> {
-        let now = Utc::now();
-        let live: Vec<WorkerBeat> = self
-            .client
-            .store()
-            .workers()
-            .await?
-            .into_iter()
-            .filter(|w| w.is_alive(now))
-            .collect();
+        let live = self.live_workers(Utc::now()).await?;
         if live.is_empty() {
             return Ok(());
         }

@@ -86,14 +86,7 @@ impl Api {
                 ));
             }
         }
-        let live: Vec<WorkerBeat> = self
-            .client
-            .store()
-            .workers()
-            .await?
-            .into_iter()
-            .filter(|w| w.is_alive(now))
-            .collect();
+        let live = self.live_workers(now).await?;
         let runners: Vec<&WorkerBeat> = live
             .iter()
             .filter(|w| w.kinds.contains(&job.kind) && w.queues.contains(&job.queue))

@@ -48,3 +48,12 @@ impl Api {
         })
     }
 }
+
+impl Api {
+    /// The workers that beat recently enough at `now` to count as alive.
+    pub(crate) async fn live_workers(&self, now: chrono::DateTime<Utc>) -> Result<Vec<WorkerBeat>> {
+        let mut beats = self.client.store().workers().await?;
+        beats.retain(|w| w.is_alive(now));
+        Ok(beats)
+    }
+}

@@ -85,6 +85,16 @@ pub struct AuditRecord {
     pub record: NewAuditRecord,
 }
 
+impl AuditRecord {
+    /// A kept record from its id and the text a store kept.
+    pub fn from_stored(id: i64, text: &str) -> Result<Self> {
+        Ok(AuditRecord {
+            id,
+            record: NewAuditRecord::from_json(text)?,
+        })
+    }
+}
+
 /// The record of operators' changes.
 #[async_trait]
 pub trait AuditLog: Send + Sync + 'static {

@@ -1,4 +1,6 @@
--- Every filter is optional (NULL: no filter). $5 is the public state, derived
+-- Every filter is optional (NULL: no filter) but $7, the id a page starts
+-- below (the largest id for the first page): a plain range, so the walk
+-- starts there in the primary key instead of at the top. $5 is the public state, derived
 -- for waiting jobs from run_at (against $9, now) and attempt. $10 is text an
 -- attempt error's message contains, ASCII letters in either case (the "C"
 -- collation folds those only, as every store does).
@@ -16,7 +18,7 @@ WHERE ($1::text IS NULL OR kind = $1)
          WHEN attempt = 0 THEN 'scheduled'
          ELSE 'retrying' END)
   AND ($6::text IS NULL OR unique_key = $6)
-  AND ($7::bigint IS NULL OR id < $7)
+  AND id < $7
   AND ($10::text IS NULL OR EXISTS (
          SELECT 1 FROM jsonb_array_elements(errors) AS e
          WHERE strpos(lower((e->>'message') COLLATE "C"), lower($10 COLLATE "C")) > 0))
