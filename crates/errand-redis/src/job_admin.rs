@@ -34,19 +34,48 @@ impl JobAdmin for RedisStore {
             .error_contains
             .as_deref()
             .map(str::to_ascii_lowercase);
-        while found.len() < limit {
-            let ids: Vec<i64> = redis::cmd("ZRANGE")
-                .arg(self.key("jobs"))
-                .arg(&max)
-                .arg("-inf")
-                .arg("BYSCORE")
-                .arg("REV")
-                .arg("LIMIT")
-                .arg(0)
-                .arg(500)
-                .query_async(&mut conn)
+        // Running jobs are few and all in <P>:claims: read those instead of
+        // walking every job for them.
+        let mut running = if params.state == Some(JobState::Running) {
+            let mut ids: Vec<i64> = redis::cmd("HKEYS")
+                .arg(self.key("claims"))
+                .query_async::<Vec<String>>(&mut conn)
                 .await
-                .map_err(redis_error)?;
+                .map_err(redis_error)?
+                .iter()
+                .filter_map(|id| id.parse().ok())
+                .filter(|id| *id > 0 && params.before_id.is_none_or(|b| *id < b.0))
+                .collect();
+            ids.sort_unstable_by(|a, b| b.cmp(a));
+            Some(ids.into_iter())
+        } else {
+            None
+        };
+        // Without a filter the first rows are the page: read no more than it.
+        let unfiltered = params.kind.is_none()
+            && params.queue.is_none()
+            && params.tenant.is_none()
+            && params.batch_id.is_none()
+            && params.unique_key.is_none()
+            && params.state.is_none()
+            && needle.is_none();
+        let step = if unfiltered { limit.clamp(1, 500) } else { 500 };
+        while found.len() < limit {
+            let ids: Vec<i64> = match running.as_mut() {
+                Some(ids) => ids.by_ref().take(step).collect(),
+                None => redis::cmd("ZRANGE")
+                    .arg(self.key("jobs"))
+                    .arg(&max)
+                    .arg("-inf")
+                    .arg("BYSCORE")
+                    .arg("REV")
+                    .arg("LIMIT")
+                    .arg(0)
+                    .arg(step)
+                    .query_async(&mut conn)
+                    .await
+                    .map_err(redis_error)?,
+            };
             let Some(last) = ids.last() else { break };
             max = format!("({last}");
             for row in self.rows(&ids, params.now).await? {

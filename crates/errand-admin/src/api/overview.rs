@@ -48,23 +48,31 @@ pub struct Overview {
     pub samples: Vec<Sample>,
 }
 
-/// The last overview and the totals the samples are the differences of.
+/// Reads that took this long or more are served ten times as long, so that
+/// open dashboards keep a slow store (counts over a huge table) busy at
+/// most a tenth of the time.
+const SLOW_READ_FACTOR: u32 = 10;
+
+/// The last overview, how long it is served, and the samples of the chart.
 #[derive(Debug, Default)]
 pub(crate) struct OverviewCache {
-    last: Option<(Instant, Arc<Overview>)>,
+    last: Option<(Instant, Duration, Arc<Overview>)>,
     samples: VecDeque<Sample>,
 }
 
 impl Api {
-    /// The overview, read at most once per [`OVERVIEW_EVERY`] whoever asks:
-    /// callers that come while it is read wait for that read.
+    /// The overview, read at most once per [`OVERVIEW_EVERY`] whoever asks
+    /// (a read that took longer than a tenth of that is kept ten times as
+    /// long as it took): callers that come while it is read wait for that
+    /// read.
     pub async fn overview(&self) -> Result<Arc<Overview>> {
         let mut cache = self.overview.lock().await;
-        if let Some((read_at, overview)) = &cache.last
-            && read_at.elapsed() < OVERVIEW_EVERY
+        if let Some((read_at, keep, overview)) = &cache.last
+            && read_at.elapsed() < *keep
         {
             return Ok(Arc::clone(overview));
         }
+        let started = Instant::now();
         let queues = self.queues().await?;
         let workers = self.workers().await?;
         let at = Utc::now();
@@ -75,7 +83,7 @@ impl Api {
             }
         }
         let total = |c: &BTreeMap<JobState, u64>, s| c.get(&s).copied().unwrap_or(0);
-        if let Some((_, before)) = &cache.last {
+        if let Some((_, _, before)) = &cache.last {
             let sample = Sample {
                 at,
                 seconds: (at - before.at).num_milliseconds() as f64 / 1000.0,
@@ -96,7 +104,8 @@ impl Api {
             workers,
             samples: cache.samples.iter().copied().collect(),
         });
-        cache.last = Some((Instant::now(), Arc::clone(&overview)));
+        let keep = OVERVIEW_EVERY.max(started.elapsed() * SLOW_READ_FACTOR);
+        cache.last = Some((Instant::now(), keep, Arc::clone(&overview)));
         Ok(overview)
     }
 }

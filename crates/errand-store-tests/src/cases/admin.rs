@@ -1011,3 +1011,76 @@ pub async fn dead_letters_are_found_by_error_text_and_retried_in_bulk(h: &Harnes
     assert_eq!(client.retry_matching(&all).await.unwrap().retried, 0);
 }
 case!(dead_letters_are_found_by_error_text_and_retried_in_bulk);
+
+pub async fn list_running_jobs_pages_newest_first_with_other_filters(h: &Harness) {
+    let now = t0();
+    let ids: Vec<JobId> = enqueue(
+        h,
+        vec![
+            job("mail"),
+            job("resize"),
+            job("mail"),
+            job("mail"),
+            job("resize"),
+        ],
+        now,
+    )
+    .await
+    .iter()
+    .map(|e| e.id)
+    .collect();
+    // The first four are claimed; one of them finishes: three run.
+    assert_eq!(claim(h, "w", &["mail", "resize"], 4, now).await.len(), 4);
+    let done = Outcome::Complete {
+        output: serde_json::Value::Null,
+    };
+    assert!(finalize(h, "w", ids[1], 1, done, now).await);
+    let list = |p: ListParams| async move {
+        let rows = h
+            .store
+            .list(ListParams {
+                state: Some(JobState::Running),
+                now,
+                ..p
+            })
+            .await
+            .unwrap();
+        assert!(
+            rows.iter().all(|r| r.state == JobState::Running),
+            "{rows:?}"
+        );
+        rows.into_iter().map(|r| r.id).collect::<Vec<_>>()
+    };
+    let all = ListParams {
+        limit: 10,
+        ..Default::default()
+    };
+    assert_eq!(
+        list(all.clone()).await,
+        [ids[3], ids[2], ids[0]],
+        "newest first"
+    );
+    let first = list(ListParams {
+        limit: 2,
+        ..all.clone()
+    })
+    .await;
+    assert_eq!(first, [ids[3], ids[2]]);
+    let rest = list(ListParams {
+        before_id: Some(ids[2]),
+        limit: 2,
+        ..all.clone()
+    })
+    .await;
+    assert_eq!(rest, [ids[0]], "the next page starts below the last");
+    let resize = list(ListParams {
+        kind: Some("resize".into()),
+        ..all
+    })
+    .await;
+    assert!(
+        resize.is_empty(),
+        "the running jobs are mail; resize finished or waits"
+    );
+}
+case!(list_running_jobs_pages_newest_first_with_other_filters);
