@@ -77,6 +77,7 @@ queries! {
     rescue_unheld => "job_store/rescue_unheld.sql",
     get => "job_admin/get.sql",
     list => "job_admin/list.sql",
+    list_running => "job_admin/list_running.sql",
     stats => "job_admin/stats.sql",
     queue_depths => "job_admin/queue_depths.sql",
     cancel_waiting => "job_admin/cancel_waiting.sql",

@@ -26,6 +26,7 @@ pub(crate) const RESCUE: &str = include_str!("../queries/job_store/rescue.sql");
 pub(crate) const RESCUE_UNHELD: &str = include_str!("../queries/job_store/rescue_unheld.sql");
 pub(crate) const GET: &str = include_str!("../queries/job_admin/get.sql");
 pub(crate) const LIST: &str = include_str!("../queries/job_admin/list.sql");
+pub(crate) const LIST_RUNNING: &str = include_str!("../queries/job_admin/list_running.sql");
 pub(crate) const CANCEL_WAITING: &str = include_str!("../queries/job_admin/cancel_waiting.sql");
 pub(crate) const CANCEL_RUNNING: &str = include_str!("../queries/job_admin/cancel_running.sql");
 pub(crate) const RETRY: &str = include_str!("../queries/job_admin/retry.sql");
