@@ -2,7 +2,8 @@
 //! from `tests/browser/dashboard.mjs`) against SQLite, PostgreSQL and
 //! Redis: load the overview, filter jobs, open a failed job, retry it and
 //! see it complete, pause a queue, disable a cron entry, cancel a batch.
-//! Each step's screenshot is kept in `target/dashboard-screenshots/<store>/`.
+//! Each step's screenshot is kept in `target/dashboard-screenshots/<store>/`;
+//! the read-only walk behind a token (SQLite) in `.../read-only/`.
 //!
 //! Needs `node`, `chromium` and `npm ci` in `tests/browser`: the test script
 //! installs them; a missing one fails the test, naming what to install.
@@ -57,6 +58,52 @@ impl Drop for Child {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
+}
+
+const TOKEN: &str = "browser-test-token";
+
+/// Runs a script of `tests/browser` with node, off the runtime (the server
+/// and the worker run on it); panics with its output when it fails.
+async fn node(script: &str, args: &[String]) -> String {
+    let child = Command::new("node")
+        .arg(browser_dir().join(script))
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("node must be installed (apt-get install nodejs): {e}"));
+    let mut child = Child(child);
+    let deadline = Instant::now() + Duration::from_secs(240);
+    let status = loop {
+        if let Some(status) = child.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "{script} took over 4 minutes");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let mut out = String::new();
+    let mut err = String::new();
+    use std::io::Read;
+    child
+        .0
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    child
+        .0
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert!(
+        status.success(),
+        "{script} {args:?} failed ({status}):\n{out}\n{err}"
+    );
+    out
 }
 
 async fn walk_through(backend: Backend) {
@@ -115,55 +162,41 @@ async fn walk_through(backend: Backend) {
     let addr = listener.local_addr().unwrap();
     let server = tokio::spawn(async move { axum::serve(listener, router).await });
 
+    // Read-only behind a token first (on SQLite: the page does not depend
+    // on the store), while the failed job is still failed.
+    if matches!(backend, Backend::Sqlite) {
+        let guarded = Api::new(client.clone()).router(Access::token(TOKEN).unwrap().read_only());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let guarded_addr = listener.local_addr().unwrap();
+        let guarded_server = tokio::spawn(async move { axum::serve(listener, guarded).await });
+        let shots = screenshots(backend).with_file_name("read-only");
+        let _ = std::fs::remove_dir_all(&shots);
+        let out = node(
+            "readonly.mjs",
+            &[
+                format!("http://{guarded_addr}/"),
+                shots.display().to_string(),
+                TOKEN.to_owned(),
+                failed.id().0.to_string(),
+            ],
+        )
+        .await;
+        println!("{}", out.trim());
+        guarded_server.abort();
+    }
+
     let shots = screenshots(backend);
     let _ = std::fs::remove_dir_all(&shots);
-    let script = browser_dir().join("dashboard.mjs");
-    let child = Command::new("node")
-        .arg(&script)
-        .arg(format!("http://{addr}/"))
-        .arg(&shots)
-        .arg(failed.id().0.to_string())
-        .arg(batch.id().0.to_string())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("node must be installed (apt-get install nodejs): {e}"));
-    let mut child = Child(child);
-    // Wait for the browser off the runtime: the server and the worker run on it.
-    let deadline = Instant::now() + Duration::from_secs(240);
-    let status = loop {
-        if let Some(status) = child.0.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the browser run took over 4 minutes"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
-    let mut out = String::new();
-    let mut err = String::new();
-    use std::io::Read;
-    child
-        .0
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut out)
-        .unwrap();
-    child
-        .0
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut err)
-        .unwrap();
-    assert!(
-        status.success(),
-        "{backend:?}: the dashboard walk failed ({status}); screenshots in {}:\n{out}\n{err}",
-        shots.display()
-    );
+    let out = node(
+        "dashboard.mjs",
+        &[
+            format!("http://{addr}/"),
+            shots.display().to_string(),
+            failed.id().0.to_string(),
+            batch.id().0.to_string(),
+        ],
+    )
+    .await;
     println!("{backend:?}: {}", out.trim());
 
     // What the clicks did, read from the store.
