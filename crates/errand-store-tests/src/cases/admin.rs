@@ -1084,3 +1084,166 @@ pub async fn list_running_jobs_pages_newest_first_with_other_filters(h: &Harness
     );
 }
 case!(list_running_jobs_pages_newest_first_with_other_filters);
+
+/// Counts per (queue, state) from every job, read one by one: what `stats`
+/// must say, whatever the store keeps to answer faster.
+async fn counted(
+    h: &Harness,
+    tenant: Option<&str>,
+    now: DateTime<Utc>,
+) -> Vec<(String, JobState, u64)> {
+    let rows = h
+        .store
+        .list(ListParams {
+            tenant: tenant.map(str::to_owned),
+            limit: errand::store::MAX_LIST_PAGE,
+            now,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let mut counts = std::collections::BTreeMap::new();
+    for row in rows {
+        *counts.entry((row.queue, row.state)).or_insert(0u64) += 1;
+    }
+    counts.into_iter().map(|((q, s), n)| (q, s, n)).collect()
+}
+
+async fn assert_counts_match(h: &Harness, now: DateTime<Utc>, step: &str) {
+    for tenant in [None, Some("acme")] {
+        let stats = h
+            .store
+            .stats(errand::store::StatsParams {
+                tenant: tenant.map(str::to_owned),
+                now,
+            })
+            .await
+            .unwrap();
+        let mut said: Vec<(String, JobState, u64)> = stats
+            .counts
+            .into_iter()
+            .map(|c| (c.queue, c.state, c.count))
+            .collect();
+        said.sort();
+        assert_eq!(
+            said,
+            counted(h, tenant, now).await,
+            "{step}, tenant {tenant:?}"
+        );
+    }
+}
+
+pub async fn stats_match_a_count_of_every_job_after_every_kind_of_change(h: &Harness) {
+    let now = t0();
+    let acme = |mut j: NewJob| {
+        j.tenant = Some("acme".into());
+        j
+    };
+    let mut jobs = Vec::new();
+    for i in 0..12 {
+        let mut j = if i % 2 == 0 { acme(job("k")) } else { job("k") };
+        if i % 3 == 0 {
+            j.queue = "mail".into();
+        }
+        j.max_attempts = 1;
+        jobs.push(j);
+    }
+    jobs.push(NewJob {
+        run_at: Some(now + secs(600)),
+        ..acme(job("k"))
+    });
+    let ids: Vec<JobId> = enqueue(h, jobs, now).await.iter().map(|e| e.id).collect();
+    assert_counts_match(h, now, "enqueued").await;
+
+    let claimed = h
+        .store
+        .claim(claim_params("w", &["default", "mail"], &["k"], 9, now))
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 9);
+    assert_counts_match(h, now, "claimed").await;
+    let error = || errand::AttemptError {
+        attempt: 1,
+        at: now,
+        message: "no".into(),
+        kind: errand::ErrorKind::Fatal,
+    };
+    let outcomes = [
+        Outcome::Complete {
+            output: serde_json::Value::Null,
+        },
+        Outcome::Fail { error: error() },
+        Outcome::Cancel { error: error() },
+    ];
+    for (i, job) in claimed.iter().take(6).enumerate() {
+        let outcome = outcomes[i % 3].clone();
+        assert!(finalize(h, "w", job.id, 1, outcome, now).await);
+    }
+    assert_counts_match(h, now, "finalized").await;
+
+    // Leases of the three still running end: with one attempt each, they fail.
+    let later = now + secs(3600);
+    assert_eq!(
+        h.store
+            .rescue(errand::store::RescueParams { now: later })
+            .await
+            .unwrap()
+            .len(),
+        3
+    );
+    assert_counts_match(h, later, "rescued").await;
+
+    let waiting: Vec<JobId> = counted_ids(h, JobState::Available, later).await;
+    h.store
+        .cancel(CancelParams {
+            ids: waiting[..1].to_vec(),
+            now: later,
+        })
+        .await
+        .unwrap();
+    assert_counts_match(h, later, "cancelled while waiting").await;
+
+    let failed = counted_ids(h, JobState::Failed, later).await;
+    h.store
+        .retry(RetryParams {
+            id: failed[0],
+            now: later,
+        })
+        .await
+        .unwrap();
+    assert_counts_match(h, later, "retried").await;
+    h.store
+        .delete(DeleteParams { id: failed[1] })
+        .await
+        .unwrap();
+    assert_counts_match(h, later, "deleted").await;
+    let pruned = h
+        .store
+        .prune(PruneParams {
+            state: JobState::Completed,
+            finished_before: later,
+            after: None,
+            limit: 100,
+        })
+        .await
+        .unwrap();
+    assert!(!pruned.deleted.is_empty());
+    assert_counts_match(h, later, "pruned").await;
+    assert!(ids.len() > 10);
+}
+case!(stats_match_a_count_of_every_job_after_every_kind_of_change);
+
+async fn counted_ids(h: &Harness, state: JobState, now: DateTime<Utc>) -> Vec<JobId> {
+    h.store
+        .list(ListParams {
+            state: Some(state),
+            limit: 100,
+            now,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.id)
+        .collect()
+}
