@@ -4,21 +4,11 @@
 // read the audit. Each step keeps a screenshot in the folder given.
 //
 // node dashboard.mjs <url> <screenshot folder> <failed job id> <batch id>
-import { chromium } from 'playwright-core';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { args, launch } from './common.mjs';
 
-const [url, shots, failedJob, batch] = process.argv.slice(2);
-if (!url || !shots || !failedJob || !batch) {
-  console.error('usage: node dashboard.mjs <url> <screenshot folder> <failed job id> <batch id>');
-  process.exit(2);
-}
-mkdirSync(shots, { recursive: true });
-
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: ['--no-sandbox', '--disable-dev-shm-usage'],
-});
+const [url, shots, failedJob, batch] = args('dashboard.mjs', ['url', 'screenshot folder', 'failed job id', 'batch id']);
+const browser = await launch(shots);
 const problems = [];
 let step = 0;
 try {

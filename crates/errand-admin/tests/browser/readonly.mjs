@@ -2,20 +2,11 @@
 // token once, then shows everything and offers no change.
 //
 // node readonly.mjs <url> <screenshot folder> <token> <failed job id>
-import { chromium } from 'playwright-core';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { args, launch } from './common.mjs';
 
-const [url, shots, token, failedJob] = process.argv.slice(2);
-if (!url || !shots || !token || !failedJob) {
-  console.error('usage: node readonly.mjs <url> <screenshot folder> <token> <failed job id>');
-  process.exit(2);
-}
-mkdirSync(shots, { recursive: true });
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: ['--no-sandbox', '--disable-dev-shm-usage'],
-});
+const [url, shots, token, failedJob] = args('readonly.mjs', ['url', 'screenshot folder', 'token', 'failed job id']);
+const browser = await launch(shots);
 const problems = [];
 try {
   const page = await browser.newPage({ viewport: { width: 1366, height: 800 } });
