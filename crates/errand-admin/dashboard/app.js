@@ -10,7 +10,6 @@ const PAGES = ['overview', 'queues', 'jobs', 'dead', 'cron', 'batches', 'tenants
 
 const session = { csrf: null, readOnly: false, token: sessionStorage.getItem('errand-token') };
 let current = null; // { name, refresh }
-let timer = null;
 
 // ---- DOM helpers -----------------------------------------------------------
 
@@ -343,7 +342,6 @@ async function job(main, id) {
 
 async function cron(main) {
   const entries = await api('GET', 'api/cron?limit=500');
-  const key = (e) => `${encodeURIComponent(e.name)}${e.tenant ? `?tenant=${encodeURIComponent(e.tenant)}` : ''}`;
   const path = (e, action) => {
     const t = e.tenant ? `?tenant=${encodeURIComponent(e.tenant)}` : '';
     return `api/cron/${encodeURIComponent(e.name)}${action ? `/${action}` : ''}${t}`;
@@ -370,7 +368,6 @@ async function cron(main) {
           : button('Enable', () => act(`Enable ${e.name}`, 'It fires again from its next time.', () => api('POST', path(e, 'enable')), { label: 'Enable' })),
         button('Trigger', () => act(`Trigger ${e.name}`, 'Its job is enqueued now.', async () => { const r = await api('POST', path(e, 'trigger')); return { result: `job ${r.job}` }; }, { label: 'Trigger' })),
         button('Delete', () => act(`Delete ${e.name}`, 'The entry is removed; its ledger stays.', () => api('DELETE', path(e)), { label: 'Delete' }), 'danger'))));
-    row.dataset.key = key(e);
     return row;
   });
   const create = session.readOnly ? null : (() => {
@@ -409,7 +406,7 @@ function progress(c) {
   const pct = (n) => (c.total ? (n / c.total) * 100 : 0).toFixed(1);
   return h('div', { class: 'bar', role: 'progressbar', 'aria-valuemin': 0, 'aria-valuemax': c.total, 'aria-valuenow': c.completed + c.failed + c.cancelled,
     title: `${c.completed} completed, ${c.failed} failed, ${c.cancelled} cancelled, ${c.running} running, ${c.waiting} waiting of ${c.total}` },
-  h('span', { class: 'done', style: null, 'data-w': pct(c.completed) }),
+  h('span', { class: 'done', 'data-w': pct(c.completed) }),
   h('span', { class: 'bad', 'data-w': pct(c.failed) }),
   h('span', { class: 'gone', 'data-w': pct(c.cancelled) }));
 }
@@ -571,7 +568,7 @@ async function start() {
   window.addEventListener('hashchange', show);
   document.addEventListener('keydown', keys);
   document.addEventListener('visibilitychange', tick);
-  timer = setInterval(tick, REFRESH_MS);
+  setInterval(tick, REFRESH_MS);
   await show();
 }
 

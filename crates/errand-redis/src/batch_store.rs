@@ -234,18 +234,7 @@ impl BatchStore for RedisStore {
         // A batch pruned between reading its id and its hash is skipped,
         // and the page filled from further down.
         while found.len() < limit {
-            let ids: Vec<i64> = redis::cmd("ZRANGE")
-                .arg(&index)
-                .arg(&max)
-                .arg("-inf")
-                .arg("BYSCORE")
-                .arg("REV")
-                .arg("LIMIT")
-                .arg(0)
-                .arg(limit - found.len())
-                .query_async(&mut conn)
-                .await
-                .map_err(redis_error)?;
+            let ids = self.newest_ids(&index, &max, limit - found.len()).await?;
             let Some(last) = ids.last() else { break };
             max = format!("({last}");
             found.extend(self.read_batches(&mut conn, &ids).await?);

@@ -63,18 +63,7 @@ impl JobAdmin for RedisStore {
         while found.len() < limit {
             let ids: Vec<i64> = match running.as_mut() {
                 Some(ids) => ids.by_ref().take(step).collect(),
-                None => redis::cmd("ZRANGE")
-                    .arg(self.key("jobs"))
-                    .arg(&max)
-                    .arg("-inf")
-                    .arg("BYSCORE")
-                    .arg("REV")
-                    .arg("LIMIT")
-                    .arg(0)
-                    .arg(step)
-                    .query_async(&mut conn)
-                    .await
-                    .map_err(redis_error)?,
+                None => self.newest_ids(&self.key("jobs"), &max, step).await?,
             };
             let Some(last) = ids.last() else { break };
             max = format!("({last}");

@@ -251,6 +251,25 @@ impl RedisStore {
         format!("{}:{name}", self.inner.prefix)
     }
 
+    /// Up to `count` members of the sorted set `key` scored below `max`
+    /// (a `ZRANGE` bound: `+inf`, or `(id`), highest score first: a page
+    /// of ids, newest first.
+    pub(crate) async fn newest_ids(&self, key: &str, max: &str, count: usize) -> Result<Vec<i64>> {
+        let mut conn = self.inner.conn.clone();
+        redis::cmd("ZRANGE")
+            .arg(key)
+            .arg(max)
+            .arg("-inf")
+            .arg("BYSCORE")
+            .arg("REV")
+            .arg("LIMIT")
+            .arg(0)
+            .arg(count)
+            .query_async(&mut conn)
+            .await
+            .map_err(redis_error)
+    }
+
     pub(crate) fn invocation<'a>(
         &'a self,
         script: &'a redis::Script,
