@@ -192,9 +192,14 @@ impl JobStore for PgStore {
     }
 
     fn services(&self) -> Vec<std::sync::Arc<dyn errand_core::maintenance::Service>> {
-        vec![std::sync::Arc::new(crate::maintenance::Vacuum {
-            store: self.clone(),
-        })]
+        vec![
+            std::sync::Arc::new(crate::maintenance::Vacuum {
+                store: self.clone(),
+            }),
+            std::sync::Arc::new(crate::job_counts::CountFold {
+                store: self.clone(),
+            }),
+        ]
     }
 }
 

@@ -12,6 +12,7 @@ mod cron_store;
 mod enqueue;
 mod error;
 mod job_admin;
+mod job_counts;
 mod job_store;
 mod listener;
 mod maintenance;

@@ -82,6 +82,11 @@ pub const MIGRATIONS: &[Migration] = &[
         include_str!("../migrations/0016_workers.sql"),
     ),
     migration(17, "audit", include_str!("../migrations/0017_audit.sql")),
+    migration(
+        18,
+        "job_counts",
+        include_str!("../migrations/0018_job_counts.sql"),
+    ),
 ];
 
 const PREPARE: &str = "CREATE SCHEMA IF NOT EXISTS {schema};

@@ -53,6 +53,7 @@ macro_rules! queries {
 }
 
 queries! {
+    counts_fold => "job_counts/fold.sql",
     enqueue_shared => "job_store/enqueue_shared.sql",
     enqueue_bulk => "job_store/enqueue_bulk.sql",
     enqueue_one => "job_store/enqueue_one.sql",

@@ -28,7 +28,8 @@
 -- batch ids, scored by finish time, for pruning), <P>:batches_hook_pending
 -- (finished batches no worker has taken for its batch-finished hooks yet,
 -- scored by finish time), <P>:batch_seq (batch ids), <P>:audit,
--- <P>:audit_at and <P>:audit_seq (operators' changes, see audit_log/record.lua).
+-- <P>:audit_at and <P>:audit_seq (operators' changes, see audit_log/record.lua),
+-- <P>:finished (finished jobs counted, see `count_finished`).
 --
 -- A running job is one with an entry in <P>:claims. Claiming writes nothing
 -- to the job's hash (that write per job was most of a claim's cost): the
@@ -222,6 +223,23 @@ end
 
 local function wake()
     redis.call('PUBLISH', P .. ':wake', ORIGIN)
+end
+
+-- Finished jobs are counted in <P>:finished, field '<queue> <state>
+-- <tenant>' (the tenant '' for none; names hold no space), so that stats
+-- read a few fields instead of every job. A script gathers its moves in a
+-- table (`count_finished`) and writes them once (`apply_counts`).
+local function count_finished(counts, queue, tenant, state, n)
+    local field = queue .. ' ' .. state .. ' ' .. (tenant or '')
+    counts[field] = (counts[field] or 0) + n
+end
+
+local function apply_counts(counts)
+    for field, n in pairs(counts) do
+        if n ~= 0 and tonumber(redis.call('HINCRBY', P .. ':finished', field, n)) <= 0 then
+            redis.call('HDEL', P .. ':finished', field)
+        end
+    end
 end
 
 -- The flags digit of a claim record: 1 when the job's end releases a unique
@@ -535,6 +553,7 @@ local function rescue_claims(ids, records, now, at, message)
     local per_kind = {}
     local per_tenant = {}
     local moves = {}
+    local counts = {}
     for i, id in ipairs(ids) do
         local jk = jkey(id)
         local attempt, started_at, flags, kind, worker = parse_claim(records[i])
@@ -555,6 +574,7 @@ local function rescue_claims(ids, records, now, at, message)
                 'attempt', attempt, 'worker', worker, 'started_at', started_at)
             release_unique(id, ukey, uscope)
             batch_moved(moves, batch, 'running', 'failed')
+            count_finished(counts, queue, tenant, 'failed', 1)
         else
             redis.call('HSET', jk, 'state', 'available', 'run_at', now, 'errors', errors, 'attempt', attempt,
                 'worker', worker, 'started_at', started_at)
@@ -565,6 +585,7 @@ local function rescue_claims(ids, records, now, at, message)
     end
     end_claims(ids, per_kind, per_tenant)
     batch_apply(moves, now, false)
+    apply_counts(counts)
     if woke then
         wake()
     end

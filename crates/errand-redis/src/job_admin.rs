@@ -8,7 +8,7 @@ use errand_core::store::{CancelParams, DeleteParams, GetParams, RetryParams, Sta
 use errand_core::{
     CancelOutcome, Error, JobId, JobRow, JobState, ListParams, Result, StateCount, Stats,
 };
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 
 use crate::RedisStore;
 use crate::store::*;
@@ -155,70 +155,99 @@ impl JobAdmin for RedisStore {
     }
 
     async fn stats(&self, params: StatsParams) -> Result<Stats> {
-        // Counted here from pages of short reads rather than in one script:
-        // a script reading every job of a large store would hold the server
-        // (and every worker) for the whole scan. The counts are a moment's
-        // view, as on the other stores, give or take the jobs that change
-        // state during the scan.
-        let mut conn = self.inner.conn.clone();
-        let running: HashSet<i64> = redis::cmd("HKEYS")
-            .arg(self.key("claims"))
-            .query_async(&mut conn)
-            .await
-            .map_err(redis_error)?;
         // Ordered by queue, then state name, as the other stores order them.
         let mut counts: BTreeMap<(String, &'static str), (JobState, u64)> = BTreeMap::new();
-        let mut min = "-inf".to_owned();
+        let mut add = |queue: String, state: JobState, n: u64| {
+            counts
+                .entry((queue, state.as_str()))
+                .or_insert((state, 0))
+                .1 += n;
+        };
+        let tenant = params.tenant.as_deref().unwrap_or("");
+        let mut invocation = self.invocation(&self.inner.scripts.stats);
+        invocation.arg(tenant);
+        type Read = (
+            Vec<(String, i64)>,
+            Vec<(String, u64)>,
+            Vec<(String, String)>,
+        );
+        let (finished, due, running): Read = self.run(&invocation, "stats").await?;
+        for (field, n) in finished {
+            let mut parts = field.splitn(3, ' ');
+            let (Some(queue), Some(state), Some(of)) = (parts.next(), parts.next(), parts.next())
+            else {
+                return Err(Error::backend_msg(format!(
+                    "finished count {field:?} is not '<queue> <state> <tenant>'"
+                )));
+            };
+            if params.tenant.is_none() || of == tenant {
+                add(
+                    queue.to_owned(),
+                    state.parse()?,
+                    u64::try_from(n).unwrap_or(0),
+                );
+            }
+        }
+        for (queue, n) in due {
+            add(queue, JobState::Available, n);
+        }
+        for (queue, of) in running {
+            if params.tenant.is_none() || of == tenant {
+                add(queue, JobState::Running, 1);
+            }
+        }
+        // Jobs not yet due when placed, in pages of short reads: a script
+        // reading every one would hold the server for as long.
+        let mut conn = self.inner.conn.clone();
+        // Paged by rank: a job placed or promoted meanwhile may shift a page
+        // by one, as in any moment's view taken while jobs move.
+        let mut start = 0;
         loop {
-            let ids: Vec<i64> = redis::cmd("ZRANGE")
-                .arg(self.key("jobs"))
-                .arg(&min)
-                .arg("+inf")
-                .arg("BYSCORE")
-                .arg("LIMIT")
-                .arg(0)
-                .arg(STATS_PAGE)
+            let page: Vec<i64> = redis::cmd("ZRANGE")
+                .arg(self.key("scheduled"))
+                .arg(start)
+                .arg(start + STATS_PAGE - 1)
                 .query_async(&mut conn)
                 .await
                 .map_err(redis_error)?;
-            let Some(last) = ids.last() else { break };
-            min = format!("({last}");
+            if page.is_empty() {
+                break;
+            }
+            start += STATS_PAGE;
             let mut pipe = redis::pipe();
-            for id in &ids {
+            for id in &page {
                 pipe.cmd("HMGET")
                     .arg(self.key(&format!("job:{id}")))
                     .arg(&["queue", "state", "run_at", "attempt", "tenant"]);
             }
-            type Read = (
+            type Job = (
                 Option<String>,
                 Option<String>,
                 Option<i64>,
                 Option<u32>,
                 Option<String>,
             );
-            let reads: Vec<Read> = pipe.query_async(&mut conn).await.map_err(redis_error)?;
-            for (id, (queue, state, run_at, attempt, tenant)) in ids.iter().zip(reads) {
-                // A job deleted since its id was read has no fields.
-                let (Some(queue), Some(state)) = (queue, state) else {
+            let jobs: Vec<Job> = pipe.query_async(&mut conn).await.map_err(redis_error)?;
+            for (queue, state, run_at, attempt, of) in jobs {
+                // A job deleted or claimed since its id was read is counted
+                // elsewhere, or not at all.
+                let (Some(queue), Some("available")) = (queue, state.as_deref()) else {
                     continue;
                 };
-                if params.tenant.is_some() && tenant != params.tenant {
+                if params.tenant.is_some() && of.as_deref() != params.tenant.as_deref() {
                     continue;
                 }
-                let state = if running.contains(id) {
-                    JobState::Running
-                } else if state == "available" {
-                    let run_at = run_at
-                        .and_then(DateTime::from_timestamp_micros)
-                        .unwrap_or(params.now);
-                    JobState::of_waiting(run_at, attempt.unwrap_or(0), params.now)
-                } else {
-                    state.parse()?
-                };
-                counts
-                    .entry((queue, state.as_str()))
-                    .or_insert((state, 0))
-                    .1 += 1;
+                let run_at = run_at
+                    .and_then(DateTime::from_timestamp_micros)
+                    .unwrap_or(params.now);
+                add(
+                    queue,
+                    JobState::of_waiting(run_at, attempt.unwrap_or(0), params.now),
+                    1,
+                );
+            }
+            if page.len() < STATS_PAGE {
+                break;
             }
         }
         let counts = counts

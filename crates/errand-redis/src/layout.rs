@@ -9,8 +9,10 @@ use crate::error::redis_error;
 /// `<prefix>:layout`. Bump it whenever keys or fields change meaning.
 /// Layout 3 keeps per-tenant wait sets, running counts per tenant and a
 /// count of waiting jobs without a tenant, which claims rely on: a store
-/// written before them would be misread, not merely slower.
-const LAYOUT: i64 = 3;
+/// written before them would be misread, not merely slower. Layout 4 counts
+/// finished jobs in `<prefix>:finished`, which stats read: in a store
+/// written before, they would show none.
+const LAYOUT: i64 = 4;
 
 /// Marks a new store with [`LAYOUT`] and refuses one written in another
 /// layout (a store of layout 1, before the key existed, has ids but no

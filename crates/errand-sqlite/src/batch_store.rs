@@ -14,6 +14,7 @@ use errand_sql::{BatchStatements, EnqueuePlan};
 use crate::SqliteStore;
 use crate::enqueue::insert_jobs;
 use crate::error::{db_error, write_once};
+use crate::job_counts::FinishedMoves;
 use crate::queries;
 use crate::rows::{SqliteColumns, micros};
 
@@ -91,13 +92,18 @@ impl BatchCancelStatements for SqliteBatch<'_> {
     }
 
     async fn cancel_waiting(&mut self, id: BatchId) -> Result<u64> {
-        let done = sqlx::query(queries::BATCH_CANCEL_WAITING)
+        let rows: Vec<(String, Option<String>)> = sqlx::query_as(queries::BATCH_CANCEL_WAITING)
             .bind(id.0)
             .bind(micros(self.now))
-            .execute(&mut *self.conn)
+            .fetch_all(&mut *self.conn)
             .await
             .map_err(db_error)?;
-        Ok(done.rows_affected())
+        let mut moves = FinishedMoves::default();
+        for (queue, tenant) in &rows {
+            moves.add(queue, tenant.as_deref(), "cancelled", 1);
+        }
+        moves.write(self.conn).await?;
+        Ok(rows.len() as u64)
     }
 }
 

@@ -14,7 +14,8 @@ use sqlx::query::Query;
 use sqlx::sqlite::SqliteArguments;
 
 use crate::SqliteStore;
-use crate::error::{db_error, write_once};
+use crate::error::db_error;
+use crate::job_counts::{self, FinishedMoves};
 use crate::queries;
 use crate::rows::{SqliteColumns, job_row, micros};
 use crate::store::ids_json;
@@ -96,14 +97,21 @@ impl JobAdmin for SqliteStore {
 
     async fn prune(&self, params: PruneParams) -> Result<PruneOutcome> {
         params.validate()?;
-        let ids: Vec<i64> = write_once(self.inner.busy_timeout, || {
-            sqlx::query_scalar(queries::PRUNE)
-                .bind(params.state.as_str())
-                .bind(micros(params.finished_before))
-                .bind(i64::from(params.limit))
-                .fetch_all(&self.inner.writer)
-        })
-        .await?;
+        let mut tx = self.begin_write().await?;
+        let rows: Vec<(i64, String, Option<String>)> = sqlx::query_as(queries::PRUNE)
+            .bind(params.state.as_str())
+            .bind(micros(params.finished_before))
+            .bind(i64::from(params.limit))
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        let mut moves = FinishedMoves::default();
+        for (_, queue, tenant) in &rows {
+            moves.add(queue, tenant.as_deref(), params.state.as_str(), -1);
+        }
+        moves.write(&mut tx).await?;
+        tx.commit().await.map_err(db_error)?;
+        let ids = rows.into_iter().map(|(id, ..)| id).collect();
         Ok(PruneOutcome::of(ids, params.limit))
     }
 
@@ -150,12 +158,17 @@ impl AdminTx for SqliteAdminTx {
     }
 
     async fn cancel_waiting(&mut self, ids: &[i64], now: DateTime<Utc>) -> Result<()> {
-        self.run(
-            sqlx::query(queries::CANCEL_WAITING)
-                .bind(ids_json(ids))
-                .bind(micros(now)),
-        )
-        .await
+        let rows: Vec<(i64, String, Option<String>)> = sqlx::query_as(queries::CANCEL_WAITING)
+            .bind(ids_json(ids))
+            .bind(micros(now))
+            .fetch_all(&mut *self.tx)
+            .await
+            .map_err(db_error)?;
+        let mut moves = FinishedMoves::default();
+        for (_, queue, tenant) in &rows {
+            moves.add(queue, tenant.as_deref(), "cancelled", 1);
+        }
+        moves.write(&mut self.tx).await
     }
 
     async fn request_cancel(&mut self, ids: &[i64]) -> Result<()> {
@@ -164,11 +177,13 @@ impl AdminTx for SqliteAdminTx {
     }
 
     async fn retry(&mut self, id: i64, now: DateTime<Utc>) -> Result<()> {
+        job_counts::leaving(&mut self.tx, id).await?;
         self.run(sqlx::query(queries::RETRY).bind(id).bind(micros(now)))
             .await
     }
 
     async fn delete(&mut self, id: i64) -> Result<()> {
+        job_counts::leaving(&mut self.tx, id).await?;
         self.run(sqlx::query(queries::DELETE).bind(id)).await
     }
 

@@ -2,6 +2,7 @@
 
 use crate::enqueue::insert_jobs;
 use crate::error::{db_error, retry_busy, write_once};
+use crate::job_counts::FinishedMoves;
 use crate::queries;
 use crate::rows::{candidates, job_row, micros, pairs};
 use crate::transaction::SqliteTxSource;
@@ -89,33 +90,52 @@ impl JobStore for SqliteStore {
         let now = params.now;
         let groups = FinalizeGroups::of(&params.items, now, |t| json!(micros(t)));
         let wakes = groups.wakes;
-        // Each statement runs on its own (no explicit transaction: one round
-        // trip less).
         let mut applied: HashSet<i64> = HashSet::new();
         // A batch job's end may have finished its batch, whose trigger then
         // enqueued continuations that workers should not wait a poll for.
         let mut batch_ended = false;
         for (step, items) in groups.steps() {
             let (sql, end_state) = match step {
-                FinalizeStep::Complete => (queries::FINALIZE_COMPLETE, None),
+                FinalizeStep::Complete => (queries::FINALIZE_COMPLETE, Some("completed")),
                 FinalizeStep::Retry => (queries::FINALIZE_RETRY, None),
                 FinalizeStep::End(state) => (queries::FINALIZE_END, Some(state)),
                 FinalizeStep::Snooze => (queries::FINALIZE_SNOOZE, None),
             };
             let payload = items.to_string();
-            let ids = write_once(self.inner.busy_timeout, || {
-                let mut query = sqlx::query_as::<_, (i64, Option<i64>)>(sql)
+            let query = || {
+                let query = sqlx::query_as::<_, Finalized>(sql)
                     .bind(payload.clone())
                     .bind(&params.worker)
                     .bind(micros(now));
-                if let Some(state) = end_state {
-                    query = query.bind(state);
+                match step {
+                    FinalizeStep::End(state) => query.bind(state),
+                    _ => query,
                 }
-                query.fetch_all(&self.inner.writer)
-            })
-            .await?;
-            batch_ended |= ids.iter().any(|(_, batch)| batch.is_some());
-            applied.extend(ids.into_iter().map(|(id, _)| id));
+            };
+            let rows = match end_state {
+                // Jobs that finish are counted in the same transaction.
+                Some(state) => {
+                    let mut tx = self.begin_write().await?;
+                    let rows = query().fetch_all(&mut *tx).await.map_err(db_error)?;
+                    let mut moves = FinishedMoves::default();
+                    for (_, _, queue, tenant) in &rows {
+                        moves.add(queue, tenant.as_deref(), state, 1);
+                    }
+                    moves.write(&mut tx).await?;
+                    tx.commit().await.map_err(db_error)?;
+                    rows
+                }
+                None => {
+                    // Each statement runs on its own (no explicit
+                    // transaction: one round trip less).
+                    write_once(self.inner.busy_timeout, || {
+                        query().fetch_all(&self.inner.writer)
+                    })
+                    .await?
+                }
+            };
+            batch_ended |= rows.iter().any(|(_, batch, _, _)| batch.is_some());
+            applied.extend(rows.into_iter().map(|(id, _, _, _)| id));
         }
         // An end under a global limit frees a slot that workers of other
         // processes may wait for; this process's own hear of it from their
@@ -162,35 +182,29 @@ impl JobStore for SqliteStore {
     }
 
     async fn rescue(&self, params: RescueParams) -> Result<Vec<JobId>> {
-        let ids: Vec<i64> = write_once(self.inner.busy_timeout, || {
-            sqlx::query_scalar(queries::RESCUE)
-                .bind(micros(params.now))
-                .bind(rfc3339(params.now))
-                .fetch_all(&self.inner.writer)
-        })
-        .await?;
-        if !ids.is_empty() {
-            self.woke(true);
-        }
-        Ok(ids.into_iter().map(JobId).collect())
+        let mut tx = self.begin_write().await?;
+        let rows: Vec<Rescued> = sqlx::query_as(queries::RESCUE)
+            .bind(micros(params.now))
+            .bind(rfc3339(params.now))
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        self.rescued(tx, rows).await
     }
 
     async fn rescue_unheld(&self, params: RescueUnheldParams) -> Result<Vec<JobId>> {
         let held = ids_json(&params.held.iter().map(|id| id.0).collect::<Vec<_>>());
-        let ids: Vec<i64> = write_once(self.inner.busy_timeout, || {
-            sqlx::query_scalar(queries::RESCUE_UNHELD)
-                .bind(&params.worker)
-                .bind(held.clone())
-                .bind(micros(params.claimed_before))
-                .bind(micros(params.now))
-                .bind(rfc3339(params.now))
-                .fetch_all(&self.inner.writer)
-        })
-        .await?;
-        if !ids.is_empty() {
-            self.woke(true);
-        }
-        Ok(ids.into_iter().map(JobId).collect())
+        let mut tx = self.begin_write().await?;
+        let rows: Vec<Rescued> = sqlx::query_as(queries::RESCUE_UNHELD)
+            .bind(&params.worker)
+            .bind(held)
+            .bind(micros(params.claimed_before))
+            .bind(micros(params.now))
+            .bind(rfc3339(params.now))
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        self.rescued(tx, rows).await
     }
 
     fn subscribe(&self) -> Wakeup {
@@ -266,5 +280,33 @@ impl LimitedClaim for SqliteClaim<'_, '_> {
         rows.iter()
             .map(|row| job_row(row, self.params.now))
             .collect()
+    }
+}
+
+/// A finalized job: id, batch, queue, tenant.
+type Finalized = (i64, Option<i64>, String, Option<String>);
+
+/// A rescued job: id, state it is left in, queue, tenant.
+type Rescued = (i64, String, String, Option<String>);
+
+impl SqliteStore {
+    /// Counts the rescued jobs that failed for good and commits the rescue.
+    async fn rescued(
+        &self,
+        mut tx: sqlx::Transaction<'static, sqlx::Sqlite>,
+        rows: Vec<Rescued>,
+    ) -> Result<Vec<JobId>> {
+        let mut moves = FinishedMoves::default();
+        for (_, state, queue, tenant) in &rows {
+            if state == "failed" {
+                moves.add(queue, tenant.as_deref(), state, 1);
+            }
+        }
+        moves.write(&mut tx).await?;
+        tx.commit().await.map_err(db_error)?;
+        if !rows.is_empty() {
+            self.woke(true);
+        }
+        Ok(rows.into_iter().map(|(id, ..)| JobId(id)).collect())
     }
 }

@@ -58,6 +58,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "audit",
         sql: include_str!("../migrations/0010_audit.sql"),
     },
+    Migration {
+        version: 11,
+        name: "job_counts",
+        sql: include_str!("../migrations/0011_job_counts.sql"),
+    },
 ];
 
 /// The SQL of every migration, in order, for teams that apply them with

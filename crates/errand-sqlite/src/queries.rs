@@ -85,3 +85,6 @@ pub(crate) const WORKERS_FORGET: &str = include_str!("../queries/worker_registry
 pub(crate) const AUDIT_INSERT: &str = include_str!("../queries/audit_log/insert.sql");
 pub(crate) const AUDIT_LIST: &str = include_str!("../queries/audit_log/list.sql");
 pub(crate) const AUDIT_PRUNE: &str = include_str!("../queries/audit_log/prune.sql");
+
+pub(crate) const COUNTS_ADD: &str = include_str!("../queries/job_counts/add.sql");
+pub(crate) const COUNTS_LEAVING: &str = include_str!("../queries/job_counts/leaving.sql");

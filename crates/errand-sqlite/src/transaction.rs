@@ -8,6 +8,7 @@ use serde_json::json;
 use sqlx::{Sqlite, SqliteConnection, SqlitePool, Transaction};
 
 use crate::error::db_error;
+use crate::job_counts::FinishedMoves;
 use crate::queries;
 use crate::rows::micros;
 
@@ -41,14 +42,21 @@ impl TxSource for SqliteTxSource {
             "attempt": completion.attempt,
             "output": completion.output,
         }]);
-        let applied: Option<i64> = sqlx::query_scalar(queries::FINALIZE_COMPLETE)
-            .bind(item.to_string())
-            .bind(&completion.worker)
-            .bind(micros(completion.now))
-            .fetch_optional(conn)
-            .await
-            .map_err(db_error)?;
-        Ok(applied.is_some())
+        let applied: Option<(i64, Option<i64>, String, Option<String>)> =
+            sqlx::query_as(queries::FINALIZE_COMPLETE)
+                .bind(item.to_string())
+                .bind(&completion.worker)
+                .bind(micros(completion.now))
+                .fetch_optional(&mut *conn)
+                .await
+                .map_err(db_error)?;
+        let Some((_, _, queue, tenant)) = applied else {
+            return Ok(false);
+        };
+        let mut moves = FinishedMoves::default();
+        moves.add(&queue, tenant.as_deref(), "completed", 1);
+        moves.write(conn).await?;
+        Ok(true)
     }
 
     fn error(e: sqlx::Error) -> Error {

@@ -18,6 +18,7 @@ if redis.call('HEXISTS', bk, 'cancelled_at') == 0 then
 end
 redis.call('HSET', bk, 'sealed', 1, 'changed_at', now)
 local moves = {}
+local counts = {}
 local cancelled, signalled = 0, 0
 for _, job in ipairs(redis.call('SMEMBERS', P .. ':batch_jobs:' .. id)) do
     -- A running job's hash holds the state it was claimed in: its claim says it runs.
@@ -33,10 +34,12 @@ for _, job in ipairs(redis.call('SMEMBERS', P .. ':batch_jobs:' .. id)) do
             redis.call('HSET', jk, 'state', 'cancelled', 'finished_at', now)
             release_unique(job, ukey, uscope)
             batch_moved(moves, id, 'waiting', 'cancelled')
+            count_finished(counts, queue, tenant, 'cancelled', 1)
             cancelled = cancelled + 1
         end
     end
 end
 batch_apply(moves, now, false)
+apply_counts(counts)
 batch_finish(id, now)
 return { 1, cancelled, signalled, done }

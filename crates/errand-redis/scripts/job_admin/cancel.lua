@@ -5,6 +5,7 @@ local now = ARGV[3]
 local cancelled, requested, finished, states, missing = {}, {}, {}, {}, {}
 local seen = {}
 local moves = {}
+local counts = {}
 for i = 4, #ARGV do
     local id = ARGV[i]
     if not seen[id] then
@@ -21,6 +22,7 @@ for i = 4, #ARGV do
                 redis.call('HSET', jk, 'state', 'cancelled', 'finished_at', now)
                 release_unique(id, ukey, uscope)
                 batch_moved(moves, batch, 'waiting', 'cancelled')
+                count_finished(counts, queue, tenant, 'cancelled', 1)
                 cancelled[#cancelled + 1] = id
             elseif state then
                 finished[#finished + 1] = id
@@ -32,4 +34,5 @@ for i = 4, #ARGV do
     end
 end
 batch_apply(moves, now, false)
+apply_counts(counts)
 return { cancelled, requested, finished, states, missing }

@@ -30,4 +30,9 @@ batch_moved(moves, batch, BUCKET[state], nil)
 batch_moved(moves, batch, 'total', nil)
 local time = redis.call('TIME')
 batch_apply(moves, time[1] .. string.format('%06d', tonumber(time[2])), true)
+if state == 'completed' or state == 'failed' or state == 'cancelled' then
+    local counts = {}
+    count_finished(counts, queue, tenant, state, -1)
+    apply_counts(counts)
+end
 return 1

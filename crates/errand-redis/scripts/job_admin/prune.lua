@@ -6,9 +6,11 @@
 local state, before, after, limit = ARGV[3], tonumber(ARGV[4]), ARGV[5], tonumber(ARGV[6])
 local ids = redis.call('ZRANGE', P .. ':jobs', '(' .. after, '+inf', 'BYSCORE', 'LIMIT', 0, limit)
 local deleted = {}
+local counts = {}
 for _, id in ipairs(ids) do
     local jk = jkey(id)
-    local s, finished, ukey, batch = unpack(redis.call('HMGET', jk, 'state', 'finished_at', 'unique_key', 'batch'))
+    local s, finished, ukey, batch, queue, tenant = unpack(redis.call('HMGET', jk, 'state', 'finished_at',
+        'unique_key', 'batch', 'queue', 'tenant'))
     -- A job of an unfinished batch stays: the batch's counts and its
     -- continuations' report are of all its jobs.
     if s == state and finished and tonumber(finished) < before
@@ -26,9 +28,11 @@ for _, id in ipairs(ids) do
         if batch then
             redis.call('SREM', P .. ':batch_jobs:' .. batch, id)
         end
+        count_finished(counts, queue, tenant, s, -1)
         deleted[#deleted + 1] = id
     end
 end
+apply_counts(counts)
 local last = 0
 if #ids >= limit then
     last = ids[#ids]

@@ -36,5 +36,8 @@ place(id, queue, priority, now, now, attempt, uscope, kind, tenant)
 local moves = {}
 batch_moved(moves, batch, state, 'waiting')
 batch_apply(moves, now, false)
+local counts = {}
+count_finished(counts, queue, tenant, state, -1)
+apply_counts(counts)
 wake()
 return { 'done' }

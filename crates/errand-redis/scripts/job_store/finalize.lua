@@ -17,15 +17,16 @@ local ended = {}
 local per_kind = {}
 local per_tenant = {}
 local moves = {}
+local counts = {}
 for i = 1, count do
     local b = 5 + (i - 1) * 5
     local id, attempt, outcome, a, e = ARGV[b + 1], ARGV[b + 2], ARGV[b + 3], ARGV[b + 4], ARGV[b + 5]
     local current, started_at, flags, kind, holder = parse_claim(records[i])
     if current == number[attempt] and holder == worker then
         local jk = jkey(id)
-        local batch, tenant = nil, nil
+        local batch, tenant, queue = nil, nil, nil
         if flag_batch(flags) or flag_tenant(flags) then
-            batch, tenant = unpack(redis.call('HMGET', jk, 'batch', 'tenant'))
+            batch, tenant, queue = unpack(redis.call('HMGET', jk, 'batch', 'tenant', 'queue'))
             if tenant and flag_tenant(flags) then
                 per_tenant[tenant] = (per_tenant[tenant] or 0) + 1
             end
@@ -33,9 +34,11 @@ for i = 1, count do
         ended[#ended + 1] = id
         per_kind[kind] = (per_kind[kind] or 0) + 1
         if outcome == 'complete' then
+            queue = queue or redis.call('HGET', jk, 'queue')
             redis.call('HSET', jk, 'state', 'completed', 'output', a, 'finished_at', now, 'attempt', attempt,
                 'worker', worker, 'started_at', started_at)
             batch_moved(moves, batch, 'running', 'completed')
+            count_finished(counts, queue, tenant, 'completed', 1)
         elseif outcome == 'retry' or outcome == 'snooze' then
             local queue, priority, uscope, errors = unpack(redis.call('HMGET', jk, 'queue', 'priority',
                 'unique_scope', 'errors'))
@@ -56,10 +59,11 @@ for i = 1, count do
             if outcome == 'cancel' then
                 state = 'cancelled'
             end
-            local errors = redis.call('HGET', jk, 'errors')
+            local errors, queue_read = unpack(redis.call('HMGET', jk, 'errors', 'queue'))
             redis.call('HSET', jk, 'state', state, 'finished_at', now, 'errors', with_error(errors, a),
                 'attempt', attempt, 'worker', worker, 'started_at', started_at)
             batch_moved(moves, batch, 'running', state)
+            count_finished(counts, queue_read, tenant, state, 1)
         end
         if flag_releases(flags) and outcome ~= 'retry' and outcome ~= 'snooze' then
             local ukey, uscope = unpack(redis.call('HMGET', jk, 'unique_key', 'unique_scope'))
@@ -72,6 +76,7 @@ for i = 1, count do
 end
 end_claims(ended, per_kind, per_tenant)
 batch_apply(moves, now, false)
+apply_counts(counts)
 if woke or (ARGV[#ARGV] == '1' and #ended > 0) then
     wake()
 end

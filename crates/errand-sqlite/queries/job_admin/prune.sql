@@ -10,4 +10,4 @@ WHERE id IN (SELECT id FROM errand_jobs
                AND NOT EXISTS (SELECT 1 FROM errand_batches AS b
                                WHERE b.id = errand_jobs.batch_id AND b.finished_at IS NULL)
              ORDER BY finished_at LIMIT ?3)
-RETURNING id
+RETURNING id, queue, tenant

@@ -1,11 +1,24 @@
--- ?1 now; ?2 tenant filter (NULL: all).
+-- ?1 now; ?2 tenant filter (NULL: all). Waiting and running jobs are
+-- counted through the indexes that hold only them (named: the planner
+-- would rather walk the table for the grouping); finished ones are read
+-- from their counts (see migration 11), however many there are.
 SELECT queue,
-       CASE WHEN state <> 'available' THEN state
-            WHEN run_at <= ?1 THEN 'available'
+       CASE WHEN run_at <= ?1 THEN 'available'
             WHEN attempt = 0 THEN 'scheduled'
             ELSE 'retrying' END AS state,
-       COUNT(*) AS count
-FROM errand_jobs
+       count(*) AS count
+FROM errand_jobs INDEXED BY errand_jobs_due
+WHERE state = 'available' AND (?2 IS NULL OR tenant = ?2)
+GROUP BY 1, 2
+UNION ALL
+SELECT queue, 'running', count(*)
+FROM errand_jobs INDEXED BY errand_jobs_lease
+WHERE state = 'running' AND (?2 IS NULL OR tenant = ?2)
+GROUP BY 1
+UNION ALL
+SELECT queue, state, sum(count)
+FROM errand_job_counts
 WHERE ?2 IS NULL OR tenant = ?2
 GROUP BY 1, 2
+HAVING sum(count) > 0
 ORDER BY 1, 2

@@ -9,4 +9,4 @@ FROM json_each(?1) AS c
 -- instead of walking every running job.
 WHERE errand_jobs.id = c.value ->> 'id' AND +errand_jobs.state = 'running'
   AND errand_jobs.attempt = c.value ->> 'attempt' AND errand_jobs.worker = ?2
-RETURNING errand_jobs.id, errand_jobs.batch_id
+RETURNING errand_jobs.id, errand_jobs.batch_id, errand_jobs.queue, errand_jobs.tenant

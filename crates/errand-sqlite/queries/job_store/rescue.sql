@@ -13,4 +13,4 @@ SET state = CASE WHEN attempt >= max_attempts THEN 'failed' ELSE 'available' END
     unique_slot = CASE WHEN attempt >= max_attempts AND unique_scope = 'active'
                        THEN NULL ELSE unique_slot END
 WHERE state = 'running' AND lease_until < ?1
-RETURNING id
+RETURNING id, state, queue, tenant

@@ -15,4 +15,4 @@ SET state = CASE WHEN attempt >= max_attempts THEN 'failed' ELSE 'available' END
                        THEN NULL ELSE unique_slot END
 WHERE state = 'running' AND worker = ?1 AND started_at < ?3
   AND id NOT IN (SELECT value FROM json_each(?2))
-RETURNING id
+RETURNING id, state, queue, tenant

@@ -524,3 +524,85 @@ pub async fn a_newer_schema_is_refused(_: Option<std::path::PathBuf>) {
 }
 
 crate::special!("postgres", a_newer_schema_is_refused);
+
+/// Migration 18 counts the finished jobs a store already holds: with its
+/// counts and triggers dropped and the migration applied again, `stats`
+/// still equals a count of every job.
+pub async fn the_job_counts_migration_counts_the_jobs_there(_: Option<std::path::PathBuf>) {
+    let mut h = harness().await;
+    let schema = h.namespace.clone().unwrap_or_else(|| panic!("a schema"));
+    let now = crate::cases::t0();
+    crate::cases::admin::finish_jobs_of_every_kind(&h, now).await;
+    let app = PgPool::connect(&h.url)
+        .await
+        .unwrap_or_else(|e| panic!("connect to {}: {e}", h.url));
+    sqlx::raw_sql(AssertSqlSafe(format!(
+        "DROP TRIGGER jobs_counted_moved ON \"{schema}\".jobs;
+         DROP TRIGGER jobs_counted_deleted ON \"{schema}\".jobs;
+         DROP FUNCTION \"{schema}\".job_counts_moved();
+         DROP FUNCTION \"{schema}\".job_counts_deleted();
+         DROP TABLE \"{schema}\".job_counts, \"{schema}\".job_count_changes;
+         DELETE FROM \"{schema}\".migrations WHERE version = 18"
+    )))
+    .execute(&app)
+    .await
+    .unwrap_or_else(|e| panic!("undo migration 18: {e}"));
+    h.store = Arc::new(
+        PgStore::connect_with(
+            PgConnectOptions::from_str(&h.url).unwrap_or_else(|e| panic!("{}: {e}", h.url)),
+            PgOptions {
+                schema,
+                ..PgOptions::default()
+            },
+        )
+        .await
+        .unwrap_or_else(|e| panic!("migrate again: {e}")),
+    );
+    crate::cases::admin::assert_counts_match(&h, now, "migrated again").await;
+    h.finish().await;
+}
+
+crate::special!("postgres", the_job_counts_migration_counts_the_jobs_there);
+
+/// A worker's maintenance folds the count changes that statements append
+/// into the counts: the changes are gone, `stats` still equals a count of
+/// every job, and a second fold finds nothing to do.
+pub async fn count_changes_are_folded_into_the_counts(_: Option<std::path::PathBuf>) {
+    let h = harness().await;
+    let schema = h.namespace.clone().unwrap_or_else(|| panic!("a schema"));
+    let now = crate::cases::t0();
+    crate::cases::admin::finish_jobs_of_every_kind(&h, now).await;
+    let app = PgPool::connect(&h.url)
+        .await
+        .unwrap_or_else(|e| panic!("connect to {}: {e}", h.url));
+    let changes = || async {
+        sqlx::query_scalar::<_, i64>(AssertSqlSafe(format!(
+            "SELECT count(*) FROM \"{schema}\".job_count_changes"
+        )))
+        .fetch_one(&app)
+        .await
+        .unwrap_or_else(|e| panic!("count changes: {e}"))
+    };
+    assert!(changes().await > 0, "finalizes append changes");
+    let worker = errand::Worker::builder(Arc::clone(&h.store))
+        .register(crate::jobs::noop::job())
+        .build()
+        .unwrap_or_else(|e| panic!("build the worker: {e}"));
+    let folded = |done: Vec<(&'static str, errand::maintenance::Report)>| {
+        done.into_iter()
+            .find(|(name, _)| *name == "postgres-count-fold")
+            .map_or(0, |(_, report)| report.count)
+    };
+    assert!(folded(worker.maintain(now).await) > 0);
+    assert_eq!(changes().await, 0);
+    crate::cases::admin::assert_counts_match(&h, now, "folded").await;
+    assert_eq!(
+        folded(worker.maintain(now).await),
+        0,
+        "nothing left to fold"
+    );
+    crate::cases::admin::assert_counts_match(&h, now, "folded twice").await;
+    h.finish().await;
+}
+
+crate::special!("postgres", count_changes_are_folded_into_the_counts);

@@ -185,3 +185,33 @@ pub async fn a_newer_schema_is_refused(_: Option<std::path::PathBuf>) {
 }
 
 crate::special!("sqlite", a_newer_schema_is_refused);
+
+/// Migration 11 counts the finished jobs a store already holds: with its
+/// counts dropped and the migration applied again, `stats` still equals a
+/// count of every job.
+pub async fn the_job_counts_migration_counts_the_jobs_there(_: Option<std::path::PathBuf>) {
+    let mut h = harness().await;
+    let path = h
+        .url
+        .strip_prefix("sqlite://")
+        .unwrap_or_else(|| panic!("a sqlite:// url: {}", h.url))
+        .to_owned();
+    let now = crate::cases::t0();
+    crate::cases::admin::finish_jobs_of_every_kind(&h, now).await;
+    let app = SqlitePool::connect_with(SqliteConnectOptions::new().filename(&path))
+        .await
+        .unwrap_or_else(|e| panic!("open {path}: {e}"));
+    sqlx::raw_sql("DROP TABLE errand_job_counts; DELETE FROM errand_migrations WHERE version = 11")
+        .execute(&app)
+        .await
+        .unwrap_or_else(|e| panic!("undo migration 11: {e}"));
+    h.store = Arc::new(
+        SqliteStore::open(&path)
+            .await
+            .unwrap_or_else(|e| panic!("migrate {path} again: {e}")),
+    );
+    crate::cases::admin::assert_counts_match(&h, now, "migrated again").await;
+    h.finish().await;
+}
+
+crate::special!("sqlite", the_job_counts_migration_counts_the_jobs_there);

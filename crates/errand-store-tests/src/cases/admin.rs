@@ -1109,7 +1109,8 @@ async fn counted(
     counts.into_iter().map(|((q, s), n)| (q, s, n)).collect()
 }
 
-async fn assert_counts_match(h: &Harness, now: DateTime<Utc>, step: &str) {
+/// `stats` (of all jobs and of tenant `acme`) equals a count of every job.
+pub(crate) async fn assert_counts_match(h: &Harness, now: DateTime<Utc>, step: &str) {
     for tenant in [None, Some("acme")] {
         let stats = h
             .store
@@ -1229,9 +1230,97 @@ pub async fn stats_match_a_count_of_every_job_after_every_kind_of_change(h: &Har
         .unwrap();
     assert!(!pruned.deleted.is_empty());
     assert_counts_match(h, later, "pruned").await;
+
+    // A worker no longer runs what it claimed: those fail (one attempt).
+    let claimed = h
+        .store
+        .claim(claim_params("lost", &["default", "mail"], &["k"], 2, later))
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 2);
+    let rescued = h
+        .store
+        .rescue_unheld(errand::store::RescueUnheldParams {
+            worker: "lost".into(),
+            held: Vec::new(),
+            claimed_before: later + secs(1),
+            now: later + secs(1),
+        })
+        .await
+        .unwrap();
+    assert_eq!(rescued.len(), 2);
+    let later = later + secs(1);
+    assert_counts_match(h, later, "rescued as unheld").await;
+    let cancelled = counted_ids(h, JobState::Cancelled, later).await;
+    h.store
+        .delete(DeleteParams { id: cancelled[0] })
+        .await
+        .unwrap();
+    assert_counts_match(h, later, "deleted while cancelled").await;
+
+    // A batch's waiting jobs cancelled with it.
+    let batch = h
+        .store
+        .create_batch(errand::store::CreateBatchParams {
+            batch: errand::store::NewBatch {
+                tenant: Some("acme".into()),
+                continuations: Vec::new(),
+                sealed: true,
+            },
+            jobs: vec![acme(job("k")), acme(job("k"))],
+            now: later,
+            max_input_bytes: 1 << 20,
+        })
+        .await
+        .unwrap();
+    assert_counts_match(h, later, "batch created").await;
+    let outcome = h
+        .store
+        .cancel_batch(errand::store::CancelBatchParams {
+            id: batch.id,
+            now: later,
+        })
+        .await
+        .unwrap();
+    assert_eq!(outcome.cancelled, 2);
+    assert_counts_match(h, later, "batch cancelled").await;
     assert!(ids.len() > 10);
 }
 case!(stats_match_a_count_of_every_job_after_every_kind_of_change);
+
+/// Jobs of two queues, with and without a tenant, completed, failed and
+/// cancelled, and some left waiting: what a store's counts must reflect.
+pub(crate) async fn finish_jobs_of_every_kind(h: &Harness, now: DateTime<Utc>) {
+    let jobs = (0..9)
+        .map(|i| NewJob {
+            queue: if i % 3 == 0 { "mail" } else { "default" }.into(),
+            tenant: (i % 2 == 0).then(|| "acme".into()),
+            ..job("k")
+        })
+        .collect();
+    enqueue(h, jobs, now).await;
+    let claimed = h
+        .store
+        .claim(claim_params("w", &["default", "mail"], &["k"], 6, now))
+        .await
+        .unwrap();
+    let error = || errand::AttemptError {
+        attempt: 1,
+        at: now,
+        message: "no".into(),
+        kind: errand::ErrorKind::Fatal,
+    };
+    for (i, job) in claimed.iter().enumerate() {
+        let outcome = match i % 3 {
+            0 => Outcome::Complete {
+                output: serde_json::Value::Null,
+            },
+            1 => Outcome::Fail { error: error() },
+            _ => Outcome::Cancel { error: error() },
+        };
+        assert!(finalize(h, "w", job.id, 1, outcome, now).await);
+    }
+}
 
 async fn counted_ids(h: &Harness, state: JobState, now: DateTime<Utc>) -> Vec<JobId> {
     h.store

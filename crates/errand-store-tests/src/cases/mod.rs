@@ -15,7 +15,7 @@ macro_rules! case {
     };
 }
 
-mod admin;
+pub(crate) mod admin;
 mod audit;
 mod batch;
 mod claim;
