@@ -178,6 +178,14 @@ pub(crate) async fn run(
         jobs(page(|q| q.state = Some(errand::JobState::Running)))
     );
     time!(
+        "jobs: state=cancelled (none)",
+        jobs(page(|q| q.state = Some(errand::JobState::Cancelled)))
+    );
+    time!(
+        "jobs: state=scheduled",
+        jobs(page(|q| q.state = Some(errand::JobState::Scheduled)))
+    );
+    time!(
         "jobs: kind=bench_fail",
         jobs(page(|q| q.kind = Some("bench_fail".into())))
     );

@@ -30,11 +30,17 @@ impl JobAdmin for PgStore {
     }
 
     async fn list(&self, params: ListParams) -> Result<Vec<JobRow>> {
-        // Running jobs from their own index: few run, however many there are.
-        let sql = if params.state == Some(JobState::Running) {
-            self.inner.q.list_running.clone()
-        } else {
-            self.inner.q.list.clone()
+        // A state's jobs through an index that holds only them where one
+        // does: however many jobs there are, few run, wait, fail or are
+        // cancelled. Completed jobs are most of a store: walked in order.
+        let q = &self.inner.q;
+        let sql = match params.state {
+            Some(JobState::Running) => q.list_running.clone(),
+            Some(JobState::Scheduled | JobState::Available | JobState::Retrying) => {
+                q.list_waiting.clone()
+            }
+            Some(JobState::Failed | JobState::Cancelled) => q.list_ended.clone(),
+            Some(JobState::Completed) | None => q.list.clone(),
         };
         let rows = sqlx::query(sql)
             .bind(params.kind.as_deref())

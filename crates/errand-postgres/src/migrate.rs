@@ -87,6 +87,11 @@ pub const MIGRATIONS: &[Migration] = &[
         "job_counts",
         include_str!("../migrations/0018_job_counts.sql"),
     ),
+    migration(
+        19,
+        "ended_jobs",
+        include_str!("../migrations/0019_ended_jobs.sql"),
+    ),
 ];
 
 const PREPARE: &str = "CREATE SCHEMA IF NOT EXISTS {schema};

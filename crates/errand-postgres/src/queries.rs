@@ -79,6 +79,8 @@ queries! {
     get => "job_admin/get.sql",
     list => "job_admin/list.sql",
     list_running => "job_admin/list_running.sql",
+    list_waiting => "job_admin/list_waiting.sql",
+    list_ended => "job_admin/list_ended.sql",
     stats => "job_admin/stats.sql",
     queue_depths => "job_admin/queue_depths.sql",
     cancel_waiting => "job_admin/cancel_waiting.sql",

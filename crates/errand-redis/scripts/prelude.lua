@@ -29,7 +29,8 @@
 -- (finished batches no worker has taken for its batch-finished hooks yet,
 -- scored by finish time), <P>:batch_seq (batch ids), <P>:audit,
 -- <P>:audit_at and <P>:audit_seq (operators' changes, see audit_log/record.lua),
--- <P>:finished (finished jobs counted, see `count_finished`).
+-- <P>:finished and <P>:ended:<state> (finished jobs counted, failed and
+-- cancelled ones listed, see `count_finished`).
 --
 -- A running job is one with an entry in <P>:claims. Claiming writes nothing
 -- to the job's hash (that write per job was most of a claim's cost): the
@@ -228,10 +229,19 @@ end
 -- Finished jobs are counted in <P>:finished, field '<queue> <state>
 -- <tenant>' (the tenant '' for none; names hold no space), so that stats
 -- read a few fields instead of every job. A script gathers its moves in a
--- table (`count_finished`) and writes them once (`apply_counts`).
-local function count_finished(counts, queue, tenant, state, n)
+-- table (`count_finished`) and writes them once (`apply_counts`). Failed
+-- and cancelled jobs are also in <P>:ended:<state> (ids, scored by id), so
+-- that a listing of them reads no completed job.
+local function count_finished(counts, id, queue, tenant, state, n)
     local field = queue .. ' ' .. state .. ' ' .. (tenant or '')
     counts[field] = (counts[field] or 0) + n
+    if state ~= 'completed' then
+        if n > 0 then
+            redis.call('ZADD', P .. ':ended:' .. state, id, id)
+        else
+            redis.call('ZREM', P .. ':ended:' .. state, id)
+        end
+    end
 end
 
 local function apply_counts(counts)
@@ -574,7 +584,7 @@ local function rescue_claims(ids, records, now, at, message)
                 'attempt', attempt, 'worker', worker, 'started_at', started_at)
             release_unique(id, ukey, uscope)
             batch_moved(moves, batch, 'running', 'failed')
-            count_finished(counts, queue, tenant, 'failed', 1)
+            count_finished(counts, id, queue, tenant, 'failed', 1)
         else
             redis.call('HSET', jk, 'state', 'available', 'run_at', now, 'errors', errors, 'attempt', attempt,
                 'worker', worker, 'started_at', started_at)

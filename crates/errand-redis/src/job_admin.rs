@@ -34,22 +34,31 @@ impl JobAdmin for RedisStore {
             .error_contains
             .as_deref()
             .map(str::to_ascii_lowercase);
-        // Running jobs are few and all in <P>:claims: read those instead of
-        // walking every job for them.
-        let mut running = if params.state == Some(JobState::Running) {
-            let mut ids: Vec<i64> = redis::cmd("HKEYS")
-                .arg(self.key("claims"))
-                .query_async::<Vec<String>>(&mut conn)
-                .await
-                .map_err(redis_error)?
-                .iter()
-                .filter_map(|id| id.parse().ok())
-                .filter(|id| *id > 0 && params.before_id.is_none_or(|b| *id < b.0))
-                .collect();
-            ids.sort_unstable_by(|a, b| b.cmp(a));
-            Some(ids.into_iter())
-        } else {
-            None
+        // Running and waiting jobs are few beside finished ones, and all in
+        // their own keys: read those ids instead of walking every job.
+        let mut few = match params.state {
+            Some(JobState::Running) => {
+                let ids: Vec<String> = redis::cmd("HKEYS")
+                    .arg(self.key("claims"))
+                    .query_async(&mut conn)
+                    .await
+                    .map_err(redis_error)?;
+                Some(newest_below(
+                    ids.iter().filter_map(|id| id.parse().ok()),
+                    &params,
+                ))
+            }
+            Some(JobState::Scheduled | JobState::Available | JobState::Retrying) => {
+                Some(newest_below(self.waiting_ids().await?.into_iter(), &params))
+            }
+            _ => None,
+        };
+        // Failed and cancelled jobs are walked in their own sets.
+        let walked = match params.state {
+            Some(state @ (JobState::Failed | JobState::Cancelled)) => {
+                self.key(&format!("ended:{}", state.as_str()))
+            }
+            _ => self.key("jobs"),
         };
         // Without a filter the first rows are the page: read no more than it.
         let unfiltered = params.kind.is_none()
@@ -61,9 +70,9 @@ impl JobAdmin for RedisStore {
             && needle.is_none();
         let step = if unfiltered { limit.clamp(1, 500) } else { 500 };
         while found.len() < limit {
-            let ids: Vec<i64> = match running.as_mut() {
+            let ids: Vec<i64> = match few.as_mut() {
                 Some(ids) => ids.by_ref().take(step).collect(),
-                None => self.newest_ids(&self.key("jobs"), &max, step).await?,
+                None => self.newest_ids(&walked, &max, step).await?,
             };
             let Some(last) = ids.last() else { break };
             max = format!("({last}");
@@ -379,5 +388,54 @@ impl JobAdmin for RedisStore {
                 })
             })
             .collect()
+    }
+}
+
+/// The ids below the page's bound, newest first.
+fn newest_below(ids: impl Iterator<Item = i64>, params: &ListParams) -> std::vec::IntoIter<i64> {
+    let mut ids: Vec<i64> = ids
+        .filter(|id| *id > 0 && params.before_id.is_none_or(|b| *id < b.0))
+        .collect();
+    ids.sort_unstable_by(|a, b| b.cmp(a));
+    ids.into_iter()
+}
+
+impl RedisStore {
+    /// The ids of every waiting job: the due ones in their queues' wait
+    /// sets (the id is characters 17 to 36 of a member, see `member` in
+    /// prelude.lua), the others in the schedule.
+    async fn waiting_ids(&self) -> Result<Vec<i64>> {
+        let mut conn = self.inner.conn.clone();
+        let queues: Vec<String> = redis::cmd("SMEMBERS")
+            .arg(self.key("queues"))
+            .query_async(&mut conn)
+            .await
+            .map_err(redis_error)?;
+        let mut pipe = redis::pipe();
+        for queue in &queues {
+            pipe.cmd("ZRANGE")
+                .arg(self.key(&format!("wait:{queue}")))
+                .arg(0)
+                .arg(-1);
+        }
+        let due: Vec<Vec<String>> = if queues.is_empty() {
+            Vec::new()
+        } else {
+            pipe.query_async(&mut conn).await.map_err(redis_error)?
+        };
+        let mut ids: Vec<i64> = redis::cmd("ZRANGE")
+            .arg(self.key("scheduled"))
+            .arg(0)
+            .arg(-1)
+            .query_async(&mut conn)
+            .await
+            .map_err(redis_error)?;
+        for member in due.iter().flatten() {
+            let id = member
+                .get(16..36)
+                .and_then(|digits| digits.parse::<i64>().ok());
+            ids.extend(id);
+        }
+        Ok(ids)
     }
 }

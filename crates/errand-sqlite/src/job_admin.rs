@@ -32,11 +32,16 @@ impl JobAdmin for SqliteStore {
     }
 
     async fn list(&self, params: ListParams) -> Result<Vec<JobRow>> {
-        // Running jobs from their own index: few run, however many there are.
-        let sql = if params.state == Some(JobState::Running) {
-            queries::LIST_RUNNING
-        } else {
-            queries::LIST
+        // A state's jobs through an index that holds only them where one
+        // does: however many jobs there are, few run, wait, fail or are
+        // cancelled. Completed jobs are most of a store: walked in order.
+        let sql = match params.state {
+            Some(JobState::Running) => queries::LIST_RUNNING,
+            Some(JobState::Scheduled | JobState::Available | JobState::Retrying) => {
+                queries::LIST_WAITING
+            }
+            Some(JobState::Failed | JobState::Cancelled) => queries::LIST_ENDED,
+            Some(JobState::Completed) | None => queries::LIST,
         };
         let rows = sqlx::query(sql)
             .bind(params.kind.as_deref())

@@ -63,6 +63,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "job_counts",
         sql: include_str!("../migrations/0011_job_counts.sql"),
     },
+    Migration {
+        version: 12,
+        name: "ended_jobs",
+        sql: include_str!("../migrations/0012_ended_jobs.sql"),
+    },
 ];
 
 /// The SQL of every migration, in order, for teams that apply them with

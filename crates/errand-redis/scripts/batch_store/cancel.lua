@@ -34,7 +34,7 @@ for _, job in ipairs(redis.call('SMEMBERS', P .. ':batch_jobs:' .. id)) do
             redis.call('HSET', jk, 'state', 'cancelled', 'finished_at', now)
             release_unique(job, ukey, uscope)
             batch_moved(moves, id, 'waiting', 'cancelled')
-            count_finished(counts, queue, tenant, 'cancelled', 1)
+            count_finished(counts, job, queue, tenant, 'cancelled', 1)
             cancelled = cancelled + 1
         end
     end

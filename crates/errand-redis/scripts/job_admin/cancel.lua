@@ -22,7 +22,7 @@ for i = 4, #ARGV do
                 redis.call('HSET', jk, 'state', 'cancelled', 'finished_at', now)
                 release_unique(id, ukey, uscope)
                 batch_moved(moves, batch, 'waiting', 'cancelled')
-                count_finished(counts, queue, tenant, 'cancelled', 1)
+                count_finished(counts, id, queue, tenant, 'cancelled', 1)
                 cancelled[#cancelled + 1] = id
             elseif state then
                 finished[#finished + 1] = id

@@ -32,7 +32,7 @@ local time = redis.call('TIME')
 batch_apply(moves, time[1] .. string.format('%06d', tonumber(time[2])), true)
 if state == 'completed' or state == 'failed' or state == 'cancelled' then
     local counts = {}
-    count_finished(counts, queue, tenant, state, -1)
+    count_finished(counts, id, queue, tenant, state, -1)
     apply_counts(counts)
 end
 return 1

@@ -28,7 +28,7 @@ for _, id in ipairs(ids) do
         if batch then
             redis.call('SREM', P .. ':batch_jobs:' .. batch, id)
         end
-        count_finished(counts, queue, tenant, s, -1)
+        count_finished(counts, id, queue, tenant, s, -1)
         deleted[#deleted + 1] = id
     end
 end

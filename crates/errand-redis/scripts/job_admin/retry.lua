@@ -37,7 +37,7 @@ local moves = {}
 batch_moved(moves, batch, state, 'waiting')
 batch_apply(moves, now, false)
 local counts = {}
-count_finished(counts, queue, tenant, state, -1)
+count_finished(counts, id, queue, tenant, state, -1)
 apply_counts(counts)
 wake()
 return { 'done' }

@@ -38,7 +38,7 @@ for i = 1, count do
             redis.call('HSET', jk, 'state', 'completed', 'output', a, 'finished_at', now, 'attempt', attempt,
                 'worker', worker, 'started_at', started_at)
             batch_moved(moves, batch, 'running', 'completed')
-            count_finished(counts, queue, tenant, 'completed', 1)
+            count_finished(counts, id, queue, tenant, 'completed', 1)
         elseif outcome == 'retry' or outcome == 'snooze' then
             local queue, priority, uscope, errors = unpack(redis.call('HMGET', jk, 'queue', 'priority',
                 'unique_scope', 'errors'))
@@ -63,7 +63,7 @@ for i = 1, count do
             redis.call('HSET', jk, 'state', state, 'finished_at', now, 'errors', with_error(errors, a),
                 'attempt', attempt, 'worker', worker, 'started_at', started_at)
             batch_moved(moves, batch, 'running', state)
-            count_finished(counts, queue_read, tenant, state, 1)
+            count_finished(counts, id, queue_read, tenant, state, 1)
         end
         if flag_releases(flags) and outcome ~= 'retry' and outcome ~= 'snooze' then
             local ukey, uscope = unpack(redis.call('HMGET', jk, 'unique_key', 'unique_scope'))

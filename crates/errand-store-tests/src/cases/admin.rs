@@ -1288,6 +1288,96 @@ pub async fn stats_match_a_count_of_every_job_after_every_kind_of_change(h: &Har
 }
 case!(stats_match_a_count_of_every_job_after_every_kind_of_change);
 
+/// A listing by state, paged two at a time and with a queue filter too,
+/// gives exactly the jobs in that state, newest first, for every state:
+/// the stores read some states through their own indexes or keys.
+pub async fn every_state_lists_its_jobs_page_by_page(h: &Harness) {
+    let now = t0();
+    finish_jobs_of_every_kind(h, now).await;
+    // More of each waiting state: not yet due, due, and retrying.
+    let later = vec![
+        NewJob {
+            run_at: Some(now + secs(600)),
+            ..job("k")
+        },
+        NewJob {
+            run_at: Some(now + secs(600)),
+            queue: "mail".into(),
+            ..job("k")
+        },
+    ];
+    enqueue(h, later, now).await;
+    let claimed = h
+        .store
+        .claim(claim_params("w", &["default", "mail"], &["k"], 2, now))
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 2);
+    let retry = Outcome::Retry {
+        run_at: now + secs(60),
+        error: errand::AttemptError {
+            attempt: 1,
+            at: now,
+            message: "later".into(),
+            kind: errand::ErrorKind::Error,
+        },
+    };
+    assert!(finalize(h, "w", claimed[0].id, 1, retry, now).await);
+    enqueue(h, vec![job("k")], now).await;
+    let all = h
+        .store
+        .list(ListParams {
+            limit: errand::store::MAX_LIST_PAGE,
+            now,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    for state in [
+        JobState::Scheduled,
+        JobState::Available,
+        JobState::Running,
+        JobState::Retrying,
+        JobState::Completed,
+        JobState::Failed,
+        JobState::Cancelled,
+    ] {
+        for queue in [None, Some("mail")] {
+            let expected: Vec<JobId> = all
+                .iter()
+                .filter(|r| r.state == state && queue.is_none_or(|q| r.queue == q))
+                .map(|r| r.id)
+                .collect();
+            let mut listed = Vec::new();
+            let mut before_id = None;
+            loop {
+                let page = h
+                    .store
+                    .list(ListParams {
+                        state: Some(state),
+                        queue: queue.map(str::to_owned),
+                        before_id,
+                        limit: 2,
+                        now,
+                        ..Default::default()
+                    })
+                    .await
+                    .unwrap();
+                listed.extend(page.iter().map(|r| r.id));
+                match page.last() {
+                    Some(last) if page.len() == 2 => before_id = Some(last.id),
+                    _ => break,
+                }
+            }
+            assert_eq!(listed, expected, "{state:?} in {queue:?}");
+            if queue.is_none() {
+                assert!(!expected.is_empty(), "the case has {state:?} jobs");
+            }
+        }
+    }
+}
+case!(every_state_lists_its_jobs_page_by_page);
+
 /// Jobs of two queues, with and without a tenant, completed, failed and
 /// cancelled, and some left waiting: what a store's counts must reflect.
 pub(crate) async fn finish_jobs_of_every_kind(h: &Harness, now: DateTime<Utc>) {
