@@ -3,8 +3,8 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use errand_core::store::{
-    CancelParams, DeleteParams, GetParams, PruneOutcome, PruneParams, QueueDepth, RescheduleParams,
-    RetryParams, StatsParams,
+    CancelParams, DeleteParams, GetParams, ListWalk, PruneOutcome, PruneParams, QueueDepth,
+    RescheduleParams, RetryParams, StatsParams,
 };
 use errand_core::{CancelOutcome, JobAdmin, JobId, JobRow, JobState, ListParams, Result, Stats};
 use errand_sql::AdminTx;
@@ -30,17 +30,18 @@ impl JobAdmin for PgStore {
     }
 
     async fn list(&self, params: ListParams) -> Result<Vec<JobRow>> {
-        // A state's jobs through an index that holds only them where one
-        // does: however many jobs there are, few run, wait, fail or are
-        // cancelled. Completed jobs are most of a store: walked in order.
         let q = &self.inner.q;
-        let sql = match params.state {
-            Some(JobState::Running) => q.list_running.clone(),
-            Some(JobState::Scheduled | JobState::Available | JobState::Retrying) => {
-                q.list_waiting.clone()
-            }
-            Some(JobState::Failed | JobState::Cancelled) => q.list_ended.clone(),
-            Some(JobState::Completed) | None => q.list.clone(),
+        let sql = match params.walk() {
+            ListWalk::UniqueKey(_) => q.list_by_unique_key.clone(),
+            ListWalk::Batch(_) => q.list_by_batch.clone(),
+            ListWalk::Running => q.list_running.clone(),
+            ListWalk::Waiting => q.list_waiting.clone(),
+            ListWalk::Ended(_) => q.list_ended.clone(),
+            ListWalk::Errors => q.list_with_errors.clone(),
+            ListWalk::Kind(_) => q.list_by_kind.clone(),
+            ListWalk::Tenant(_) => q.list_by_tenant.clone(),
+            ListWalk::Queue(_) => q.list_by_queue.clone(),
+            ListWalk::All => q.list.clone(),
         };
         let rows = sqlx::query(sql)
             .bind(params.kind.as_deref())

@@ -92,6 +92,11 @@ pub const MIGRATIONS: &[Migration] = &[
         "ended_jobs",
         include_str!("../migrations/0019_ended_jobs.sql"),
     ),
+    migration(
+        20,
+        "job_filters",
+        include_str!("../migrations/0020_job_filters.sql"),
+    ),
 ];
 
 const PREPARE: &str = "CREATE SCHEMA IF NOT EXISTS {schema};

@@ -35,8 +35,10 @@ pub(crate) fn render(template: &str, schema: &str) -> String {
         .replace("{channel}", &channel(schema))
 }
 
+// A statement is one file, or the files named in turn (a job listing: the
+// columns, the head of the index it walks, the filters).
 macro_rules! queries {
-    ($($name:ident => $file:literal,)*) => {
+    ($($name:ident => $($file:literal)+,)*) => {
         /// Every statement, rendered for one schema.
         pub(crate) struct Queries {
             $(pub(crate) $name: SqlStr,)*
@@ -45,7 +47,7 @@ macro_rules! queries {
         impl Queries {
             pub(crate) fn new(schema: &str) -> Self {
                 Queries {
-                    $($name: AssertSqlSafe(Arc::<str>::from(render(include_str!(concat!("../queries/", $file)), schema))).into_sql_str(),)*
+                    $($name: AssertSqlSafe(Arc::<str>::from(render(concat!($(include_str!(concat!("../queries/", $file))),+), schema))).into_sql_str(),)*
                 }
             }
         }
@@ -77,10 +79,16 @@ queries! {
     rescue => "job_store/rescue.sql",
     rescue_unheld => "job_store/rescue_unheld.sql",
     get => "job_admin/get.sql",
-    list => "job_admin/list.sql",
-    list_running => "job_admin/list_running.sql",
-    list_waiting => "job_admin/list_waiting.sql",
-    list_ended => "job_admin/list_ended.sql",
+    list => "job_admin/list/columns.sql" "job_admin/list/all.sql" "job_admin/list/filters.sql",
+    list_running => "job_admin/list/running.sql",
+    list_waiting => "job_admin/list/waiting.sql",
+    list_ended => "job_admin/list/columns.sql" "job_admin/list/ended.sql" "job_admin/list/filters.sql",
+    list_by_unique_key => "job_admin/list/columns.sql" "job_admin/list/by_unique_key.sql" "job_admin/list/filters.sql",
+    list_by_batch => "job_admin/list/by_batch.sql",
+    list_by_kind => "job_admin/list/by_kind.sql",
+    list_by_tenant => "job_admin/list/columns.sql" "job_admin/list/by_tenant.sql" "job_admin/list/filters.sql",
+    list_by_queue => "job_admin/list/by_queue.sql",
+    list_with_errors => "job_admin/list/columns.sql" "job_admin/list/with_errors.sql" "job_admin/list/filters.sql",
     stats => "job_admin/stats.sql",
     queue_depths => "job_admin/queue_depths.sql",
     cancel_waiting => "job_admin/cancel_waiting.sql",

@@ -30,7 +30,9 @@
 -- scored by finish time), <P>:batch_seq (batch ids), <P>:audit,
 -- <P>:audit_at and <P>:audit_seq (operators' changes, see audit_log/record.lua),
 -- <P>:finished and <P>:ended:<state> (finished jobs counted, failed and
--- cancelled ones listed, see `count_finished`).
+-- cancelled ones listed, see `count_finished`), <P>:kind_jobs:<kind>,
+-- <P>:queue_jobs:<queue>, <P>:tenant_jobs:<tenant>, <P>:key_jobs:<key> and
+-- <P>:erred (jobs by what listings filter on, see `index_job`).
 --
 -- A running job is one with an entry in <P>:claims. Claiming writes nothing
 -- to the job's hash (that write per job was most of a claim's cost): the
@@ -170,8 +172,10 @@ local function release_unique(id, key, scope)
 end
 
 -- `errors` (a JSON array) with one more attempt error `err` (JSON).
-local function with_error(errors, err)
+local function with_error(id, errors, err)
     if not errors or errors == '[]' then
+        -- Its first error: the job joins the jobs a search of errors reads.
+        redis.call('ZADD', P .. ':erred', id, id)
         return '[' .. err .. ']'
     end
     return string.sub(errors, 1, -2) .. ',' .. err .. ']'
@@ -224,6 +228,46 @@ end
 
 local function wake()
     redis.call('PUBLISH', P .. ':wake', ORIGIN)
+end
+
+-- Every job is listed, by what a listing filters on, in sorted sets of ids
+-- scored by id, so that a filter that matches few jobs, or none, reads
+-- those few instead of every job: <P>:kind_jobs:<kind>,
+-- <P>:queue_jobs:<queue>, <P>:tenant_jobs:<tenant>, <P>:key_jobs:<unique
+-- key> (the jobs that asked for it; <P>:unique:<key> is the one holding
+-- it) and <P>:erred (jobs with an attempt error). An insert gathers its
+-- entries per set (`index_job`) and writes each set once (`apply_index`).
+local function index_job(index, id, kind, queue, tenant, ukey)
+    local function add(key)
+        local list = index[key]
+        if not list then
+            list = {}
+            index[key] = list
+        end
+        list[#list + 1] = id
+        list[#list + 1] = id
+    end
+    add(P .. ':kind_jobs:' .. kind)
+    add(P .. ':queue_jobs:' .. queue)
+    if tenant and tenant ~= '' then
+        add(P .. ':tenant_jobs:' .. tenant)
+    end
+    if ukey and ukey ~= '' then
+        add(P .. ':key_jobs:' .. ukey)
+    end
+end
+
+-- Takes a deleted job out of the sets of `index_job` (and of <P>:erred).
+local function unindex_job(id, kind, queue, tenant, ukey)
+    redis.call('ZREM', P .. ':kind_jobs:' .. kind, id)
+    redis.call('ZREM', P .. ':queue_jobs:' .. queue, id)
+    if tenant and tenant ~= '' then
+        redis.call('ZREM', P .. ':tenant_jobs:' .. tenant, id)
+    end
+    if ukey and ukey ~= '' then
+        redis.call('ZREM', P .. ':key_jobs:' .. ukey, id)
+    end
+    redis.call('ZREM', P .. ':erred', id)
 end
 
 -- Finished jobs are counted in <P>:finished, field '<queue> <state>
@@ -459,6 +503,7 @@ enqueue_jobs = function(now, n, arg)
     local moves = {}
     local all, scheduled, waiting, queues = {}, {}, {}, {}
     local untenanted = {}
+    local index = {}
     local due = false
     local out = {}
     for i = 1, n do
@@ -496,6 +541,7 @@ enqueue_jobs = function(now, n, arg)
             if ukey ~= '' then
                 redis.call('SET', P .. ':unique:' .. ukey, id)
             end
+            index_job(index, id, arg(i, 1), queue, arg(i, 4), ukey)
             all[#all + 1] = id
             all[#all + 1] = id
             if tonumber(run_at) <= tonumber(now) then
@@ -528,6 +574,9 @@ enqueue_jobs = function(now, n, arg)
     if #all > 0 then
         call_in_slices('ZADD', P .. ':jobs', all)
         call_in_slices('SADD', P .. ':queues', queues)
+    end
+    for key, list in pairs(index) do
+        call_in_slices('ZADD', key, list)
     end
     for queue, list in pairs(waiting) do
         if #list > 0 then
@@ -573,7 +622,7 @@ local function rescue_claims(ids, records, now, at, message)
         if tenant and flag_tenant(flags) then
             per_tenant[tenant] = (per_tenant[tenant] or 0) + 1
         end
-        errors = with_error(errors, cjson.encode({
+        errors = with_error(id, errors, cjson.encode({
             attempt = attempt,
             at = at,
             message = message(worker),

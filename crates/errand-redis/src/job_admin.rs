@@ -34,10 +34,12 @@ impl JobAdmin for RedisStore {
             .error_contains
             .as_deref()
             .map(str::to_ascii_lowercase);
-        // Running and waiting jobs are few beside finished ones, and all in
-        // their own keys: read those ids instead of walking every job.
-        let mut few = match params.state {
-            Some(JobState::Running) => {
+        // Each filter's jobs are in keys of their own (see `index_job` in
+        // prelude.lua): walk the one `walk` picks instead of every job.
+        // Running and waiting jobs, and a batch's, are read whole, then
+        // sorted; the others are sorted sets walked a step at a time.
+        let mut few = match params.walk() {
+            ListWalk::Running => {
                 let ids: Vec<String> = redis::cmd("HKEYS")
                     .arg(self.key("claims"))
                     .query_async(&mut conn)
@@ -48,16 +50,24 @@ impl JobAdmin for RedisStore {
                     &params,
                 ))
             }
-            Some(JobState::Scheduled | JobState::Available | JobState::Retrying) => {
-                Some(newest_below(self.waiting_ids().await?.into_iter(), &params))
+            ListWalk::Waiting => Some(newest_below(self.waiting_ids().await?.into_iter(), &params)),
+            ListWalk::Batch(batch) => {
+                let ids: Vec<i64> = redis::cmd("SMEMBERS")
+                    .arg(self.key(&format!("batch_jobs:{batch}")))
+                    .query_async(&mut conn)
+                    .await
+                    .map_err(redis_error)?;
+                Some(newest_below(ids.into_iter(), &params))
             }
             _ => None,
         };
-        // Failed and cancelled jobs are walked in their own sets.
-        let walked = match params.state {
-            Some(state @ (JobState::Failed | JobState::Cancelled)) => {
-                self.key(&format!("ended:{}", state.as_str()))
-            }
+        let walked = match params.walk() {
+            ListWalk::Ended(state) => self.key(&format!("ended:{}", state.as_str())),
+            ListWalk::UniqueKey(key) => self.key(&format!("key_jobs:{key}")),
+            ListWalk::Errors => self.key("erred"),
+            ListWalk::Kind(kind) => self.key(&format!("kind_jobs:{kind}")),
+            ListWalk::Tenant(tenant) => self.key(&format!("tenant_jobs:{tenant}")),
+            ListWalk::Queue(queue) => self.key(&format!("queue_jobs:{queue}")),
             _ => self.key("jobs"),
         };
         // Without a filter the first rows are the page: read no more than it.

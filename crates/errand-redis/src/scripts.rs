@@ -9,6 +9,12 @@ fn script(body: &str) -> Script {
     Script::new(&format!("{PRELUDE}\n{body}"))
 }
 
+/// The step of the layout-4 upgrade (see `layout.rs`), run before a store
+/// has its scripts.
+pub(crate) fn index_jobs() -> Script {
+    script(include_str!("../scripts/layout/index_jobs.lua"))
+}
+
 pub(crate) struct Scripts {
     pub enqueue: Script,
     pub claim: Script,

@@ -3,8 +3,8 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use errand_core::store::{
-    CancelParams, DeleteParams, GetParams, PruneOutcome, PruneParams, QueueDepth, RescheduleParams,
-    RetryParams, StatsParams,
+    CancelParams, DeleteParams, GetParams, ListWalk, PruneOutcome, PruneParams, QueueDepth,
+    RescheduleParams, RetryParams, StatsParams,
 };
 use errand_core::{CancelOutcome, JobAdmin, JobId, JobRow, JobState, ListParams, Result, Stats};
 use errand_sql::AdminTx;
@@ -32,16 +32,17 @@ impl JobAdmin for SqliteStore {
     }
 
     async fn list(&self, params: ListParams) -> Result<Vec<JobRow>> {
-        // A state's jobs through an index that holds only them where one
-        // does: however many jobs there are, few run, wait, fail or are
-        // cancelled. Completed jobs are most of a store: walked in order.
-        let sql = match params.state {
-            Some(JobState::Running) => queries::LIST_RUNNING,
-            Some(JobState::Scheduled | JobState::Available | JobState::Retrying) => {
-                queries::LIST_WAITING
-            }
-            Some(JobState::Failed | JobState::Cancelled) => queries::LIST_ENDED,
-            Some(JobState::Completed) | None => queries::LIST,
+        let sql = match params.walk() {
+            ListWalk::UniqueKey(_) => queries::LIST_BY_UNIQUE_KEY,
+            ListWalk::Batch(_) => queries::LIST_BY_BATCH,
+            ListWalk::Running => queries::LIST_RUNNING,
+            ListWalk::Waiting => queries::LIST_WAITING,
+            ListWalk::Ended(_) => queries::LIST_ENDED,
+            ListWalk::Errors => queries::LIST_WITH_ERRORS,
+            ListWalk::Kind(_) => queries::LIST_BY_KIND,
+            ListWalk::Tenant(_) => queries::LIST_BY_TENANT,
+            ListWalk::Queue(_) => queries::LIST_BY_QUEUE,
+            ListWalk::All => queries::LIST,
         };
         let rows = sqlx::query(sql)
             .bind(params.kind.as_deref())

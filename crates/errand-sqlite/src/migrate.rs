@@ -68,6 +68,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "ended_jobs",
         sql: include_str!("../migrations/0012_ended_jobs.sql"),
     },
+    Migration {
+        version: 13,
+        name: "job_filters",
+        sql: include_str!("../migrations/0013_job_filters.sql"),
+    },
 ];
 
 /// The SQL of every migration, in order, for teams that apply them with

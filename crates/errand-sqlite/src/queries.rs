@@ -25,10 +25,26 @@ pub(crate) const RENEW_LEASES: &str = include_str!("../queries/job_store/renew_l
 pub(crate) const RESCUE: &str = include_str!("../queries/job_store/rescue.sql");
 pub(crate) const RESCUE_UNHELD: &str = include_str!("../queries/job_store/rescue_unheld.sql");
 pub(crate) const GET: &str = include_str!("../queries/job_admin/get.sql");
-pub(crate) const LIST: &str = include_str!("../queries/job_admin/list.sql");
-pub(crate) const LIST_RUNNING: &str = include_str!("../queries/job_admin/list_running.sql");
-pub(crate) const LIST_WAITING: &str = include_str!("../queries/job_admin/list_waiting.sql");
-pub(crate) const LIST_ENDED: &str = include_str!("../queries/job_admin/list_ended.sql");
+/// A job listing that walks the index of one of `job_admin/list/`'s heads.
+macro_rules! listing {
+    ($head:literal) => {
+        concat!(
+            include_str!("../queries/job_admin/list/columns.sql"),
+            include_str!(concat!("../queries/job_admin/list/", $head)),
+            include_str!("../queries/job_admin/list/filters.sql"),
+        )
+    };
+}
+pub(crate) const LIST: &str = listing!("all.sql");
+pub(crate) const LIST_RUNNING: &str = listing!("running.sql");
+pub(crate) const LIST_WAITING: &str = listing!("waiting.sql");
+pub(crate) const LIST_ENDED: &str = listing!("ended.sql");
+pub(crate) const LIST_BY_UNIQUE_KEY: &str = listing!("by_unique_key.sql");
+pub(crate) const LIST_BY_BATCH: &str = listing!("by_batch.sql");
+pub(crate) const LIST_BY_KIND: &str = listing!("by_kind.sql");
+pub(crate) const LIST_BY_TENANT: &str = listing!("by_tenant.sql");
+pub(crate) const LIST_BY_QUEUE: &str = listing!("by_queue.sql");
+pub(crate) const LIST_WITH_ERRORS: &str = listing!("with_errors.sql");
 pub(crate) const CANCEL_WAITING: &str = include_str!("../queries/job_admin/cancel_waiting.sql");
 pub(crate) const CANCEL_RUNNING: &str = include_str!("../queries/job_admin/cancel_running.sql");
 pub(crate) const RETRY: &str = include_str!("../queries/job_admin/retry.sql");

@@ -63,6 +63,68 @@ impl ListParams {
         }
         Ok(())
     }
+
+    /// The index a store walks to list these jobs: the filter whose
+    /// index holds the fewest other jobs, in the order of [`ListWalk`].
+    /// The other filters are checked on the jobs that walk finds.
+    pub fn walk(&self) -> ListWalk<'_> {
+        if let Some(key) = &self.unique_key {
+            return ListWalk::UniqueKey(key);
+        }
+        if let Some(batch) = self.batch_id {
+            return ListWalk::Batch(batch);
+        }
+        match self.state {
+            Some(JobState::Running) => return ListWalk::Running,
+            Some(JobState::Scheduled | JobState::Available | JobState::Retrying) => {
+                return ListWalk::Waiting;
+            }
+            Some(state @ (JobState::Failed | JobState::Cancelled)) => {
+                return ListWalk::Ended(state);
+            }
+            Some(JobState::Completed) | None => {}
+        }
+        if self.error_contains.is_some() {
+            ListWalk::Errors
+        } else if let Some(kind) = &self.kind {
+            ListWalk::Kind(kind)
+        } else if let Some(tenant) = &self.tenant {
+            ListWalk::Tenant(tenant)
+        } else if let Some(queue) = &self.queue {
+            ListWalk::Queue(queue)
+        } else {
+            ListWalk::All
+        }
+    }
+}
+
+/// What a job listing walks, newest first: an index that holds only the
+/// jobs one filter can match, so that a filter matching few jobs, or none,
+/// reads those few instead of every job. Chosen by [`ListParams::walk`],
+/// in this order (most selective first, as far as a store can know
+/// without counting).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListWalk<'a> {
+    /// The jobs that asked for this unique key.
+    UniqueKey(&'a str),
+    /// This batch's jobs.
+    Batch(i64),
+    /// Running jobs.
+    Running,
+    /// Waiting jobs (scheduled, available, retrying).
+    Waiting,
+    /// Jobs in this state, failed or cancelled.
+    Ended(JobState),
+    /// Jobs with at least one attempt error (for a search of error text).
+    Errors,
+    /// This kind's jobs.
+    Kind(&'a str),
+    /// This tenant's jobs.
+    Tenant(&'a str),
+    /// This queue's jobs.
+    Queue(&'a str),
+    /// Every job (no filter, or completed jobs only: most of a store).
+    All,
 }
 
 /// Cancel jobs: waiting ones are cancelled at once, running ones are asked to stop.

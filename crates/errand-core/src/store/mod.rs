@@ -38,7 +38,7 @@ pub use cron_store::{
 };
 pub use job_admin::{
     CancelOutcome, CancelParams, Cancellation, DeleteParams, GetParams, JobAdmin, ListParams,
-    MAX_LIST_PAGE, PruneOutcome, PruneParams, QueueDepth, RescheduleParams, RetryParams,
+    ListWalk, MAX_LIST_PAGE, PruneOutcome, PruneParams, QueueDepth, RescheduleParams, RetryParams,
     StateCount, Stats, StatsParams,
 };
 pub use job_store::{

@@ -20,6 +20,7 @@ if ukey then
     end
 end
 redis.call('ZREM', P .. ':jobs', id)
+unindex_job(id, kind, queue, tenant, ukey)
 redis.call('DEL', jk)
 if batch then
     redis.call('SREM', P .. ':batch_jobs:' .. batch, id)

@@ -9,8 +9,8 @@ local deleted = {}
 local counts = {}
 for _, id in ipairs(ids) do
     local jk = jkey(id)
-    local s, finished, ukey, batch, queue, tenant = unpack(redis.call('HMGET', jk, 'state', 'finished_at',
-        'unique_key', 'batch', 'queue', 'tenant'))
+    local s, finished, ukey, batch, queue, tenant, kind = unpack(redis.call('HMGET', jk, 'state',
+        'finished_at', 'unique_key', 'batch', 'queue', 'tenant', 'kind'))
     -- A job of an unfinished batch stays: the batch's counts and its
     -- continuations' report are of all its jobs.
     if s == state and finished and tonumber(finished) < before
@@ -24,6 +24,7 @@ for _, id in ipairs(ids) do
             end
         end
         redis.call('ZREM', P .. ':jobs', id)
+        unindex_job(id, kind, queue, tenant, ukey)
         redis.call('DEL', jk)
         if batch then
             redis.call('SREM', P .. ':batch_jobs:' .. batch, id)

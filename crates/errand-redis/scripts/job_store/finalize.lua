@@ -44,7 +44,7 @@ for i = 1, count do
                 'unique_scope', 'errors'))
             local made = attempt
             if outcome == 'retry' then
-                redis.call('HSET', jk, 'state', 'available', 'run_at', a, 'errors', with_error(errors, e),
+                redis.call('HSET', jk, 'state', 'available', 'run_at', a, 'errors', with_error(id, errors, e),
                     'attempt', made, 'worker', worker, 'started_at', started_at)
             else
                 made = tonumber(attempt) - 1
@@ -60,7 +60,7 @@ for i = 1, count do
                 state = 'cancelled'
             end
             local errors, queue_read = unpack(redis.call('HMGET', jk, 'errors', 'queue'))
-            redis.call('HSET', jk, 'state', state, 'finished_at', now, 'errors', with_error(errors, a),
+            redis.call('HSET', jk, 'state', state, 'finished_at', now, 'errors', with_error(id, errors, a),
                 'attempt', attempt, 'worker', worker, 'started_at', started_at)
             batch_moved(moves, batch, 'running', state)
             count_finished(counts, id, queue_read, tenant, state, 1)

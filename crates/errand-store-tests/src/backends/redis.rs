@@ -216,6 +216,118 @@ pub async fn stores_in_another_key_layout_are_refused(_: Option<std::path::PathB
 
 crate::special!("redis", stores_in_another_key_layout_are_refused);
 
+/// A store of layout 4, whose jobs are in none of the sets that listings
+/// by kind, queue, tenant, unique key and error text walk, is brought to
+/// the current layout when opened: every job is put into those sets, and
+/// each listing gives what it gave before.
+pub async fn a_layout_4_store_is_brought_to_the_current_layout(_: Option<std::path::PathBuf>) {
+    use errand::{JobId, ListParams, NewJob, Unique};
+
+    let h = harness().await;
+    let prefix = h
+        .namespace
+        .clone()
+        .unwrap_or_else(|| panic!("Redis harnesses have a prefix"));
+    let now = crate::cases::t0();
+    crate::cases::admin::finish_jobs_of_every_kind(&h, now).await;
+    let keyed = NewJob {
+        unique: Some(Unique::forever("invoice-9")),
+        ..crate::cases::job("other")
+    };
+    crate::cases::enqueue(&h, vec![keyed], now).await;
+    let filters = [
+        ListParams {
+            kind: Some("k".into()),
+            ..Default::default()
+        },
+        ListParams {
+            queue: Some("mail".into()),
+            ..Default::default()
+        },
+        ListParams {
+            tenant: Some("acme".into()),
+            ..Default::default()
+        },
+        ListParams {
+            unique_key: Some("invoice-9".into()),
+            ..Default::default()
+        },
+        ListParams {
+            error_contains: Some("no".into()),
+            ..Default::default()
+        },
+    ];
+    let listings = |store: Arc<dyn Store>| {
+        let filters = filters.clone();
+        async move {
+            let mut all = Vec::new();
+            for params in filters {
+                let rows = store
+                    .list(ListParams {
+                        limit: 100,
+                        now,
+                        ..params
+                    })
+                    .await
+                    .unwrap_or_else(|e| panic!("list: {e}"));
+                all.push(rows.iter().map(|r| r.id).collect::<Vec<JobId>>());
+            }
+            all
+        }
+    };
+    let before = listings(Arc::clone(&h.store)).await;
+    assert!(before.iter().all(|ids| !ids.is_empty()), "{before:?}");
+    // Back to layout 4: the listing sets gone.
+    let mut conn = connection(&h.url).await;
+    let mut gone: Vec<String> = Vec::new();
+    for pattern in [
+        "kind_jobs:*",
+        "queue_jobs:*",
+        "tenant_jobs:*",
+        "key_jobs:*",
+        "erred",
+    ] {
+        let keys: Vec<String> = redis::cmd("KEYS")
+            .arg(format!("{prefix}:{pattern}"))
+            .query_async(&mut conn)
+            .await
+            .unwrap_or_else(|e| panic!("KEYS: {e}"));
+        gone.extend(keys);
+    }
+    assert!(gone.len() >= 5, "the store keeps listing sets: {gone:?}");
+    let () = redis::cmd("DEL")
+        .arg(&gone)
+        .query_async(&mut conn)
+        .await
+        .unwrap_or_else(|e| panic!("DEL: {e}"));
+    let () = redis::cmd("SET")
+        .arg(format!("{prefix}:layout"))
+        .arg(4)
+        .query_async(&mut conn)
+        .await
+        .unwrap_or_else(|e| panic!("SET layout: {e}"));
+    assert!(
+        listings(Arc::clone(&h.store))
+            .await
+            .iter()
+            .all(Vec::is_empty),
+        "without its sets a listing finds nothing"
+    );
+    let reopened = open(&h.url, Some(&prefix))
+        .await
+        .unwrap_or_else(|e| panic!("a layout-4 store opens: {e}"));
+    let layout: String = redis::cmd("GET")
+        .arg(format!("{prefix}:layout"))
+        .query_async(&mut conn)
+        .await
+        .unwrap_or_else(|e| panic!("GET layout: {e}"));
+    assert_ne!(layout, "4", "the store is marked with the current layout");
+    assert_eq!(listings(reopened).await, before);
+    h.finish().await;
+}
+
+crate::special!("redis", a_layout_4_store_is_brought_to_the_current_layout);
+
 /// The master serving the store's slot dies under running workers; its
 /// replica takes over; no job is lost (a throwaway cluster of its own).
 pub async fn jobs_survive_a_failover(probe_worker: Option<std::path::PathBuf>) {

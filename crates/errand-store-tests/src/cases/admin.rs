@@ -1378,6 +1378,299 @@ pub async fn every_state_lists_its_jobs_page_by_page(h: &Harness) {
 }
 case!(every_state_lists_its_jobs_page_by_page);
 
+/// Whether `row` passes the filters of `p` (a list with none of them gives
+/// every job): what a listing must return, whichever index it walks.
+fn passes(row: &JobRow, p: &ListParams) -> bool {
+    p.kind.as_ref().is_none_or(|k| *k == row.kind)
+        && p.queue.as_ref().is_none_or(|q| *q == row.queue)
+        && p.tenant
+            .as_ref()
+            .is_none_or(|t| row.tenant.as_ref() == Some(t))
+        && p.batch_id.is_none_or(|b| row.batch_id == Some(b))
+        && p.unique_key
+            .as_ref()
+            .is_none_or(|u| row.unique_key.as_ref() == Some(u))
+        && p.state.is_none_or(|s| s == row.state)
+        && p.error_contains.as_ref().is_none_or(|text| {
+            row.errors.iter().any(|e| {
+                e.message
+                    .to_ascii_lowercase()
+                    .contains(&text.to_ascii_lowercase())
+            })
+        })
+}
+
+/// Every filter, alone and with others, and filters that match nothing,
+/// paged two at a time, give exactly the jobs that pass them, newest
+/// first: the stores walk a different index for each (unique key, batch,
+/// state, error text, kind, tenant, queue), and must miss none of its
+/// jobs (a batch's running jobs, say) nor return another's.
+pub async fn every_filter_lists_its_jobs_page_by_page(h: &Harness) {
+    let now = t0();
+    finish_jobs_of_every_kind(h, now).await;
+    let varied = (0..8)
+        .map(|i| NewJob {
+            queue: if i % 2 == 0 { "mail" } else { "default" }.into(),
+            tenant: (i % 3 == 0).then(|| "globex".into()),
+            unique: (i % 4 == 1).then(|| Unique::forever(format!("key-{i}"))),
+            run_at: (i == 7).then(|| now + secs(600)),
+            ..job(if i < 4 { "x" } else { "k" })
+        })
+        .collect();
+    enqueue(h, varied, now).await;
+    let batch_jobs = (0..4)
+        .map(|i| NewJob {
+            queue: "mail".into(),
+            tenant: Some("acme".into()),
+            ..job(if i == 0 { "b_first" } else { "b" })
+        })
+        .collect();
+    let batch = h
+        .store
+        .create_batch(errand::store::CreateBatchParams {
+            batch: errand::store::NewBatch {
+                tenant: Some("acme".into()),
+                continuations: Vec::new(),
+                sealed: true,
+            },
+            jobs: batch_jobs,
+            now,
+            max_input_bytes: 1 << 20,
+        })
+        .await
+        .unwrap();
+    // One batch job running, one retrying with an error, one failed.
+    let batch_claimed = h
+        .store
+        .claim(claim_params("w", &["mail"], &["b_first"], 1, now))
+        .await
+        .unwrap();
+    assert_eq!(batch_claimed.len(), 1);
+    let taken = h
+        .store
+        .claim(claim_params("w", &["mail"], &["b", "x"], 3, now))
+        .await
+        .unwrap();
+    assert_eq!(taken.len(), 3);
+    let error = |message: &str, kind| errand::AttemptError {
+        attempt: 1,
+        at: now,
+        message: message.into(),
+        kind,
+    };
+    let retry = Outcome::Retry {
+        run_at: now + secs(60),
+        error: error("SMTP Timeout at relay", errand::ErrorKind::Error),
+    };
+    assert!(finalize(h, "w", taken[0].id, 1, retry, now).await);
+    let fail = Outcome::Fail {
+        error: error("smtp timeout, gave up", errand::ErrorKind::Fatal),
+    };
+    assert!(finalize(h, "w", taken[1].id, 1, fail, now).await);
+    let all = h
+        .store
+        .list(ListParams {
+            limit: errand::store::MAX_LIST_PAGE,
+            now,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let base = || ListParams {
+        limit: 2,
+        now,
+        ..Default::default()
+    };
+    let filters = [
+        (
+            "kind",
+            ListParams {
+                kind: Some("x".into()),
+                ..base()
+            },
+        ),
+        (
+            "queue",
+            ListParams {
+                queue: Some("mail".into()),
+                ..base()
+            },
+        ),
+        (
+            "tenant",
+            ListParams {
+                tenant: Some("globex".into()),
+                ..base()
+            },
+        ),
+        (
+            "batch",
+            ListParams {
+                batch_id: Some(batch.id.0),
+                ..base()
+            },
+        ),
+        (
+            "unique key",
+            ListParams {
+                unique_key: Some("key-1".into()),
+                ..base()
+            },
+        ),
+        (
+            "error text",
+            ListParams {
+                error_contains: Some("TIMEOUT".into()),
+                ..base()
+            },
+        ),
+        (
+            "batch, running",
+            ListParams {
+                batch_id: Some(batch.id.0),
+                state: Some(JobState::Running),
+                ..base()
+            },
+        ),
+        (
+            "batch, kind",
+            ListParams {
+                batch_id: Some(batch.id.0),
+                kind: Some("b".into()),
+                ..base()
+            },
+        ),
+        (
+            "unique key, state",
+            ListParams {
+                unique_key: Some("key-1".into()),
+                state: Some(JobState::Available),
+                ..base()
+            },
+        ),
+        (
+            "error text, state",
+            ListParams {
+                error_contains: Some("timeout".into()),
+                state: Some(JobState::Retrying),
+                ..base()
+            },
+        ),
+        (
+            "error text, queue",
+            ListParams {
+                error_contains: Some("Gave Up".into()),
+                queue: Some("mail".into()),
+                ..base()
+            },
+        ),
+        (
+            "kind, queue, tenant",
+            ListParams {
+                kind: Some("k".into()),
+                queue: Some("mail".into()),
+                tenant: Some("acme".into()),
+                ..base()
+            },
+        ),
+        (
+            "queue, completed",
+            ListParams {
+                queue: Some("default".into()),
+                state: Some(JobState::Completed),
+                ..base()
+            },
+        ),
+        (
+            "tenant, failed",
+            ListParams {
+                tenant: Some("acme".into()),
+                state: Some(JobState::Failed),
+                ..base()
+            },
+        ),
+        (
+            "kind, scheduled",
+            ListParams {
+                kind: Some("k".into()),
+                state: Some(JobState::Scheduled),
+                ..base()
+            },
+        ),
+        (
+            "no such kind",
+            ListParams {
+                kind: Some("nope".into()),
+                ..base()
+            },
+        ),
+        (
+            "no such queue",
+            ListParams {
+                queue: Some("nope".into()),
+                ..base()
+            },
+        ),
+        (
+            "no such tenant",
+            ListParams {
+                tenant: Some("nope".into()),
+                ..base()
+            },
+        ),
+        (
+            "no such batch",
+            ListParams {
+                batch_id: Some(i64::MAX),
+                ..base()
+            },
+        ),
+        (
+            "no such unique key",
+            ListParams {
+                unique_key: Some("nope".into()),
+                ..base()
+            },
+        ),
+        (
+            "no such error",
+            ListParams {
+                error_contains: Some("nope".into()),
+                ..base()
+            },
+        ),
+    ];
+    for (name, params) in filters {
+        let expected: Vec<JobId> = all
+            .iter()
+            .filter(|r| passes(r, &params))
+            .map(|r| r.id)
+            .collect();
+        if !name.starts_with("no such") {
+            assert!(!expected.is_empty(), "the case has jobs for {name}");
+        }
+        let mut listed = Vec::new();
+        let mut before_id = None;
+        loop {
+            let page = h
+                .store
+                .list(ListParams {
+                    before_id,
+                    ..params.clone()
+                })
+                .await
+                .unwrap();
+            listed.extend(page.iter().map(|r| r.id));
+            match page.last() {
+                Some(last) if page.len() == 2 => before_id = Some(last.id),
+                _ => break,
+            }
+        }
+        assert_eq!(listed, expected, "{name}");
+    }
+}
+case!(every_filter_lists_its_jobs_page_by_page);
+
 /// Jobs of two queues, with and without a tenant, completed, failed and
 /// cancelled, and some left waiting: what a store's counts must reflect.
 pub(crate) async fn finish_jobs_of_every_kind(h: &Harness, now: DateTime<Utc>) {

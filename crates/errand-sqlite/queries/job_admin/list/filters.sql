@@ -1,14 +1,10 @@
 -- Every filter is optional (NULL: no filter) but ?7, the id a page starts
 -- below (the largest id for the first page): a plain range, so the walk
--- starts there in the primary key instead of at the top. ?5 is the public state, derived
--- for waiting jobs from run_at (against ?9, now) and attempt. ?10 is text an
--- attempt error's message contains (lower() folds ASCII letters only, as
--- every store does).
-SELECT id, kind, queue, priority, tenant, input, output, errors, state, attempt, max_attempts,
-       run_at, created_at, started_at, finished_at, lease_until, worker, unique_key,
-       batch_id, cron_name, cron_fire_at, meta, cancel_requested
-FROM errand_jobs
-WHERE (?1 IS NULL OR kind = ?1)
+-- starts there in its index. ?5 is the public state, derived for waiting
+-- jobs from run_at (against ?9, now) and attempt. ?10 is text an attempt
+-- error's message contains (lower() folds ASCII letters only, as every
+-- store does).
+  AND (?1 IS NULL OR kind = ?1)
   AND (?2 IS NULL OR queue = ?2)
   AND (?3 IS NULL OR tenant = ?3)
   AND (?4 IS NULL OR batch_id = ?4)
