@@ -36,7 +36,7 @@ function fill(el, ...parts) {
 function table(headers, rows, empty) {
   if (!rows.length) return h('p', { class: 'muted' }, empty || 'Nothing here.');
   return h('table', {},
-    h('thead', {}, h('tr', {}, headers.map((x) => h('th', { scope: 'col', class: /^(#|count|due|running|failed|total)$/.test(x) ? 'num' : null }, x)))),
+    h('thead', {}, h('tr', {}, headers.map((x) => h('th', { scope: 'col', class: /^(#|count|due|total|scheduled|available|running|retrying|completed|failed|cancelled)$/.test(x) ? 'num' : null }, x)))),
     h('tbody', {}, rows));
 }
 
@@ -451,8 +451,15 @@ async function batches(main) {
 async function tenants(main) {
   const { params } = pageParams();
   const pauses = (await api('GET', 'api/pauses')).filter((p) => p.scope === 'tenant');
+  const list = await api('GET', `api/tenants${query({ after: params.after })}`);
   const parts = [h('h2', {}, 'Tenants'),
     filtersForm([['tenant', 'tenant']], params, (d) => { location.hash = `#/tenants${query(d)}`; }),
+    table(['tenant', ...STATES, 'total', ''], list.tenants.map((t) => h('tr', { 'data-tenant-row': t.tenant },
+      h('td', {}, h('a', { href: `#/tenants?tenant=${encodeURIComponent(t.tenant)}` }, t.tenant)),
+      ...STATES.map((s) => h('td', { class: 'num' }, t.counts[s] ? h('a', { href: `#/jobs?tenant=${encodeURIComponent(t.tenant)}&state=${s}` }, String(t.counts[s])) : '0')),
+      h('td', { class: 'num' }, String(t.total)),
+      h('td', {}, t.paused ? h('span', { class: 'state failed' }, 'paused') : ''))), 'No tenant has jobs.'),
+    list.next_after ? h('div', { class: 'actions' }, h('button', { type: 'button', onclick: () => { location.hash = `#/tenants${query({ after: list.next_after })}`; } }, 'Next →')) : null,
     h('h3', {}, 'Paused tenants'),
     table(['tenant', 'by', 'note', 'since', ''], pauses.map((p) => h('tr', { 'data-tenant': p.name },
       h('td', {}, h('a', { href: `#/tenants?tenant=${encodeURIComponent(p.name)}` }, p.name)), h('td', {}, p.by), h('td', {}, p.note || ''), h('td', {}, ago(p.at)),

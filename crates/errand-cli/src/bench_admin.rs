@@ -246,6 +246,14 @@ pub(crate) async fn run(
     time!("queues (counts, depth, lag, pauses)", async {
         Ok::<usize, errand::Error>(api.queues().await?.queues.len())
     });
+    time!("tenants (counts per tenant and state)", async {
+        Ok::<usize, errand::Error>(
+            api.tenants(errand_admin::TenantQuery::default())
+                .await?
+                .tenants
+                .len(),
+        )
+    });
     time!("workers", async {
         Ok::<usize, errand::Error>(api.workers().await?.workers.len())
     });

@@ -14,6 +14,7 @@ mod prune;
 mod queues;
 mod serve;
 mod store;
+mod tenants;
 mod workers;
 
 use std::process::ExitCode;
@@ -80,6 +81,9 @@ enum Command {
     },
     /// Resume all processing, or one tenant's.
     Resume(queues::ScopeArgs),
+    /// Tenants with jobs or a pause, by name: their jobs by state, their
+    /// pause (from the counts the store keeps).
+    Tenants(tenants::TenantsArgs),
     /// Delete finished jobs, batch records and audit records past their retention now
     /// (what every worker's pruner does); --dry-run only counts them.
     Prune(prune::PruneArgs),
@@ -187,6 +191,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Resume(scope) => queues::resume(target, scope, cli.json).await,
         Command::Prune(args) => prune::run(target, args, cli.json).await,
         Command::Serve(args) => serve::run(target, args).await,
+        Command::Tenants(args) => tenants::run(target, args, cli.json).await,
         Command::Workers => workers::run(target, cli.json).await,
         Command::Audit(args) => audit::run(target, args, cli.json).await,
     }

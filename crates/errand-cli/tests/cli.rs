@@ -707,6 +707,8 @@ fn pause_and_resume_from_the_command_line() {
         (&["pause", "--tenant", "a b"][..], "tenant"),
         (&["pause", "--by", ""][..], "by"),
         (&["queues", "resume", "x y"][..], "queue"),
+        (&["tenants", "--limit", "0"][..], "limit"),
+        (&["tenants", "--after", ""][..], "after"),
     ] {
         refused(&db, args, field);
     }
@@ -783,6 +785,36 @@ fn pause_and_resume_from_the_command_line() {
     let list = json(&errand(&db, &["queues", "list", "--json"]));
     assert!(list["pauses"].as_array().unwrap().is_empty());
     assert!(list["queues"][0]["paused"].is_null());
+    assert!(errand(&db, &["pause", "--tenant", "acme"]).status.success());
+    // Tenants: each with its jobs by state and its pause, by name, paged.
+    for tenant in ["globex", "acme", "acme"] {
+        let enqueued = errand(
+            &db,
+            &["enqueue", "noop", "--input", "{}", "--tenant", tenant],
+        );
+        assert!(enqueued.status.success(), "{}", stderr(&enqueued));
+    }
+    let tenants = json(&errand(&db, &["tenants", "--json"]));
+    assert_eq!(tenants["tenants"][0]["tenant"], "acme", "{tenants}");
+    assert_eq!(tenants["tenants"][0]["counts"]["available"], 2);
+    assert!(
+        tenants["tenants"][0]["paused"]["by"].is_string(),
+        "{tenants}"
+    );
+    assert_eq!(tenants["tenants"][1]["tenant"], "globex");
+    assert_eq!(tenants["tenants"][1]["total"], 1);
+    assert!(tenants["tenants"][1]["paused"].is_null());
+    assert!(tenants["next_after"].is_null());
+    let first = json(&errand(&db, &["tenants", "--limit", "1", "--json"]));
+    assert_eq!(first["next_after"], "acme", "{first}");
+    let rest = json(&errand(&db, &["tenants", "--after", "acme", "--json"]));
+    assert_eq!(rest["tenants"].as_array().unwrap().len(), 1, "{rest}");
+    assert_eq!(rest["tenants"][0]["tenant"], "globex");
+    let table = stdout(&errand(&db, &["tenants"]));
+    assert!(
+        table.contains("globex") && table.contains("paused by"),
+        "{table}"
+    );
 }
 
 /// Creates, through the library, a sealed batch of two waiting jobs for

@@ -190,7 +190,13 @@ pub fn queue(queue: &str) -> Result<()> {
 
 /// A tenant: 1 to 128 bytes of letters, digits and `_ - . : /`.
 pub fn tenant(tenant: &str) -> Result<()> {
-    name("tenant", tenant, MAX_TENANT_LEN)
+    tenant_in("tenant", tenant)
+}
+
+/// A tenant name given in `field` (a page's `after`, say), checked as
+/// [`tenant`] checks one.
+pub fn tenant_in(field: &str, tenant: &str) -> Result<()> {
+    name(field, tenant, MAX_TENANT_LEN)
 }
 
 /// A cron entry's name: 1 to 128 bytes of letters, digits and `_ - . : /`.

@@ -77,6 +77,7 @@ impl JobAdmin for PgStore {
         let rows = sqlx::query(self.inner.q.stats.clone())
             .bind(params.now)
             .bind(params.tenant.as_deref())
+            .bind(params.per_tenant)
             // On the job pool: index walks and small tables, planned once,
             // without JIT (a stale estimate of the waiting jobs made the
             // general pool compile this statement, for ten times its run).

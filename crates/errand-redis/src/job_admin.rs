@@ -174,20 +174,26 @@ impl JobAdmin for RedisStore {
     }
 
     async fn stats(&self, params: StatsParams) -> Result<Stats> {
-        // Ordered by queue, then state name, as the other stores order them.
-        let mut counts: BTreeMap<(String, &'static str), (JobState, u64)> = BTreeMap::new();
-        let mut add = |queue: String, state: JobState, n: u64| {
+        // Ordered by queue, state name, then tenant (none first), as the
+        // other stores order them.
+        type Key = (String, &'static str, Option<String>);
+        let mut counts: BTreeMap<Key, (JobState, u64)> = BTreeMap::new();
+        let per_tenant = params.per_tenant;
+        let mut add = |queue: String, state: JobState, of: &str, n: u64| {
+            let of = (per_tenant && !of.is_empty()).then(|| of.to_owned());
             counts
-                .entry((queue, state.as_str()))
+                .entry((queue, state.as_str(), of))
                 .or_insert((state, 0))
                 .1 += n;
         };
         let tenant = params.tenant.as_deref().unwrap_or("");
         let mut invocation = self.invocation(&self.inner.scripts.stats);
-        invocation.arg(tenant);
+        invocation
+            .arg(tenant)
+            .arg(if per_tenant { "1" } else { "0" });
         type Read = (
             Vec<(String, i64)>,
-            Vec<(String, u64)>,
+            Vec<(String, String, u64)>,
             Vec<(String, String)>,
         );
         let (finished, due, running): Read = self.run(&invocation, "stats").await?;
@@ -203,16 +209,17 @@ impl JobAdmin for RedisStore {
                 add(
                     queue.to_owned(),
                     state.parse()?,
+                    of,
                     u64::try_from(n).unwrap_or(0),
                 );
             }
         }
-        for (queue, n) in due {
-            add(queue, JobState::Available, n);
+        for (queue, of, n) in due {
+            add(queue, JobState::Available, &of, n);
         }
         for (queue, of) in running {
             if params.tenant.is_none() || of == tenant {
-                add(queue, JobState::Running, 1);
+                add(queue, JobState::Running, &of, 1);
             }
         }
         // Jobs not yet due when placed, in pages of short reads: a script
@@ -262,6 +269,7 @@ impl JobAdmin for RedisStore {
                 add(
                     queue,
                     JobState::of_waiting(run_at, attempt.unwrap_or(0), params.now),
+                    of.as_deref().unwrap_or(""),
                     1,
                 );
             }
@@ -271,9 +279,10 @@ impl JobAdmin for RedisStore {
         }
         let counts = counts
             .into_iter()
-            .map(|((queue, _), (state, count))| StateCount {
+            .map(|((queue, _, tenant), (state, count))| StateCount {
                 queue,
                 state,
+                tenant,
                 count,
             })
             .collect();

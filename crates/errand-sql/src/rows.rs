@@ -97,6 +97,7 @@ pub fn state_count(row: &impl Columns) -> Result<StateCount> {
     Ok(StateCount {
         queue: required(row.text("queue")?, "queue")?,
         state: required(row.text("state")?, "state")?.parse()?,
+        tenant: row.text("tenant")?,
         count: narrow(required(row.int("count")?, "count")?, "count")?,
     })
 }

@@ -78,6 +78,7 @@ impl JobAdmin for SqliteStore {
         let rows = sqlx::query(queries::STATS)
             .bind(micros(params.now))
             .bind(params.tenant.as_deref())
+            .bind(params.per_tenant)
             .fetch_all(&self.inner.reader)
             .await
             .map_err(db_error)?;

@@ -276,6 +276,21 @@ impl Client {
         self.store
             .stats(StatsParams {
                 tenant: tenant.map(str::to_owned),
+                per_tenant: false,
+                now: Utc::now(),
+            })
+            .await
+    }
+
+    /// Counts jobs per queue, state and tenant
+    /// ([`StateCount::tenant`](errand_core::StateCount::tenant):
+    /// `None` for the jobs without one), from the same counters as
+    /// [`stats`](Self::stats).
+    pub async fn stats_per_tenant(&self) -> Result<Stats> {
+        self.store
+            .stats(StatsParams {
+                tenant: None,
+                per_tenant: true,
                 now: Utc::now(),
             })
             .await

@@ -13,6 +13,7 @@ mod overview;
 mod process;
 mod prune;
 mod queues;
+mod tenants;
 mod why;
 mod workers;
 
@@ -24,6 +25,7 @@ pub use overview::{OVERVIEW_EVERY, Overview, Sample};
 pub use process::ProcessNow;
 pub use prune::{PruneLine, PruneReport, PruneRequest};
 pub use queues::{PauseRequest, Paused, QueueRow, QueuesBody, Resumed};
+pub use tenants::{TenantQuery, TenantRow, TenantsPage};
 pub use why::{Hold, JobDetail};
 pub use workers::{WorkerRow, WorkersBody};
 

@@ -45,6 +45,7 @@ pub const ROUTES: &[Route] = &[
     route("GET", "/api/queues"),
     route("POST", "/api/queues/{queue}/pause"),
     route("POST", "/api/queues/{queue}/resume"),
+    route("GET", "/api/tenants"),
     route("GET", "/api/pauses"),
     route("POST", "/api/pause"),
     route("POST", "/api/resume"),
@@ -90,6 +91,7 @@ pub(super) fn router(app: Arc<App>) -> Router {
         .route("/api/queues", get(queues))
         .route("/api/queues/{queue}/pause", post(pause_queue))
         .route("/api/queues/{queue}/resume", post(resume_queue))
+        .route("/api/tenants", get(tenants))
         .route("/api/pauses", get(pauses))
         .route("/api/pause", post(pause))
         .route("/api/resume", post(resume))
@@ -248,6 +250,13 @@ async fn stats(State(app): Shared, Query(q): Query<TenantQuery>) -> Answer<erran
 
 async fn queues(State(app): Shared) -> Answer<crate::QueuesBody> {
     Ok(Json(app.api.queues().await?))
+}
+
+async fn tenants(
+    State(app): Shared,
+    Query(q): Query<crate::TenantQuery>,
+) -> Answer<crate::TenantsPage> {
+    Ok(Json(app.api.tenants(q).await?))
 }
 
 /// Who pauses a queue and why (a queue's pause has no tenant).

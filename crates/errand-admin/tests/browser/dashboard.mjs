@@ -93,6 +93,12 @@ try {
   await page.waitForSelector(`tr[data-batch="${batch}"] td:text-is("cancelled")`);
   await shot('batch-cancelled');
 
+  // The tenants page lists the batch's tenant with its cancelled jobs.
+  await page.keyboard.press('7');
+  await loaded('tenants');
+  await page.waitForSelector('tr[data-tenant-row="acme"] a[href*="state=cancelled"]:text-is("3")');
+  await shot('tenants');
+
   // 7. The audit shows each change; the workers page its worker.
   await page.keyboard.press('9');
   await loaded('audit');

@@ -261,6 +261,9 @@ impl DeleteParams {
 pub struct StatsParams {
     /// Only this tenant's jobs, when set.
     pub tenant: Option<String>,
+    /// Count per tenant too: each [`StateCount`] is of one queue, state and
+    /// tenant (`None`: the jobs without one), instead of all tenants'.
+    pub per_tenant: bool,
     /// The time public states are derived at.
     pub now: DateTime<Utc>,
 }
@@ -283,6 +286,10 @@ pub struct StateCount {
     pub queue: String,
     /// The public state.
     pub state: JobState,
+    /// The tenant, when counted per tenant ([`StatsParams::per_tenant`])
+    /// and the jobs have one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<String>,
     /// The number of jobs.
     pub count: u64,
 }
@@ -290,7 +297,9 @@ pub struct StateCount {
 /// Job counts per queue and state.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Stats {
-    /// One entry per (queue, state) that has jobs.
+    /// One entry per (queue, state) that has jobs (per queue, state and
+    /// tenant when counted per tenant), ordered by queue, state, then
+    /// tenant (none first).
     pub counts: Vec<StateCount>,
 }
 

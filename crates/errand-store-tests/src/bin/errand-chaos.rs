@@ -118,6 +118,7 @@ async fn completed(h: &Harness) -> Option<u64> {
     h.store
         .stats(StatsParams {
             tenant: None,
+            per_tenant: false,
             now: chrono::Utc::now(),
         })
         .await

@@ -667,7 +667,11 @@ pub async fn stats_count_jobs_per_queue_and_state(h: &Harness) {
     assert_eq!(claim(h, "w", &["k"], 1, now).await.len(), 1);
     let stats = h
         .store
-        .stats(errand::store::StatsParams { tenant: None, now })
+        .stats(errand::store::StatsParams {
+            tenant: None,
+            per_tenant: false,
+            now,
+        })
         .await
         .unwrap();
     assert_eq!(stats.total(JobState::Available), 1);
@@ -684,6 +688,7 @@ pub async fn stats_count_jobs_per_queue_and_state(h: &Harness) {
         .store
         .stats(errand::store::StatsParams {
             tenant: Some("acme".into()),
+            per_tenant: false,
             now,
         })
         .await
@@ -1116,6 +1121,7 @@ pub(crate) async fn assert_counts_match(h: &Harness, now: DateTime<Utc>, step: &
             .store
             .stats(errand::store::StatsParams {
                 tenant: tenant.map(str::to_owned),
+                per_tenant: false,
                 now,
             })
             .await
@@ -1132,6 +1138,42 @@ pub(crate) async fn assert_counts_match(h: &Harness, now: DateTime<Utc>, step: &
             "{step}, tenant {tenant:?}"
         );
     }
+    // Per tenant: every (queue, state, tenant), in the documented order.
+    let stats = h
+        .store
+        .stats(errand::store::StatsParams {
+            tenant: None,
+            per_tenant: true,
+            now,
+        })
+        .await
+        .unwrap();
+    let said: Vec<(String, JobState, Option<String>, u64)> = stats
+        .counts
+        .into_iter()
+        .map(|c| (c.queue, c.state, c.tenant, c.count))
+        .collect();
+    let rows = h
+        .store
+        .list(ListParams {
+            limit: errand::store::MAX_LIST_PAGE,
+            now,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let mut counts = std::collections::BTreeMap::new();
+    for row in rows {
+        counts
+            .entry((row.queue, row.state.as_str(), row.tenant))
+            .or_insert((row.state, 0u64))
+            .1 += 1;
+    }
+    let expected: Vec<(String, JobState, Option<String>, u64)> = counts
+        .into_iter()
+        .map(|((q, _, t), (s, n))| (q, s, t, n))
+        .collect();
+    assert_eq!(said, expected, "{step}, per tenant");
 }
 
 pub async fn stats_match_a_count_of_every_job_after_every_kind_of_change(h: &Harness) {

@@ -73,6 +73,7 @@ async fn stats(h: &Harness) -> errand::Stats {
     h.store
         .stats(StatsParams {
             tenant: None,
+            per_tenant: false,
             now: chrono::Utc::now(),
         })
         .await
@@ -391,6 +392,7 @@ async fn completed(h: &Harness) -> Option<u64> {
     h.store
         .stats(StatsParams {
             tenant: None,
+            per_tenant: false,
             now: chrono::Utc::now(),
         })
         .await
