@@ -203,12 +203,14 @@ impl PgStore {
         .await?;
         // Every statement of this pool is written for one index walk, and a
         // job table changes too fast for the planner's estimates: no bitmap
-        // or sequential scans, no JIT, one generic plan per statement made
+        // or sequential scans, no JIT, no parallel workers (starting them
+        // costs more than the walk), one generic plan per statement made
         // once (docs/design.md, "one plan per statement").
         let mut job_options = (*pool.connect_options()).clone().options([
             ("jit", "off"),
             ("enable_bitmapscan", "off"),
             ("enable_seqscan", "off"),
+            ("max_parallel_workers_per_gather", "0"),
             ("plan_cache_mode", "force_generic_plan"),
         ]);
         if !settings.synchronous_job_updates {

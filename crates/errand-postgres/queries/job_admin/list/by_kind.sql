@@ -27,8 +27,9 @@ SELECT * FROM (
    LIMIT $8)
   UNION ALL
   (WITH unfinished AS MATERIALIZED (
-     SELECT * FROM {schema}.jobs
-     WHERE kind = $1 AND (state = 'available' OR state = 'running'))
+     SELECT * FROM {schema}.jobs WHERE kind = $1 AND state = 'available'
+     UNION ALL
+     SELECT * FROM {schema}.jobs WHERE kind = $1 AND state = 'running')
    SELECT id, kind, queue, priority, tenant, input, output, errors, state, attempt, max_attempts,
           run_at, created_at, started_at, finished_at, lease_until, worker, unique_key,
           batch_id, cron_name, cron_fire_at, meta, cancel_requested
