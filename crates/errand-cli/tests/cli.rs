@@ -1355,6 +1355,16 @@ fn serve_answers_what_the_commands_print_and_guards_other_hosts() {
     );
     let (status, metrics) = http(&addr, "GET", "/metrics", &[]);
     assert_eq!(status, 200, "{metrics}");
+    // A process without workers reports the whole store: its jobs per
+    // queue and state (zeros too), each queue's lag, the live workers.
+    for line in [
+        "errand_store_jobs{queue=\"default\",state=\"available\"}",
+        "errand_store_jobs{queue=\"default\",state=\"running\"} 0",
+        "errand_queue_oldest_due_seconds{queue=\"default\"}",
+        "errand_workers_alive",
+    ] {
+        assert!(metrics.contains(line), "{line} in {metrics}");
+    }
     // The audit: the two enqueues of the CLI, the cancel through the API;
     // `errand audit --json` prints what GET /api/audit serves.
     let (status, body) = http(&addr, "GET", "/api/audit", &[]);

@@ -92,6 +92,32 @@ impl Api {
         self.metrics.as_ref().map(|render| render())
     }
 
+    /// What `/metrics` serves: the store-wide gauges set from the shared
+    /// overview (jobs per queue and state, each queue's due jobs and lag,
+    /// live workers), then the metrics text; `None` without a renderer.
+    /// A process that runs no worker (`errand serve`) reports the whole
+    /// store so. A store that cannot be read leaves the gauges as they
+    /// were: its error is counted in `errand_store_errors_total`.
+    pub async fn scrape_metrics(&self) -> Option<String> {
+        self.metrics.as_ref()?;
+        match self.overview().await {
+            Ok(overview) => {
+                use errand::observe::metrics as m;
+                let now = chrono::Utc::now();
+                for row in &overview.queues.queues {
+                    for state in errand::JobState::ALL {
+                        let count = row.counts.get(&state).copied().unwrap_or(0);
+                        m::store_jobs_sampled(&row.queue, state, count);
+                    }
+                    m::queue_sampled(&row.queue, row.due, row.oldest_due_at, now);
+                }
+                m::workers_alive_sampled(overview.workers.alive as u64);
+            }
+            Err(e) => tracing::warn!(error = %e, "metrics: the store's gauges were not read"),
+        }
+        self.render_metrics()
+    }
+
     /// Adds a worker of this process: "process now" wakes it, "drain" runs
     /// what is due through it.
     pub fn worker(mut self, worker: Worker) -> Self {

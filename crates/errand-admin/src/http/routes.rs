@@ -192,7 +192,7 @@ async fn health(State(app): Shared) -> Response {
 }
 
 async fn metrics(State(app): Shared) -> Response {
-    match app.api.render_metrics() {
+    match app.api.scrape_metrics().await {
         Some(text) => (
             [(
                 header::CONTENT_TYPE,

@@ -47,6 +47,12 @@ pub const QUEUE_DUE: &str = "errand_queue_due_jobs";
 /// How long the oldest due job of a queue has waited, in seconds (label
 /// `queue`), sampled.
 pub const QUEUE_OLDEST_AGE: &str = "errand_queue_oldest_due_seconds";
+/// Jobs in the store per queue and public state (labels `queue`, `state`),
+/// read from the store's counts when the admin API's `/metrics` is scraped.
+pub const STORE_JOBS: &str = "errand_store_jobs";
+/// Worker processes with a live heartbeat, read when the admin API's
+/// `/metrics` is scraped.
+pub const WORKERS_ALIVE: &str = "errand_workers_alive";
 /// How long store calls took, in seconds (label `op`).
 pub const STORE_CALL: &str = "errand_store_call_seconds";
 /// Store calls that returned an error (label `op`).
@@ -217,19 +223,29 @@ pub(crate) fn cron_fired(entry: &EntryKey, fire_at: DateTime<Utc>, decided_at: D
     metrics::histogram!(CRON_FIRE_LAG, &labels).record(lag.as_secs_f64());
 }
 
-/// Sets the gauges of `queue`: `due` jobs, the oldest due since `oldest`.
-pub(crate) fn queue_sampled(
-    queue: &str,
-    due: u64,
-    oldest: Option<DateTime<Utc>>,
-    now: DateTime<Utc>,
-) {
+/// Sets the gauges of `queue`: `due` jobs, the oldest due since `oldest`
+/// (workers sample their own queues; the admin API every queue, when
+/// scraped).
+pub fn queue_sampled(queue: &str, due: u64, oldest: Option<DateTime<Utc>>, now: DateTime<Utc>) {
     let age = oldest
         .and_then(|at| (now - at).to_std().ok())
         .unwrap_or(Duration::ZERO);
     let queue = queue.to_owned();
     metrics::gauge!(QUEUE_DUE, "queue" => queue.clone()).set(due as f64);
     metrics::gauge!(QUEUE_OLDEST_AGE, "queue" => queue).set(age.as_secs_f64());
+}
+
+/// Sets the store-wide gauge of `queue`'s jobs in `state` to `count` (the
+/// admin API sets every state of every queue, zeros included, so that a
+/// state a queue's jobs left reads 0).
+pub fn store_jobs_sampled(queue: &str, state: crate::JobState, count: u64) {
+    metrics::gauge!(STORE_JOBS, "queue" => queue.to_owned(), "state" => state.as_str())
+        .set(count as f64);
+}
+
+/// Sets the gauge of worker processes with a live heartbeat.
+pub fn workers_alive_sampled(alive: u64) {
+    metrics::gauge!(WORKERS_ALIVE).set(alive as f64);
 }
 
 /// Describes every metric to the installed recorder (the HELP lines of a
@@ -267,6 +283,20 @@ pub fn describe() {
         "How long store calls took."
     );
     describe_counter!(STORE_ERRORS, "Store calls that returned an error.");
+    metrics::describe_gauge!(QUEUE_DUE, "Jobs due and waiting in a queue.");
+    metrics::describe_gauge!(
+        QUEUE_OLDEST_AGE,
+        metrics::Unit::Seconds,
+        "How long the oldest due job of a queue has waited."
+    );
+    metrics::describe_gauge!(
+        STORE_JOBS,
+        "Jobs in the store per queue and state (the admin API, when scraped)."
+    );
+    metrics::describe_gauge!(
+        WORKERS_ALIVE,
+        "Worker processes with a live heartbeat (the admin API, when scraped)."
+    );
 }
 
 /// Histogram buckets, in seconds: a millisecond to ten minutes.
