@@ -92,7 +92,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         &app,
         "POST",
         "/errand/api/jobs",
-        Some(json!({"kind": "charge_card", "input": 1042, "queue": "billing"})),
+        Some(json!({"kind": "charge_card", "input": 1042, "queue": "billing", "tenant": "acme"})),
     )
     .await?;
     expect("enqueue", status == StatusCode::CREATED, &enqueued)?;
@@ -115,6 +115,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         found["id"], found["errors"][0]["message"]
     );
     expect("the failed job is found", found["id"] == id, &failed)?;
+
+    // Each customer (tenant) with its jobs by state, from the store's counts.
+    let (_, tenants) = call(&app, "GET", "/errand/api/tenants", None).await?;
+    let acme = &tenants["tenants"][0];
+    println!("tenant {}: {}", acme["tenant"], acme["counts"]);
+    expect(
+        "acme has a failed job",
+        acme["tenant"] == "acme" && acme["counts"]["failed"] == 1,
+        &tenants,
+    )?;
 
     card.fixed.store(true, Ordering::SeqCst);
     let (_, retried) = call(&app, "POST", &format!("/errand/api/jobs/{id}/retry"), None).await?;
