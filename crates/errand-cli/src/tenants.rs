@@ -30,15 +30,7 @@ pub(crate) async fn run(target: Target<'_>, args: TenantsArgs, json: bool) -> an
     if json {
         return print_json(&page);
     }
-    const STATES: [JobState; 7] = [
-        JobState::Scheduled,
-        JobState::Available,
-        JobState::Running,
-        JobState::Retrying,
-        JobState::Completed,
-        JobState::Failed,
-        JobState::Cancelled,
-    ];
+    const STATES: [JobState; 7] = JobState::ALL;
     let rows: Vec<Vec<String>> = page
         .tenants
         .iter()

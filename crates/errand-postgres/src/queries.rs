@@ -36,7 +36,8 @@ pub(crate) fn render(template: &str, schema: &str) -> String {
 }
 
 // A statement is one file, or the files named in turn (a job listing: the
-// columns, the head of the index it walks, the filters).
+// columns, the head of the index it walks, the filters; or two of them
+// merged).
 macro_rules! queries {
     ($($name:ident => $($file:literal)+,)*) => {
         /// Every statement, rendered for one schema.
@@ -80,14 +81,14 @@ queries! {
     rescue_unheld => "job_store/rescue_unheld.sql",
     get => "job_admin/get.sql",
     list => "job_admin/list/columns.sql" "job_admin/list/all.sql" "job_admin/list/filters.sql",
-    list_running => "job_admin/list/running.sql",
-    list_waiting => "job_admin/list/waiting.sql",
+    list_running => "job_admin/list/columns.sql" "job_admin/list/running.sql" "job_admin/list/filters.sql",
+    list_waiting => "job_admin/list/columns.sql" "job_admin/list/waiting.sql" "job_admin/list/filters.sql",
     list_ended => "job_admin/list/columns.sql" "job_admin/list/ended.sql" "job_admin/list/filters.sql",
     list_by_unique_key => "job_admin/list/columns.sql" "job_admin/list/by_unique_key.sql" "job_admin/list/filters.sql",
-    list_by_batch => "job_admin/list/by_batch.sql",
-    list_by_kind => "job_admin/list/by_kind.sql",
+    list_by_batch => "job_admin/list/merge_open.sql" "job_admin/list/columns.sql" "job_admin/list/not_running_of_batch.sql" "job_admin/list/filters.sql" "job_admin/list/merge_next.sql" "job_admin/list/columns.sql" "job_admin/list/running_of_batch.sql" "job_admin/list/filters.sql" "job_admin/list/merge_close.sql",
+    list_by_kind => "job_admin/list/merge_open.sql" "job_admin/list/columns.sql" "job_admin/list/finished_of_kind.sql" "job_admin/list/filters.sql" "job_admin/list/merge_next.sql" "job_admin/list/columns.sql" "job_admin/list/unfinished_of_kind.sql" "job_admin/list/filters.sql" "job_admin/list/merge_close.sql",
     list_by_tenant => "job_admin/list/columns.sql" "job_admin/list/by_tenant.sql" "job_admin/list/filters.sql",
-    list_by_queue => "job_admin/list/by_queue.sql",
+    list_by_queue => "job_admin/list/merge_open.sql" "job_admin/list/columns.sql" "job_admin/list/finished_of_queue.sql" "job_admin/list/filters.sql" "job_admin/list/merge_next.sql" "job_admin/list/columns.sql" "job_admin/list/unfinished_of_queue.sql" "job_admin/list/filters.sql" "job_admin/list/merge_close.sql",
     list_with_errors => "job_admin/list/columns.sql" "job_admin/list/with_errors.sql" "job_admin/list/filters.sql",
     stats => "job_admin/stats.sql",
     queue_depths => "job_admin/queue_depths.sql",

@@ -1,0 +1,4 @@
+  )
+) AS page
+ORDER BY id DESC
+LIMIT $8

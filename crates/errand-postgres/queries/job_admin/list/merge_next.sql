@@ -1,0 +1,3 @@
+  )
+  UNION ALL
+  (
