@@ -237,23 +237,24 @@ end
 -- key> (the jobs that asked for it; <P>:unique:<key> is the one holding
 -- it) and <P>:erred (jobs with an attempt error). An insert gathers its
 -- entries per set (`index_job`) and writes each set once (`apply_index`).
-local function index_job(index, id, kind, queue, tenant, ukey)
-    local function add(key)
-        local list = index[key]
-        if not list then
-            list = {}
-            index[key] = list
-        end
-        list[#list + 1] = id
-        list[#list + 1] = id
+local function index_add(index, key, id)
+    local list = index[key]
+    if not list then
+        list = {}
+        index[key] = list
     end
-    add(P .. ':kind_jobs:' .. kind)
-    add(P .. ':queue_jobs:' .. queue)
+    list[#list + 1] = id
+    list[#list + 1] = id
+end
+
+local function index_job(index, id, kind, queue, tenant, ukey)
+    index_add(index, P .. ':kind_jobs:' .. kind, id)
+    index_add(index, P .. ':queue_jobs:' .. queue, id)
     if tenant and tenant ~= '' then
-        add(P .. ':tenant_jobs:' .. tenant)
+        index_add(index, P .. ':tenant_jobs:' .. tenant, id)
     end
     if ukey and ukey ~= '' then
-        add(P .. ':key_jobs:' .. ukey)
+        index_add(index, P .. ':key_jobs:' .. ukey, id)
     end
 end
 

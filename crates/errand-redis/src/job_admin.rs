@@ -38,7 +38,8 @@ impl JobAdmin for RedisStore {
         // prelude.lua): walk the one `walk` picks instead of every job.
         // Running and waiting jobs, and a batch's, are read whole, then
         // sorted; the others are sorted sets walked a step at a time.
-        let mut few = match params.walk() {
+        let walk = params.walk();
+        let mut few = match walk {
             ListWalk::Running => {
                 let ids: Vec<String> = redis::cmd("HKEYS")
                     .arg(self.key("claims"))
@@ -61,7 +62,7 @@ impl JobAdmin for RedisStore {
             }
             _ => None,
         };
-        let walked = match params.walk() {
+        let walked = match walk {
             ListWalk::Ended(state) => self.key(&format!("ended:{}", state.as_str())),
             ListWalk::UniqueKey(key) => self.key(&format!("key_jobs:{key}")),
             ListWalk::Errors => self.key("erred"),

@@ -9,6 +9,8 @@ use super::Api;
 
 /// Most tenants one page holds.
 const MAX_TENANTS_PAGE: u32 = 1_000;
+/// Tenants in a page when the query names no limit.
+const DEFAULT_TENANTS_PAGE: u32 = 100;
 
 /// Which tenants to list, by name.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -47,7 +49,11 @@ impl TenantQuery {
     /// Checks the limit and the name to start after; the error names the
     /// field.
     pub fn validate(&self) -> Result<()> {
-        errand::validate::page_limit("limit", self.limit.unwrap_or(100), MAX_TENANTS_PAGE)?;
+        errand::validate::page_limit(
+            "limit",
+            self.limit.unwrap_or(DEFAULT_TENANTS_PAGE),
+            MAX_TENANTS_PAGE,
+        )?;
         if let Some(after) = &self.after {
             errand::validate::tenant_in("after", after)?;
         }
@@ -60,52 +66,48 @@ impl Api {
     /// counts the stores keep (no job is read).
     pub async fn tenants(&self, query: TenantQuery) -> Result<TenantsPage> {
         query.validate()?;
-        let limit = query.limit.unwrap_or(100);
+        let limit = query.limit.unwrap_or(DEFAULT_TENANTS_PAGE) as usize;
         let stats = self.client.stats_per_tenant().await?;
         let pauses = self.client.pauses().await?;
         let mut rows: BTreeMap<String, TenantRow> = BTreeMap::new();
-        let row = |rows: &mut BTreeMap<String, TenantRow>, tenant: &str| {
-            rows.entry(tenant.to_owned()).or_insert_with(|| TenantRow {
-                tenant: tenant.to_owned(),
-                paused: None,
-                counts: BTreeMap::new(),
-                total: 0,
-            });
-        };
         for count in &stats.counts {
-            let Some(tenant) = &count.tenant else {
-                continue;
-            };
-            row(&mut rows, tenant);
-            if let Some(r) = rows.get_mut(tenant) {
+            if let Some(tenant) = &count.tenant {
+                let r = row(&mut rows, tenant);
                 *r.counts.entry(count.state).or_default() += count.count;
                 r.total += count.count;
             }
         }
         for pause in pauses {
             if let PauseScope::Tenant(tenant) = &pause.scope {
-                row(&mut rows, tenant);
-                if let Some(r) = rows.get_mut(tenant) {
-                    r.paused = Some(pause.clone());
-                }
+                let tenant = tenant.clone();
+                row(&mut rows, &tenant).paused = Some(pause);
             }
         }
-        let tenants: Vec<TenantRow> = rows
+        let mut tenants: Vec<TenantRow> = rows
             .into_values()
             .filter(|r| query.after.as_ref().is_none_or(|after| r.tenant > *after))
-            .take(limit as usize + 1)
+            .take(limit + 1)
             .collect();
-        let more = tenants.len() > limit as usize;
-        let mut tenants = tenants;
-        tenants.truncate(limit as usize);
-        let next_after = if more {
-            tenants.last().map(|r| r.tenant.clone())
-        } else {
-            None
-        };
+        // One more than the page was read: there is a next page.
+        let next_after = (tenants.len() > limit)
+            .then(|| {
+                tenants.truncate(limit);
+                tenants.last().map(|r| r.tenant.clone())
+            })
+            .flatten();
         Ok(TenantsPage {
             tenants,
             next_after,
         })
     }
+}
+
+/// `tenant`'s row, added empty when it has none yet.
+fn row<'a>(rows: &'a mut BTreeMap<String, TenantRow>, tenant: &str) -> &'a mut TenantRow {
+    rows.entry(tenant.to_owned()).or_insert_with(|| TenantRow {
+        tenant: tenant.to_owned(),
+        paused: None,
+        counts: BTreeMap::new(),
+        total: 0,
+    })
 }
